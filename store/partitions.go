@@ -131,10 +131,8 @@ func (d *mysqlDialect) maintainLine(ctx context.Context, conn *sql.Conn, lineID 
 	if err != nil {
 		return r, err
 	}
-	have := map[string]bool{}
 	var newest time.Time
 	for _, p := range parts {
-		have[p.Name] = true
 		if m := partNameRe.FindStringSubmatch(p.Name); m != nil {
 			month, _ := time.Parse("200601", m[1])
 			if month.After(newest) {
@@ -142,12 +140,14 @@ func (d *mysqlDialect) maintainLine(ctx context.Context, conn *sql.Conn, lineID 
 			}
 		}
 	}
-	// Add the missing months after the newest one, up to now + future, splitting pmax.
+	// Add every missing month after the newest one up to now + future, splitting pmax, so
+	// rows already in pmax land in their own month.
+	first := monthStart(now)
+	if !newest.IsZero() {
+		first = newest.AddDate(0, 1, 0)
+	}
 	var adds string
-	for _, m := range monthsFrom(monthStart(now), future+1) {
-		if !m.After(newest) || have[partitionName(m)] {
-			continue
-		}
+	for m := first; !m.After(monthStart(now).AddDate(0, future, 0)); m = m.AddDate(0, 1, 0) {
 		adds += fmt.Sprintf("PARTITION %s VALUES LESS THAN ('%s'), ", partitionName(m), m.AddDate(0, 1, 0).Format(time.DateOnly))
 		r.Added = append(r.Added, partitionName(m))
 	}
@@ -155,22 +155,19 @@ func (d *mysqlDialect) maintainLine(ctx context.Context, conn *sql.Conn, lineID 
 		if _, err := conn.ExecContext(ctx, "ALTER TABLE `"+det+"` REORGANIZE PARTITION pmax INTO ("+adds+"PARTITION pmax VALUES LESS THAN (MAXVALUE))"); err != nil {
 			return r, err
 		}
-	}
-	// Drop whole months that end at or before the cutoff, never the only data partition.
-	var drops []string
-	monthly := 0
-	for _, p := range parts {
-		if partNameRe.MatchString(p.Name) {
-			monthly++
+		if parts, err = listPartitions(ctx, conn, det); err != nil {
+			return r, err
 		}
 	}
+	// Drop whole months that end at or before the cutoff; the current month always stays.
+	var drops []string
 	for _, p := range parts {
 		m := partNameRe.FindStringSubmatch(p.Name)
-		if m == nil || monthly-len(drops) <= 1 {
+		if m == nil {
 			continue
 		}
 		month, _ := time.Parse("200601", m[1])
-		if !month.AddDate(0, 1, 0).After(cutoff) {
+		if !month.AddDate(0, 1, 0).After(cutoff) && month.Before(monthStart(now)) {
 			drops = append(drops, p.Name)
 		}
 	}

@@ -1,0 +1,308 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/jackc/puddle/v2"
+)
+
+// Detection is one product seen at an area of a line (a row of detections_line_<id>).
+// IDs above 2^63-1 are stored as their two's-complement int64 on both engines.
+type Detection struct {
+	ID      uint64
+	At      time.Time // UTC, millisecond precision
+	Area    int64
+	Product int64
+	OK      bool
+	Conf    float32
+	HasConf bool
+	Camera  string
+}
+
+// WriteResult says what one batch did.
+type WriteResult struct {
+	Inserted   int // new rows stored (and counted in the rollups)
+	Duplicates int // rows already stored, or repeated inside the batch
+}
+
+// errWriteRace means another writer stored some of the batch between our read and our
+// insert: the batch is rolled back and redone, so rollups never count a row twice.
+var errWriteRace = errors.New("store: concurrent writer stored part of the batch")
+
+// insertChunk bounds rows per INSERT statement (placeholder limits: SQLite 32766).
+const insertChunk = 1000
+
+// WriterPool is a bounded pool of dedicated database connections for the batch writer, so
+// ingest can never take the connections the API needs (and vice versa).
+type WriterPool struct {
+	db   *sql.DB
+	pool *puddle.Pool[*sql.Conn]
+}
+
+// NewWriterPool opens size dedicated writer connections to this tenant's database.
+func (t *TenantDB) NewWriterPool(ctx context.Context, size int) (*WriterPool, error) {
+	if size <= 0 {
+		size = 2
+	}
+	db, err := t.s.d.openTenant(ctx, t.ID())
+	if err != nil {
+		return nil, err
+	}
+	db.SetMaxOpenConns(size)
+	db.SetMaxIdleConns(size)
+	pool, err := puddle.NewPool(&puddle.Config[*sql.Conn]{
+		Constructor: func(ctx context.Context) (*sql.Conn, error) { return db.Conn(ctx) },
+		Destructor:  func(c *sql.Conn) { c.Close() },
+		MaxSize:     int32(size),
+	})
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	return &WriterPool{db: db, pool: pool}, nil
+}
+
+// Stat exposes pool waits for metrics.
+func (w *WriterPool) Stat() *puddle.Stat { return w.pool.Stat() }
+
+// Close closes the pool and its connections.
+func (w *WriterPool) Close() {
+	w.pool.Close()
+	w.db.Close()
+}
+
+// WriteDetections stores a batch for one line exactly once, in one transaction together
+// with the minute rollups of the rows that were new. A row already stored (re-delivery)
+// is skipped and not counted again. The caller must not run two batches of the same line
+// at once (the writer shards by line); a concurrent writer is detected and the batch redone.
+func (t *TenantDB) WriteDetections(ctx context.Context, w *WriterPool, lineID int64, batch []Detection) (WriteResult, error) {
+	det, _, err := lineTables(lineID)
+	if err != nil {
+		return WriteResult{}, err
+	}
+	if len(batch) == 0 {
+		return WriteResult{}, nil
+	}
+	res, err := w.pool.Acquire(ctx)
+	if err != nil {
+		return WriteResult{}, fmt.Errorf("store: no writer connection for line %d: %w", lineID, err)
+	}
+	conn := res.Value()
+	for attempt := 0; ; attempt++ {
+		r, err := t.writeOnce(ctx, conn, det, lineID, batch)
+		if errors.Is(err, errWriteRace) && attempt < 3 {
+			continue
+		}
+		if err != nil && conn.PingContext(ctx) != nil {
+			res.Destroy() // a broken connection must not go back to the pool
+		} else {
+			res.Release()
+		}
+		if err != nil {
+			return r, fmt.Errorf("store: cannot write detections of line %d: %w", lineID, err)
+		}
+		return r, nil
+	}
+}
+
+type detKey struct {
+	id uint64
+	at int64 // Unix ms
+}
+
+type rollKey struct{ minute, area, product int64 }
+
+type rollVal struct{ total, good int64 }
+
+func (t *TenantDB) writeOnce(ctx context.Context, conn *sql.Conn, det string, lineID int64, batch []Detection) (WriteResult, error) {
+	// Deduplicate inside the batch and find its time range (for partition pruning).
+	seen := make(map[detKey]struct{}, len(batch))
+	rows := make([]Detection, 0, len(batch))
+	minAt, maxAt := batch[0].At, batch[0].At
+	ids := make([]any, 0, len(batch)+2)
+	for _, d := range batch {
+		k := detKey{d.ID, d.At.UnixMilli()}
+		if _, dup := seen[k]; dup {
+			continue
+		}
+		seen[k] = struct{}{}
+		rows = append(rows, d)
+		if d.At.Before(minAt) {
+			minAt = d.At
+		}
+		if d.At.After(maxAt) {
+			maxAt = d.At
+		}
+	}
+	tx, err := conn.BeginTx(ctx, nil)
+	if err != nil {
+		return WriteResult{}, err
+	}
+	defer tx.Rollback()
+
+	// Which of these are stored already? Only those time-bounded partitions are read.
+	existing := map[detKey]struct{}{}
+	for start := 0; start < len(rows); start += insertChunk {
+		chunk := rows[start:min(start+insertChunk, len(rows))]
+		ids = ids[:0]
+		ids = append(ids, minAt, maxAt)
+		for _, d := range chunk {
+			ids = append(ids, int64(d.ID))
+		}
+		q := "SELECT `detection_id`, `detected_at` FROM `" + det + "` WHERE `detected_at` BETWEEN ? AND ? AND `detection_id` IN (" + placeholders(len(chunk)) + ")"
+		rs, err := tx.QueryContext(ctx, q, ids...)
+		if err != nil {
+			return WriteResult{}, err
+		}
+		for rs.Next() {
+			var id int64
+			var at time.Time
+			if err := rs.Scan(&id, &at); err != nil {
+				rs.Close()
+				return WriteResult{}, err
+			}
+			existing[detKey{uint64(id), at.UnixMilli()}] = struct{}{}
+		}
+		rs.Close()
+		if err := rs.Err(); err != nil {
+			return WriteResult{}, err
+		}
+	}
+	fresh := rows[:0:0]
+	if len(existing) == 0 {
+		fresh = rows
+	} else {
+		for _, d := range rows {
+			if _, ok := existing[detKey{d.ID, d.At.UnixMilli()}]; !ok {
+				fresh = append(fresh, d)
+			}
+		}
+	}
+	result := WriteResult{Inserted: len(fresh), Duplicates: len(batch) - len(fresh)}
+	if len(fresh) == 0 {
+		return result, tx.Commit()
+	}
+
+	args := make([]any, 0, min(len(fresh), insertChunk)*7)
+	rollups := map[rollKey]rollVal{}
+	for start := 0; start < len(fresh); start += insertChunk {
+		chunk := fresh[start:min(start+insertChunk, len(fresh))]
+		args = args[:0]
+		for _, d := range chunk {
+			var conf any
+			if d.HasConf {
+				conf = d.Conf
+			}
+			args = append(args, int64(d.ID), d.At, d.Area, d.Product, d.OK, conf, d.Camera)
+			k := rollKey{d.At.Unix() / 60, d.Area, d.Product}
+			v := rollups[k]
+			v.total++
+			if d.OK {
+				v.good++
+			}
+			rollups[k] = v
+		}
+		q := t.s.d.insertIgnore() + " INTO `" + det + "` (`detection_id`, `detected_at`, `area_id`, `product_id`, `ok`, `conf`, `camera`) VALUES " + tuples(len(chunk), 7)
+		r, err := tx.ExecContext(ctx, q, args...)
+		if err != nil {
+			return WriteResult{}, err
+		}
+		if n, err := r.RowsAffected(); err != nil {
+			return WriteResult{}, err
+		} else if n != int64(len(chunk)) {
+			return WriteResult{}, errWriteRace
+		}
+	}
+	if err := t.upsertRollups(ctx, tx, lineID, rollups); err != nil {
+		return WriteResult{}, err
+	}
+	return result, tx.Commit()
+}
+
+// upsertRollups adds counts to production_minute in a fixed key order, so two writers
+// touching overlapping keys lock them in the same order (no InnoDB deadlock cycles).
+func (t *TenantDB) upsertRollups(ctx context.Context, tx *sql.Tx, lineID int64, rollups map[rollKey]rollVal) error {
+	keys := make([]rollKey, 0, len(rollups))
+	for k := range rollups {
+		keys = append(keys, k)
+	}
+	sort.Slice(keys, func(i, j int) bool {
+		a, b := keys[i], keys[j]
+		if a.minute != b.minute {
+			return a.minute < b.minute
+		}
+		if a.area != b.area {
+			return a.area < b.area
+		}
+		return a.product < b.product
+	})
+	args := make([]any, 0, min(len(keys), insertChunk)*7)
+	for start := 0; start < len(keys); start += insertChunk {
+		chunk := keys[start:min(start+insertChunk, len(keys))]
+		args = args[:0]
+		for _, k := range chunk {
+			v := rollups[k]
+			args = append(args, lineID, k.minute, k.area, k.product, v.total, v.good, v.total-v.good)
+		}
+		q := "INSERT INTO `production_minute` (`line_id`, `minute`, `area_id`, `product_id`, `total`, `good`, `reject`) VALUES " + tuples(len(chunk), 7) + " " + t.s.d.rollupUpsert()
+		if _, err := tx.ExecContext(ctx, q, args...); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// CountDetections counts a line's stored detections in [from, to).
+func (t *TenantDB) CountDetections(ctx context.Context, lineID int64, from, to time.Time) (int64, error) {
+	det, _, err := lineTables(lineID)
+	if err != nil {
+		return 0, err
+	}
+	var n int64
+	err = t.db.QueryRowContext(ctx, "SELECT COUNT(*) FROM `"+det+"` WHERE `detected_at` >= ? AND `detected_at` < ?", from.UTC(), to.UTC()).Scan(&n)
+	if err != nil {
+		return 0, fmt.Errorf("store: cannot count detections of line %d: %w", lineID, err)
+	}
+	return n, nil
+}
+
+// RollupTotals sums a line's rollups over [from, to) (whole minutes).
+func (t *TenantDB) RollupTotals(ctx context.Context, lineID int64, from, to time.Time) (total, good, reject int64, err error) {
+	err = t.db.QueryRowContext(ctx, "SELECT COALESCE(SUM(`total`),0), COALESCE(SUM(`good`),0), COALESCE(SUM(`reject`),0) FROM `production_minute` WHERE `line_id` = ? AND `minute` >= ? AND `minute` < ?",
+		lineID, floorMinute(from), floorMinute(to)).Scan(&total, &good, &reject)
+	if err != nil {
+		err = fmt.Errorf("store: cannot sum rollups of line %d: %w", lineID, err)
+	}
+	return total, good, reject, err
+}
+
+func floorMinute(t time.Time) int64 {
+	u := t.Unix()
+	if u < 0 && u%60 != 0 {
+		return u/60 - 1
+	}
+	return u / 60
+}
+
+func placeholders(n int) string {
+	return strings.TrimSuffix(strings.Repeat("?,", n), ",")
+}
+
+func tuples(rows, cols int) string {
+	one := "(" + placeholders(cols) + ")"
+	var b strings.Builder
+	b.Grow(rows * (len(one) + 1))
+	for i := range rows {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString(one)
+	}
+	return b.String()
+}

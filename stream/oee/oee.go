@@ -1,0 +1,67 @@
+// Package oee owns the OEE arithmetic and the event-time downtime rule. It
+// is pure: no clock, no I/O, so a replay of the same detections yields the
+// same events and figures.
+package oee
+
+import (
+	"math/bits"
+	"time"
+)
+
+// Counts are the units a line made in a period.
+type Counts struct {
+	Total, Good, Reject int64
+}
+
+// Result is OEE over one period. Ratios are fractions (0.85 = 85 %).
+type Result struct {
+	PlannedTime, Downtime, RunTime time.Duration
+	Availability, Performance      float64
+	Quality, OEE                   float64
+	// PerformanceOver100 says the line beat its ideal cycle time, which means
+	// the ideal cycle time is set wrong. Performance and OEE are reported
+	// uncapped so the error stays visible.
+	PerformanceOver100 bool
+	Counts             Counts
+}
+
+// Compute applies the standard definitions:
+//
+//	run          = planned − downtime
+//	availability = run / planned
+//	performance  = idealCycle × total / run
+//	quality      = good / total
+//	OEE          = availability × performance × quality
+//
+// Inputs are made consistent rather than rejected, so a live display never
+// shows nonsense: negative values count as 0, downtime is capped at planned
+// (Planned = Run + Downtime always holds), Good is capped at Total and
+// Reject is recomputed as Total − Good.
+//
+// A ratio whose denominator is 0 is 0. In particular quality is 0 when
+// nothing was made: 100 % quality on a line that produced nothing would
+// read as good news on the shop-floor screen. OEE is 0 then in any case,
+// since performance is 0. An idealCycle <= 0 (not configured) gives
+// performance 0.
+func Compute(planned, downtime, idealCycle time.Duration, c Counts) Result {
+	planned = max(planned, 0)
+	downtime = min(max(downtime, 0), planned)
+	c.Total = max(c.Total, 0)
+	c.Good = min(max(c.Good, 0), c.Total)
+	c.Reject = c.Total - c.Good
+	r := Result{PlannedTime: planned, Downtime: downtime, RunTime: planned - downtime, Counts: c}
+	if planned > 0 {
+		r.Availability = float64(r.RunTime) / float64(planned)
+	}
+	if r.RunTime > 0 && idealCycle > 0 {
+		r.Performance = float64(idealCycle) * float64(c.Total) / float64(r.RunTime)
+		// Exact: idealCycle × total can overflow int64 nanoseconds.
+		hi, lo := bits.Mul64(uint64(idealCycle), uint64(c.Total))
+		r.PerformanceOver100 = hi != 0 || lo > uint64(r.RunTime)
+	}
+	if c.Total > 0 {
+		r.Quality = float64(c.Good) / float64(c.Total)
+	}
+	r.OEE = r.Availability * r.Performance * r.Quality
+	return r
+}
