@@ -225,6 +225,9 @@ func (s *Store) CreateTenant(ctx context.Context, t *Tenant) error {
 	t.Active = true
 	t.CreatedAt, t.UpdatedAt = s.now(), s.now()
 	if err := s.tables.tenant.insert(ctx, s.global, t); err != nil {
+		if errors.Is(err, ErrConflict) {
+			return fmt.Errorf("store: tenant slug %q is taken: %w", t.Slug, ErrConflict)
+		}
 		return err
 	}
 	if _, err := s.openTenant(ctx, *t); err != nil {
@@ -314,7 +317,13 @@ func (s *Store) CreateUser(ctx context.Context, u *User) error {
 	}
 	u.Active = true
 	u.CreatedAt, u.UpdatedAt = s.now(), s.now()
-	return s.tables.user.insert(ctx, s.global, u)
+	if err := s.tables.user.insert(ctx, s.global, u); err != nil {
+		if errors.Is(err, ErrConflict) {
+			return fmt.Errorf("store: a user with e-mail %q exists in this tenant: %w", u.Email, ErrConflict)
+		}
+		return err
+	}
+	return nil
 }
 
 // GetUser reads a user of one tenant (tenantID 0 for platform users). A user of another

@@ -1,0 +1,106 @@
+// Package bustest runs a real embedded LinePulse bus for tests of other packages,
+// the way nats-server's RunBasicJetStreamServer does: a random loopback port, a
+// JetStream store in t.TempDir(), shut down by t.Cleanup.
+package bustest
+
+import (
+	"context"
+	"crypto/subtle"
+	"errors"
+	"io"
+	"log/slog"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/linepulse/linepulse/bus"
+)
+
+// Run starts a bus with bus.DefaultConfig(), Listen "127.0.0.1:-1" (a random free
+// loopback port, see Bus.ClientURL), StoreDir t.TempDir() and a discarding logger,
+// after applying mutate in order. It fails the test if the bus does not start within
+// 30 s and closes it in t.Cleanup.
+func Run(t testing.TB, mutate ...func(*bus.Config)) *bus.Bus {
+	t.Helper()
+	cfg := bus.DefaultConfig()
+	cfg.Listen = "127.0.0.1:-1"
+	cfg.StoreDir = t.TempDir()
+	cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	for _, m := range mutate {
+		m(&cfg)
+	}
+	b, err := bus.New(cfg)
+	if err != nil {
+		t.Fatalf("bustest: %v", err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := b.Start(ctx); err != nil {
+		t.Fatalf("bustest: %v", err)
+	}
+	t.Cleanup(func() { _ = b.Close() })
+	return b
+}
+
+// Cred is a fake device credential: the password and the lines (empty = all).
+type Cred struct {
+	Password string
+	Lines    []int64
+}
+
+// ErrBadCredentials is what the fake DeviceAuth returns for an unknown user or a wrong password.
+var ErrBadCredentials = errors.New("bustest: bad device credentials")
+
+// FakeDevices is an in-memory bus.DeviceAuth keyed by NATS user "<tenant>.<device>".
+// It is safe for concurrent use; Set and Delete change it while the bus runs.
+type FakeDevices struct {
+	mu    sync.Mutex
+	creds map[string]Cred
+	calls int
+}
+
+// Devices returns a FakeDevices holding creds (user "<tenant>.<device>" -> Cred).
+func Devices(creds map[string]Cred) *FakeDevices {
+	f := &FakeDevices{creds: make(map[string]Cred, len(creds))}
+	for u, c := range creds {
+		f.creds[u] = c
+	}
+	return f
+}
+
+// Set adds or replaces a device.
+func (f *FakeDevices) Set(user string, c Cred) {
+	f.mu.Lock()
+	f.creds[user] = c
+	f.mu.Unlock()
+}
+
+// Delete revokes a device.
+func (f *FakeDevices) Delete(user string) {
+	f.mu.Lock()
+	delete(f.creds, user)
+	f.mu.Unlock()
+}
+
+// Calls returns how many times AuthenticateDevice ran.
+func (f *FakeDevices) Calls() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.calls
+}
+
+// AuthenticateDevice implements bus.DeviceAuth.
+func (f *FakeDevices) AuthenticateDevice(_ context.Context, user, password string) (bus.Device, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.calls++
+	c, ok := f.creds[user]
+	if !ok || subtle.ConstantTimeCompare([]byte(c.Password), []byte(password)) != 1 {
+		return bus.Device{}, ErrBadCredentials
+	}
+	tenant, device, ok := bus.ParseDeviceUser(user)
+	if !ok {
+		return bus.Device{}, ErrBadCredentials
+	}
+	return bus.Device{Tenant: tenant, Name: device, Lines: append([]int64(nil), c.Lines...)}, nil
+}
