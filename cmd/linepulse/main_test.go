@@ -44,7 +44,7 @@ func TestServeEmptyDirAnswersHealthz(t *testing.T) {
 	start := time.Now()
 	go func() {
 		var out, errOut bytes.Buffer
-		done <- run(ctx, []string{"serve", "--http", addr, "--log-level", "warn"}, strings.NewReader(""), &out, &errOut, func(string) string { return "" })
+		done <- run(ctx, []string{"serve", "--http", addr, "--nats-listen", "127.0.0.1:-1", "--log-level", "warn"}, strings.NewReader(""), &out, &errOut, func(string) string { return "" })
 	}()
 	var healthy bool
 	for time.Since(start) < 2*time.Second && !healthy {

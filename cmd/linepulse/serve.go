@@ -6,11 +6,13 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"path/filepath"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
+	"github.com/linepulse/linepulse/bus"
 	"github.com/linepulse/linepulse/store"
 	"github.com/linepulse/linepulse/web"
 )
@@ -21,6 +23,11 @@ type serveConfig struct {
 	store             storeFlags
 	stopTimeout       *time.Duration
 	partitionInterval *time.Duration
+	natsListen        *string
+	natsURL           *string
+	natsSync          *string
+	replayWindow      *time.Duration
+	demo              *bool
 }
 
 func serveCommand() *command {
@@ -30,6 +37,11 @@ func serveCommand() *command {
 		store:             addStoreFlags(c.flags),
 		stopTimeout:       c.flags.Duration("stop-timeout", 10*time.Second, "how long each component may take to stop on SIGTERM"),
 		partitionInterval: c.flags.Duration("partition-interval", time.Hour, "how often the partition maintainer runs"),
+		natsListen:        c.flags.String("nats-listen", bus.DefaultListen, "listen address of the embedded NATS server for edge devices (\"-\" = none)"),
+		natsURL:           c.flags.String("nats-url", "", "external NATS (cluster) URL instead of the embedded server"),
+		natsSync:          c.flags.String("nats-sync", "always", "JetStream durability: always = fsync before every ack (power-cut safe); interval = fsync every 2 min (faster, may lose the last minutes on power loss)"),
+		replayWindow:      c.flags.Duration("replay-window", bus.DefaultReplayWindow, "how long detections stay replayable in JetStream"),
+		demo:              c.flags.Bool("demo", false, "seed a demo plant (tenant \"demo\") and run the simulator in-process"),
 	}
 	c.run = func(cc *cliContext) error { return serve(cc, cfg) }
 	return c
@@ -39,6 +51,7 @@ func serve(cc *cliContext, cfg serveConfig) error {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	var st *store.Store
+	var b *bus.Bus
 	site := web.New(web.Config{Logger: cc.log, Registry: reg})
 	var ln net.Listener
 	srv := &http.Server{Handler: site, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
@@ -59,6 +72,32 @@ func serve(cc *cliContext, cfg serveConfig) error {
 				return nil
 			},
 			stop: func(context.Context) error { return st.Close() },
+		},
+		{
+			name: "nats",
+			start: func(ctx context.Context) error {
+				bc := bus.DefaultConfig()
+				bc.Listen, bc.URL, bc.ReplayWindow, bc.Logger = *cfg.natsListen, *cfg.natsURL, *cfg.replayWindow, cc.log
+				bc.StoreDir = filepath.Join(*cfg.store.dataDir, "jetstream")
+				switch *cfg.natsSync {
+				case "always":
+				case "interval":
+					bc.SyncAlways = false
+				default:
+					return fmt.Errorf("invalid --nats-sync %q: use always or interval", *cfg.natsSync)
+				}
+				var err error
+				if b, err = bus.New(bc); err != nil {
+					return err
+				}
+				if err := b.Start(ctx); err != nil {
+					return err
+				}
+				site.AddCheck("nats", func(context.Context) error { return b.Healthy() })
+				cc.log.Info("nats ready", "embedded", b.Embedded(), "devices", b.ClientURL())
+				return nil
+			},
+			stop: func(context.Context) error { return b.Close() },
 		},
 		{
 			name: "partition maintainer",
