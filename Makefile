@@ -3,15 +3,15 @@ GO      ?= go
 BIN     ?= bin/linepulse
 FUZZTIME ?= 10s
 
-.PHONY: run build test test-go fuzz lint bench clean
+.PHONY: run build test test-go fuzz lint bench clean assets
 
-run: ## embedded NATS + SQLite under ./data, a demo plant and its simulator
+run: assets ## embedded NATS + SQLite under ./data, a demo plant and its simulator
 	$(GO) run ./cmd/linepulse serve --demo
 
-build:
+build: assets
 	$(GO) build -o $(BIN) ./cmd/linepulse
 
-test: ## the whole suite, MySQL half included (a throwaway MariaDB is started when installed)
+test: assets ## the whole suite, MySQL half included (a throwaway MariaDB is started when installed)
 	./deploy/dev/test.sh
 
 fuzz: ## every fuzz target for FUZZTIME each
@@ -23,6 +23,10 @@ lint:
 
 bench: ## Go micro-benchmarks (the system benchmarks are `linepulse bench ...`)
 	$(GO) test -run '^$$' -bench . -benchmem ./...
+
+assets: ## browser bundle (npm packages, package-lock.json) into web/ui/static/dist, embedded by web/ui
+	@if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then npm ci --no-audit --no-fund; fi
+	npm run --silent build
 
 clean:
 	rm -rf bin

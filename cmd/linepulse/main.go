@@ -145,5 +145,13 @@ func commands() []*command {
 		userCreateCommand(),
 		lineCreateCommand(),
 		partitionsCommand(),
+		benchFanoutCommand(),
+		deviceCreateCommand(),
+		deviceRevokeCommand(),
+		deviceListCommand(),
+		simCommand(),
+		benchIngestCommand(),
+		benchQueryCommand(),
+		auditVerifyCommand(),
 	}
 }

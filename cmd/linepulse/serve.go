@@ -6,15 +6,22 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/netip"
 	"path/filepath"
+	"strings"
 	"time"
 
+	"github.com/nats-io/nats.go"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/linepulse/linepulse/bus"
+	"github.com/linepulse/linepulse/hub"
+	"github.com/linepulse/linepulse/ingest"
 	"github.com/linepulse/linepulse/store"
+	"github.com/linepulse/linepulse/stream"
 	"github.com/linepulse/linepulse/web"
+	"github.com/linepulse/linepulse/web/ui"
 )
 
 // serveConfig is everything `linepulse serve` is configured with.
@@ -28,34 +35,113 @@ type serveConfig struct {
 	natsSync          *string
 	replayWindow      *time.Duration
 	demo              *bool
+	tlsCert, tlsKey   *string
+	publicHTTPS       *bool
+	allowedOrigins    *string
+	trustedProxies    *string
+	jwtKeys           *string
+	accessTTL         *time.Duration
+	refreshTTL        *time.Duration
+	natsPublicURL     *string
+	writerBatch       *int
+	writerInterval    *time.Duration
+	writerPool        *int
+	publishRate       *float64
+	uiDev             *bool
 }
 
 func serveCommand() *command {
 	c := &command{name: "serve", short: "run LinePulse: ingest, live analytics, WebSocket hub, API and UI in one process", flags: newFlags("serve")}
+	f := c.flags
 	cfg := serveConfig{
-		http:              c.flags.String("http", ":8080", "HTTP listen address (API, UI, /ws, /metrics)"),
-		store:             addStoreFlags(c.flags),
-		stopTimeout:       c.flags.Duration("stop-timeout", 10*time.Second, "how long each component may take to stop on SIGTERM"),
-		partitionInterval: c.flags.Duration("partition-interval", time.Hour, "how often the partition maintainer runs"),
-		natsListen:        c.flags.String("nats-listen", bus.DefaultListen, "listen address of the embedded NATS server for edge devices (\"-\" = none)"),
-		natsURL:           c.flags.String("nats-url", "", "external NATS (cluster) URL instead of the embedded server"),
-		natsSync:          c.flags.String("nats-sync", "always", "JetStream durability: always = fsync before every ack (power-cut safe); interval = fsync every 2 min (faster, may lose the last minutes on power loss)"),
-		replayWindow:      c.flags.Duration("replay-window", bus.DefaultReplayWindow, "how long detections stay replayable in JetStream"),
-		demo:              c.flags.Bool("demo", false, "seed a demo plant (tenant \"demo\") and run the simulator in-process"),
+		http:              f.String("http", ":8080", "HTTP listen address (API, UI, /ws, /metrics)"),
+		store:             addStoreFlags(f),
+		stopTimeout:       f.Duration("stop-timeout", 10*time.Second, "how long each component may take to stop on SIGTERM"),
+		partitionInterval: f.Duration("partition-interval", time.Hour, "how often the partition maintainer runs"),
+		natsListen:        f.String("nats-listen", bus.DefaultListen, "listen address of the embedded NATS server for edge devices (\"-\" = none)"),
+		natsURL:           f.String("nats-url", "", "external NATS (cluster) URL instead of the embedded server"),
+		natsSync:          f.String("nats-sync", "always", "JetStream durability: always = fsync before every ack (power-cut safe); interval = fsync every 2 min (faster, may lose the last minutes on power loss)"),
+		replayWindow:      f.Duration("replay-window", bus.DefaultReplayWindow, "how long detections stay replayable in JetStream"),
+		demo:              f.Bool("demo", false, "seed a demo plant (tenant \"demo\") and run the simulator in-process"),
+		tlsCert:           f.String("tls-cert", "", "TLS certificate file (PEM); with --tls-key serves HTTPS"),
+		tlsKey:            f.String("tls-key", "", "TLS private key file (PEM)"),
+		publicHTTPS:       f.Bool("public-https", false, "browsers reach LinePulse over HTTPS through a TLS-terminating proxy: Secure cookies and HSTS"),
+		allowedOrigins:    f.String("allowed-origins", "", "comma-separated extra origins (https://host) allowed for browser writes and WebSockets; the site's own origin always is"),
+		trustedProxies:    f.String("trusted-proxies", "", "comma-separated CIDRs of reverse proxies whose X-Forwarded-For gives the client IP"),
+		jwtKeys:           f.String("jwt-keyring", "", "JWT signing keyring file (created 0600 when missing; copy it to every node); default <data-dir>/jwt-keyring.json"),
+		accessTTL:         f.Duration("access-ttl", 15*time.Minute, "lifetime of access tokens and the session cookie"),
+		refreshTTL:        f.Duration("refresh-ttl", 7*24*time.Hour, "a session ends when unused for this long"),
+		natsPublicURL:     f.String("nats-public-url", "", "NATS URL shown with new device credentials, e.g. nats://plant-server:4222"),
+		writerBatch:       f.Int("writer-batch", ingest.DefaultBatchSize, "most detections per line written in one transaction"),
+		writerInterval:    f.Duration("writer-interval", ingest.DefaultFlushInterval, "longest a detection waits in a partial batch"),
+		writerPool:        f.Int("writer-pool", ingest.DefaultPoolSize, "dedicated database connections per tenant for the batch writer"),
+		publishRate:       f.Float64("kpi-rate", 4, "most KPI updates per second published per line"),
+		uiDev:             f.Bool("ui-dev", false, "serve UI templates and assets from web/ui on disk, re-read on every request (development)"),
 	}
 	c.run = func(cc *cliContext) error { return serve(cc, cfg) }
 	return c
 }
 
+// lineChecker answers the hub's "does this line exist in this tenant" from the metadata cache.
+type lineChecker struct{ meta *store.MetaCache }
+
+func (c lineChecker) LineExists(ctx context.Context, tenantID, lineID int64) bool {
+	m, err := c.meta.Get(ctx, tenantID)
+	if err != nil {
+		return false
+	}
+	_, ok := m.Lines[lineID]
+	return ok
+}
+
+// parsePrefixes reads a comma-separated list of CIDRs or single addresses.
+func parsePrefixes(s string) ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	for _, v := range splitList(s) {
+		p, err := netip.ParsePrefix(v)
+		if err != nil {
+			a, aerr := netip.ParseAddr(v)
+			if aerr != nil {
+				return nil, fmt.Errorf("invalid --trusted-proxies entry %q: use CIDRs like 10.0.0.0/8", v)
+			}
+			p = netip.PrefixFrom(a, a.BitLen())
+		}
+		out = append(out, p)
+	}
+	return out, nil
+}
+
+func splitList(s string) []string {
+	var out []string
+	for _, p := range strings.Split(s, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
 func serve(cc *cliContext, cfg serveConfig) error {
+	if (*cfg.tlsCert == "") != (*cfg.tlsKey == "") {
+		return errors.New("--tls-cert and --tls-key go together")
+	}
+	tls := *cfg.tlsCert != "" || *cfg.publicHTTPS
+	proxies, err := parsePrefixes(*cfg.trustedProxies)
+	if err != nil {
+		return err
+	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	var st *store.Store
-	var b *bus.Bus
 	site := web.New(web.Config{Logger: cc.log, Registry: reg})
-	var ln net.Listener
-	srv := &http.Server{Handler: site, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
-
+	srv := &http.Server{Handler: web.SecurityHeaders(site, tls), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
+	var (
+		st      *store.Store
+		meta    *store.MetaCache
+		devAuth *ingest.DeviceAuth
+		b       *bus.Bus
+		api     *web.API
+		ln      net.Listener
+	)
 	comps := []component{
 		{
 			name: "store",
@@ -67,6 +153,8 @@ func serve(cc *cliContext, cfg serveConfig) error {
 				if err := st.MigrateAll(ctx); err != nil {
 					return err
 				}
+				meta = store.NewMetaCache(st)
+				devAuth = ingest.NewDeviceAuth(st, ingest.DeviceAuthConfig{Logger: cc.log})
 				site.AddCheck("database", st.Ping)
 				cc.log.Info("store ready", "store", st.Describe())
 				return nil
@@ -79,6 +167,7 @@ func serve(cc *cliContext, cfg serveConfig) error {
 				bc := bus.DefaultConfig()
 				bc.Listen, bc.URL, bc.ReplayWindow, bc.Logger = *cfg.natsListen, *cfg.natsURL, *cfg.replayWindow, cc.log
 				bc.StoreDir = filepath.Join(*cfg.store.dataDir, "jetstream")
+				bc.Devices = devAuth
 				switch *cfg.natsSync {
 				case "always":
 				case "interval":
@@ -118,27 +207,130 @@ func serve(cc *cliContext, cfg serveConfig) error {
 				}
 			},
 		},
+		natsComponent("ingest writer", &b, func(nc *nats.Conn) (func(context.Context) error, error) {
+			w, err := ingest.NewWriter(ingest.WriterConfig{BatchSize: *cfg.writerBatch, FlushInterval: *cfg.writerInterval, PoolSize: *cfg.writerPool, Logger: cc.log, Registerer: reg}, nc, st)
+			if err != nil {
+				return nil, err
+			}
+			return w.Run, nil
+		}),
+		natsComponent("kpi engine", &b, func(nc *nats.Conn) (func(context.Context) error, error) {
+			e, err := stream.NewEngine(stream.Config{PublishRate: *cfg.publishRate, Logger: cc.log, Registerer: reg}, nc, st, meta)
+			if err != nil {
+				return nil, err
+			}
+			return e.Run, nil
+		}),
 		{
-			name: "http",
-			start: func(context.Context) error {
-				var err error
-				if ln, err = net.Listen("tcp", *cfg.http); err != nil {
-					return fmt.Errorf("cannot listen on %s: %v", *cfg.http, err)
+			name: "api",
+			start: func(ctx context.Context) error {
+				keys := *cfg.jwtKeys
+				if keys == "" {
+					keys = filepath.Join(*cfg.store.dataDir, "jwt-keyring.json")
 				}
-				cc.log.Info("http listening", "addr", ln.Addr().String())
-				return nil
-			},
-			run: func(context.Context) error {
-				if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+				kr, err := web.LoadOrCreateKeyring(keys)
+				if err != nil {
 					return err
 				}
+				api, err = web.NewAPI(web.APIConfig{Keyring: kr, AccessTTL: *cfg.accessTTL, RefreshTTL: *cfg.refreshTTL, TLS: tls,
+					TrustedOrigins: splitList(*cfg.allowedOrigins), TrustedProxies: proxies, NATSURL: *cfg.natsPublicURL, Logger: cc.log, Registry: reg},
+					web.Deps{Store: st, Devices: st, Disconnect: b.Disconnect, ForgetDevice: devAuth.Forget,
+						Analytics: stream.NewHistory(st, meta), ValidateShifts: stream.ValidateShifts})
+				if err != nil {
+					return err
+				}
+				if err := api.SeedWidgets(ctx); err != nil {
+					return err
+				}
+				api.Mount(site)
 				return nil
 			},
-			stop: func(ctx context.Context) error { return srv.Shutdown(ctx) },
+			run: func(ctx context.Context) error { return api.Run(ctx) },
+		},
+		natsComponent("hub", &b, func(nc *nats.Conn) (func(context.Context) error, error) {
+			h, err := hub.New(hub.Config{AllowedOrigins: splitList(*cfg.allowedOrigins), Logger: cc.log, Registerer: reg}, nc, api, lineChecker{meta})
+			if err != nil {
+				return nil, err
+			}
+			site.Handle("GET /ws", h)
+			return h.Run, nil
+		}),
+		{
+			name: "ui",
+			start: func(context.Context) error {
+				u, err := ui.New(ui.Config{Logger: cc.log, Dev: *cfg.uiDev})
+				if err != nil {
+					return err
+				}
+				site.Handle("/", u.Handler()) // every path the API, hub and health do not claim
+				return nil
+			},
 		},
 	}
+	if *cfg.demo {
+		comps = append(comps, component{
+			name: "demo simulator",
+			run: func(ctx context.Context) error {
+				plant, err := seedDemo(ctx, st, cc.log)
+				if err != nil {
+					return err
+				}
+				return runDemoSim(ctx, b.Connect, plant, cc.log)
+			},
+		})
+	}
+	comps = append(comps, component{
+		name: "http",
+		start: func(context.Context) error {
+			var err error
+			if ln, err = net.Listen("tcp", *cfg.http); err != nil {
+				return fmt.Errorf("cannot listen on %s: %v", *cfg.http, err)
+			}
+			cc.log.Info("http listening", "addr", ln.Addr().String(), "tls", tls)
+			return nil
+		},
+		run: func(context.Context) error {
+			var err error
+			if *cfg.tlsCert != "" {
+				err = srv.ServeTLS(ln, *cfg.tlsCert, *cfg.tlsKey)
+			} else {
+				err = srv.Serve(ln)
+			}
+			if !errors.Is(err, http.ErrServerClosed) {
+				return err
+			}
+			return nil
+		},
+		stop: func(ctx context.Context) error { return srv.Shutdown(ctx) },
+	})
 	sup := &supervisor{log: cc.log, stopTimeout: *cfg.stopTimeout}
 	return sup.runAll(cc.ctx, comps)
+}
+
+// natsComponent opens its own internal bus connection at start, builds the component on
+// it, runs it, and closes the connection once it has stopped.
+func natsComponent(name string, b **bus.Bus, build func(nc *nats.Conn) (run func(context.Context) error, err error)) component {
+	var (
+		nc  *nats.Conn
+		run func(context.Context) error
+	)
+	return component{
+		name: name,
+		start: func(context.Context) error {
+			var err error
+			if nc, err = (*b).Connect("linepulse-"+strings.ReplaceAll(name, " ", "-"), nats.MaxReconnects(-1)); err != nil {
+				return err
+			}
+			if run, err = build(nc); err != nil {
+				nc.Close()
+			}
+			return err
+		},
+		run: func(ctx context.Context) error {
+			defer nc.Close() // after run returned: a final flush still acks through it
+			return run(ctx)
+		},
+	}
 }
 
 func logPartitionChanges(cc *cliContext, reports map[string][]store.PartitionReport) {

@@ -1,0 +1,299 @@
+package ingest_test
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/linepulse/linepulse/bus"
+	"github.com/linepulse/linepulse/ingest"
+	"github.com/linepulse/linepulse/store"
+	"github.com/linepulse/linepulse/store/storetest"
+)
+
+// metricValue sums the samples of a gathered metric whose labels include want.
+func metricValue(t testing.TB, reg *prometheus.Registry, name string, want map[string]string) (float64, bool) {
+	t.Helper()
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sum float64
+	found := false
+	for _, mf := range mfs {
+		if mf.GetName() != name {
+			continue
+		}
+	next:
+		for _, m := range mf.GetMetric() {
+			for k, v := range want {
+				ok := false
+				for _, lp := range m.GetLabel() {
+					ok = ok || (lp.GetName() == k && lp.GetValue() == v)
+				}
+				if !ok {
+					continue next
+				}
+			}
+			found = true
+			switch {
+			case m.Counter != nil:
+				sum += m.Counter.GetValue()
+			case m.Gauge != nil:
+				sum += m.Gauge.GetValue()
+			case m.Histogram != nil:
+				sum += float64(m.Histogram.GetSampleCount())
+			}
+		}
+	}
+	return sum, found
+}
+
+// TestBadInputGoesToDLQ: every class of bad input lands in the DLQ with its reason, the
+// valid elements of a mixed message are stored, and ingestion goes on.
+func TestBadInputGoesToDLQ(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, e storetest.Engine) {
+		st := e.Open(t)
+		p := newPlant(t, st, "acme", 1)
+		line := p.lines[0]
+		b := newBus(t)
+		pub := newPublisher(t, b)
+		acmeDLQ := subscribeDLQ(t, b, "acme")
+		nobodyDLQ := subscribeDLQ(t, b, "nobody")
+		reg := prometheus.NewRegistry()
+		w := startWriter(t, ingest.WriterConfig{Registerer: reg, FlushInterval: 10 * time.Millisecond}, connect(t, b, "writer"), st)
+
+		now := time.Now().UTC()
+		ts := func(at time.Time) string { return at.UTC().Format("2006-01-02T15:04:05.000Z") }
+		det := func(id int, at time.Time) string {
+			return fmt.Sprintf(`{"id":%d,"at":"%s","area":1,"product":1}`, id, ts(at))
+		}
+		recent := now.Add(-time.Minute)
+		subj := bus.DetSubject("acme", line)
+
+		// 1001 compact valid elements: under 64 KiB, one element too many.
+		var many []string
+		for i := range 1001 {
+			many = append(many, det(i+1, recent))
+		}
+		manyBody := "[" + strings.Join(many, ",") + "]"
+		if len(manyBody) > ingest.DefaultMaxBytes {
+			t.Fatalf("1001-element body is %d bytes, over the size limit", len(manyBody))
+		}
+		// 66 KiB: over the 64 KiB contract limit, under the 72 KiB NATS payload limit.
+		oversized := "[" + det(1, recent) + "]" + strings.Repeat(" ", 66<<10)
+
+		cases := []struct {
+			name, subject, body string
+			reason              ingest.Reason
+			index               int
+		}{
+			{"malformed JSON", subj, `{"id":1,"at":`, ingest.ReasonMalformed, -1},
+			{"id as a string", subj, `{"id":"5","at":"` + ts(recent) + `","area":1,"product":1}`, ingest.ReasonBadID, 0},
+			{"area as a string", subj, `{"id":5,"at":"` + ts(recent) + `","area":"one","product":1}`, ingest.ReasonBadArea, 0},
+			{"timestamp not RFC 3339", subj, `{"id":5,"at":"yesterday","area":1,"product":1}`, ingest.ReasonBadTime, 0},
+			{"oversized message", subj, oversized, ingest.ReasonTooLarge, -1},
+			{"1001 elements", subj, manyBody, ingest.ReasonTooMany, -1},
+			{"id 0", subj, det(0, recent), ingest.ReasonBadID, 0},
+			{"far future", subj, det(6, now.Add(time.Hour)), ingest.ReasonInFuture, 0},
+			{"past retention", subj, det(7, now.AddDate(0, 0, -100)), ingest.ReasonTooOld, 0},
+			{"not an object", subj, `42`, ingest.ReasonNotObject, -1},
+			{"empty array", subj, `[]`, ingest.ReasonEmpty, -1},
+			{"mixed: one bad element", subj, "[" + det(100, recent) + "," + det(0, recent) + "," + det(101, recent) + "]", ingest.ReasonBadID, 1},
+			{"unknown line", bus.DetSubject("acme", line+100), det(8, recent), ingest.ReasonUnknownLine, -1},
+		}
+		for _, c := range cases {
+			pub.publishRaw(t, c.subject, []byte(c.body))
+		}
+		pub.publishRaw(t, bus.DetSubject("nobody", 1), []byte(det(9, recent)))
+		// Ingestion goes on after all that.
+		pub.publishAll(t, "acme", line, dets(1000, 10), 5, "after")
+
+		eventually(t, "12 detections stored and every dead letter published", func() bool {
+			rows, _ := p.counts(t, line)
+			return rows == 12 && len(acmeDLQ.all()) >= len(cases) && len(nobodyDLQ.all()) >= 1
+		})
+		eventually(t, "consumer idle", func() bool { return consumerIdle(t, b, ingest.DefaultDurable) })
+
+		got := acmeDLQ.all()
+		if len(got) != len(cases) {
+			t.Fatalf("%d dead letters, want %d: %+v", len(got), len(cases), got)
+		}
+		for i, c := range cases {
+			dl := got[i] // one subscriber, one publisher, one consumer: order is kept
+			if dl.Reason != c.reason || dl.Index != c.index || dl.Subject != c.subject {
+				t.Errorf("%s: dead letter %+v, want reason %s index %d subject %s", c.name, dl, c.reason, c.index, c.subject)
+			}
+			if dl.Raw == "" || len(dl.Raw) > ingest.MaxRawBytes || dl.Detail == "" || dl.At.IsZero() {
+				t.Errorf("%s: dead letter lacks raw text, detail or time: %+v", c.name, dl)
+			}
+		}
+		if n := nobodyDLQ.all(); n[0].Reason != ingest.ReasonUnknownLine {
+			t.Errorf("unknown tenant: %+v", n)
+		}
+		rows, rollup := p.counts(t, line)
+		if rows != 12 || rollup != 12 {
+			t.Fatalf("stored %d, rollups %d, want 12", rows, rollup)
+		}
+
+		s := w.w.Stats()
+		if s.Rejected != uint64(len(cases)+1) || s.Stored != 12 || s.Duplicates != 0 {
+			t.Fatalf("stats %+v", s)
+		}
+		for _, r := range []ingest.Reason{ingest.ReasonMalformed, ingest.ReasonBadID, ingest.ReasonTooLarge, ingest.ReasonTooMany, ingest.ReasonInFuture, ingest.ReasonTooOld, ingest.ReasonUnknownLine} {
+			want := 0
+			for _, c := range cases {
+				if c.reason == r {
+					want++
+				}
+			}
+			if r == ingest.ReasonUnknownLine {
+				want++ // the unknown tenant
+			}
+			if v, _ := metricValue(t, reg, "linepulse_ingest_rejected_total", map[string]string{"reason": string(r)}); int(v) != want {
+				t.Errorf("rejected_total{reason=%q} = %v, want %d", r, v, want)
+			}
+		}
+		if v, _ := metricValue(t, reg, "linepulse_ingest_stored_total", nil); v != 12 {
+			t.Errorf("stored_total = %v", v)
+		}
+		if v, ok := metricValue(t, reg, "linepulse_ingest_batch_size", nil); !ok || v < 1 {
+			t.Errorf("batch_size histogram empty")
+		}
+		if err := w.stop(t); err != nil {
+			t.Fatalf("Run: %v", err)
+		}
+	})
+}
+
+// TestRestartWritesBacklog: detections JetStream took while no writer ran (and across a
+// restart of the bus itself) are written once a writer starts, exactly once; a second
+// writer generation finds nothing left to do.
+func TestRestartWritesBacklog(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, e storetest.Engine) {
+		st := e.Open(t)
+		p := newPlant(t, st, "acme", 2)
+		dir := t.TempDir()
+		startBus := func() *bus.Bus {
+			cfg := bus.DefaultConfig()
+			cfg.Listen = "-"
+			cfg.StoreDir = dir
+			cfg.Logger = quiet()
+			b, err := bus.New(cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := b.Start(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { b.Close() })
+			return b
+		}
+
+		// A writer runs once and stops: the durable consumer exists.
+		b1 := startBus()
+		pub := newPublisher(t, b1)
+		pub.publishAll(t, "acme", p.lines[0], dets(1, 500), 50, "a")
+		w1 := startWriter(t, ingest.WriterConfig{}, connect(t, b1, "writer-1"), st)
+		eventually(t, "first 500 stored", func() bool { r, _ := p.totals(t); return r == 500 })
+		if err := w1.stop(t); err != nil {
+			t.Fatal(err)
+		}
+		// No writer: JetStream alone takes the next detections, then the server restarts.
+		pub.publishAll(t, "acme", p.lines[0], dets(501, 3000), 50, "a")
+		pub.publishAll(t, "acme", p.lines[1], dets(1, 2000), 1, "b")
+		if r, _ := p.totals(t); r != 500 {
+			t.Fatalf("%d stored without a writer", r)
+		}
+		b1.Close()
+		b2 := startBus()
+
+		w2 := startWriter(t, ingest.WriterConfig{}, connect(t, b2, "writer-2"), st)
+		eventually(t, "backlog stored", func() bool { r, _ := p.totals(t); return r == 5500 })
+		eventually(t, "consumer idle", func() bool { return consumerIdle(t, b2, ingest.DefaultDurable) })
+		if err := w2.stop(t); err != nil {
+			t.Fatal(err)
+		}
+		rows, rollup := p.totals(t)
+		if rows != 5500 || rollup != 5500 {
+			t.Fatalf("stored %d, rollups %d, want 5500", rows, rollup)
+		}
+		if s := w2.w.Stats(); s.Stored != 5000 || s.Messages != 3000/50+2000 {
+			t.Fatalf("second writer stats %+v, want 5000 stored from %d messages", s, 3000/50+2000)
+		}
+		// Nothing is left for a third generation.
+		w3 := startWriter(t, ingest.WriterConfig{}, connect(t, b2, "writer-3"), st)
+		time.Sleep(200 * time.Millisecond)
+		if err := w3.stop(t); err != nil {
+			t.Fatal(err)
+		}
+		if s := w3.w.Stats(); s.Messages != 0 {
+			t.Fatalf("third writer got %+v", s)
+		}
+		if rows, rollup := p.totals(t); rows != 5500 || rollup != 5500 {
+			t.Fatalf("stored %d, rollups %d after the third writer", rows, rollup)
+		}
+	})
+}
+
+// TestLineLifecycle: a line created by another process (the CLI while serve runs) is
+// written to from its first message; the detections of a line deleted while they waited
+// for their batch go to the DLQ as unknown_line instead of blocking the writer.
+func TestLineLifecycle(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, e storetest.Engine) {
+		ctx := context.Background()
+		cfg := e.Config(t)
+		st, err := store.Open(ctx, cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { st.Close() })
+		p := newPlant(t, st, "acme", 1)
+		b := newBus(t)
+		pub := newPublisher(t, b)
+		dl := subscribeDLQ(t, b, "acme")
+		w := startWriter(t, ingest.WriterConfig{FlushInterval: 2 * time.Second}, connect(t, b, "writer"), st)
+		pub.publishAll(t, "acme", p.lines[0], dets(1, 10), 10, "a")
+		eventually(t, "first line written", func() bool { r, _ := p.counts(t, p.lines[0]); return r == 10 })
+
+		// Another process creates a line: this one's metadata cache never hears of it.
+		other, err := store.Open(ctx, cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer other.Close()
+		otdb, err := other.Tenant(ctx, p.tdb.ID())
+		if err != nil {
+			t.Fatal(err)
+		}
+		l2 := store.Line{Name: "New", DowntimeThresholdMS: 30000, IdealCycleTimeMS: 1000}
+		if err := otdb.CreateLine(ctx, &l2); err != nil {
+			t.Fatal(err)
+		}
+		pub.publishAll(t, "acme", l2.ID, dets(1, 7), 7, "b")
+		eventually(t, "new line written", func() bool { r, _ := p.counts(t, l2.ID); return r == 7 })
+
+		// The line is deleted while a message of it waits for its batch.
+		before := w.w.Stats().Messages
+		pub.publishAll(t, "acme", l2.ID, dets(100, 5), 5, "c")
+		eventually(t, "message queued", func() bool { return w.w.Stats().Messages == before+1 })
+		if err := p.tdb.DeleteLine(ctx, l2.ID); err != nil {
+			t.Fatal(err)
+		}
+		eventually(t, "dead letter for the deleted line", func() bool { return len(dl.all()) == 1 })
+		if got := dl.all()[0]; got.Reason != ingest.ReasonUnknownLine || got.Index != -1 || !strings.Contains(got.Raw, `"id":100`) {
+			t.Fatalf("dead letter %+v", got)
+		}
+		// The writer goes on.
+		pub.publishAll(t, "acme", p.lines[0], dets(11, 10), 10, "d")
+		eventually(t, "first line written again", func() bool { r, _ := p.counts(t, p.lines[0]); return r == 20 })
+		eventually(t, "consumer idle", func() bool { return consumerIdle(t, b, ingest.DefaultDurable) })
+		if len(dl.all()) != 1 {
+			t.Fatalf("dead letters %+v", dl.all())
+		}
+	})
+}

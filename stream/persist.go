@@ -1,0 +1,257 @@
+package stream
+
+import (
+	"context"
+	"encoding/json"
+	"time"
+
+	"github.com/linepulse/linepulse/store"
+)
+
+// Downtime persistence runs beside the fold: each line has a FIFO of operations on its
+// downtime table (book an open event, close it, withdraw it), one in flight at a time so
+// they apply in order; a later operation on the same event replaces a queued earlier one.
+// While the database is down the queue waits (and is checkpointed) and the loop keeps
+// folding, publishing and alerting.
+
+const (
+	persistTimeout    = 5 * time.Second
+	persistBackoffMin = time.Second
+	persistBackoffMax = 30 * time.Second
+)
+
+type persistOp struct {
+	tenantID, lineID int64
+	start            time.Time
+	event            *store.DowntimeEvent // nil: withdraw the open event at start
+	inflight         bool
+}
+
+type persistResult struct {
+	op  *persistOp
+	id  int64
+	err error
+}
+
+func (e *Engine) enqueue(ls *lineState, op *persistOp) {
+	kept := ls.pending[:0]
+	for _, p := range ls.pending {
+		if p.inflight || !p.start.Equal(op.start) {
+			kept = append(kept, p)
+		}
+	}
+	ls.pending = append(kept, op)
+	e.pendLines[ls] = struct{}{}
+	e.pump(ls, time.Now())
+	e.m.persistQueue.Set(float64(e.queued()))
+}
+
+func (e *Engine) queued() int {
+	n := 0
+	for ls := range e.pendLines {
+		n += len(ls.pending)
+	}
+	return n
+}
+
+// pump hands the line's next operation to the persister when none is in flight.
+func (e *Engine) pump(ls *lineState, now time.Time) {
+	if len(ls.pending) == 0 || ls.pending[0].inflight || now.Before(ls.retryAt) {
+		return
+	}
+	select {
+	case e.persistCh <- ls.pending[0]:
+		ls.pending[0].inflight = true
+	default: // persister busy: the retry tick sends it
+	}
+}
+
+func (e *Engine) pumpAll() {
+	now := time.Now()
+	for ls := range e.pendLines {
+		if ls.ten.lines[ls.id] != ls {
+			delete(e.pendLines, ls)
+			continue
+		}
+		e.pump(ls, now)
+	}
+}
+
+func (e *Engine) handleResult(r persistResult) {
+	ts := e.byID[r.op.tenantID]
+	if ts == nil {
+		return
+	}
+	ls := ts.lines[r.op.lineID]
+	if ls == nil || len(ls.pending) == 0 || ls.pending[0] != r.op {
+		return
+	}
+	if r.err != nil {
+		r.op.inflight = false
+		ls.failures++
+		ls.backoff = min(max(2*ls.backoff, persistBackoffMin), persistBackoffMax)
+		ls.retryAt = time.Now().Add(ls.backoff)
+		e.m.persistErrors.Inc()
+		if ls.failures == 1 || ls.failures%20 == 0 {
+			e.log.Warn("cannot store downtime event; queued for retry", "tenant", ts.slug, "line", ls.id,
+				"start", r.op.start, "queued", len(ls.pending), "failures", ls.failures, "err", r.err)
+		}
+		return
+	}
+	if ls.failures > 0 {
+		e.log.Info("downtime events stored again", "tenant", ts.slug, "line", ls.id, "after_failures", ls.failures)
+	}
+	ls.failures, ls.backoff, ls.retryAt = 0, 0, time.Time{}
+	ls.pending = ls.pending[1:]
+	ls.cpDirty = true
+	if o := ls.fold.open; o != nil && r.op.event != nil && o.Start.Equal(r.op.start) {
+		o.ID = r.id
+	}
+	if len(ls.pending) == 0 {
+		delete(e.pendLines, ls)
+	}
+	e.pump(ls, time.Now())
+	e.m.persistQueue.Set(float64(e.queued()))
+}
+
+// persister executes operations one at a time.
+func (e *Engine) persister(ctx context.Context) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case op := <-e.persistCh:
+			r := persistResult{op: op}
+			r.id, r.err = e.apply(ctx, op)
+			select {
+			case e.resultCh <- r:
+			case <-ctx.Done():
+				return
+			}
+		}
+	}
+}
+
+func (e *Engine) apply(ctx context.Context, op *persistOp) (int64, error) {
+	ctx, cancel := context.WithTimeout(ctx, persistTimeout)
+	defer cancel()
+	tdb, err := e.st.Tenant(ctx, op.tenantID)
+	if err != nil {
+		return 0, err
+	}
+	if op.event == nil {
+		_, err := tdb.DeleteOpenDowntime(ctx, op.lineID, op.start)
+		return 0, err
+	}
+	ev := *op.event
+	if err := tdb.UpsertDowntime(ctx, op.lineID, &ev); err != nil {
+		return 0, err
+	}
+	return ev.ID, nil
+}
+
+// ---- checkpoints ----
+
+type cpJob struct {
+	writes []cpWrite
+	seq    uint64
+}
+
+// checkpoint hands the changed state to the checkpointer unless one is being written.
+func (e *Engine) checkpoint() {
+	if e.cpBusy {
+		return
+	}
+	job := e.cpSnapshot(e.cpAll)
+	e.cpAll = false
+	e.sinceCP = 0
+	e.cpBusy = true
+	e.cpCh <- job // capacity 1 and cpBusy was false: never blocks
+}
+
+// cpSnapshot serialises the lines (all, or the changed ones) and changed plant models.
+func (e *Engine) cpSnapshot(all bool) cpJob {
+	job := cpJob{seq: e.lastSeq}
+	for _, ts := range e.tenants {
+		if ts.metaDirty || all {
+			if data, err := json.Marshal(ts.meta); err == nil && len(data) <= maxCPValue {
+				job.writes = append(job.writes, cpWrite{cpMetaPfx + ts.slug, data})
+				ts.metaDirty = false
+			} else if err == nil {
+				e.log.Warn("plant model too large to checkpoint; a restart with the database down will not know it", "tenant", ts.slug, "bytes", len(data))
+				ts.metaDirty = false
+			}
+		}
+		for _, ls := range ts.lines {
+			if !ls.cpDirty && !all {
+				continue
+			}
+			cp := ls.fold.snapshot()
+			cp.Tenant, cp.Seq, cp.StreamSeq = ts.slug, ls.seq, max(e.lastSeq, ls.floor)
+			for _, op := range ls.pending {
+				p := persistCP{Start: op.start, Delete: op.event == nil}
+				if op.event != nil {
+					p.End, p.DurationMS = op.event.End, op.event.DurationMS
+				}
+				cp.Pending = append(cp.Pending, p)
+			}
+			data, err := json.Marshal(cp)
+			if err != nil {
+				e.log.Error("cannot encode checkpoint", "tenant", ts.slug, "line", ls.id, "err", err)
+				continue
+			}
+			if len(data) > maxCPValue {
+				e.log.Warn("line checkpoint too large; trimming product and area detail", "tenant", ts.slug, "line", ls.id, "bytes", len(data))
+				for i := range cp.Periods {
+					cp.Periods[i].Products, cp.Periods[i].Areas = nil, nil
+				}
+				data, _ = json.Marshal(cp)
+			}
+			job.writes = append(job.writes, cpWrite{lineKeyCP(ts.slug, ls.id), data})
+			ls.cpDirty = false
+		}
+	}
+	return job
+}
+
+func (e *Engine) checkpointer(ctx context.Context) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case job := <-e.cpCh:
+			start := time.Now()
+			c, cancel := context.WithTimeout(ctx, 30*time.Second)
+			err := writeCheckpoint(c, e.js, job.writes, job.seq)
+			cancel()
+			e.m.checkpointDur.Observe(time.Since(start).Seconds())
+			select {
+			case e.cpDone <- err:
+			case <-ctx.Done():
+				return
+			}
+		}
+	}
+}
+
+// finalCheckpoint waits for a running checkpoint and writes everything that changed.
+func (e *Engine) finalCheckpoint() {
+	if e.cpBusy {
+		select {
+		case err := <-e.cpDone:
+			e.cpAll = e.cpAll || err != nil
+		case <-time.After(30 * time.Second):
+			e.log.Error("checkpoint did not finish; state since the last good checkpoint will be replayed")
+			return
+		}
+		e.cpBusy = false
+	}
+	job := e.cpSnapshot(e.cpAll)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := writeCheckpoint(ctx, e.js, job.writes, job.seq); err != nil {
+		e.log.Error("final checkpoint failed; the stream since the last checkpoint will be replayed", "err", err)
+		return
+	}
+	e.m.checkpoints.WithLabelValues("ok").Inc()
+}

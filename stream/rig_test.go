@@ -1,0 +1,393 @@
+package stream
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/linepulse/linepulse/bus"
+	"github.com/linepulse/linepulse/bus/bustest"
+	"github.com/linepulse/linepulse/ingest"
+	"github.com/linepulse/linepulse/store"
+	"github.com/linepulse/linepulse/store/storetest"
+)
+
+// rig is a real bus, a real store with one tenant ("acme"), and helpers to publish
+// detections and watch what the engine publishes.
+type rig struct {
+	t     testing.TB
+	bus   *bus.Bus
+	nc    *nats.Conn // the test's own connection
+	js    jetstream.JetStream
+	st    *store.Store
+	meta  *store.MetaCache
+	tdb   *store.TenantDB
+	ten   store.Tenant
+	lines []store.Line
+	w     *store.WriterPool
+	seen  *collector
+}
+
+type rigOpts struct {
+	tz         string
+	shifts     []store.Shift
+	lines      int
+	threshold  time.Duration
+	micro      time.Duration
+	ideal      time.Duration
+	cfgStoreFn func(t testing.TB) *store.Store // overrides e.Open
+}
+
+func newRig(t testing.TB, e storetest.Engine, o rigOpts) *rig {
+	t.Helper()
+	ctx := context.Background()
+	var s *store.Store
+	if o.cfgStoreFn != nil {
+		s = o.cfgStoreFn(t)
+	} else {
+		s = e.Open(t)
+	}
+	ten := store.Tenant{Slug: "acme", Name: "Acme", Config: store.TenantConfig{Timezone: o.tz, RetentionDays: 365}}
+	if err := s.CreateTenant(ctx, &ten); err != nil {
+		t.Fatal(err)
+	}
+	tdb, err := s.Tenant(ctx, ten.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := &rig{t: t, st: s, tdb: tdb, ten: ten}
+	for i := range max(o.lines, 1) {
+		l := store.Line{Name: "Line " + string(rune('A'+i)), DowntimeThresholdMS: o.threshold.Milliseconds(),
+			IdealCycleTimeMS: o.ideal.Milliseconds(), MicroStopMinMS: o.micro.Milliseconds()}
+		if err := tdb.CreateLine(ctx, &l); err != nil {
+			t.Fatal(err)
+		}
+		r.lines = append(r.lines, l)
+		for j := range 2 {
+			if err := tdb.Areas.Create(ctx, &store.Area{LineID: l.ID, Name: "Station " + string(rune('1'+j))}); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	for _, p := range []store.Product{{Name: "Bottle", Color: "#112233"}, {Name: "Can", Color: "#445566"}, {Name: "Jar", Color: "#778899"}} {
+		if err := tdb.Products.Create(ctx, &p); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, sh := range o.shifts {
+		sh.ID = 0
+		if err := tdb.Shifts.Create(ctx, &sh); err != nil {
+			t.Fatal(err)
+		}
+	}
+	r.meta = store.NewMetaCache(s)
+	r.bus = bustest.Run(t)
+	if r.nc, err = r.bus.Connect("test"); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(r.nc.Close)
+	if r.js, err = jetstream.New(r.nc); err != nil {
+		t.Fatal(err)
+	}
+	if r.w, err = tdb.NewWriterPool(ctx, 1); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(r.w.Close)
+	r.seen = r.collect()
+	return r
+}
+
+// engineRun is an engine running in the background.
+type engineRun struct {
+	e      *Engine
+	cancel context.CancelFunc
+	done   chan error
+}
+
+func (r *rig) start(cfg Config) *engineRun {
+	r.t.Helper()
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	nc, err := r.bus.Connect("engine")
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	e, err := NewEngine(cfg, nc, r.st, r.meta)
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	x := &engineRun{e: e, cancel: cancel, done: make(chan error, 1)}
+	go func() { x.done <- e.Run(ctx); nc.Close() }()
+	r.t.Cleanup(func() { x.stop(r.t) })
+	return x
+}
+
+func (x *engineRun) stop(t testing.TB) {
+	t.Helper()
+	if x.cancel == nil {
+		return
+	}
+	x.cancel()
+	x.cancel = nil
+	select {
+	case err := <-x.done:
+		if err != nil {
+			t.Errorf("engine: %v", err)
+		}
+	case <-time.After(60 * time.Second):
+		t.Fatal("engine did not stop")
+	}
+}
+
+// inspect runs fn on the engine's loop (where its state may be read).
+func (x *engineRun) inspect(t testing.TB, fn func(e *Engine)) {
+	t.Helper()
+	done := make(chan struct{})
+	select {
+	case x.e.queries <- func() { fn(x.e); close(done) }:
+	case <-time.After(30 * time.Second):
+		t.Fatal("engine loop not answering")
+	}
+	<-done
+}
+
+// fold returns a copy of a line's booked figures, read on the loop.
+func (x *engineRun) line(t testing.TB, line int64) (ls lineSummary) {
+	x.inspect(t, func(e *Engine) {
+		ts := e.tenants["acme"]
+		if ts == nil || ts.lines[line] == nil {
+			return
+		}
+		l := ts.lines[line]
+		ls.found = true
+		ls.lastSeq = e.lastSeq
+		for _, p := range l.fold.periods {
+			ls.total += p.Counts.Total
+			ls.good += p.Counts.Good
+			ls.down += p.Downtime
+			ls.events += p.Events
+			ls.micro += p.Micro
+		}
+		ls.pending = len(l.pending)
+	})
+	return ls
+}
+
+type lineSummary struct {
+	found                      bool
+	lastSeq                    uint64
+	total, good, events, micro int64
+	down                       time.Duration
+	pending                    int
+}
+
+// publish sends detections to a line in messages of at most 1000 detections and 60 KiB
+// (the contract's limits), waiting for JetStream's acknowledgement, and optionally stores
+// them as the writer would.
+func (r *rig) publish(line int64, dets []store.Detection, write bool) {
+	r.t.Helper()
+	ctx := context.Background()
+	for len(dets) > 0 {
+		b := []byte{'['}
+		n := 0
+		for n < len(dets) && n < 1000 {
+			next := ingest.AppendJSON(nil, dets[n])
+			if len(b)+len(next)+2 > 60<<10 {
+				break
+			}
+			if n > 0 {
+				b = append(b, ',')
+			}
+			b = append(b, next...)
+			n++
+		}
+		b = append(b, ']')
+		if _, err := r.js.Publish(ctx, bus.DetSubject(r.ten.Slug, line), b); err != nil {
+			r.t.Fatal(err)
+		}
+		if write {
+			if _, err := r.tdb.WriteDetections(ctx, r.w, line, dets[:n]); err != nil {
+				r.t.Fatal(err)
+			}
+		}
+		dets = dets[n:]
+	}
+}
+
+// collector records every kpi and downtime message of the tenant.
+type collector struct {
+	mu   sync.Mutex
+	kpi  map[int64][]KPIUpdate
+	down map[int64][]DowntimeMessage
+	raw  map[int64][]string // per line, message types in arrival order with seq
+	seqs map[int64][]uint64
+}
+
+func (r *rig) collect() *collector {
+	c := &collector{kpi: map[int64][]KPIUpdate{}, down: map[int64][]DowntimeMessage{}, raw: map[int64][]string{}, seqs: map[int64][]uint64{}}
+	_, err := r.nc.Subscribe("lp."+r.ten.Slug+".line.*.*", func(m *nats.Msg) {
+		_, line, kind, err := bus.ParseLineSubject(m.Subject)
+		if err != nil || kind == bus.KindDet {
+			return
+		}
+		if m.Header.Get(PublishedAtHeader) == "" {
+			r.t.Errorf("message on %s without %s", m.Subject, PublishedAtHeader)
+		}
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		switch kind {
+		case bus.KindKPI:
+			if !strings.HasPrefix(string(m.Data), `{"type":"kpi"`) {
+				r.t.Errorf("kpi message does not start with its type: %.40s", m.Data)
+			}
+			var u KPIUpdate
+			if err := json.Unmarshal(m.Data, &u); err != nil {
+				r.t.Errorf("bad kpi message: %v", err)
+				return
+			}
+			c.kpi[line] = append(c.kpi[line], u)
+			c.seqs[line] = append(c.seqs[line], u.Seq)
+		case bus.KindDowntime:
+			var d DowntimeMessage
+			if err := json.Unmarshal(m.Data, &d); err != nil {
+				r.t.Errorf("bad downtime message: %v", err)
+				return
+			}
+			c.down[line] = append(c.down[line], d)
+			c.seqs[line] = append(c.seqs[line], d.Seq)
+		}
+	})
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	if err := r.nc.Flush(); err != nil {
+		r.t.Fatal(err)
+	}
+	return c
+}
+
+func (c *collector) downtime(line int64) []DowntimeMessage {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return append([]DowntimeMessage(nil), c.down[line]...)
+}
+
+func (c *collector) lastKPI(line int64) (KPIUpdate, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	k := c.kpi[line]
+	if len(k) == 0 {
+		return KPIUpdate{}, false
+	}
+	return k[len(k)-1], true
+}
+
+func (c *collector) kpis(line int64) int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.kpi[line])
+}
+
+func (c *collector) sequence(line int64) []uint64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return append([]uint64(nil), c.seqs[line]...)
+}
+
+func downStates(ms []DowntimeMessage) string {
+	var b strings.Builder
+	for _, m := range ms {
+		b.WriteString(m.Event.State[:1])
+	}
+	return b.String()
+}
+
+// eventually polls cond until it holds or a generous deadline passes.
+func eventually(t testing.TB, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(60 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// tcpProxy forwards a local port to a server; Pause closes everything (the database
+// "goes away"), Resume listens again on the same port.
+type tcpProxy struct {
+	target string
+	addr   string
+	mu     sync.Mutex
+	ln     net.Listener
+	conns  map[net.Conn]struct{}
+}
+
+func newProxy(t testing.TB, target string) *tcpProxy {
+	p := &tcpProxy{target: target, conns: map[net.Conn]struct{}{}}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.addr = ln.Addr().String()
+	p.serve(ln)
+	t.Cleanup(p.Pause)
+	return p
+}
+
+func (p *tcpProxy) serve(ln net.Listener) {
+	p.mu.Lock()
+	p.ln = ln
+	p.mu.Unlock()
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			s, err := net.Dial("tcp", p.target)
+			if err != nil {
+				c.Close()
+				continue
+			}
+			p.mu.Lock()
+			p.conns[c], p.conns[s] = struct{}{}, struct{}{}
+			p.mu.Unlock()
+			go func() { io.Copy(s, c); s.Close(); c.Close() }()
+			go func() { io.Copy(c, s); s.Close(); c.Close() }()
+		}
+	}()
+}
+
+func (p *tcpProxy) Pause() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.ln != nil {
+		p.ln.Close()
+		p.ln = nil
+	}
+	for c := range p.conns {
+		c.Close()
+		delete(p.conns, c)
+	}
+}
+
+func (p *tcpProxy) Resume(t testing.TB) {
+	ln, err := net.Listen("tcp", p.addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.serve(ln)
+}

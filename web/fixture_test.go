@@ -1,0 +1,109 @@
+package web_test
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/linepulse/linepulse/store"
+)
+
+func quietLogger() *slog.Logger { return slog.New(slog.DiscardHandler) }
+
+// fixture holds one of every object of a tenant, created through the API.
+type fixture struct {
+	ids         map[string]int64 // by Route.Resource
+	line        int64
+	event       int64 // a downtime event of line
+	failureCode string
+	kiosk       string // kiosk token value
+}
+
+// refs are the ids a request body may reference.
+type refs struct {
+	line, area, camera, failure, dashboard, event int64
+	failureCode                                   string
+}
+
+func (f fixture) refs() refs {
+	return refs{line: f.line, area: f.ids["areas"], camera: f.ids["cameras"], failure: f.ids["failures"],
+		dashboard: f.ids["dashboards"], event: f.event, failureCode: f.failureCode}
+}
+
+// bodies returns a complete, valid body per resource (create and replace), named with
+// name and referencing r.
+func bodies(name string, r refs) map[string]map[string]any {
+	at := "2025-03-01T10:00:00Z"
+	return map[string]map[string]any{
+		"lines": {"name": name + " line", "description": "d", "availability": 0.9, "performance": 0.95, "quality": 0.99,
+			"downtime_threshold_ms": 30000, "ideal_cycle_time_ms": 1000, "micro_stop_min_ms": 5000, "active": true},
+		"areas":    {"line_id": r.line, "name": name + " area", "coord_x1": 0, "coord_y1": 0, "coord_x2": 10, "coord_y2": 10},
+		"products": {"name": name + " product", "sku": "SKU1", "product_weight": 1.5, "product_color": "#ff0000"},
+		"shifts": {"line_id": r.line, "name": name + " shift", "start_time": "06:00", "end_time": "14:00", "is_overnight": false,
+			"days_implemented": []int{1, 2, 3, 4, 5}, "breaks": []any{map[string]string{"start": "10:00", "end": "10:15"}}, "active": true},
+		"filters":  {"name": name + " filter", "filter_type": "select", "field": "line_id", "default_value": nil, "additional_filter": map[string]any{}, "position": 1},
+		"failures": {"code": "F-" + name, "name": name + " failure", "type_failure": map[string]any{"kind": "mechanical"}, "description": "x"},
+		"incidents": {"line_id": r.line, "downtime_event_id": r.event, "failure_id": r.failure, "title": name + " incident",
+			"description": "jam", "solution": "", "has_solution": false, "occurred_at": at, "resolved_at": nil},
+		"cameras":       {"name": name + "-cam", "node": "node1", "model": "m"},
+		"camera-areas":  {"camera_id": r.camera, "area_id": r.area, "status": "active"},
+		"camera-events": {"camera_id": r.camera, "action": "restart", "reason": name + " test", "gpu_usage": 0.5, "occurred_at": at},
+		"devices":       {"name": name + "-dev", "lines": []int64{r.line}},
+		"kiosks":        {"name": name + " tv", "lines": []int64{r.line}, "dashboard_id": r.dashboard},
+		"dashboards": {"name": name + " dash", "role_access": "viewer", "layout_config": map[string]any{"widgets": []any{
+			map[string]any{"widget_type": "kpi_tile", "x": 0, "y": 0, "w": 3, "h": 2, "params": map[string]any{"line_id": r.line, "metric": "oee"}}}}},
+		"users": {"email": name + "-u@example.test", "name": name, "role": "operator", "password": "a long password",
+			"permissions": map[string]any{"lines": []int64{r.line}}, "active": true},
+		"tenant-users": {"email": name + "-admin@example.test", "name": name, "role": "tenant_admin", "password": "a long password",
+			"permissions": map[string]any{}, "active": true},
+		"tenants": {"slug": name + "-co", "name": name + " Co", "config_tenant": map[string]any{"timezone": "UTC", "retention_days": 90}, "active": true},
+		"config":  {"value": map[string]any{"name": name}},
+		"reason":  {"reason_code": r.failureCode, "comment": name},
+	}
+}
+
+// createOrder lists resources in dependency order.
+var createOrder = []string{"lines", "areas", "products", "failures", "shifts", "filters", "cameras", "camera-areas",
+	"camera-events", "dashboards", "devices", "kiosks", "users"}
+
+// plant creates one of every tenant object through the API as the tenant's admin.
+func (ev *env) plant(ten store.Tenant, admin, name string) fixture {
+	ev.t.Helper()
+	ctx := context.Background()
+	f := fixture{ids: map[string]int64{}, failureCode: "F-" + name}
+	for _, res := range createOrder {
+		r := f.refs()
+		b := bodies(name, r)[res]
+		if res == "incidents" {
+			continue
+		}
+		got := ev.must(http.StatusCreated, req{method: "POST", path: "/api/v1/" + res, token: admin, body: b}, nil)
+		f.ids[res] = idOf(ev.t, got)
+		switch res {
+		case "lines":
+			f.line = f.ids["lines"]
+			tdb, err := ev.st.Tenant(ctx, ten.ID)
+			if err != nil {
+				ev.t.Fatal(err)
+			}
+			start := ev.clock.Now().Add(-2 * time.Hour).Truncate(time.Second)
+			end := start.Add(10 * time.Minute)
+			de := store.DowntimeEvent{Start: start, End: &end, DurationMS: 600000}
+			if err := tdb.UpsertDowntime(ctx, f.line, &de); err != nil {
+				ev.t.Fatal(err)
+			}
+			f.event = de.ID
+		case "kiosks":
+			var kc struct {
+				Token string `json:"token"`
+			}
+			got.json(ev.t, &kc)
+			f.kiosk = kc.Token
+		}
+	}
+	got := ev.must(http.StatusCreated, req{method: "POST", path: "/api/v1/incidents", token: admin, body: bodies(name, f.refs())["incidents"]}, nil)
+	f.ids["incidents"] = idOf(ev.t, got)
+	f.ids["widgets"] = 1
+	return f
+}

@@ -1,0 +1,82 @@
+// Small JSON client for /api/v1 with the browser's session cookies. A 401 first tries the
+// refresh cookie once, then sends the user to the login page (except on kiosk screens).
+
+export class ApiError extends Error {
+  constructor(status, code, message, fields) {
+    super(message || `request failed (${status})`);
+    this.status = status;
+    this.code = code || '';
+    this.fields = fields || [];
+  }
+}
+
+let refreshing = null;
+
+// refreshSession asks the API for a new access cookie; true when it worked.
+export function refreshSession() {
+  if (!refreshing) {
+    refreshing = fetch('/api/v1/auth/refresh', {
+      method: 'POST',
+      credentials: 'same-origin',
+      headers: { Accept: 'application/json' },
+    })
+      .then((r) => r.ok)
+      .catch(() => false)
+      .finally(() => {
+        setTimeout(() => {
+          refreshing = null;
+        }, 1000);
+      });
+  }
+  return refreshing;
+}
+
+export function loginURL() {
+  const here = location.pathname + location.search;
+  return here === '/' ? '/login' : `/login?next=${encodeURIComponent(here)}`;
+}
+
+// api fetches path and decodes JSON. opts: {method, body, noRedirect, headers}.
+export async function api(path, opts = {}) {
+  const init = {
+    method: opts.method || 'GET',
+    credentials: 'same-origin',
+    headers: { Accept: 'application/json', ...(opts.headers || {}) },
+  };
+  if (opts.body !== undefined) {
+    init.headers['Content-Type'] = 'application/json';
+    init.body = JSON.stringify(opts.body);
+  }
+  let res = await fetch(path, init);
+  if (res.status === 401 && !opts.noRedirect) {
+    if (await refreshSession()) res = await fetch(path, init);
+    if (res.status === 401) {
+      location.assign(loginURL());
+      throw new ApiError(401, 'unauthenticated', 'signed out');
+    }
+  }
+  const text = await res.text();
+  let data = null;
+  if (text) {
+    try {
+      data = JSON.parse(text);
+    } catch {
+      data = null;
+    }
+  }
+  if (!res.ok) {
+    const e = (data && data.error) || {};
+    throw new ApiError(res.status, e.code, e.message || `${res.status} ${res.statusText}`, e.fields);
+  }
+  return data;
+}
+
+// items accepts the list shapes an API may use: [..], {items:[..]}, {data:[..]}, {<key>:[..]}.
+export function items(data, key) {
+  if (Array.isArray(data)) return data;
+  if (!data || typeof data !== 'object') return [];
+  for (const k of [key, 'items', 'data', 'results']) {
+    if (k && Array.isArray(data[k])) return data[k];
+  }
+  return [];
+}

@@ -1,0 +1,40 @@
+// Entry point of the browser bundle (built by build.mjs into static/dist/app.js).
+// Everything runs under a CSP without 'unsafe-inline' / 'unsafe-eval': htmx's eval and
+// injected indicator styles are switched off, and Alpine is its CSP build, so templates
+// may only name data and methods of the components registered below.
+import htmx from 'htmx.org';
+import Alpine from '@alpinejs/csp';
+import { lineDetail } from './line.js';
+import { login } from './login.js';
+import { nav } from './nav.js';
+import { liveTiles } from './tiles.js';
+
+Object.assign(htmx.config, {
+  allowEval: false,
+  allowScriptTags: false,
+  includeIndicatorStyles: false,
+  // Boosted navigation swaps the body; going back reloads the page instead of restoring
+  // a DOM snapshot that Alpine no longer owns.
+  historyCacheSize: 0,
+  refreshOnHistoryMiss: true,
+  selfRequestsOnly: true,
+  // Settling copies old attributes onto new elements with the same id; a copied style
+  // attribute is an inline style, which the CSP refuses.
+  attributesToSettle: ['class', 'width', 'height'],
+});
+
+// x-boost hands an element Alpine created (a tile link in an x-for) to htmx, which only
+// scans the page when it loads or swaps: inside an hx-boost="true" container the link
+// then navigates by swapping the body instead of reloading everything.
+Alpine.directive('boost', (el) => {
+  queueMicrotask(() => htmx.process(el));
+});
+
+Alpine.data('login', login);
+Alpine.data('nav', nav);
+Alpine.data('liveTiles', liveTiles);
+Alpine.data('lineDetail', lineDetail);
+
+window.htmx = htmx;
+window.Alpine = Alpine;
+Alpine.start();

@@ -1,0 +1,56 @@
+// login is the Alpine component of /login: it posts the credentials to the API, which sets
+// the HttpOnly session cookies, and then goes to the page the user came for.
+import { ApiError, api } from './api.js';
+
+export function login() {
+  return {
+    tenant: '',
+    email: '',
+    password: '',
+    busy: false,
+    error: '',
+
+    init() {
+      try {
+        this.tenant = localStorage.getItem('lp.tenant') || '';
+      } catch {
+        /* storage may be disabled */
+      }
+    },
+
+    async submit() {
+      if (this.busy) return;
+      this.error = '';
+      if (!this.tenant || !this.email || !this.password) {
+        this.error = 'Enter the plant (tenant), your e-mail and your password.';
+        return;
+      }
+      this.busy = true;
+      try {
+        await api('/api/v1/auth/login', {
+          method: 'POST',
+          noRedirect: true,
+          body: { tenant: this.tenant.trim(), email: this.email.trim(), password: this.password },
+        });
+        try {
+          localStorage.setItem('lp.tenant', this.tenant.trim());
+        } catch {
+          /* ignore */
+        }
+        this.password = '';
+        location.assign(this.$el.dataset.next || '/');
+      } catch (e) {
+        this.password = '';
+        if (e instanceof ApiError && (e.status === 401 || e.status === 400)) {
+          this.error = 'Wrong plant, e-mail or password.';
+        } else if (e instanceof ApiError && e.status === 429) {
+          this.error = 'Too many attempts: wait a minute and try again.';
+        } else {
+          this.error = `Sign-in failed: ${e.message}`;
+        }
+      } finally {
+        this.busy = false;
+      }
+    },
+  };
+}

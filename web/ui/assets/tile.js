@@ -1,0 +1,164 @@
+// The tile model shared by the dashboard, the TV view and the line page: plain data that
+// Alpine renders, updated from snapshot/kpi/downtime messages (see docs/CONTRACT.md).
+
+export const STATES = {
+  running: { label: 'Running', badge: 'bg-emerald-500 text-emerald-950', ring: 'border-emerald-500/70', tv: 'bg-emerald-900/40 border-emerald-500' },
+  down: { label: 'Down', badge: 'bg-red-600 text-white', ring: 'border-red-500', tv: 'bg-red-950/70 border-red-500' },
+  planned_stop: { label: 'Planned stop', badge: 'bg-amber-400 text-amber-950', ring: 'border-amber-400/70', tv: 'bg-amber-950/40 border-amber-400' },
+  no_shift: { label: 'No shift', badge: 'bg-slate-500 text-slate-950', ring: 'border-slate-600', tv: 'bg-slate-900 border-slate-600' },
+  unknown: { label: 'Waiting for data', badge: 'bg-slate-700 text-slate-200', ring: 'border-slate-700', tv: 'bg-slate-900 border-slate-700' },
+};
+
+const PALETTE = ['#38bdf8', '#a78bfa', '#f472b6', '#facc15', '#34d399', '#fb923c', '#60a5fa', '#f87171'];
+
+export function pct(x) {
+  return typeof x === 'number' && Number.isFinite(x) ? `${(x * 100).toFixed(1)}%` : '—';
+}
+
+export function pct0(x) {
+  return typeof x === 'number' && Number.isFinite(x) ? `${Math.round(x * 100)}%` : '—';
+}
+
+export function num(x) {
+  return typeof x === 'number' && Number.isFinite(x) ? Math.round(x).toLocaleString() : '—';
+}
+
+export function rate(x) {
+  if (typeof x !== 'number' || !Number.isFinite(x)) return '—';
+  return x < 10 ? x.toFixed(1) : Math.round(x).toLocaleString();
+}
+
+export function clockTime(iso) {
+  const d = iso ? new Date(iso) : null;
+  if (!d || Number.isNaN(d.getTime())) return '—';
+  return d.toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
+}
+
+export function dateTime(iso) {
+  const d = iso ? new Date(iso) : null;
+  if (!d || Number.isNaN(d.getTime())) return '—';
+  return d.toLocaleString([], { month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit', second: '2-digit' });
+}
+
+export function shortDateTime(iso) {
+  const d = iso ? new Date(iso) : null;
+  if (!d || Number.isNaN(d.getTime())) return '—';
+  return d.toLocaleString([], { month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit' });
+}
+
+export function duration(ms) {
+  if (typeof ms !== 'number' || !Number.isFinite(ms) || ms < 0) return '—';
+  const s = Math.floor(ms / 1000);
+  const h = Math.floor(s / 3600);
+  const m = Math.floor((s % 3600) / 60);
+  const sec = s % 60;
+  if (h) return `${h} h ${m} min`;
+  if (m) return `${m} min ${sec} s`;
+  return `${sec} s`;
+}
+
+function bar(x) {
+  const v = typeof x === 'number' && Number.isFinite(x) ? Math.max(0, Math.min(1, x)) : 0;
+  return { width: `${(v * 100).toFixed(1)}%` };
+}
+
+function safeColor(c, i) {
+  return typeof c === 'string' && /^#[0-9a-fA-F]{3,8}$/.test(c) ? c : PALETTE[i % PALETTE.length];
+}
+
+// target turns a line's OEE targets (fractions, or percents from older data) into one OEE target.
+function oeeTarget(line) {
+  const f = (v) => (typeof v === 'number' && v > 0 ? (v > 1 ? v / 100 : v) : null);
+  const a = f(line.availability);
+  const p = f(line.performance);
+  const q = f(line.quality);
+  return a && p && q ? a * p * q : 0.75;
+}
+
+export function newTile(line) {
+  const id = Number(line.id);
+  return {
+    id,
+    name: line.name || `Line ${id}`,
+    href: `/lines/${id}`,
+    target: oeeTarget(line),
+    state: 'unknown',
+    stateLabel: STATES.unknown.label,
+    hasData: false,
+    oeeValue: null,
+    oee: '—',
+    availability: '—',
+    performance: '—',
+    quality: '—',
+    aBar: bar(0),
+    pBar: bar(0),
+    qBar: bar(0),
+    perfOver100: false,
+    total: '—',
+    good: '—',
+    reject: '—',
+    rate: '—',
+    shift: '—',
+    mix: [],
+    downSince: null,
+    updated: null,
+  };
+}
+
+// applyKPI copies one kpi/snapshot message into a tile.
+export function applyKPI(tile, m) {
+  const state = STATES[m.state] ? m.state : 'unknown';
+  tile.state = state;
+  tile.stateLabel = STATES[state].label;
+  tile.hasData = true;
+  tile.oeeValue = typeof m.oee === 'number' ? m.oee : null;
+  tile.oee = pct(m.oee);
+  tile.availability = pct(m.availability);
+  tile.performance = pct(m.performance);
+  tile.quality = pct(m.quality);
+  tile.aBar = bar(m.availability);
+  tile.pBar = bar(m.performance);
+  tile.qBar = bar(m.quality);
+  tile.perfOver100 = !!m.performance_over_100;
+  const c = m.counts || {};
+  tile.total = num(c.total);
+  tile.good = num(c.good);
+  tile.reject = num(c.reject);
+  tile.rate = rate(m.rate_per_min);
+  tile.shift = m.shift && m.shift.name ? m.shift.name : 'No shift';
+  const products = Array.isArray(m.products) ? m.products.filter((p) => p && p.count > 0) : [];
+  const sum = products.reduce((s, p) => s + p.count, 0);
+  tile.mix = products.map((p, i) => {
+    const share = sum ? p.count / sum : 0;
+    return {
+      key: `${p.id}`,
+      name: p.name || `Product ${p.id}`,
+      label: `${p.name || `Product ${p.id}`} ${Math.round(share * 100)}%`,
+      title: `${p.name || `Product ${p.id}`}: ${num(p.count)}`,
+      style: { width: `${(share * 100).toFixed(2)}%`, backgroundColor: safeColor(p.color, i) },
+      dot: { backgroundColor: safeColor(p.color, i) },
+    };
+  });
+  if (state !== 'down') tile.downSince = null;
+  tile.updated = m.at || null;
+}
+
+// applyDowntime marks a tile down (or clears it) from a downtime event.
+export function applyDowntime(tile, ev) {
+  if (!ev) return;
+  if (ev.state === 'started') {
+    tile.state = 'down';
+    tile.stateLabel = STATES.down.label;
+    tile.downSince = ev.start || new Date().toISOString();
+  } else {
+    // "ended" or "cancelled": the next kpi update brings the new state
+    tile.downSince = null;
+  }
+}
+
+export function oeeClass(tile) {
+  if (tile.oeeValue === null) return 'text-slate-400';
+  if (tile.oeeValue >= tile.target) return 'text-emerald-400';
+  if (tile.oeeValue >= tile.target * 0.8) return 'text-amber-300';
+  return 'text-red-400';
+}

@@ -1,0 +1,166 @@
+// liveTiles is the Alpine component of the dashboard (data-mode="dashboard") and the TV
+// view (data-mode="tv", data-kiosk, data-lines): one tile per line, live over /ws.
+import { api, items, refreshSession } from './api.js';
+import { LiveClient } from './live.js';
+import { STATES, applyDowntime, applyKPI, clockTime, duration, newTile, oeeClass } from './tile.js';
+
+const STATUS = {
+  connecting: { label: 'Connecting…', cls: 'bg-slate-600' },
+  live: { label: 'Live', cls: 'bg-emerald-500' },
+  reconnecting: { label: 'Reconnecting…', cls: 'bg-amber-400 animate-pulse' },
+  offline: { label: 'Offline', cls: 'bg-red-500' },
+};
+
+// handleLive applies one hub message to a component holding tiles and alerts; shared with
+// the line page.
+export function handleLive(c, m) {
+  if (m.type === 'error') {
+    c.liveError = m.message || m.code || 'live updates refused';
+    return;
+  }
+  const t = c.tiles.find((x) => x.id === Number(m.line));
+  if (!t) return;
+  if (m.type === 'snapshot' || m.type === 'kpi') {
+    applyKPI(t, m);
+    if (t.state !== 'down') c.alerts = c.alerts.filter((a) => a.line !== t.id);
+  } else if (m.type === 'downtime') {
+    const ev = m.event || {};
+    applyDowntime(t, ev);
+    if (ev.state === 'started') {
+      c.alerts = c.alerts.filter((a) => a.line !== t.id);
+      c.alerts.push({ key: `${t.id}:${m.seq}`, line: t.id, name: t.name, href: t.href, since: ev.start || new Date().toISOString() });
+    } else {
+      // "ended", or "cancelled" (late detections proved the stop false)
+      c.alerts = c.alerts.filter((a) => a.line !== t.id);
+    }
+  }
+}
+
+// tileHelpers are the template-facing methods of any component with tiles.
+export const tileHelpers = {
+  tileClass(t) {
+    return (STATES[t.state] || STATES.unknown).ring;
+  },
+  tvClass(t) {
+    return (STATES[t.state] || STATES.unknown).tv;
+  },
+  badgeClass(t) {
+    return (STATES[t.state] || STATES.unknown).badge;
+  },
+  oeeClass(t) {
+    return oeeClass(t);
+  },
+  downFor(t) {
+    if (!t.downSince) return '';
+    const since = new Date(t.downSince).getTime();
+    return `since ${clockTime(t.downSince)} · ${duration(Math.max(0, this.now - since))}`;
+  },
+  alertText(a) {
+    const since = new Date(a.since).getTime();
+    return `stopped at ${clockTime(a.since)} · down ${duration(Math.max(0, this.now - since))}`;
+  },
+  dismiss(a) {
+    this.alerts = this.alerts.filter((x) => x.key !== a.key);
+  },
+  statusLabel() {
+    return (STATUS[this.status] || STATUS.connecting).label;
+  },
+  statusClass() {
+    return (STATUS[this.status] || STATUS.connecting).cls;
+  },
+  clock() {
+    return new Date(this.now).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
+  },
+};
+
+export function liveTiles() {
+  let live = null;
+  let ticker = null;
+  return {
+    ...tileHelpers,
+    mode: 'dashboard',
+    tiles: [],
+    alerts: [],
+    status: 'connecting',
+    error: '',
+    liveError: '',
+    loading: true,
+    now: Date.now(),
+
+    async init() {
+      const ds = this.$el.dataset;
+      this.mode = ds.mode === 'tv' ? 'tv' : 'dashboard';
+      const kiosk = ds.kiosk || '';
+      const wanted = (ds.lines || '')
+        .split(',')
+        .map(Number)
+        .filter((n) => Number.isInteger(n) && n > 0);
+      ticker = setInterval(() => {
+        this.now = Date.now();
+      }, 1000);
+
+      let lines = [];
+      if (this.mode === 'tv') {
+        if (!kiosk) {
+          this.error = 'This TV link has no kiosk token: open /tv?kiosk=<token>&lines=1,2 (an admin issues kiosk tokens).';
+        }
+        // Line names, if the API accepts the kiosk token for reading; else "Line N".
+        try {
+          lines = items(await api('/api/v1/lines?limit=500', { noRedirect: true, headers: kiosk ? { Authorization: `Kiosk ${kiosk}` } : {} }), 'lines');
+        } catch {
+          lines = [];
+        }
+        if (wanted.length) {
+          const byId = new Map(lines.map((l) => [Number(l.id), l]));
+          lines = wanted.map((id) => byId.get(id) || { id });
+        }
+      } else {
+        try {
+          lines = items(await api('/api/v1/lines?limit=500'), 'lines');
+        } catch (e) {
+          this.error = `Cannot load the lines: ${e.message}`;
+          this.loading = false;
+          return;
+        }
+      }
+      lines = lines.filter((l) => l && Number(l.id) > 0 && l.active !== false);
+      this.tiles = lines.map(newTile);
+      this.loading = false;
+      if (!this.tiles.length) return;
+
+      live = new LiveClient({
+        lines: this.tiles.map((t) => t.id),
+        kiosk,
+        onMessage: (m) => handleLive(this, m),
+        onStatus: (s) => {
+          this.status = s;
+        },
+        onAuthProblem:
+          this.mode === 'tv'
+            ? null
+            : async () => {
+                if (await refreshSession()) return true;
+                await api('/api/v1/lines?limit=1'); // redirects to the login page on 401
+                return false;
+              },
+      });
+      live.start();
+    },
+
+    destroy() {
+      if (live) live.stop();
+      clearInterval(ticker);
+    },
+
+    gridClass() {
+      const n = this.tiles.length;
+      if (n <= 1) return 'grid-cols-1 grid-rows-1';
+      if (n === 2) return 'grid-cols-2 grid-rows-1';
+      if (n === 3) return 'grid-cols-3 grid-rows-1';
+      if (n === 4) return 'grid-cols-2 grid-rows-2';
+      if (n <= 6) return 'grid-cols-3 grid-rows-2';
+      if (n <= 9) return 'grid-cols-3 grid-rows-3';
+      return 'grid-cols-4 grid-rows-3';
+    },
+  };
+}

@@ -1,0 +1,306 @@
+// Package ui serves LinePulse's server-rendered browser interface: the login page, the live
+// dashboard, the shop-floor TV view and the line detail page. It owns the HTML templates
+// and the embedded front-end bundle (HTMX, Alpine.js CSP build, Chart.js and Tailwind CSS,
+// built from npm packages by `make assets` into static/dist). It holds no data of its own:
+// pages fetch JSON from /api/v1 and live updates from /ws with the browser's session
+// cookie (or a kiosk token on the TV view).
+package ui
+
+import (
+	"bytes"
+	"embed"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"net/http"
+	"os"
+	"path"
+	"strconv"
+	"strings"
+	"time"
+)
+
+//go:embed templates static
+var embedded embed.FS
+
+// CSP is the Content-Security-Policy the UI's pages are served with when nothing in
+// front of the handler has set one: scripts, styles and connections from this origin
+// only, no inline code, no framing.
+const CSP = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; " +
+	"font-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'self'; " +
+	"form-action 'self'; frame-ancestors 'none'"
+
+// Config configures the UI.
+type Config struct {
+	// Logger receives start-up problems (missing assets) and template errors.
+	// Default slog.Default().
+	Logger *slog.Logger
+	// Dev reads templates and assets from Dir on every request instead of the copies
+	// embedded in the binary, so edits and `npm run watch` show up on reload. Default false.
+	Dev bool
+	// Dir is the source folder of this package, used when Dev is set. Default "web/ui"
+	// (the repository root is the working directory of `make run`).
+	Dir string
+	// Now is the clock used for the Last-Modified of assets; default time.Now.
+	Now func() time.Time
+}
+
+// UI is the browser interface. Create it with New; serve it with Handler.
+type UI struct {
+	cfg     Config
+	fsys    fs.FS // holds templates/ and static/
+	started time.Time
+	site    *site // nil in Dev mode: loaded per request
+}
+
+// New parses the templates and indexes the embedded assets. A template error fails New
+// (fail fast); missing built assets do not, so the binary still starts, but every page
+// then answers 500 with an explanation and the problem is logged.
+func New(cfg Config) (*UI, error) {
+	if cfg.Dir == "" {
+		cfg.Dir = "web/ui"
+	}
+	var fsys fs.FS = embedded
+	if cfg.Dev {
+		fsys = os.DirFS(cfg.Dir)
+	}
+	return newUI(cfg, fsys)
+}
+
+// newUI is New with the file system injected (tests use fstest.MapFS).
+func newUI(cfg Config, fsys fs.FS) (*UI, error) {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	u := &UI{cfg: cfg, fsys: fsys, started: cfg.Now().UTC().Truncate(time.Second)}
+	s, err := load(fsys)
+	if err != nil {
+		return nil, err
+	}
+	if s.missing != nil {
+		cfg.Logger.Error("ui: browser assets missing: pages will answer 500 until they are built", "err", s.missing, "fix", "make assets")
+	}
+	if !cfg.Dev {
+		u.site = s
+	}
+	return u, nil
+}
+
+// current returns the loaded site; in Dev mode it reloads from disk each time.
+func (u *UI) current() (*site, error) {
+	if u.site != nil {
+		return u.site, nil
+	}
+	return load(u.fsys)
+}
+
+// Handler serves the pages and static assets. Mount it on the catch-all pattern of the
+// application's mux ("GET /"); more specific routes (/api/, /ws, /healthz) win over it.
+//
+//	GET /login              sign-in form
+//	GET /{$}                dashboard: a live tile per visible line
+//	GET /tv?kiosk=T&lines=1,2   big-font shop-floor view, authenticated by the kiosk token
+//	GET /lines/{id}         line detail: production chart, shift OEE, downtime reason coding
+//	GET /static/{hash}/{name}   content-addressed assets, cached for a year
+func (u *UI) Handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /static/{hash}/{name...}", u.static)
+	mux.HandleFunc("GET /{$}", u.page("dashboard", "Dashboard"))
+	mux.HandleFunc("GET /login", u.page("login", "Sign in"))
+	mux.HandleFunc("GET /tv", u.page("tv", "Line TV"))
+	mux.HandleFunc("GET /lines/{id}", u.linePage)
+	mux.HandleFunc("/", u.notFound)
+	return securityHeaders(mux)
+}
+
+// pageData is what every template receives.
+type pageData struct {
+	Page    string
+	Title   string
+	LineID  int64
+	Kiosk   string
+	Lines   string // comma-separated line ids for the TV view, validated
+	Next    string // where login goes afterwards, a local path
+	Message string // the explanation on the error page
+}
+
+func (u *UI) page(name, title string) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		d := pageData{Page: name, Title: title}
+		q := r.URL.Query()
+		switch name {
+		case "tv":
+			d.Kiosk = q.Get("kiosk")
+			if len(d.Kiosk) > 4096 {
+				u.render(w, r, http.StatusBadRequest, "error", pageData{Title: "Bad request", Message: "The kiosk token is too long."})
+				return
+			}
+			lines, ok := parseLineList(q.Get("lines"))
+			if !ok {
+				u.render(w, r, http.StatusBadRequest, "error", pageData{Title: "Bad request", Message: "lines must be a comma-separated list of line ids, for example lines=1,2."})
+				return
+			}
+			d.Lines = lines
+		case "login":
+			d.Next = localPath(q.Get("next"))
+		}
+		u.render(w, r, http.StatusOK, name, d)
+	}
+}
+
+func (u *UI) linePage(w http.ResponseWriter, r *http.Request) {
+	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	if err != nil || id <= 0 {
+		u.notFound(w, r)
+		return
+	}
+	u.render(w, r, http.StatusOK, "line", pageData{Page: "line", Title: "Line " + strconv.FormatInt(id, 10), LineID: id})
+}
+
+func (u *UI) notFound(w http.ResponseWriter, r *http.Request) {
+	u.render(w, r, http.StatusNotFound, "error", pageData{Title: "Not found", Message: "There is no page at " + r.URL.Path + "."})
+}
+
+// render executes a page into a buffer first, so a template error becomes a clean 500.
+func (u *UI) render(w http.ResponseWriter, r *http.Request, status int, name string, d pageData) {
+	s, err := u.current()
+	if err != nil {
+		u.cfg.Logger.Error("ui: cannot load templates", "err", err)
+		plainError(w, http.StatusInternalServerError, "LinePulse UI: cannot load templates: "+err.Error())
+		return
+	}
+	if s.missing != nil {
+		u.cfg.Logger.Error("ui: page requested but browser assets are missing", "path", r.URL.Path, "err", s.missing, "fix", "make assets")
+		plainError(w, http.StatusInternalServerError, "LinePulse UI: the browser assets are not built ("+s.missing.Error()+").\n\n"+
+			"Run `make assets` (npm ci && npm run build) in the repository, then rebuild the binary.\n")
+		return
+	}
+	t, ok := s.pages[name]
+	if !ok {
+		plainError(w, http.StatusInternalServerError, "LinePulse UI: no template "+name)
+		return
+	}
+	var buf bytes.Buffer
+	if err := t.ExecuteTemplate(&buf, "layout", d); err != nil {
+		u.cfg.Logger.Error("ui: cannot render page", "page", name, "err", err)
+		plainError(w, http.StatusInternalServerError, "LinePulse UI: cannot render page "+name)
+		return
+	}
+	h := w.Header()
+	h.Set("Content-Type", "text/html; charset=utf-8")
+	h.Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	w.Write(buf.Bytes())
+}
+
+// static serves an asset. The hash in the URL makes it immutable; a stale hash (a page
+// rendered before a deploy) still gets the current file, but without the long cache.
+func (u *UI) static(w http.ResponseWriter, r *http.Request) {
+	s, err := u.current()
+	if err != nil {
+		plainError(w, http.StatusInternalServerError, "LinePulse UI: cannot load assets: "+err.Error())
+		return
+	}
+	a, ok := s.assets[r.PathValue("name")]
+	if !ok {
+		if s.missing != nil {
+			u.cfg.Logger.Error("ui: asset requested but browser assets are missing", "path", r.URL.Path, "fix", "make assets")
+		}
+		http.NotFound(w, r)
+		return
+	}
+	h := w.Header()
+	h.Set("Content-Type", a.contentType)
+	h.Set("X-Content-Type-Options", "nosniff")
+	if r.PathValue("hash") == a.hash && !u.cfg.Dev {
+		h.Set("Cache-Control", "public, max-age=31536000, immutable")
+	} else {
+		h.Set("Cache-Control", "no-cache")
+	}
+	h.Set("Vary", "Accept-Encoding")
+	body, etag := a.body, `"`+a.hash+`"`
+	if a.gz != nil && acceptsGzip(r) {
+		body, etag = a.gz, `"`+a.hash+`-gz"`
+		h.Set("Content-Encoding", "gzip")
+	}
+	h.Set("ETag", etag)
+	http.ServeContent(w, r, a.name, u.started, bytes.NewReader(body))
+}
+
+// securityHeaders adds the UI's CSP and companions unless something in front (the API's
+// middleware) already chose them.
+func securityHeaders(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		if h.Get("Content-Security-Policy") == "" {
+			h.Set("Content-Security-Policy", CSP)
+		}
+		if h.Get("X-Content-Type-Options") == "" {
+			h.Set("X-Content-Type-Options", "nosniff")
+		}
+		if h.Get("Referrer-Policy") == "" {
+			// The TV URL carries a kiosk token: never send it to another site.
+			h.Set("Referrer-Policy", "same-origin")
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// acceptsGzip reports whether the client takes gzip (and did not refuse it with q=0).
+func acceptsGzip(r *http.Request) bool {
+	for _, part := range strings.Split(r.Header.Get("Accept-Encoding"), ",") {
+		enc, params, _ := strings.Cut(part, ";")
+		if !strings.EqualFold(strings.TrimSpace(enc), "gzip") {
+			continue
+		}
+		if k, v, ok := strings.Cut(strings.TrimSpace(params), "="); ok && strings.TrimSpace(k) == "q" {
+			q, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
+			return err == nil && q > 0
+		}
+		return true
+	}
+	return false
+}
+
+func plainError(w http.ResponseWriter, status int, msg string) {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	fmt.Fprintln(w, msg)
+}
+
+// parseLineList validates "1,2,3" (at most 64 positive ids) and returns it normalised.
+func parseLineList(s string) (string, bool) {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return "", true
+	}
+	parts := strings.Split(s, ",")
+	if len(parts) > 64 {
+		return "", false
+	}
+	out := make([]string, 0, len(parts))
+	for _, p := range parts {
+		n, err := strconv.ParseInt(strings.TrimSpace(p), 10, 64)
+		if err != nil || n <= 0 {
+			return "", false
+		}
+		out = append(out, strconv.FormatInt(n, 10))
+	}
+	return strings.Join(out, ","), true
+}
+
+// localPath keeps only same-site paths ("/lines/2"), so ?next= cannot send a user elsewhere.
+func localPath(p string) string {
+	if p == "" || !strings.HasPrefix(p, "/") || strings.HasPrefix(p, "//") || strings.HasPrefix(p, "/\\") ||
+		strings.ContainsAny(p, "\r\n\t") || len(p) > 1024 {
+		return "/"
+	}
+	if c := path.Clean(p); c == "/login" {
+		return "/"
+	}
+	return p
+}

@@ -1,0 +1,934 @@
+package ui
+
+import (
+	"compress/gzip"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"testing/fstest"
+	"time"
+
+	"github.com/chromedp/cdproto/browser"
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/network"
+	"github.com/chromedp/cdproto/page"
+	"github.com/chromedp/chromedp"
+	"github.com/coder/websocket"
+
+	"github.com/linepulse/linepulse/stream"
+)
+
+// builtUI returns the UI with the embedded assets, or skips (fails in CI) when
+// `make assets` has not run.
+func builtUI(t *testing.T) *UI {
+	t.Helper()
+	u, err := New(Config{Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatalf("New: %v", err)
+	}
+	if s, _ := u.current(); s.missing != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("browser assets missing in CI (%v): .ci/run must build them (make assets)", s.missing)
+		}
+		t.Skipf("*** UI TEST SKIPPED: browser assets not built (%v): run `make assets` ***", s.missing)
+	}
+	return u
+}
+
+func get(t *testing.T, h http.Handler, target string, hdr ...string) *httptest.ResponseRecorder {
+	t.Helper()
+	r := httptest.NewRequest("GET", target, nil)
+	for i := 0; i+1 < len(hdr); i += 2 {
+		r.Header.Set(hdr[i], hdr[i+1])
+	}
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, r)
+	return w
+}
+
+var assetURL = regexp.MustCompile(`/static/([0-9a-f]{16})/([a-z.]+)`)
+
+func TestPagesAndAssets(t *testing.T) {
+	u := builtUI(t)
+	h := u.Handler()
+
+	w := get(t, h, "/")
+	if w.Code != 200 {
+		t.Fatalf("GET / = %d\n%s", w.Code, w.Body)
+	}
+	if got := w.Header().Get("Content-Security-Policy"); got != CSP {
+		t.Errorf("CSP = %q", got)
+	}
+	if strings.Contains(w.Body.String(), "<script>") || strings.Contains(w.Body.String(), " style=") {
+		t.Error("page has an inline script or style attribute: the CSP forbids them")
+	}
+	urls := assetURL.FindAllStringSubmatch(w.Body.String(), -1)
+	names := map[string]string{}
+	for _, m := range urls {
+		names[m[2]] = m[0]
+	}
+	for _, want := range []string{"app.js", "app.css", "favicon.svg"} {
+		if names[want] == "" {
+			t.Fatalf("page does not reference %s at a content-hash URL:\n%s", want, w.Body)
+		}
+	}
+
+	a := get(t, h, names["app.js"])
+	if a.Code != 200 || !strings.HasPrefix(a.Header().Get("Content-Type"), "text/javascript") {
+		t.Fatalf("GET app.js = %d %q", a.Code, a.Header().Get("Content-Type"))
+	}
+	if cc := a.Header().Get("Cache-Control"); !strings.Contains(cc, "immutable") || !strings.Contains(cc, "max-age=31536000") {
+		t.Errorf("app.js Cache-Control = %q, want a year, immutable", cc)
+	}
+	plain := a.Body.Bytes()
+
+	gz := get(t, h, names["app.js"], "Accept-Encoding", "br, gzip")
+	if gz.Header().Get("Content-Encoding") != "gzip" {
+		t.Fatalf("app.js not served gzipped to a gzip client")
+	}
+	zr, err := gzip.NewReader(gz.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	unz, err := io.ReadAll(zr)
+	if err != nil || string(unz) != string(plain) {
+		t.Fatalf("gzipped app.js differs from the plain one (err %v)", err)
+	}
+	if get(t, h, names["app.js"], "Accept-Encoding", "gzip;q=0").Header().Get("Content-Encoding") != "" {
+		t.Error("gzip sent to a client that refused it with q=0")
+	}
+
+	stale := get(t, h, "/static/0000000000000000/app.css")
+	if stale.Code != 200 || stale.Header().Get("Cache-Control") != "no-cache" {
+		t.Errorf("stale hash: %d %q, want 200 no-cache", stale.Code, stale.Header().Get("Cache-Control"))
+	}
+	if c := get(t, h, "/static/0000000000000000/nope.js").Code; c != 404 {
+		t.Errorf("unknown asset = %d, want 404", c)
+	}
+
+	for _, tc := range []struct {
+		target string
+		code   int
+		has    string
+	}{
+		{"/login", 200, `x-data="login"`},
+		{"/login?next=/lines/3", 200, `data-next="/lines/3"`},
+		{"/login?next=//evil.example/x", 200, `data-next="/"`},
+		{"/login?next=https://evil.example/", 200, `data-next="/"`},
+		{"/tv?kiosk=abc%22%3E&lines=1,%202", 200, `data-kiosk="abc&#34;&gt;" data-lines="1,2"`},
+		{"/tv?lines=1,x", 400, "comma-separated"},
+		{"/tv?lines=0", 400, "comma-separated"},
+		{"/lines/7", 200, `data-line="7"`},
+		{"/lines/abc", 404, "Not found"},
+		{"/lines/-1", 404, "Not found"},
+		{"/nowhere", 404, "There is no page at /nowhere"},
+	} {
+		w := get(t, h, tc.target)
+		if w.Code != tc.code || !strings.Contains(w.Body.String(), tc.has) {
+			t.Errorf("GET %s = %d, want %d containing %q\n%s", tc.target, w.Code, tc.code, tc.has, w.Body)
+		}
+	}
+}
+
+func TestCSPIsNotOverridden(t *testing.T) {
+	u := builtUI(t)
+	outer := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Security-Policy", "default-src 'none'")
+		u.Handler().ServeHTTP(w, r)
+	})
+	if got := get(t, outer, "/login").Header().Get("Content-Security-Policy"); got != "default-src 'none'" {
+		t.Errorf("the UI replaced the CSP set in front of it: %q", got)
+	}
+}
+
+// sourceFS is the package's own templates with a chosen static/ folder.
+func sourceFS(t *testing.T, extra fstest.MapFS) fstest.MapFS {
+	t.Helper()
+	m := fstest.MapFS{}
+	err := fs.WalkDir(os.DirFS("."), "templates", func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		b, err := os.ReadFile(p)
+		m[p] = &fstest.MapFile{Data: b}
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m["static/README.txt"] = &fstest.MapFile{Data: []byte("placeholder")}
+	for k, v := range extra {
+		m[k] = v
+	}
+	return m
+}
+
+func TestMissingAssetsAnswerWithInstructions(t *testing.T) {
+	var logs strings.Builder
+	u, err := newUI(Config{Logger: slog.New(slog.NewTextHandler(&logs, nil))}, sourceFS(t, nil))
+	if err != nil {
+		t.Fatalf("New must not fail on missing assets: %v", err)
+	}
+	if !strings.Contains(logs.String(), "make assets") {
+		t.Errorf("start-up log does not tell to run make assets: %q", logs.String())
+	}
+	w := get(t, u.Handler(), "/")
+	if w.Code != 500 || !strings.Contains(w.Body.String(), "make assets") {
+		t.Errorf("GET / without assets = %d %q", w.Code, w.Body)
+	}
+
+	bad := fstest.MapFS{
+		"static/dist/manifest.json": {Data: []byte(`{"version":1,"files":["app.js","../x"]}`)},
+		"static/dist/app.js":        {Data: []byte("x")},
+	}
+	u, err = newUI(Config{Logger: slog.New(slog.DiscardHandler)}, sourceFS(t, bad))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if w := get(t, u.Handler(), "/login"); w.Code != 500 || !strings.Contains(w.Body.String(), `bad file name`) {
+		t.Errorf("bad manifest: %d %q", w.Code, w.Body)
+	}
+}
+
+func TestBrokenTemplateFailsAtStart(t *testing.T) {
+	fsys := sourceFS(t, fstest.MapFS{"templates/line.html": {Data: []byte(`{{define "content"}}{{.Nope`)}})
+	if _, err := newUI(Config{}, fsys); err == nil || !strings.Contains(err.Error(), "line") {
+		t.Fatalf("newUI with a broken template: err = %v, want a parse error naming it", err)
+	}
+}
+
+func TestDevModeReadsFromDisk(t *testing.T) {
+	builtUI(t)
+	u, err := New(Config{Dev: true, Dir: ".", Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := get(t, u.Handler(), "/login")
+	if w.Code != 200 {
+		t.Fatalf("dev GET /login = %d %s", w.Code, w.Body)
+	}
+	m := assetURL.FindStringSubmatch(w.Body.String())
+	if a := get(t, u.Handler(), m[0]); a.Header().Get("Cache-Control") != "no-cache" {
+		t.Errorf("dev assets must not be cached: %q", a.Header().Get("Cache-Control"))
+	}
+}
+
+func TestLocalPathAndLineList(t *testing.T) {
+	for in, want := range map[string]string{
+		"": "/", "/": "/", "/lines/2?x=1": "/lines/2?x=1", "//evil": "/", "/\\evil": "/",
+		"http://evil/": "/", "lines": "/", "/login": "/", "/a\nb": "/",
+	} {
+		if got := localPath(in); got != want {
+			t.Errorf("localPath(%q) = %q, want %q", in, got, want)
+		}
+	}
+	for in, want := range map[string]string{"": "", "1": "1", " 1 , 22,3": "1,22,3"} {
+		if got, ok := parseLineList(in); !ok || got != want {
+			t.Errorf("parseLineList(%q) = %q %v", in, got, ok)
+		}
+	}
+	for _, in := range []string{"x", "1,,2", "-1", "0", strings.Repeat("1,", 64) + "1"} {
+		if _, ok := parseLineList(in); ok {
+			t.Errorf("parseLineList(%q) accepted", in)
+		}
+	}
+}
+
+// ---------------------------------------------------------------------------
+// Browser test: the real bundle in Debian's chromium against stub API endpoints
+// and a stub hub that speaks the binding WebSocket format.
+
+const (
+	stubCookie   = "lp_session"
+	stubSession  = "stub-session"
+	stubKiosk    = "kiosk-token-1"
+	stubTenant   = "acme"
+	stubEmail    = "ops@acme.test"
+	stubPassword = "s3cret"
+)
+
+type clientOp struct {
+	Op    string  `json:"op"`
+	Lines []int64 `json:"lines"`
+	Line  int64   `json:"line"`
+	Seq   uint64  `json:"seq"`
+	Kiosk bool    `json:"-"`
+}
+
+// stubHub accepts /ws like the real hub (cookie or kiosk token), answers subscribe and
+// resume with a snapshot, and lets the test push updates and drop connections.
+type stubHub struct {
+	t     *testing.T
+	mu    sync.Mutex
+	conns map[*websocket.Conn]bool
+	seq   map[int64]uint64
+	oee   map[int64]float64
+	state map[int64]string
+	ops   chan clientOp
+}
+
+func newStubHub(t *testing.T) *stubHub {
+	return &stubHub{t: t, conns: map[*websocket.Conn]bool{}, seq: map[int64]uint64{}, ops: make(chan clientOp, 256),
+		oee: map[int64]float64{1: 0.612, 2: 0.455, 3: 0.81}, state: map[int64]string{1: "running", 2: "running", 3: "planned_stop"}}
+}
+
+// kpi encodes a snapshot or (typ "kpi") the next update of a line with the engine's own
+// message type, so the stub speaks exactly the binding format.
+func (h *stubHub) kpi(typ string, line int64) []byte {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if typ == "kpi" || h.seq[line] == 0 {
+		h.seq[line]++
+	}
+	now := time.Now()
+	m := stream.KPIUpdate{
+		Type: typ, Line: line, Seq: h.seq[line], At: stream.Time(now),
+		Shift: &stream.KPIShift{ID: 1, Name: "Morning", Start: stream.Time(now.Add(-2 * time.Hour)), End: stream.Time(now.Add(6 * time.Hour))},
+		State: h.state[line], Counts: stream.Counts{Total: 5230, Good: 5101, Reject: 129}, RatePerMin: 43.6,
+		Availability: 0.91, Performance: 0.874, Quality: 0.975, OEE: h.oee[line], PlannedS: 7200, RunS: 6552, DowntimeS: 648, MicroStops: 4,
+		Products: []stream.ProductCount{
+			{ID: 1, Name: "Cola 0.5 l", Color: "#ef4444", Count: 3100},
+			{ID: 2, Name: "Water 1 l", Color: "#38bdf8", Count: 1800},
+			{ID: 3, Name: "Juice", Color: "not-a-colour", Count: 330},
+		},
+		Areas:     []stream.AreaCount{{ID: 1, Name: "Filler", Count: 5230}},
+		StreamSeq: 1000 + h.seq[line],
+	}
+	b, _ := json.Marshal(m)
+	return b
+}
+
+func (h *stubHub) downtime(line int64, state string, start time.Time) []byte {
+	h.mu.Lock()
+	h.seq[line]++
+	seq := h.seq[line]
+	if state == stream.DowntimeStarted {
+		h.state[line] = stream.StateDown
+	} else {
+		h.state[line] = stream.StateRunning
+	}
+	h.mu.Unlock()
+	ev := stream.DowntimeMsgBody{State: state, Start: stream.Time(start)}
+	if state == stream.DowntimeEnded {
+		end := stream.Time(time.Now())
+		ev.ID, ev.End, ev.DurationMS = 99, &end, time.Since(start).Milliseconds()
+	}
+	b, _ := json.Marshal(stream.DowntimeMessage{Type: "downtime", Line: line, Seq: seq, Event: ev})
+	return b
+}
+
+func (h *stubHub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	c, err := r.Cookie(stubCookie)
+	kiosk := r.URL.Query().Get("kiosk") == stubKiosk
+	if !kiosk && (err != nil || c.Value != stubSession) {
+		http.Error(w, "unauthenticated", http.StatusUnauthorized)
+		return
+	}
+	conn, err := websocket.Accept(w, r, nil)
+	if err != nil {
+		return
+	}
+	conn.SetReadLimit(1 << 16)
+	h.mu.Lock()
+	h.conns[conn] = true
+	h.mu.Unlock()
+	defer func() {
+		h.mu.Lock()
+		delete(h.conns, conn)
+		h.mu.Unlock()
+		conn.CloseNow()
+	}()
+	ctx := r.Context()
+	for {
+		_, data, err := conn.Read(ctx)
+		if err != nil {
+			return
+		}
+		var op clientOp
+		if err := json.Unmarshal(data, &op); err != nil {
+			h.t.Errorf("stub hub: client sent bad JSON %q: %v", data, err)
+			return
+		}
+		op.Kiosk = kiosk
+		lines := op.Lines
+		if op.Op == "resume" {
+			lines = []int64{op.Line}
+		}
+		for _, l := range lines {
+			conn.Write(ctx, websocket.MessageText, h.kpi("snapshot", l))
+		}
+		select {
+		case h.ops <- op:
+		default:
+			h.t.Errorf("stub hub: op queue full")
+		}
+	}
+}
+
+func (h *stubHub) push(msg []byte) int {
+	h.mu.Lock()
+	conns := make([]*websocket.Conn, 0, len(h.conns))
+	for c := range h.conns {
+		conns = append(conns, c)
+	}
+	h.mu.Unlock()
+	for _, c := range conns {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		c.Write(ctx, websocket.MessageText, msg)
+		cancel()
+	}
+	return len(conns)
+}
+
+func (h *stubHub) dropAll() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for c := range h.conns {
+		c.Close(websocket.StatusGoingAway, "test drops the connection")
+	}
+}
+
+// waitOp returns the first op (in arrival order) that matches.
+func (h *stubHub) waitOp(t *testing.T, what string, match func(clientOp) bool) clientOp {
+	t.Helper()
+	deadline := time.After(30 * time.Second)
+	for {
+		select {
+		case op := <-h.ops:
+			if match(op) {
+				return op
+			}
+		case <-deadline:
+			t.Fatalf("stub hub: no %s from the browser within 30 s", what)
+		}
+	}
+}
+
+// stubAPI serves the /api/v1 endpoints the pages call, in the shapes of package web.
+type stubAPI struct {
+	mu        sync.Mutex
+	reasons   []string // "line/event=code" of every PUT reason
+	intervals []string // interval of every production query
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	json.NewEncoder(w).Encode(v)
+}
+
+func apiError(w http.ResponseWriter, status int, code, msg string) {
+	writeJSON(w, status, map[string]any{"error": map[string]string{"code": code, "message": msg}})
+}
+
+func (a *stubAPI) register(mux *http.ServeMux) {
+	lines := []map[string]any{
+		{"id": 1, "name": "Filling", "active": true, "availability": 0.9, "performance": 0.9, "quality": 0.98},
+		{"id": 2, "name": "Packaging", "active": true},
+		{"id": 3, "name": "Palletizer", "active": true},
+	}
+	authed := func(next http.HandlerFunc) http.HandlerFunc {
+		return func(w http.ResponseWriter, r *http.Request) {
+			if c, err := r.Cookie(stubCookie); err == nil && c.Value == stubSession {
+				next(w, r)
+				return
+			}
+			if r.URL.Path == "/api/v1/lines" && r.Header.Get("Authorization") == "Kiosk "+stubKiosk {
+				next(w, r)
+				return
+			}
+			apiError(w, http.StatusUnauthorized, "unauthenticated", "sign in first")
+		}
+	}
+	mux.HandleFunc("POST /api/v1/auth/login", func(w http.ResponseWriter, r *http.Request) {
+		var in struct{ Tenant, Email, Password string }
+		if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 4096)).Decode(&in); err != nil {
+			apiError(w, 400, "invalid", err.Error())
+			return
+		}
+		if in.Tenant != stubTenant || in.Email != stubEmail || in.Password != stubPassword {
+			apiError(w, 401, "unauthenticated", "wrong credentials")
+			return
+		}
+		http.SetCookie(w, &http.Cookie{Name: stubCookie, Value: stubSession, Path: "/", HttpOnly: true, SameSite: http.SameSiteLaxMode})
+		writeJSON(w, 200, map[string]any{"access_token": "x", "refresh_token": "y", "token_type": "Bearer", "expires_in": 900})
+	})
+	mux.HandleFunc("POST /api/v1/auth/refresh", func(w http.ResponseWriter, r *http.Request) {
+		apiError(w, 401, "unauthenticated", "no refresh cookie")
+	})
+	mux.HandleFunc("GET /api/v1/lines", authed(func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, 200, map[string]any{"items": lines})
+	}))
+	mux.HandleFunc("GET /api/v1/lines/{id}", authed(func(w http.ResponseWriter, r *http.Request) {
+		id, _ := strconv.Atoi(r.PathValue("id"))
+		if id < 1 || id > len(lines) {
+			apiError(w, 404, "not_found", "no such line")
+			return
+		}
+		writeJSON(w, 200, lines[id-1])
+	}))
+	// Shapes of package web: ProductionResponse, stream.OEEReport, Page[store.DowntimeEvent].
+	mux.HandleFunc("GET /api/v1/lines/{id}/production", authed(func(w http.ResponseWriter, r *http.Request) {
+		q := r.URL.Query()
+		from, err1 := time.Parse(time.RFC3339, q.Get("from"))
+		to, err2 := time.Parse(time.RFC3339, q.Get("to"))
+		step, layout := time.Hour, "2006-01-02 15:04 MST"
+		if q.Get("interval") == "day" {
+			step, layout = 24*time.Hour, "2006-01-02"
+		}
+		if (q.Get("interval") != "hour" && q.Get("interval") != "day") || err1 != nil || err2 != nil || to.Sub(from) > 31*24*time.Hour {
+			apiError(w, 400, "invalid", "want interval=hour|day and RFC 3339 from/to at most 31 days apart")
+			return
+		}
+		a.mu.Lock()
+		a.intervals = append(a.intervals, q.Get("interval"))
+		a.mu.Unlock()
+		var out []map[string]any
+		for i, s := 0, from.Truncate(step); s.Before(to); i, s = i+1, s.Add(step) {
+			good := 1500 + (i*337)%900
+			out = append(out, map[string]any{"start": s, "end": s.Add(step), "label": s.UTC().Format(layout),
+				"total": good + 20 + i, "good": good, "reject": 20 + i})
+		}
+		writeJSON(w, 200, map[string]any{"line_id": 2, "from": from, "to": to, "interval": q.Get("interval"), "items": out})
+	}))
+	mux.HandleFunc("GET /api/v1/lines/{id}/oee", authed(func(w http.ResponseWriter, r *http.Request) {
+		name, oee := "Morning", 0.712
+		if r.URL.Query().Get("shift") == "previous" {
+			name, oee = "Night", 0.655
+		}
+		now := time.Now().UTC()
+		writeJSON(w, 200, map[string]any{"from": now.Add(-8 * time.Hour), "to": now,
+			"shift":     map[string]any{"id": 1, "name": name, "start": now.Add(-8 * time.Hour), "end": now},
+			"planned_s": 28800, "run_s": 25920, "downtime_s": 2880,
+			"availability": 0.9, "performance": 0.84, "quality": 0.96, "oee": oee, "performance_over_100": false,
+			"total": 20000, "good": 19200, "reject": 800, "events": 3})
+	}))
+	mux.HandleFunc("GET /api/v1/lines/{id}/downtime", authed(func(w http.ResponseWriter, r *http.Request) {
+		now := time.Now().UTC()
+		ev := func(id int, start time.Time, d time.Duration, code string) map[string]any {
+			return map[string]any{"id": id, "line_id": 2, "start": start, "end": start.Add(d), "duration_ms": d.Milliseconds(),
+				"reason_code": code, "comment": "", "coded_by": 0, "created_at": start, "updated_at": start}
+		}
+		writeJSON(w, 200, map[string]any{"items": []map[string]any{
+			ev(11, now.Add(-3*time.Hour), 7*time.Minute, ""), ev(12, now.Add(-5*time.Hour), 95*time.Second, "F02"),
+		}})
+	}))
+	mux.HandleFunc("PUT /api/v1/lines/{id}/downtime/{event}/reason", authed(func(w http.ResponseWriter, r *http.Request) {
+		var in struct {
+			ReasonCode string `json:"reason_code"`
+		}
+		if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 4096)).Decode(&in); err != nil {
+			apiError(w, 400, "invalid", err.Error())
+			return
+		}
+		a.mu.Lock()
+		a.reasons = append(a.reasons, r.PathValue("id")+"/"+r.PathValue("event")+"="+in.ReasonCode)
+		a.mu.Unlock()
+		writeJSON(w, 200, map[string]any{"id": r.PathValue("event"), "reason_code": in.ReasonCode})
+	}))
+	mux.HandleFunc("GET /api/v1/failures", authed(func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, 200, map[string]any{"items": []map[string]any{
+			{"id": 1, "code": "F01", "name": "Jam at the filler"}, {"id": 2, "code": "F02", "name": "Material shortage"},
+		}})
+	}))
+}
+
+// consoleLog collects what the page writes to the console and the CSP violations.
+type consoleLog struct {
+	mu   sync.Mutex
+	msgs []string
+}
+
+func (c *consoleLog) add(s string) {
+	c.mu.Lock()
+	c.msgs = append(c.msgs, s)
+	c.mu.Unlock()
+}
+
+func (c *consoleLog) since(i int) []string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return slices.Clone(c.msgs[i:])
+}
+
+func (c *consoleLog) mark() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.msgs)
+}
+
+// cspProbe records securitypolicyviolation events in every document, from outside the
+// page's CSP (DevTools scripts are not subject to it).
+const cspProbe = `window.__csp = []; document.addEventListener('securitypolicyviolation', function (e) {
+  window.__csp.push(e.violatedDirective + ' ' + (e.blockedURI || 'inline') + ' ' + e.sourceFile + ':' + e.lineNumber);
+});`
+
+func startBrowser(t *testing.T) context.Context {
+	t.Helper()
+	const chromium = "/usr/bin/chromium"
+	if _, err := os.Stat(chromium); err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("%s missing in CI: .ci/run must apt-get install chromium", chromium)
+		}
+		t.Skipf("*** BROWSER TEST SKIPPED: %s not installed (apt-get install chromium) ***", chromium)
+	}
+	opts := []chromedp.ExecAllocatorOption{
+		chromedp.ExecPath(chromium),
+		chromedp.Headless,
+		chromedp.NoSandbox,
+		chromedp.DisableGPU,
+		chromedp.NoFirstRun,
+		chromedp.NoDefaultBrowserCheck,
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.Flag("disable-dev-shm-usage", true),
+		chromedp.UserDataDir(t.TempDir()),
+		chromedp.WindowSize(1600, 1000),
+	}
+	actx, cancelA := chromedp.NewExecAllocator(context.Background(), opts...)
+	ctx, cancelC := chromedp.NewContext(actx)
+	t.Cleanup(func() { cancelC(); cancelA() })
+	if err := chromedp.Do(ctx); err != nil {
+		t.Fatalf("cannot start chromium: %v", err)
+	}
+	return ctx
+}
+
+func screenshotPath(name string) string {
+	dir := os.Getenv("LINEPULSE_SCREENSHOTS")
+	if dir == "" {
+		dir = os.TempDir()
+	}
+	return filepath.Join(dir, name)
+}
+
+func TestBrowser(t *testing.T) {
+	u := builtUI(t)
+	ctx := startBrowser(t)
+
+	hub := newStubHub(t)
+	api := &stubAPI{}
+	mux := http.NewServeMux()
+	api.register(mux)
+	mux.Handle("GET /ws", hub)
+	mux.HandleFunc("GET /csp-canary", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Security-Policy", CSP)
+		w.Header().Set("Content-Type", "text/html")
+		io.WriteString(w, `<!doctype html><link rel="icon" href="data:,"><p style="color:red">x</p><script>document.title='inline ran'</script>`)
+	})
+	mux.Handle("/", u.Handler())
+	srv := httptest.NewServer(mux)
+	t.Cleanup(srv.Close)
+
+	logs := &consoleLog{}
+	console := chromedp.Console(ctx)
+	go func() {
+		for m, err := range console {
+			if err != nil {
+				return
+			}
+			if m.Type == chromedp.ConsoleError || m.Type == chromedp.ConsoleWarning || m.IsException() {
+				logs.add(m.String())
+			}
+		}
+	}()
+	must := func(t *testing.T, what string, steps ...chromedp.Action[chromedp.Void]) {
+		t.Helper()
+		sctx, cancel := context.WithTimeout(ctx, 45*time.Second)
+		defer cancel()
+		if err := chromedp.Do(sctx, steps...); err != nil {
+			t.Fatalf("%s: %v\nconsole: %q", what, err, logs.since(0))
+		}
+	}
+	text := func(t *testing.T, sel string) string {
+		t.Helper()
+		s, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(sel)))
+		if err != nil {
+			t.Fatalf("text of %s: %v", sel, err)
+		}
+		return strings.TrimSpace(s)
+	}
+	eval := func(t *testing.T, js string) any {
+		t.Helper()
+		v, err := chromedp.Run(ctx, chromedp.Evaluate[any](js))
+		if err != nil {
+			t.Fatalf("evaluate %s: %v", js, err)
+		}
+		return v
+	}
+	// waitJS polls a predicate until it holds; errors while a page loads are retried.
+	waitJS := func(t *testing.T, what, js string) {
+		t.Helper()
+		deadline := time.Now().Add(30 * time.Second)
+		var last any
+		var lastErr error
+		for time.Now().Before(deadline) {
+			last, lastErr = chromedp.Run(ctx, chromedp.Evaluate[any](js))
+			if lastErr == nil && last == true {
+				return
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+		loc, _ := chromedp.Run(ctx, chromedp.Location())
+		t.Fatalf("%s: %s did not hold within 30 s (last %v, err %v) at %s\nconsole: %q", what, js, last, lastErr, loc, logs.since(0))
+	}
+	cspViolations := func() []string {
+		v, _ := chromedp.Run(ctx, chromedp.Evaluate[[]string](`window.__csp || []`))
+		return v
+	}
+	noProblems := func(t *testing.T, phase string, since int, allow ...string) {
+		t.Helper()
+	next:
+		for _, m := range logs.since(since) {
+			for _, a := range allow {
+				if strings.Contains(m, a) {
+					continue next
+				}
+			}
+			t.Errorf("%s: console: %s", phase, m)
+		}
+		if v := cspViolations(); len(v) > 0 {
+			t.Errorf("%s: CSP violations: %q", phase, v)
+		}
+	}
+	shot := func(t *testing.T, name string) {
+		t.Helper()
+		b, err := chromedp.Run(ctx, chromedp.FullScreenshot(100)) // quality 100 = PNG
+		if err != nil {
+			t.Fatalf("screenshot: %v", err)
+		}
+		p := screenshotPath(name)
+		if err := os.WriteFile(p, b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("screenshot: %s", p)
+	}
+	must(t, "install the CSP probe", chromedp.Action[chromedp.Void](func(c context.Context, tg *chromedp.Target) (chromedp.Void, error) {
+		_, err := cdp.Call(c, tg, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{Source: cspProbe})
+		return chromedp.Void{}, err
+	}))
+
+	// The detectors must be able to fail: a page with inline code under our CSP is caught.
+	mark := logs.mark()
+	must(t, "canary", chromedp.Navigate(srv.URL+"/csp-canary"))
+	waitJS(t, "canary violation", `window.__csp && window.__csp.length >= 2`)
+	if title, _ := chromedp.Run(ctx, chromedp.Title()); title == "inline ran" {
+		t.Fatal("the CSP did not block an inline script")
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for len(logs.since(mark)) == 0 && time.Now().Before(deadline) {
+		time.Sleep(50 * time.Millisecond)
+	}
+	if len(logs.since(mark)) == 0 {
+		t.Fatal("console listener saw no CSP error on the canary page")
+	}
+
+	t.Run("signed out goes to login", func(t *testing.T) {
+		mark := logs.mark()
+		must(t, "open /", chromedp.Navigate(srv.URL+"/"))
+		waitJS(t, "redirect to /login", `location.pathname === '/login' && !!document.querySelector('#login')`)
+		// The 401s of the API are expected here; nothing else is.
+		noProblems(t, "signed out", mark, "401")
+	})
+
+	t.Run("login", func(t *testing.T) {
+		mark := logs.mark()
+		must(t, "open login", chromedp.Navigate(srv.URL+"/login"))
+		must(t, "fill the form",
+			chromedp.WaitVisible(chromedp.CSS(`input[name=tenant]`)),
+			chromedp.SendKeys(chromedp.CSS(`input[name=tenant]`), stubTenant),
+			chromedp.SendKeys(chromedp.CSS(`input[name=email]`), stubEmail),
+			chromedp.SendKeys(chromedp.CSS(`input[name=password]`), stubPassword),
+			chromedp.Click(chromedp.CSS(`#login button[type=submit]`)),
+		)
+		waitJS(t, "dashboard after login", `location.pathname === '/' && document.querySelectorAll('a.lp-tile').length === 3`)
+		noProblems(t, "login", mark)
+	})
+
+	t.Run("dashboard", func(t *testing.T) {
+		mark := logs.mark()
+		op := hub.waitOp(t, "subscribe", func(o clientOp) bool { return o.Op == "subscribe" })
+		if !slices.Equal(op.Lines, []int64{1, 2, 3}) || op.Kiosk {
+			t.Fatalf("subscribe = %+v, want lines 1,2,3 with the session cookie", op)
+		}
+		waitJS(t, "snapshot shown", `document.querySelector('a.lp-tile[data-line="1"] .lp-oee').textContent.trim() === '61.2%'`)
+		if got := text(t, `a.lp-tile[data-line="1"] .lp-name`); got != "Filling" {
+			t.Errorf("tile 1 name = %q", got)
+		}
+		if got := text(t, `a.lp-tile[data-line="3"] .lp-state`); !strings.EqualFold(got, "planned stop") {
+			t.Errorf("tile 3 state = %q, want Planned stop", got)
+		}
+		if got := text(t, `a.lp-tile[data-line="1"] .lp-good`); got != "5,101" && got != "5101" {
+			t.Errorf("tile 1 good = %q", got)
+		}
+		if n := eval(t, `document.querySelectorAll('a.lp-tile[data-line="1"] .lp-mix > div').length`); n != float64(3) {
+			t.Errorf("product mix segments = %v, want 3", n)
+		}
+
+		hub.mu.Lock()
+		hub.oee[1] = 0.734
+		hub.mu.Unlock()
+		if n := hub.push(hub.kpi("kpi", 1)); n != 1 {
+			t.Fatalf("pushed to %d connections, want 1", n)
+		}
+		waitJS(t, "kpi update shown", `document.querySelector('a.lp-tile[data-line="1"] .lp-oee').textContent.trim() === '73.4%'`)
+
+		hub.push(hub.downtime(2, "started", time.Now().Add(-90*time.Second)))
+		must(t, "downtime banner", chromedp.WaitVisible(chromedp.CSS(`#downtime-banner [data-alert-line="2"]`)))
+		if got := text(t, `#downtime-banner [data-alert-line="2"]`); !strings.Contains(got, "Packaging") || !strings.Contains(got, "down") {
+			t.Errorf("banner = %q", got)
+		}
+		if got := text(t, `a.lp-tile[data-line="2"] .lp-state`); !strings.EqualFold(got, "down") {
+			t.Errorf("tile 2 state after downtime = %q", got)
+		}
+		shot(t, "linepulse-dashboard.png")
+
+		// A dropped connection resumes from the last sequence number of each line.
+		hub.mu.Lock()
+		want := map[int64]uint64{1: hub.seq[1], 2: hub.seq[2], 3: hub.seq[3]}
+		hub.mu.Unlock()
+		hub.dropAll()
+		got := map[int64]uint64{}
+		for len(got) < 3 {
+			op := hub.waitOp(t, "resume", func(o clientOp) bool { return o.Op == "resume" })
+			got[op.Line] = op.Seq
+		}
+		for l, s := range want {
+			if got[l] != s {
+				t.Errorf("resume line %d from seq %d, want %d", l, got[l], s)
+			}
+		}
+		hub.push(hub.downtime(2, "ended", time.Now().Add(-2*time.Minute)))
+		must(t, "banner cleared", chromedp.WaitNotVisible(chromedp.CSS(`#downtime-banner`)))
+		noProblems(t, "dashboard", mark, "test drops the connection")
+	})
+
+	t.Run("line detail", func(t *testing.T) {
+		mark := logs.mark()
+		eval(t, `window.__notReloaded = true`)
+		must(t, "open line 2", chromedp.Click(chromedp.CSS(`a.lp-tile[data-line="2"]`)))
+		waitJS(t, "line page", `location.pathname === '/lines/2' && document.querySelectorAll('tr.lp-downtime').length === 2`)
+		if eval(t, `window.__notReloaded === true`) != true {
+			t.Error("tile link was not boosted by htmx: the page reloaded")
+		}
+		waitJS(t, "title", `document.querySelector('#line-name').textContent === 'Packaging'`)
+		waitJS(t, "chart drawn", `(() => { const c = document.querySelector('#production-chart'); return c.width > 100 && c.height > 100; })()`)
+		waitJS(t, "oee cards", `document.querySelector('#oee-current').textContent.includes('71.2%') && document.querySelector('#oee-previous').textContent.includes('Night')`)
+		hub.waitOp(t, "subscribe to line 2", func(o clientOp) bool { return o.Op == "subscribe" && slices.Equal(o.Lines, []int64{2}) })
+		if v := eval(t, `document.querySelector('tr[data-event="12"] select').value`); v != "F02" {
+			t.Errorf("coded event shows reason %v, want F02", v)
+		}
+		eval(t, `(() => { const s = document.querySelector('tr[data-event="11"] select'); s.value = 'F01'; s.dispatchEvent(new Event('change', {bubbles: true})); })()`)
+		waitJS(t, "saved", `document.querySelector('tr[data-event="11"]').textContent.includes('Saved')`)
+		api.mu.Lock()
+		reasons := slices.Clone(api.reasons)
+		api.mu.Unlock()
+		if !slices.Equal(reasons, []string{"2/11=F01"}) {
+			t.Errorf("PUT reasons = %q, want [2/11=F01]", reasons)
+		}
+		// CSV export of the production shown (the API has no CSV: the page writes it).
+		dir := t.TempDir()
+		c := chromedp.FromContext(ctx)
+		if _, err := cdp.Call(ctx, c.Browser, browser.SetDownloadBehavior, browser.SetDownloadBehaviorParams{
+			Behavior: browser.SetDownloadBehaviorBehaviorAllow, DownloadPath: dir}); err != nil {
+			t.Fatalf("allow downloads: %v", err)
+		}
+		must(t, "export csv", chromedp.Click(chromedp.ID("export-csv")))
+		csvPath := filepath.Join(dir, "line-2-production-24h.csv")
+		var csv []byte
+		for end := time.Now().Add(30 * time.Second); time.Now().Before(end); time.Sleep(50 * time.Millisecond) {
+			if b, err := os.ReadFile(csvPath); err == nil && len(b) > 0 {
+				csv = b
+				break
+			}
+		}
+		rows := strings.Split(strings.TrimSpace(string(csv)), "\r\n")
+		if len(rows) < 24 || rows[0] != "start,end,label,total,good,reject" || strings.Count(rows[1], ",") != 5 {
+			t.Errorf("CSV export: %d rows, head %q", len(rows), rows[:min(2, len(rows))])
+		}
+		shot(t, "linepulse-line.png")
+
+		must(t, "7 days", chromedp.Click(chromedp.CSS(`button[data-range="7d"]`)))
+		waitJS(t, "7-day totals", `document.querySelector('#production-chart') && document.body.textContent.includes('last 7 days, per day')`)
+		for end := time.Now().Add(30 * time.Second); time.Now().Before(end); time.Sleep(50 * time.Millisecond) {
+			api.mu.Lock()
+			n := len(api.intervals)
+			last := api.intervals[n-1]
+			api.mu.Unlock()
+			if last == "day" {
+				break
+			}
+		}
+		api.mu.Lock()
+		if got := api.intervals[len(api.intervals)-1]; got != "day" {
+			t.Errorf("7-day view asked for interval %q, want day", got)
+		}
+		api.mu.Unlock()
+		noProblems(t, "line detail", mark)
+	})
+
+	t.Run("tv", func(t *testing.T) {
+		mark := logs.mark()
+		must(t, "sign out of the browser, size a TV",
+			chromedp.Action[chromedp.Void](func(c context.Context, tg *chromedp.Target) (chromedp.Void, error) {
+				_, err := cdp.Call(c, tg, network.ClearBrowserCookies, cdp.Empty{})
+				return chromedp.Void{}, err
+			}),
+			chromedp.EmulateViewport(1920, 1080),
+		)
+		must(t, "open tv", chromedp.Navigate(fmt.Sprintf("%s/tv?kiosk=%s&lines=1,2", srv.URL, stubKiosk)))
+		op := hub.waitOp(t, "kiosk subscribe", func(o clientOp) bool { return o.Op == "subscribe" && o.Kiosk })
+		if !slices.Equal(op.Lines, []int64{1, 2}) {
+			t.Errorf("TV subscribed to %v, want [1 2]", op.Lines)
+		}
+		waitJS(t, "tv tiles", `document.querySelectorAll('section.lp-tile').length === 2 &&
+			document.querySelector('section.lp-tile[data-line="1"] .lp-oee').textContent.trim() === '73.4%'`)
+		if got := text(t, `section.lp-tile[data-line="2"] .lp-name`); got != "Packaging" {
+			t.Errorf("TV tile 2 name = %q", got)
+		}
+		hub.mu.Lock()
+		hub.oee[2] = 0.5
+		hub.mu.Unlock()
+		hub.push(hub.kpi("kpi", 2))
+		waitJS(t, "tv kpi update", `document.querySelector('section.lp-tile[data-line="2"] .lp-oee').textContent.trim() === '50.0%'`)
+		// Readable from 5 m: on a 1080p TV the OEE figure is several centimetres high.
+		size := func(sel string) float64 {
+			v, _ := eval(t, fmt.Sprintf(`parseFloat(getComputedStyle(document.querySelector(%q)).fontSize)`, sel)).(float64)
+			return v
+		}
+		if s := size(`section.lp-tile .lp-oee`); s < 150 {
+			t.Errorf("TV OEE font %.0f px, want >= 150 px", s)
+		}
+		if s := size(`section.lp-tile .lp-good`); s < 48 {
+			t.Errorf("TV count font %.0f px, want >= 48 px", s)
+		}
+		if s := size(`section.lp-tile .lp-name`); s < 48 {
+			t.Errorf("TV name font %.0f px, want >= 48 px", s)
+		}
+		if v := eval(t, `document.documentElement.scrollHeight <= window.innerHeight + 1`); v != true {
+			t.Error("the TV view scrolls: it must fit the screen")
+		}
+		hub.push(hub.downtime(1, "started", time.Now().Add(-4*time.Minute)))
+		must(t, "tv downtime banner", chromedp.WaitVisible(chromedp.CSS(`#downtime-banner [data-alert-line="1"]`)))
+		waitJS(t, "tv tile down", `document.querySelector('section.lp-tile[data-line="1"] .lp-state').textContent.trim() === 'Down'`)
+		if v := eval(t, `document.documentElement.scrollHeight <= window.innerHeight + 1`); v != true {
+			t.Error("the TV view scrolls with a downtime banner: it must fit the screen")
+		}
+		shot(t, "linepulse-tv.png")
+		noProblems(t, "tv", mark)
+	})
+}
