@@ -32,6 +32,18 @@ func (f storeFlags) open(c *cliContext) (*store.Store, error) {
 	return store.Open(c.ctx, store.Config{MySQLDSN: *f.mysql, DataDir: *f.dataDir, Logger: c.log})
 }
 
+// withStore returns a command body that opens the store, runs fn with it and closes it.
+func (f storeFlags) withStore(fn func(cc *cliContext, s *store.Store) error) func(*cliContext) error {
+	return func(cc *cliContext) error {
+		s, err := f.open(cc)
+		if err != nil {
+			return err
+		}
+		defer s.Close()
+		return fn(cc, s)
+	}
+}
+
 // tenantOf resolves --tenant to a tenant database, with a clear error for unknown slugs.
 func tenantOf(c *cliContext, s *store.Store, slug string) (*store.TenantDB, error) {
 	if slug == "" {
@@ -67,18 +79,13 @@ func output(w io.Writer, format string, v map[string]any, order ...string) error
 func migrateCommand() *command {
 	c := &command{name: "migrate", short: "bring the global database and every tenant database up to date", flags: newFlags("migrate")}
 	sf := addStoreFlags(c.flags)
-	c.run = func(cc *cliContext) error {
-		s, err := sf.open(cc)
-		if err != nil {
-			return err
-		}
-		defer s.Close()
+	c.run = sf.withStore(func(cc *cliContext, s *store.Store) error {
 		if err := s.MigrateAll(cc.ctx); err != nil {
 			return err
 		}
 		cc.log.Info("schema up to date", "store", s.Describe())
 		return nil
-	}
+	})
 	return c
 }
 
@@ -90,19 +97,14 @@ func tenantCreateCommand() *command {
 	tz := c.flags.String("timezone", "UTC", "IANA time zone of the plant, e.g. Europe/Madrid")
 	retention := c.flags.Int("retention-days", 365, "days of detections to keep (whole months are dropped)")
 	format := c.flags.String("format", "text", "output format: text or json")
-	c.run = func(cc *cliContext) error {
-		s, err := sf.open(cc)
-		if err != nil {
-			return err
-		}
-		defer s.Close()
+	c.run = sf.withStore(func(cc *cliContext, s *store.Store) error {
 		t := store.Tenant{Slug: *slug, Name: *name, Config: store.TenantConfig{Timezone: *tz, RetentionDays: *retention}}
 		if err := s.CreateTenant(cc.ctx, &t); err != nil {
 			return err
 		}
 		return output(cc.stdout, *format, map[string]any{"id": t.ID, "slug": t.Slug, "name": t.Name, "timezone": t.Config.Timezone, "retention_days": t.Config.RetentionDays},
 			"id", "slug", "name", "timezone", "retention_days")
-	}
+	})
 	return c
 }
 
@@ -162,12 +164,7 @@ func lineCreateCommand() *command {
 	ideal := c.flags.Duration("ideal-cycle-time", time.Second, "ideal time per product (performance = ideal × count / run time)")
 	micro := c.flags.Duration("micro-stop-min", 0, "gaps shorter than the threshold but longer than this count as micro-stops (0 = threshold/6)")
 	format := c.flags.String("format", "text", "output format: text or json")
-	c.run = func(cc *cliContext) error {
-		s, err := sf.open(cc)
-		if err != nil {
-			return err
-		}
-		defer s.Close()
+	c.run = sf.withStore(func(cc *cliContext, s *store.Store) error {
 		t, err := tenantOf(cc, s, *tenant)
 		if err != nil {
 			return err
@@ -183,7 +180,7 @@ func lineCreateCommand() *command {
 		return output(cc.stdout, *format, map[string]any{"id": l.ID, "tenant": *tenant, "name": l.Name, "table": det,
 			"downtime_threshold": threshold.String(), "ideal_cycle_time": ideal.String()},
 			"id", "tenant", "name", "table", "downtime_threshold", "ideal_cycle_time")
-	}
+	})
 	return c
 }
 
@@ -192,12 +189,7 @@ func partitionsCommand() *command {
 	sf := addStoreFlags(c.flags)
 	tenant := c.flags.String("tenant", "", "tenant slug; empty = every tenant")
 	format := c.flags.String("format", "text", "output format: text or json")
-	c.run = func(cc *cliContext) error {
-		s, err := sf.open(cc)
-		if err != nil {
-			return err
-		}
-		defer s.Close()
+	c.run = sf.withStore(func(cc *cliContext, s *store.Store) error {
 		reports, err := maintainPartitions(cc, s, *tenant)
 		if err != nil {
 			return err
@@ -211,7 +203,7 @@ func partitionsCommand() *command {
 			}
 		}
 		return nil
-	}
+	})
 	return c
 }
 
