@@ -45,8 +45,13 @@ type MetaCache struct {
 type metaEntry struct {
 	mu      sync.Mutex
 	version atomic.Int64 // bumped by Invalidate
-	loaded  int64        // version that meta reflects
-	meta    atomic.Pointer[Meta]
+	loaded  atomic.Pointer[loadedMeta]
+}
+
+// loadedMeta pairs a Meta with the version it reflects, so both are read atomically.
+type loadedMeta struct {
+	meta    *Meta
+	version int64
 }
 
 // NewMetaCache returns a cache that refreshes itself on the store's change notifications.
@@ -61,7 +66,7 @@ func (c *MetaCache) entry(tenantID int64) *metaEntry {
 	defer c.mu.Unlock()
 	e, ok := c.m[tenantID]
 	if !ok {
-		e = &metaEntry{loaded: -1}
+		e = &metaEntry{}
 		c.m[tenantID] = e
 	}
 	return e
@@ -74,25 +79,24 @@ func (c *MetaCache) Invalidate(tenantID int64) { c.entry(tenantID).version.Add(1
 // modified.
 func (c *MetaCache) Get(ctx context.Context, tenantID int64) (*Meta, error) {
 	e := c.entry(tenantID)
-	want := e.version.Load()
-	if m := e.meta.Load(); m != nil && e.loaded == want {
-		return m, nil
+	if l := e.loaded.Load(); l != nil && l.version == e.version.Load() {
+		return l.meta, nil
 	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	want = e.version.Load()
-	if m := e.meta.Load(); m != nil && e.loaded == want {
-		return m, nil
+	want := e.version.Load()
+	old := e.loaded.Load()
+	if old != nil && old.version == want {
+		return old.meta, nil
 	}
 	m, err := c.load(ctx, tenantID)
 	if err != nil {
-		if old := e.meta.Load(); old != nil {
-			return old, nil // stale beats nothing while the database is away
+		if old != nil {
+			return old.meta, nil // stale beats nothing while the database is away
 		}
 		return nil, err
 	}
-	e.meta.Store(m)
-	e.loaded = want
+	e.loaded.Store(&loadedMeta{meta: m, version: want})
 	return m, nil
 }
 
