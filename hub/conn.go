@@ -20,10 +20,13 @@ import (
 // dropped (errors, snapshots, resume replays, downtime events), so that replies come
 // in request order and each line's frames in seq order.
 //
-// Writing: exactly one goroutine at a time owns the socket (owned). Usually that is a
-// writer-pool worker, which gathers everything pending and writes it with one
+// Writing: at most one goroutine writes the socket at a time (writing). Usually that is
+// a writer-pool worker, which gathers everything pending and writes it with one
 // non-blocking write(2); when the socket is full the rest goes to a goroutine of the
 // connection (slow mode) that writes with a deadline, while new KPI updates coalesce.
+// owned means "queued in the pool or being written": the dispatcher queues a
+// connection only when it is not owned. A connection may also sit in the urgent queue;
+// an entry that finds another goroutine writing, or nothing pending, is a no-op.
 type conn struct {
 	h       *Hub
 	ws      *websocket.Conn
@@ -40,8 +43,10 @@ type conn struct {
 	dirty    []*sub   // subs with a pending latest KPI
 	queue    []*frame // ordered frames that are never coalesced
 	out      []byte   // control frames coder/websocket wrote while the socket was owned
-	owned    bool     // a goroutine owns the socket's write side
-	slow     bool     // the owner is the blocking writer of this connection
+	owned    bool     // queued in the writer pool or being written
+	writing  bool     // a goroutine is writing the socket (pool worker, slow writer, control frame)
+	urgent   bool     // queued in the pool's urgent queue
+	slow     bool     // the writer is the blocking writer of this connection
 	closing  bool     // a close is under way: no more data frames
 	dead     bool     // cleaned up
 	queued   int      // frames queued by the dispatcher or errors since the last collect
@@ -62,20 +67,27 @@ type sub struct {
 	dirty  bool   // in c.dirty
 }
 
-// deliver queues f for s. It runs in the dispatcher with t.mu held and reports
-// whether the connection must be handed to the writer pool.
-func (c *conn) deliver(s *sub, f *frame, now time.Time) bool {
+// Answers of deliver: what the dispatcher does with the connection.
+const (
+	schedNone   = iota
+	schedNormal // queue it in the writer pool
+	schedUrgent // queue it in the urgent queue (a downtime event is pending)
+)
+
+// deliver queues f for s. It runs in the dispatcher with t.mu held and reports whether
+// and how the connection must be handed to the writer pool.
+func (c *conn) deliver(s *sub, f *frame, now time.Time) int {
 	c.mu.Lock()
 	if c.closing || s.idx < 0 {
 		c.mu.Unlock()
-		return false
+		return schedNone
 	}
 	if f.reset {
 		s.seq = 0
 	}
 	if f.seq <= s.seq {
 		c.mu.Unlock() // already queued as part of a snapshot or a resume
-		return false
+		return schedNone
 	}
 	s.seq = f.seq
 	if f.kind == kindKPI {
@@ -107,9 +119,18 @@ func (c *conn) deliver(s *sub, f *frame, now time.Time) bool {
 		c.h.stats.slowDisconnects.Add(1)
 		c.h.log.Info("hub: client too slow: queue overflow", "remote", c.ipKey, "queued", c.h.cfg.QueueSize)
 		go c.closeWith(CloseTooSlow, "too slow")
-		return false
+		return schedNone
 	}
-	return c.takeLocked()
+	if f.kind == kindDowntime && !c.urgent && !c.slow && !c.dead {
+		c.urgent = true
+		c.owned = true
+		c.mu.Unlock()
+		return schedUrgent
+	}
+	if c.takeLocked() {
+		return schedNormal
+	}
+	return schedNone
 }
 
 // takeLocked claims the socket for the writer pool if nobody owns it.
@@ -222,10 +243,18 @@ const flushRounds = 4
 // flush writes what is pending on c; the calling pool worker owns the socket. It
 // returns true when c is still owned and must be queued again.
 func (c *conn) flush(w *worker) bool {
+	c.mu.Lock()
+	if c.writing {
+		c.mu.Unlock() // another goroutine writes: it takes what is pending before it stops
+		return false
+	}
+	c.writing = true
+	c.urgent = false
+	c.mu.Unlock()
 	for range flushRounds {
 		c.mu.Lock()
 		if c.dead {
-			c.owned = false
+			c.owned, c.writing = false, false
 			c.mu.Unlock()
 			return false
 		}
@@ -234,7 +263,7 @@ func (c *conn) flush(w *worker) bool {
 		c.out = nil
 		if len(frames) == 0 && len(out) == 0 {
 			c.dtFlight = 0
-			c.owned = false
+			c.owned, c.writing = false, false
 			c.mu.Unlock()
 			w.frames = frames
 			return false
@@ -267,6 +296,9 @@ func (c *conn) flush(w *worker) bool {
 		clear(frames)
 		w.frames = frames[:0]
 	}
+	c.mu.Lock()
+	c.writing = false // still owned: queued again by the caller
+	c.mu.Unlock()
 	return true
 }
 
@@ -285,7 +317,7 @@ func (c *conn) slowLoop(buf []byte, frames []*frame) {
 	for {
 		c.mu.Lock()
 		if c.dead {
-			c.owned, c.slow = false, false
+			c.owned, c.slow, c.writing = false, false, false
 			c.mu.Unlock()
 			return
 		}
@@ -301,7 +333,7 @@ func (c *conn) slowLoop(buf []byte, frames []*frame) {
 			closing := c.closing
 			// the socket is mid-frame: what is left of it must precede anything else
 			c.out = append(bytes.Clone(buf[n:]), c.out...)
-			c.owned, c.slow = false, false
+			c.owned, c.slow, c.writing = false, false, false
 			c.mu.Unlock()
 			_ = c.rc.SetWriteDeadline(time.Time{})
 			if closing {
@@ -321,7 +353,7 @@ func (c *conn) slowLoop(buf []byte, frames []*frame) {
 		out := c.out
 		c.out = nil
 		if len(frames) == 0 && len(out) == 0 {
-			c.owned, c.slow = false, false
+			c.owned, c.slow, c.writing = false, false, false
 			c.mu.Unlock()
 			_ = c.rc.SetWriteDeadline(time.Time{})
 			return
@@ -338,7 +370,7 @@ func (c *conn) slowLoop(buf []byte, frames []*frame) {
 // the pool if something was queued meanwhile.
 func (c *conn) release() {
 	c.mu.Lock()
-	c.owned = false
+	c.owned, c.writing = false, false
 	if c.dead || (len(c.out) == 0 && len(c.dirty) == 0 && len(c.queue) == 0) {
 		c.mu.Unlock()
 		return
@@ -354,7 +386,7 @@ func (c *conn) waitWritten(d time.Duration) {
 	deadline := time.Now().Add(d)
 	for {
 		c.mu.Lock()
-		busy := c.owned
+		busy := c.writing || (c.owned && len(c.out) > 0)
 		c.mu.Unlock()
 		if !busy || time.Now().After(deadline) {
 			return
@@ -367,7 +399,7 @@ func (c *conn) waitWritten(d time.Duration) {
 func (c *conn) fail(err error) {
 	c.mu.Lock()
 	c.closing = true
-	c.owned, c.slow = false, false
+	c.owned, c.slow, c.writing = false, false, false
 	c.mu.Unlock()
 	c.h.log.Debug("hub: write failed; closing", "remote", c.ipKey, "err", err)
 	_ = c.rc.Conn.Close()

@@ -201,7 +201,7 @@ type Hub struct {
 type stats struct {
 	connections, subscriptions      atomic.Int64
 	out, coalesced, slowDisconnects atomic.Int64
-	dropped, closedIdle             atomic.Int64
+	dropped, closedIdle, writes     atomic.Int64
 }
 
 // Stats is a point-in-time copy of the hub's counters (the same numbers as its metrics).
@@ -210,6 +210,7 @@ type Stats struct {
 	Subscriptions   int64 // (connection, line) subscriptions
 	Topics          int64 // (tenant, line) pairs with NATS subscriptions on this instance
 	MessagesOut     int64 // data frames written (snapshot, kpi, downtime, error)
+	Writes          int64 // socket writes: MessagesOut / Writes is the batching factor
 	Coalesced       int64 // KPI updates replaced by a newer one before a slow client took them
 	SlowDisconnects int64 // clients closed with CloseTooSlow
 	Dropped         int64 // bus messages dropped: malformed or duplicate
@@ -290,6 +291,7 @@ func (h *Hub) Stats() Stats {
 		Subscriptions:   h.stats.subscriptions.Load(),
 		Topics:          topics,
 		MessagesOut:     h.stats.out.Load(),
+		Writes:          h.stats.writes.Load(),
 		Coalesced:       h.stats.coalesced.Load(),
 		SlowDisconnects: h.stats.slowDisconnects.Load(),
 		Dropped:         h.stats.dropped.Load(),
@@ -351,13 +353,15 @@ func (h *Hub) Run(ctx context.Context) error {
 }
 
 func (h *Hub) dispatchLoop(stop <-chan struct{}) {
-	var batch []*conn
+	var batch, urgent []*conn
 	for {
 		select {
 		case m := <-h.msgs:
-			batch = h.dispatch(m, batch[:0])
+			batch, urgent = h.dispatch(m, batch[:0], urgent[:0])
+			h.pool.pushUrgent(urgent)
 			h.pool.push(batch)
 			clear(batch)
+			clear(urgent)
 		case <-stop:
 			return
 		}
@@ -405,7 +409,7 @@ func (h *Hub) janitor(stop <-chan struct{}) {
 	}
 }
 
-// account counts written data frames and observes their publish-to-write latency.
+// account counts one socket write of frames and observes their publish-to-write latency.
 func (h *Hub) account(frames []*frame, now time.Time) {
 	n := 0
 	ns := now.UnixNano()
@@ -419,6 +423,7 @@ func (h *Hub) account(frames []*frame, now time.Time) {
 		}
 	}
 	h.stats.out.Add(int64(n))
+	h.stats.writes.Add(1)
 }
 
 // httpError writes the REST error shape {"error":{"code","message"}}.

@@ -524,6 +524,8 @@ func TestResumeAfterDrop(t *testing.T) {
 	for seq := uint64(9); seq <= 20; seq++ {
 		e.publish(acme, 1, "kpi", kpi(1, seq, 0))
 	}
+	for m := c.next(); m.Seq != 20; m = c.next() { // the hub has dispatched them all
+	}
 	c3 := e.connect(s, "alice")
 	c3.send(`{"op":"resume","line":1,"seq":2}`)
 	m := c3.expect("snapshot", 1, 20)

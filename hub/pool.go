@@ -4,16 +4,42 @@ import "sync"
 
 // pool is the set of writer goroutines. Connections with something to write are queued
 // once (conn.owned) however many messages they have pending; a worker takes a share of
-// the queue and flushes each connection with one write. Far fewer goroutine wake-ups
+// the queue and flushes each connection with one write. A connection that gets a
+// downtime event is also queued on the urgent queue, served first, so that alerts do not
+// wait behind a backlog of KPI updates. Far fewer goroutine wake-ups
 // than a writer goroutine per connection, and no per-connection goroutine stack while idle.
 type pool struct {
 	mu      sync.Mutex
 	cond    *sync.Cond
-	q       []*conn
-	head    int
+	normal  queue
+	urgent  queue // connections with a downtime event pending: served first
 	idle    int
 	workers int
 	stopped bool
+}
+
+// queue is a FIFO of connections.
+type queue struct {
+	q    []*conn
+	head int
+}
+
+func (q *queue) len() int { return len(q.q) - q.head }
+
+// takeShare moves up to n connections from the front of q to dst.
+func (q *queue) takeShare(dst []*conn, n int) []*conn {
+	dst = append(dst, q.q[q.head:q.head+n]...)
+	clear(q.q[q.head : q.head+n])
+	q.head += n
+	switch {
+	case q.head == len(q.q):
+		q.q, q.head = q.q[:0], 0
+	case q.head > len(q.q)/2:
+		k := copy(q.q, q.q[q.head:])
+		clear(q.q[k:])
+		q.q, q.head = q.q[:k], 0
+	}
+	return dst
 }
 
 func newPool(workers int) *pool {
@@ -22,12 +48,16 @@ func newPool(workers int) *pool {
 	return p
 }
 
-func (p *pool) push(cs []*conn) {
+func (p *pool) push(cs []*conn) { p.pushTo(&p.normal, cs) }
+
+func (p *pool) pushUrgent(cs []*conn) { p.pushTo(&p.urgent, cs) }
+
+func (p *pool) pushTo(q *queue, cs []*conn) {
 	if len(cs) == 0 {
 		return
 	}
 	p.mu.Lock()
-	p.q = append(p.q, cs...)
+	q.q = append(q.q, cs...)
 	if p.idle > 0 {
 		p.cond.Signal()
 	}
@@ -36,18 +66,19 @@ func (p *pool) push(cs []*conn) {
 
 func (p *pool) push1(c *conn) {
 	p.mu.Lock()
-	p.q = append(p.q, c)
+	p.normal.q = append(p.normal.q, c)
 	if p.idle > 0 {
 		p.cond.Signal()
 	}
 	p.mu.Unlock()
 }
 
-// take waits for work and returns a fair share of the queue (nil after stop).
+// take waits for work and returns a fair share of the urgent queue, or else of the
+// normal one (nil after stop).
 func (p *pool) take(dst []*conn) []*conn {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	for p.head == len(p.q) {
+	for p.urgent.len() == 0 && p.normal.len() == 0 {
 		if p.stopped {
 			return nil
 		}
@@ -55,20 +86,13 @@ func (p *pool) take(dst []*conn) []*conn {
 		p.cond.Wait()
 		p.idle--
 	}
-	n := len(p.q) - p.head
-	share := min((n+p.workers-1)/p.workers, 1024)
-	dst = append(dst, p.q[p.head:p.head+share]...)
-	clear(p.q[p.head : p.head+share])
-	p.head += share
-	switch {
-	case p.head == len(p.q):
-		p.q, p.head = p.q[:0], 0
-	case p.head > len(p.q)/2:
-		k := copy(p.q, p.q[p.head:])
-		clear(p.q[k:])
-		p.q, p.head = p.q[:k], 0
+	q := &p.urgent
+	if q.len() == 0 {
+		q = &p.normal
 	}
-	if p.head < len(p.q) && p.idle > 0 {
+	n := q.len()
+	dst = q.takeShare(dst, min((n+p.workers-1)/p.workers, 1024))
+	if p.urgent.len()+p.normal.len() > 0 && p.idle > 0 {
 		p.cond.Signal() // more left: wake another worker
 	}
 	return dst

@@ -121,12 +121,12 @@ func (w corkWriter) Write(p []byte) (int, error) {
 		c.mu.Unlock()
 		return 0, net.ErrClosed
 	}
-	if c.owned {
-		c.out = append(c.out, p...)
+	if c.owned || c.writing {
+		c.out = append(c.out, p...) // the queued or active writer takes it
 		c.mu.Unlock()
 		return len(p), nil
 	}
-	c.owned = true
+	c.owned, c.writing = true, true
 	data := p
 	if len(c.out) > 0 { // the rest of a frame cut by a write timeout goes first
 		data = append(c.out, p...)

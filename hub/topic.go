@@ -312,12 +312,12 @@ func parseHead(p []byte) (head, error) {
 
 // dispatch runs in the dispatcher goroutine for every message of a subscribed subject:
 // one frame is built and handed to every subscribed connection.
-func (h *Hub) dispatch(m *nats.Msg, batch []*conn) []*conn {
+func (h *Hub) dispatch(m *nats.Msg, batch, urgent []*conn) ([]*conn, []*conn) {
 	h.subMu.RLock()
 	t := h.bySub[m.Sub]
 	h.subMu.RUnlock()
 	if t == nil {
-		return batch // from a subscription dropped meanwhile
+		return batch, urgent // from a subscription dropped meanwhile
 	}
 	kind, want := kindKPI, "kpi"
 	if m.Sub == t.down {
@@ -330,7 +330,7 @@ func (h *Hub) dispatch(m *nats.Msg, batch []*conn) []*conn {
 	if err != nil {
 		h.stats.dropped.Add(1)
 		h.log.Warn("hub: malformed message dropped", "subject", m.Subject, "err", err)
-		return batch
+		return batch, urgent
 	}
 	f := &frame{kind: kind, line: hd.Line, seq: hd.Seq, data: textFrame(m.Data)}
 	if v := m.Header.Get(HeaderPublishedAt); v != "" {
@@ -344,7 +344,7 @@ func (h *Hub) dispatch(m *nats.Msg, batch []*conn) []*conn {
 	case t.lastSeq == 0 || f.seq == t.lastSeq+1:
 	case f.seq <= t.lastSeq && t.lastSeq-f.seq < resetDistance:
 		h.stats.dropped.Add(1) // a duplicate (e.g. the engine replaying after a restart)
-		return batch
+		return batch, urgent
 	case f.seq < t.lastSeq:
 		f.reset = true // the sequence restarted far below: a new epoch
 		t.ring.reset()
@@ -358,11 +358,14 @@ func (h *Hub) dispatch(m *nats.Msg, batch []*conn) []*conn {
 		t.latest = f
 	}
 	for _, s := range t.subs {
-		if s.c.deliver(s, f, now) {
+		switch s.c.deliver(s, f, now) {
+		case schedNormal:
 			batch = append(batch, s.c)
+		case schedUrgent:
+			urgent = append(urgent, s.c)
 		}
 	}
-	return batch
+	return batch, urgent
 }
 
 // resetDistance: a seq this far below the last one is a restart of the sequence, not a duplicate.

@@ -773,9 +773,10 @@ func (e *Engine) publishKPI(ls *lineState, state string, p *period, now time.Tim
 		e.log.Error("cannot encode KPI update", "err", err)
 		return
 	}
-	e.publish(bus.KPISubject(ls.ten.slug, ls.id), data)
-	// The snapshot for the hub: a plain publish into the KV stream, no round trip.
+	// The snapshot for the hub first (a plain publish into the KV stream, no round trip),
+	// so a client that subscribes between the two never sees a snapshot older than it.
 	e.publish("$KV."+KPIBucket+"."+KPIKey(ls.ten.slug, ls.id), data)
+	e.publish(bus.KPISubject(ls.ten.slug, ls.id), data)
 	e.m.kpiPublished.Inc()
 }
 

@@ -38,6 +38,7 @@ import (
 // fanoutFlags are the options of `linepulse bench fanout`.
 type fanoutFlags struct {
 	clients, lines, loops, workers, payload *int
+	rcvBuf                                  *int
 	rate, slow, downtimeRate                *float64
 	duration, warmup, window                *time.Duration
 	url, natsURL, token, tenant             *string
@@ -58,6 +59,7 @@ func benchFanoutCommand() *command {
 		downtimeRate: c.flags.Float64("downtime-rate", 1, "downtime events per second (over all lines), taking seq numbers like KPI updates"),
 		payload:      c.flags.Int("payload", 700, "approximate KPI message size in bytes"),
 		loops:        c.flags.Int("loops", 2, "epoll goroutines of the load generator"),
+		rcvBuf:       c.flags.Int("client-rcvbuf", 0, "SO_RCVBUF of each client socket in bytes (0 = the OS default, autotuned)"),
 		workers:      c.flags.Int("workers", 0, "hub writer goroutines (0 = GOMAXPROCS)"),
 		url:          c.flags.String("url", "", "ws://host:port/ws of an external server (default: an in-process bus + hub on 127.0.0.1)"),
 		natsURL:      c.flags.String("nats-url", "", "with --url: the NATS server to publish on"),
@@ -187,8 +189,9 @@ func benchFanout(cc *cliContext, f fanoutFlags) error {
 		fmt.Fprintf(out, "  server process: %.0f %% of a core, %.2f µs CPU per delivered frame; load generator: %.0f %% of a core\n",
 			(cpuA2-cpuA)/f.duration.Seconds()*100, (cpuA2-cpuA)*1e6/float64(max(a.Msgs, 1)), a.CPU/f.duration.Seconds()*100)
 		if !*f.baseline {
-			fmt.Fprintf(out, "  hub: %d frames written, %d KPI updates coalesced, publish→socket write p99 %s\n",
-				statsA2.MessagesOut-statsA.MessagesOut, statsA2.Coalesced-statsA.Coalesced, fanoutHistQuantile(tgt.reg, "linepulse_hub_send_latency_seconds", 0.99))
+			frames, writes := statsA2.MessagesOut-statsA.MessagesOut, statsA2.Writes-statsA.Writes
+			fmt.Fprintf(out, "  hub: %d frames in %d socket writes (%.2f per write), %d KPI updates coalesced, publish→socket write p99 %s\n",
+				frames, writes, float64(frames)/float64(max(writes, 1)), statsA2.Coalesced-statsA.Coalesced, fanoutHistQuantile(tgt.reg, "linepulse_hub_send_latency_seconds", 0.99))
 		}
 	}
 
@@ -272,7 +275,7 @@ func startFanoutLocal(ctx context.Context, f fanoutFlags, wsURL, token string) (
 	}
 	g, err := wsload.New(wsload.Config{
 		Addr: u.Host, Path: u.Path, Token: func(int) string { return token },
-		Clients: *f.clients, Lines: *f.lines, Seed: 1, Loops: *f.loops,
+		Clients: *f.clients, Lines: *f.lines, Seed: 1, Loops: *f.loops, RcvBuf: *f.rcvBuf,
 	})
 	if err != nil {
 		return nil, err
@@ -327,7 +330,8 @@ func startFanoutChild(ctx context.Context, f fanoutFlags, wsURL string) (*childL
 		return nil, err
 	}
 	cmd := exec.CommandContext(ctx, exe, "bench", "fanout", "--load-child", "--url", wsURL, "--token", fanoutToken,
-		"--clients", strconv.Itoa(*f.clients), "--lines", strconv.Itoa(*f.lines), "--loops", strconv.Itoa(*f.loops), "--log-level", "warn")
+		"--clients", strconv.Itoa(*f.clients), "--lines", strconv.Itoa(*f.lines), "--loops", strconv.Itoa(*f.loops),
+		"--client-rcvbuf", strconv.Itoa(*f.rcvBuf), "--log-level", "warn")
 	cmd.Stderr = os.Stderr
 	in, err := cmd.StdinPipe()
 	if err != nil {

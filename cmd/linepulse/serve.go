@@ -90,8 +90,8 @@ func (c lineChecker) LineExists(ctx context.Context, tenantID, lineID int64) boo
 	if err != nil {
 		return false
 	}
-	_, ok := m.Lines[lineID]
-	return ok
+	l, ok := m.Lines[lineID]
+	return ok && l.Active
 }
 
 // parsePrefixes reads a comma-separated list of CIDRs or single addresses.

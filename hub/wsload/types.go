@@ -12,6 +12,7 @@ type Config struct {
 	Seed            uint64                             // line choice
 	Loops           int                                // epoll goroutines; default 2
 	DialConcurrency int                                // handshakes in flight; default 64
+	RcvBuf          int                                // SO_RCVBUF of each client socket in bytes; 0 = the OS default (autotuned)
 	PublishedAt     func(line int64, seq uint64) int64 // publish time of a message without a "pub_ns" field right after "seq", unix ns; 0 = unknown
 }
 

@@ -173,6 +173,9 @@ func (g *Gen) open(i int, sa *syscall.SockaddrInet4) error {
 	tv := syscall.NsecToTimeval(int64(30 * time.Second))
 	_ = syscall.SetsockoptTimeval(fd, syscall.SOL_SOCKET, syscall.SO_RCVTIMEO, &tv)
 	_ = syscall.SetsockoptTimeval(fd, syscall.SOL_SOCKET, syscall.SO_SNDTIMEO, &tv)
+	if g.cfg.RcvBuf > 0 {
+		_ = syscall.SetsockoptInt(fd, syscall.SOL_SOCKET, syscall.SO_RCVBUF, g.cfg.RcvBuf)
+	}
 	if err := connect(fd, sa); err != nil {
 		syscall.Close(fd)
 		return fmt.Errorf("connect: %w", err)
