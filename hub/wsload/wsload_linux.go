@@ -131,8 +131,9 @@ func (g *Gen) Connect(ctx context.Context) error {
 	var wg sync.WaitGroup
 	for range g.cfg.DialConcurrency {
 		wg.Go(func() {
+			own := *sa // syscall.Connect writes into its Sockaddr: one per dialer
 			for i := range work {
-				if err := g.open(i, sa); err != nil {
+				if err := g.open(i, &own); err != nil {
 					select {
 					case errc <- fmt.Errorf("wsload: client %d: %w", i, err):
 					default:
