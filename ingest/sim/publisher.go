@@ -120,14 +120,20 @@ func (p *publisher) wait(ctx context.Context, m *pending) error {
 	if m.err != nil {
 		return m.err
 	}
+	// An answer that is already there wins over an expired deadline: the deadline may
+	// have passed while earlier messages of the window were being re-sent.
+	select {
+	case ack := <-m.fut.Ok():
+		return p.stored(ack)
+	case err := <-m.fut.Err():
+		return err
+	default:
+	}
 	timer := time.NewTimer(max(m.deadline.Sub(p.now()), 0))
 	defer timer.Stop()
 	select {
 	case ack := <-m.fut.Ok():
-		if ack.Duplicate {
-			p.c.duplicates.Add(1)
-		}
-		return nil
+		return p.stored(ack)
 	case err := <-m.fut.Err():
 		return err
 	case <-timer.C:
@@ -135,6 +141,14 @@ func (p *publisher) wait(ctx context.Context, m *pending) error {
 	case <-ctx.Done():
 		return ctx.Err()
 	}
+}
+
+// stored counts an acknowledgement; a duplicate one means the stream had the message.
+func (p *publisher) stored(ack *jetstream.PubAck) error {
+	if ack.Duplicate {
+		p.c.duplicates.Add(1)
+	}
+	return nil
 }
 
 // idle waits until no message is in flight (by taking every slot of the window), or

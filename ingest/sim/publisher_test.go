@@ -102,7 +102,7 @@ func TestResendUntilAcknowledged(t *testing.T) {
 	st := s.Stats()
 	want := Stats{Published: 22, Acked: 22, Messages: 5, AckedMessages: 5, Resent: 4, Duplicates: 1}
 	if st != want {
-		t.Fatalf("Stats() = %+v, want %+v", st, want)
+		t.Fatalf("Stats() = %+v, want %+v (attempts %v order %v)", st, want, js.attempts, js.order)
 	}
 	wantAttempts := map[string]int{"acme-4-100-5": 1, "acme-4-105-5": 2, "acme-4-110-5": 2, "acme-4-115-5": 3, "acme-4-120-2": 1}
 	for id, n := range wantAttempts {
