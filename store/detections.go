@@ -35,6 +35,10 @@ type WriteResult struct {
 // insert: the batch is rolled back and redone, so rollups never count a row twice.
 var errWriteRace = errors.New("store: concurrent writer stored part of the batch")
 
+// errSomeStored means the optimistic insert found rows already stored: the transaction is
+// rolled back and the batch redone on the checked path, which counts only the new rows.
+var errSomeStored = errors.New("store: part of the batch is stored already")
+
 // insertChunk bounds rows per INSERT statement (placeholder limits: SQLite 32766).
 const insertChunk = 1000
 
@@ -94,21 +98,26 @@ func (t *TenantDB) WriteDetections(ctx context.Context, w *WriterPool, lineID in
 		return WriteResult{}, fmt.Errorf("store: no writer connection for line %d: %w", lineID, err)
 	}
 	conn := res.Value()
-	for attempt := 0; ; attempt++ {
-		r, err := t.writeOnce(ctx, conn, det, lineID, batch)
-		if errors.Is(err, errWriteRace) && attempt < 3 {
-			continue
+	r, err := t.writeFresh(ctx, conn, det, lineID, batch)
+	if errors.Is(err, errSomeStored) {
+		rows := dedupe(batch)
+		for attempt := 0; ; attempt++ {
+			r, err = t.writeChecked(ctx, conn, det, lineID, rows)
+			if !errors.Is(err, errWriteRace) || attempt == 3 {
+				break
+			}
 		}
-		if err != nil && conn.PingContext(ctx) != nil {
-			res.Destroy() // a broken connection must not go back to the pool
-		} else {
-			res.Release()
-		}
-		if err != nil {
-			return r, fmt.Errorf("store: cannot write detections of line %d: %w", lineID, err)
-		}
-		return r, nil
 	}
+	if err != nil && conn.PingContext(ctx) != nil {
+		res.Destroy() // a broken connection must not go back to the pool
+	} else {
+		res.Release()
+	}
+	if err != nil {
+		return WriteResult{}, fmt.Errorf("store: cannot write detections of line %d: %w", lineID, err)
+	}
+	r.Duplicates = len(batch) - r.Inserted
+	return r, nil
 }
 
 type detKey struct {
@@ -120,19 +129,45 @@ type rollKey struct{ minute, area, product int64 }
 
 type rollVal struct{ total, good int64 }
 
-func (t *TenantDB) writeOnce(ctx context.Context, conn *sql.Conn, det string, lineID int64, batch []Detection) (WriteResult, error) {
-	// Deduplicate inside the batch and find its time range (for partition pruning).
+// dedupe drops repeats inside a batch (same id and time), keeping the first.
+func dedupe(batch []Detection) []Detection {
 	seen := make(map[detKey]struct{}, len(batch))
 	rows := make([]Detection, 0, len(batch))
-	minAt, maxAt := batch[0].At, batch[0].At
-	ids := make([]any, 0, len(batch)+2)
 	for _, d := range batch {
 		k := detKey{d.ID, d.At.UnixMilli()}
-		if _, dup := seen[k]; dup {
-			continue
+		if _, dup := seen[k]; !dup {
+			seen[k] = struct{}{}
+			rows = append(rows, d)
 		}
-		seen[k] = struct{}{}
-		rows = append(rows, d)
+	}
+	return rows
+}
+
+// writeFresh is the fast path, one statement per chunk and no read: it inserts the rows
+// expecting all of them to be new, as they are unless a message was redelivered. If any
+// was stored already or repeated in the batch (fewer rows affected) it rolls back and
+// returns errSomeStored.
+func (t *TenantDB) writeFresh(ctx context.Context, conn *sql.Conn, det string, lineID int64, rows []Detection) (WriteResult, error) {
+	tx, err := conn.BeginTx(ctx, nil)
+	if err != nil {
+		return WriteResult{}, err
+	}
+	defer tx.Rollback()
+	if err := t.insertRows(ctx, tx, det, lineID, rows, errSomeStored); err != nil {
+		return WriteResult{}, err
+	}
+	return WriteResult{Inserted: len(rows)}, tx.Commit()
+}
+
+// writeChecked reads which rows are stored already (only the partitions of the batch's
+// time range), then inserts the others; a row that appears meanwhile (another writer)
+// makes it fail with errWriteRace.
+func (t *TenantDB) writeChecked(ctx context.Context, conn *sql.Conn, det string, lineID int64, rows []Detection) (WriteResult, error) {
+	if len(rows) == 0 {
+		return WriteResult{}, nil
+	}
+	minAt, maxAt := rows[0].At, rows[0].At
+	for _, d := range rows {
 		if d.At.Before(minAt) {
 			minAt = d.At
 		}
@@ -146,8 +181,8 @@ func (t *TenantDB) writeOnce(ctx context.Context, conn *sql.Conn, det string, li
 	}
 	defer tx.Rollback()
 
-	// Which of these are stored already? Only those time-bounded partitions are read.
 	existing := map[detKey]struct{}{}
+	ids := make([]any, 0, min(len(rows), insertChunk)+2)
 	for start := 0; start < len(rows); start += insertChunk {
 		chunk := rows[start:min(start+insertChunk, len(rows))]
 		ids = ids[:0]
@@ -174,25 +209,27 @@ func (t *TenantDB) writeOnce(ctx context.Context, conn *sql.Conn, det string, li
 			return WriteResult{}, err
 		}
 	}
-	fresh := rows[:0:0]
-	if len(existing) == 0 {
-		fresh = rows
-	} else {
-		for _, d := range rows {
-			if _, ok := existing[detKey{d.ID, d.At.UnixMilli()}]; !ok {
-				fresh = append(fresh, d)
-			}
+	fresh := make([]Detection, 0, len(rows)-len(existing))
+	for _, d := range rows {
+		if _, ok := existing[detKey{d.ID, d.At.UnixMilli()}]; !ok {
+			fresh = append(fresh, d)
 		}
 	}
-	result := WriteResult{Inserted: len(fresh), Duplicates: len(batch) - len(fresh)}
-	if len(fresh) == 0 {
-		return result, tx.Commit()
+	if len(fresh) > 0 {
+		if err := t.insertRows(ctx, tx, det, lineID, fresh, errWriteRace); err != nil {
+			return WriteResult{}, err
+		}
 	}
+	return WriteResult{Inserted: len(fresh)}, tx.Commit()
+}
 
-	args := make([]any, 0, min(len(fresh), insertChunk)*7)
+// insertRows inserts rows that must all be new, plus their minute rollups, in tx. A
+// statement that stores fewer rows than it was given returns notAllNew.
+func (t *TenantDB) insertRows(ctx context.Context, tx *sql.Tx, det string, lineID int64, rows []Detection, notAllNew error) error {
+	args := make([]any, 0, min(len(rows), insertChunk)*7)
 	rollups := map[rollKey]rollVal{}
-	for start := 0; start < len(fresh); start += insertChunk {
-		chunk := fresh[start:min(start+insertChunk, len(fresh))]
+	for start := 0; start < len(rows); start += insertChunk {
+		chunk := rows[start:min(start+insertChunk, len(rows))]
 		args = args[:0]
 		for _, d := range chunk {
 			var conf any
@@ -211,18 +248,15 @@ func (t *TenantDB) writeOnce(ctx context.Context, conn *sql.Conn, det string, li
 		q := t.s.d.insertIgnore() + " INTO `" + det + "` (`detection_id`, `detected_at`, `area_id`, `product_id`, `ok`, `conf`, `camera`) VALUES " + tuples(len(chunk), 7)
 		r, err := tx.ExecContext(ctx, q, args...)
 		if err != nil {
-			return WriteResult{}, err
+			return err
 		}
 		if n, err := r.RowsAffected(); err != nil {
-			return WriteResult{}, err
+			return err
 		} else if n != int64(len(chunk)) {
-			return WriteResult{}, errWriteRace
+			return notAllNew
 		}
 	}
-	if err := t.upsertRollups(ctx, tx, lineID, rollups); err != nil {
-		return WriteResult{}, err
-	}
-	return result, tx.Commit()
+	return t.upsertRollups(ctx, tx, lineID, rollups)
 }
 
 // upsertRollups adds counts to production_minute in a fixed key order, so two writers

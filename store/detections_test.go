@@ -58,6 +58,10 @@ func TestWriteDetectionsExactlyOnce(t *testing.T) {
 		if r.Inserted != 1 || r.Duplicates != 50 {
 			t.Fatalf("second write: %+v", r)
 		}
+		// A whole batch redelivered: nothing new, nothing counted twice.
+		if r, err = tdb.WriteDetections(ctx, w, l.ID, batch); err != nil || r.Inserted != 0 || r.Duplicates != len(batch) {
+			t.Fatalf("third write: %+v, %v", r, err)
+		}
 		// An id above 2^63 round-trips.
 		if _, err := tdb.WriteDetections(ctx, w, l.ID, []store.Detection{{ID: 1<<64 - 1, At: base, Area: 1, Product: 1, OK: true}}); err != nil {
 			t.Fatal(err)

@@ -41,7 +41,7 @@ type fanoutFlags struct {
 	rcvBuf                                  *int
 	rate, slow, downtimeRate                *float64
 	duration, warmup, window                *time.Duration
-	url, natsURL, token, tenant             *string
+	url, natsURL, token, tenant, pacing     *string
 	cpuProfile, trace                       *string
 	loadChild, localClients, baseline       *bool
 }
@@ -65,6 +65,7 @@ func benchFanoutCommand() *command {
 		natsURL:      c.flags.String("nats-url", "", "with --url: the NATS server to publish on"),
 		token:        c.flags.String("token", "", "with --url: Bearer token for every client"),
 		tenant:       c.flags.String("tenant", "bench", "tenant slug of the lines"),
+		pacing:       c.flags.String("pacing", "engine", "KPI update timing: engine (every line's update on the same 1/rate tick, as the KPI engine publishes) or even (evenly spaced, round-robin over the lines)"),
 		cpuProfile:   c.flags.String("cpuprofile", "", "write a CPU profile of the server process during the first measured phase to this file"),
 		trace:        c.flags.String("trace", "", "write an execution trace of the server process during the first measured phase (go tool trace)"),
 		loadChild:    c.flags.Bool("load-child", false, "internal: run only the clients of --url, driven over stdin/stdout by the parent bench"),
@@ -120,6 +121,9 @@ func benchFanout(cc *cliContext, f fanoutFlags) error {
 	if *f.clients <= 0 || *f.lines <= 0 || *f.rate <= 0 || *f.duration <= 0 {
 		return errors.New("--clients, --lines, --rate and --duration must be positive")
 	}
+	if *f.pacing != "engine" && *f.pacing != "even" {
+		return fmt.Errorf("--pacing %q: want engine or even", *f.pacing)
+	}
 	if _, err := wsload.RaiseFileLimit(); err != nil {
 		return fmt.Errorf("cannot raise the open-file limit: %w", err)
 	}
@@ -130,8 +134,8 @@ func benchFanout(cc *cliContext, f fanoutFlags) error {
 		return err
 	}
 	defer tgt.close()
-	fmt.Fprintf(out, "bench fanout: %d clients on 1-5 of %d lines, %d lines × %.3g updates/s + %.3g downtime events/s, %d-byte KPI messages, GOMAXPROCS %d, load average %s\n",
-		*f.clients, *f.lines, *f.lines, *f.rate, *f.downtimeRate, *f.payload, runtime.GOMAXPROCS(0), loadAverage())
+	fmt.Fprintf(out, "bench fanout: %d clients on 1-5 of %d lines, %d lines × %.3g updates/s (%s pacing) + %.3g downtime events/s, %d-byte KPI messages, GOMAXPROCS %d, load average %s\n",
+		*f.clients, *f.lines, *f.lines, *f.rate, *f.pacing, *f.downtimeRate, *f.payload, runtime.GOMAXPROCS(0), loadAverage())
 
 	before := fanoutMem()
 	t0 := time.Now()
@@ -710,16 +714,24 @@ func fanoutDowntime(b []byte, line int64, seq uint64, pubNS int64, started bool)
 	return append(b, `,"event":{"id":42,"state":"ended","start":"`+now+`","end":"`+now+`","duration_ms":31000,"reason_code":""}}`...)
 }
 
-// fanoutPublish publishes lines × rate KPI updates per second, evenly spaced and
-// round-robin over the lines, replacing one in every lines×rate/downtime-rate by a
-// downtime event. Each message carries Lp-Published-At and is recorded in pub.
+// fanoutPublish publishes lines × rate KPI updates per second and downtime-rate
+// downtime events (on the lines in turn, taking seq numbers like KPI updates). With
+// --pacing engine the KPI updates of all lines go out together every 1/rate s, as
+// stream.Engine publishes them (one tick for every line with news); with --pacing even
+// they are evenly spaced, round-robin over the lines. Downtime events are evenly spaced
+// in both (the engine sends them when a line's timer fires, not on its tick). Each
+// message carries Lp-Published-At.
 func fanoutPublish(ctx context.Context, nc *nats.Conn, f fanoutFlags) error {
 	lines := *f.lines
-	total := float64(lines) * *f.rate
-	interval := time.Duration(float64(time.Second) / total)
-	every := math.MaxInt
+	kpiEvery := time.Duration(float64(time.Second) / *f.rate)
+	kpiBurst := lines
+	if *f.pacing == "even" {
+		kpiEvery /= time.Duration(lines)
+		kpiBurst = 1
+	}
+	downEvery := time.Duration(math.MaxInt64)
 	if *f.downtimeRate > 0 {
-		every = max(1, int(total / *f.downtimeRate))
+		downEvery = time.Duration(float64(time.Second) / *f.downtimeRate)
 	}
 	seqs := make([]uint64, lines+1)
 	for l := range seqs {
@@ -727,9 +739,33 @@ func fanoutPublish(ctx context.Context, nc *nats.Conn, f fanoutFlags) error {
 	}
 	started := make([]bool, lines+1)
 	var buf []byte
+	publish := func(line int64, downtime bool) error {
+		seqs[line]++
+		subj := bus.KPISubject(*f.tenant, line)
+		now := time.Now().UnixNano()
+		if downtime {
+			subj = bus.DowntimeSubject(*f.tenant, line)
+			started[line] = !started[line]
+			buf = fanoutDowntime(buf[:0], line, seqs[line], now, started[line])
+		} else {
+			buf = fanoutKPI(buf[:0], line, seqs[line], now, *f.payload)
+		}
+		m := &nats.Msg{Subject: subj, Data: buf, Header: nats.Header{hub.HeaderPublishedAt: []string{strconv.FormatInt(now, 10)}}}
+		if err := nc.PublishMsg(m); err != nil {
+			return fmt.Errorf("publish: %w", err)
+		}
+		return nil
+	}
 	start := time.Now()
-	for i := 0; ; i++ {
-		due := start.Add(time.Duration(i) * interval)
+	nextLine := 0                           // round-robin position of the KPI updates
+	kpiTick, downTick := int64(0), int64(1) // downtime events start one interval in
+	for {
+		kpiDue := start.Add(time.Duration(kpiTick) * kpiEvery)
+		downDue := start.Add(time.Duration(downTick) * downEvery)
+		due := kpiDue
+		if downDue.Before(due) {
+			due = downDue
+		}
 		if d := time.Until(due); d > 0 {
 			if !fanoutSleep(ctx, d) {
 				return ctx.Err()
@@ -737,22 +773,20 @@ func fanoutPublish(ctx context.Context, nc *nats.Conn, f fanoutFlags) error {
 		} else if ctx.Err() != nil {
 			return ctx.Err()
 		}
-		line := int64(i%lines + 1)
-		seqs[line]++
-		seq := seqs[line]
-		subj := bus.KPISubject(*f.tenant, line)
-		now := time.Now().UnixNano()
-		if i%every == every-1 {
-			subj = bus.DowntimeSubject(*f.tenant, line)
-			started[line] = !started[line]
-			buf = fanoutDowntime(buf[:0], line, seq, now, started[line])
-		} else {
-			buf = fanoutKPI(buf[:0], line, seq, now, *f.payload)
+		if downDue.Before(kpiDue) {
+			if err := publish(int64((downTick-1)%int64(lines))+1, true); err != nil {
+				return err
+			}
+			downTick++
+			continue
 		}
-		m := &nats.Msg{Subject: subj, Data: buf, Header: nats.Header{hub.HeaderPublishedAt: []string{strconv.FormatInt(now, 10)}}}
-		if err := nc.PublishMsg(m); err != nil {
-			return fmt.Errorf("publish: %w", err)
+		for range kpiBurst {
+			if err := publish(int64(nextLine%lines)+1, false); err != nil {
+				return err
+			}
+			nextLine++
 		}
+		kpiTick++
 	}
 }
 
