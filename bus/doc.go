@@ -10,6 +10,8 @@
 //	lp.<tenant>.line.<line>.kpi           live KPI updates, published by LinePulse
 //	lp.<tenant>.line.<line>.downtime      downtime events, published by LinePulse
 //	lp.<tenant>.dlq                       rejected device messages with the reason
+//	lp._sys.auth.revoked                  ended sessions and revoked kiosk tokens, between
+//	                                      LinePulse instances (AuthRevokedSubject; internal)
 //
 // <tenant> is the tenant slug ([a-z0-9-]{1,32}), <line> the numeric line id.
 // Build them with DetSubject, KPISubject, DowntimeSubject, TelemetrySubject and

@@ -20,6 +20,13 @@ const (
 	KindDowntime = "downtime"
 
 	subjectRoot = "lp"
+
+	// AuthRevokedSubject carries revocations (ended sessions, revoked kiosk tokens)
+	// between LinePulse instances, so that each closes its live connections of them.
+	// "_sys" is never a tenant slug (ValidTenant), so the subject lies outside every
+	// tenant's subjects; devices may neither publish nor subscribe to it
+	// (devicePermissions). Internal: published and consumed by package hub only.
+	AuthRevokedSubject = subjectRoot + "._sys.auth.revoked"
 )
 
 // ErrBadSubject is wrapped by ParseLineSubject for every subject it refuses.

@@ -17,11 +17,16 @@ func TestSubjectBuilders(t *testing.T) {
 		{bus.DLQSubject("acme"), "lp.acme.dlq"},
 		{bus.DeviceUser("acme", "cam-01"), "acme.cam-01"},
 		{bus.DeviceInboxPrefix("acme", "cam-01"), "_INBOX.acme.cam-01"},
+		{bus.AuthRevokedSubject, "lp._sys.auth.revoked"},
 	}
 	for _, tt := range tests {
 		if tt.got != tt.want {
 			t.Errorf("got %q, want %q", tt.got, tt.want)
 		}
+	}
+	// The revocation subject must not be any tenant's.
+	if tenant := strings.Split(bus.AuthRevokedSubject, ".")[1]; bus.ValidTenant(tenant) {
+		t.Errorf("%s lies in tenant %q's subjects", bus.AuthRevokedSubject, tenant)
 	}
 }
 

@@ -32,6 +32,8 @@
 // CloseIdle (4000) nothing received (not even a pong) for IdleTimeout; 1008 message
 // flood or binary frame; 1009 frame larger than ReadLimit; 1001 server shutdown. On
 // any of them: reconnect with backoff and resume each line from the last seq seen.
+// CloseRevoked (4001): the session ended or the kiosk token was revoked, on any
+// instance (see EndSession); sign in again instead of reconnecting.
 //
 // Upgrade refusals happen before the WebSocket handshake, as REST errors
 // {"error":{"code","message"}}: 403 forbidden_origin (Origin neither the request's

@@ -2,6 +2,7 @@ package hub
 
 import (
 	"context"
+	"crypto/rand"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -169,6 +170,7 @@ func remoteHost(r *http.Request) string {
 type Hub struct {
 	cfg   Config
 	log   *slog.Logger
+	id    string // random per instance: tells its own revocations from others'
 	nc    *nats.Conn
 	js    jetstream.JetStream
 	authn Authenticator
@@ -202,6 +204,7 @@ type stats struct {
 	connections, subscriptions      atomic.Int64
 	out, coalesced, slowDisconnects atomic.Int64
 	dropped, closedIdle, writes     atomic.Int64
+	revoked                         atomic.Int64
 }
 
 // Stats is a point-in-time copy of the hub's counters (the same numbers as its metrics).
@@ -214,6 +217,7 @@ type Stats struct {
 	Coalesced       int64 // KPI updates replaced by a newer one before a slow client took them
 	SlowDisconnects int64 // clients closed with CloseTooSlow
 	Dropped         int64 // bus messages dropped: malformed or duplicate
+	Revoked         int64 // clients closed with CloseRevoked
 }
 
 // New builds a hub on an internal NATS connection. Call Run to start it.
@@ -229,7 +233,7 @@ func New(cfg Config, nc *nats.Conn, authn Authenticator, lines LineChecker) (*Hu
 		return nil, fmt.Errorf("hub: cannot open JetStream: %w", err)
 	}
 	h := &Hub{
-		cfg: cfg, log: cfg.Logger, nc: nc, js: js, authn: authn, lines: lines,
+		cfg: cfg, log: cfg.Logger, id: rand.Text(), nc: nc, js: js, authn: authn, lines: lines,
 		msgs:    make(chan *nats.Msg, 1<<16),
 		pool:    newPool(cfg.Workers),
 		topics:  map[topicKey]*topic{},
@@ -271,6 +275,7 @@ func (h *Hub) register(r prometheus.Registerer) error {
 		counter("slow_disconnects_total", "Clients closed with 4008 (too slow).", &h.stats.slowDisconnects),
 		counter("dropped_total", "Bus messages dropped as malformed or duplicate.", &h.stats.dropped),
 		counter("idle_disconnects_total", "Clients closed after IdleTimeout without a pong.", &h.stats.closedIdle),
+		counter("revoked_disconnects_total", "Clients closed with 4001 (session ended or kiosk token revoked).", &h.stats.revoked),
 		h.latency, h.rejected,
 	}
 	for _, c := range cs {
@@ -295,16 +300,27 @@ func (h *Hub) Stats() Stats {
 		Coalesced:       h.stats.coalesced.Load(),
 		SlowDisconnects: h.stats.slowDisconnects.Load(),
 		Dropped:         h.stats.dropped.Load(),
+		Revoked:         h.stats.revoked.Load(),
 	}
 }
 
-// Run starts the dispatcher, the writer pool and the janitor, serves until ctx ends,
-// then closes every connection with 1001 (going away) and unsubscribes.
+// Run subscribes to revocations (bus.AuthRevokedSubject), starts the dispatcher, the
+// writer pool and the janitor, serves until ctx ends, then closes every connection
+// with 1001 (going away) and unsubscribes.
 func (h *Hub) Run(ctx context.Context) error {
 	if !h.started.CompareAndSwap(false, true) {
 		return errors.New("hub: Run called twice")
 	}
 	h.runCtx = ctx
+	revoked, err := h.nc.Subscribe(bus.AuthRevokedSubject, h.onRevoked)
+	if err != nil {
+		return fmt.Errorf("hub: cannot subscribe to %s: %w", bus.AuthRevokedSubject, err)
+	}
+	defer func() { _ = revoked.Unsubscribe() }()
+	// The server has the subscription before the first client is admitted.
+	if err := h.nc.FlushTimeout(5 * time.Second); err != nil {
+		h.log.Warn("hub: NATS flush failed; revocations from other instances may arrive late", "err", err)
+	}
 	var wg sync.WaitGroup
 	for range h.cfg.Workers {
 		wg.Go(h.pool.run)

@@ -119,6 +119,12 @@ func newEnv(t *testing.T) *env {
 		"olga":  {UserID: 2, TenantID: 1, TenantSlug: acme, Role: "operator", Lines: []int64{1}}, // acme line 1 only
 		"bob":   {UserID: 3, TenantID: 2, TenantSlug: globex, Role: "viewer"},                    // every globex line
 		"root":  {UserID: 4, Role: "platform_admin"},                                             // no tenant
+		// sessions and kiosk tokens, for revocation
+		"alice-s1": {UserID: 1, TenantID: 1, TenantSlug: acme, Role: "supervisor", SessionID: "sess-1"},
+		"alice-s2": {UserID: 1, TenantID: 1, TenantSlug: acme, Role: "supervisor", SessionID: "sess-2"},
+		"kiosk-a5": {TenantID: 1, TenantSlug: acme, Role: "viewer", Kiosk: true, KioskID: 5},
+		"kiosk-a6": {TenantID: 1, TenantSlug: acme, Role: "viewer", Kiosk: true, KioskID: 6},
+		"kiosk-g5": {TenantID: 2, TenantSlug: globex, Role: "viewer", Kiosk: true, KioskID: 5},
 	}}
 	return e
 }

@@ -32,6 +32,10 @@ const (
 	CloseTooSlow = 4008
 	// CloseIdle: nothing (no message, no pong) was received for Config.IdleTimeout.
 	CloseIdle = 4000
+	// CloseRevoked: the credentials the connection was opened with were revoked (the
+	// session ended: logout, refresh-token reuse, user change; or the kiosk token was
+	// revoked). Do not resume with them: a new upgrade is refused with 401.
+	CloseRevoked = 4001
 	// ClosePolicy (1008): the client sent messages faster than Config.MessageRate
 	// or sent a binary frame.
 	ClosePolicy = 1008

@@ -9,6 +9,7 @@ import (
 	"net/netip"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -141,6 +142,7 @@ func serve(cc *cliContext, cfg serveConfig) error {
 		b       *bus.Bus
 		api     *web.API
 		ln      net.Listener
+		live    atomic.Pointer[hub.Hub] // set once the hub exists; the API starts before it
 	)
 	comps := []component{
 		{
@@ -235,7 +237,17 @@ func serve(cc *cliContext, cfg serveConfig) error {
 				api, err = web.NewAPI(web.APIConfig{Keyring: kr, AccessTTL: *cfg.accessTTL, RefreshTTL: *cfg.refreshTTL, TLS: tls,
 					TrustedOrigins: splitList(*cfg.allowedOrigins), TrustedProxies: proxies, NATSURL: *cfg.natsPublicURL, Logger: cc.log, Registry: reg},
 					web.Deps{Store: st, Devices: st, Disconnect: b.Disconnect, ForgetDevice: devAuth.Forget,
-						Analytics: stream.NewHistory(st, meta), ValidateShifts: stream.ValidateShifts})
+						Analytics: stream.NewHistory(st, meta), ValidateShifts: stream.ValidateShifts,
+						OnSessionEnd: func(sid string) {
+							if h := live.Load(); h != nil {
+								h.EndSession(sid)
+							}
+						},
+						OnKioskRevoked: func(tenantID, kioskID int64) {
+							if h := live.Load(); h != nil {
+								h.RevokeKiosk(tenantID, kioskID)
+							}
+						}})
 				if err != nil {
 					return err
 				}
@@ -253,6 +265,7 @@ func serve(cc *cliContext, cfg serveConfig) error {
 				return nil, err
 			}
 			site.Handle("GET /ws", h)
+			live.Store(h)
 			return h.Run, nil
 		}),
 		{
