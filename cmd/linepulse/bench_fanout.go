@@ -10,6 +10,7 @@ import (
 	"io"
 	"log/slog"
 	"math"
+	"math/rand/v2"
 	"net"
 	"net/http"
 	"net/url"
@@ -718,9 +719,10 @@ func fanoutDowntime(b []byte, line int64, seq uint64, pubNS int64, started bool)
 // downtime events (on the lines in turn, taking seq numbers like KPI updates). With
 // --pacing engine the KPI updates of all lines go out together every 1/rate s, as
 // stream.Engine publishes them (one tick for every line with news); with --pacing even
-// they are evenly spaced, round-robin over the lines. Downtime events are evenly spaced
-// in both (the engine sends them when a line's timer fires, not on its tick). Each
-// message carries Lp-Published-At.
+// they are evenly spaced, round-robin over the lines. Downtime events come at
+// downtime-rate in both, each at a random moment of its interval (the engine sends them
+// when a line's timer fires, unrelated to its tick). Each message carries
+// Lp-Published-At.
 func fanoutPublish(ctx context.Context, nc *nats.Conn, f fanoutFlags) error {
 	lines := *f.lines
 	kpiEvery := time.Duration(float64(time.Second) / *f.rate)
@@ -757,11 +759,17 @@ func fanoutPublish(ctx context.Context, nc *nats.Conn, f fanoutFlags) error {
 		return nil
 	}
 	start := time.Now()
-	nextLine := 0                           // round-robin position of the KPI updates
-	kpiTick, downTick := int64(0), int64(1) // downtime events start one interval in
+	nextLine := 0 // round-robin position of the KPI updates
+	kpiTick, downTick := int64(0), int64(0)
+	downAt := func(i int64) time.Time {
+		if downEvery == math.MaxInt64 {
+			return time.Unix(1<<62, 0) // never
+		}
+		return start.Add(time.Duration(i)*downEvery + rand.N(downEvery))
+	}
+	downDue := downAt(0)
 	for {
 		kpiDue := start.Add(time.Duration(kpiTick) * kpiEvery)
-		downDue := start.Add(time.Duration(downTick) * downEvery)
 		due := kpiDue
 		if downDue.Before(due) {
 			due = downDue
@@ -774,10 +782,11 @@ func fanoutPublish(ctx context.Context, nc *nats.Conn, f fanoutFlags) error {
 			return ctx.Err()
 		}
 		if downDue.Before(kpiDue) {
-			if err := publish(int64((downTick-1)%int64(lines))+1, true); err != nil {
+			if err := publish(int64(downTick%int64(lines))+1, true); err != nil {
 				return err
 			}
 			downTick++
+			downDue = downAt(downTick)
 			continue
 		}
 		for range kpiBurst {

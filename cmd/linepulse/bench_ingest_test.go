@@ -42,7 +42,7 @@ func TestBenchIngestRuns(t *testing.T) {
 		if err := json.Unmarshal([]byte(out), &res); err != nil {
 			t.Fatalf("json output %q: %v", out, err)
 		}
-		if res.Detections == 0 || res.RawRows == 0 || res.LatencyMessages == 0 || !benchLineRe.MatchString(res.Summary) || res.Batch != 1 {
+		if res.Detections == 0 || res.RawRows == 0 || res.LatencyMessages == 0 || !benchLineRe.MatchString(res.Summary) || res.Batch != 1 || res.DiskFsyncPerSec <= 0 {
 			t.Fatalf("result %+v", res)
 		}
 	})

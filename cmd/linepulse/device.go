@@ -52,9 +52,9 @@ func deviceCreateCommand() *command {
 	lines := c.flags.String("lines", "", "comma-separated line ids the device may publish for; empty = every line of the tenant")
 	urlHint := c.flags.String("nats-url-hint", "nats://localhost:4222", "NATS address the device connects to, used in the printed examples")
 	c.run = func(cc *cliContext) error {
-		ids, err := parseLineIDs(*lines)
+		ids, err := parseIDs(*lines)
 		if err != nil {
-			return err
+			return fmt.Errorf("invalid --lines %q: want comma-separated positive line ids such as 1,2: %w", *lines, err)
 		}
 		if *name == "" {
 			return errors.New("--name is required")
@@ -160,23 +160,6 @@ func deviceListCommand() *command {
 		})
 	}
 	return c
-}
-
-// parseLineIDs reads "1,2, 3" into positive line ids; "" is no list (every line).
-func parseLineIDs(s string) ([]int64, error) {
-	var ids []int64
-	for _, f := range strings.Split(s, ",") {
-		f = strings.TrimSpace(f)
-		if f == "" {
-			continue
-		}
-		id, err := strconv.ParseInt(f, 10, 64)
-		if err != nil || id <= 0 {
-			return nil, fmt.Errorf("invalid --lines %q: want comma-separated positive line ids such as 1,2", s)
-		}
-		ids = append(ids, id)
-	}
-	return ids, nil
 }
 
 func joinInts(ids []int64) string {
