@@ -183,6 +183,10 @@ type Hub struct {
 	conns   map[*conn]struct{}
 	perIP   map[string]int
 	perUser map[string]int
+	// The latest revocations (revocations[revGen%len] is the newest): an upgrade whose
+	// credentials were checked before a revocation is refused when it registers after it.
+	revocations [recentRevocations]revocation
+	revGen      atomic.Uint64 // revocations so far; written under mu
 
 	subMu sync.RWMutex
 	bySub map[*nats.Subscription]*topic
@@ -462,6 +466,7 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		httpError(w, http.StatusForbidden, "forbidden_origin", "cross-origin WebSocket refused")
 		return
 	}
+	revGen := h.revGen.Load() // before the credentials are looked at
 	p, err := h.authn.AuthenticateWS(r)
 	if err != nil {
 		h.rejected.WithLabelValues("unauthorized").Inc()
@@ -503,6 +508,17 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.mu.Unlock()
 		h.leave(ipKey, userKey)
 		_ = ws.Close(CloseGoingAway, "server shutting down")
+		return
+	}
+	if revoked, unsure := h.revokedSinceLocked(revGen, p); revoked || unsure {
+		h.mu.Unlock()
+		h.leave(ipKey, userKey)
+		if unsure { // too many revocations meanwhile to tell: let the client authenticate again
+			_ = ws.Close(CloseGoingAway, "please reconnect")
+			return
+		}
+		h.stats.revoked.Add(1)
+		_ = ws.Close(CloseRevoked, "credentials revoked")
 		return
 	}
 	h.conns[c] = struct{}{}

@@ -43,6 +43,8 @@ func testCtx(t *testing.T) context.Context {
 type jwtAuth struct {
 	iss   *auth.Issuer
 	users map[string]auth.Principal // subject → principal
+	// gate, if set, runs after a principal was found (a test holds an upgrade there).
+	gate func(subject string)
 }
 
 func (a *jwtAuth) AuthenticateWS(r *http.Request) (auth.Principal, error) {
@@ -61,6 +63,9 @@ func (a *jwtAuth) AuthenticateWS(r *http.Request) (auth.Principal, error) {
 	p, ok := a.users[cl.Subject]
 	if !ok {
 		return auth.Principal{}, errors.New("unknown user")
+	}
+	if a.gate != nil {
+		a.gate(cl.Subject)
 	}
 	return p, nil
 }

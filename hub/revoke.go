@@ -68,10 +68,33 @@ func (h *Hub) onRevoked(m *nats.Msg) {
 	}
 }
 
-// closeRevoked closes the local connections r matches.
+// recentRevocations is how many revocations an upgrade in flight is checked against (it
+// is refused, to authenticate again, if more happened during its handshake).
+const recentRevocations = 256
+
+// revokedSinceLocked reports whether a revocation recorded after generation gen matches
+// p, or whether too many happened since to tell (unsure). h.mu held.
+func (h *Hub) revokedSinceLocked(gen uint64, p auth.Principal) (revoked, unsure bool) {
+	now := h.revGen.Load()
+	if now-gen > recentRevocations {
+		return false, true
+	}
+	for g := gen + 1; g <= now; g++ {
+		if h.revocations[g%recentRevocations].matches(p) {
+			return true, false
+		}
+	}
+	return false, false
+}
+
+// closeRevoked closes the local connections r matches and remembers r for upgrades in
+// flight.
 func (h *Hub) closeRevoked(r revocation) {
 	var hit []*conn
 	h.mu.Lock()
+	gen := h.revGen.Load() + 1
+	h.revocations[gen%recentRevocations] = r
+	h.revGen.Store(gen)
 	for c := range h.conns {
 		if r.matches(c.p) {
 			hit = append(hit, c)

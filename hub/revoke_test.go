@@ -107,3 +107,41 @@ func TestMalformedRevocationIsDropped(t *testing.T) {
 		t.Fatalf("Stats().Revoked = %d, want 0", n)
 	}
 }
+
+// An upgrade whose credentials were accepted just before the revocation, and which
+// registers just after it, is closed too.
+func TestRevocationReachesUpgradeInFlight(t *testing.T) {
+	e := newEnv(t)
+	s := e.start()
+	held, release := make(chan struct{}), make(chan struct{})
+	e.auth.gate = func(user string) {
+		if user == "alice-s1" {
+			close(held)
+			<-release
+		}
+	}
+	dialed := make(chan *client, 1)
+	go func() {
+		ws, _, err := e.dial(s, bearer(e.token("alice-s1")))
+		if err != nil {
+			t.Errorf("dial: %v", err)
+			dialed <- nil
+			return
+		}
+		t.Cleanup(func() { ws.CloseNow() })
+		dialed <- &client{t: t, ws: ws}
+	}()
+	<-held // authenticated, not yet registered
+	s.hub.EndSession("sess-1")
+	close(release)
+	c := <-dialed
+	if c == nil {
+		t.FailNow()
+	}
+	if st := c.closeStatus(); st != hub.CloseRevoked {
+		t.Fatalf("upgrade in flight: close %d, want %d", st, hub.CloseRevoked)
+	}
+	// Another session of the same user is still welcome.
+	e.auth.gate = nil
+	e.expectServed([]string{"alice-s2"}, e.watchLine1(s, []string{"alice-s2"}), 1)
+}
