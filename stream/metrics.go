@@ -43,11 +43,35 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 	if reg == nil {
 		return m, nil
 	}
-	for _, c := range []prometheus.Collector{m.messages, m.detections, m.rejected, m.skipped, m.kpiPublished, m.downtime,
-		m.persistQueue, m.persistErrors, m.checkpoints, m.checkpointDur, m.lag, m.streamSeq, m.alertDelay} {
-		if err := reg.Register(c); err != nil {
+	// An engine made again on the same registry (each term as leader) keeps counting
+	// in the series of the first.
+	var err error
+	for _, c := range []any{&m.messages, &m.detections, &m.rejected, &m.skipped, &m.kpiPublished, &m.downtime,
+		&m.persistQueue, &m.persistErrors, &m.checkpoints, &m.checkpointDur, &m.lag, &m.streamSeq, &m.alertDelay} {
+		switch c := c.(type) {
+		case *prometheus.Counter:
+			*c, err = register(reg, *c)
+		case *prometheus.Gauge:
+			*c, err = register(reg, *c)
+		case *prometheus.Histogram:
+			*c, err = register(reg, *c)
+		case **prometheus.CounterVec:
+			*c, err = register(reg, *c)
+		}
+		if err != nil {
 			return nil, fmt.Errorf("stream: cannot register metrics: %w", err)
 		}
 	}
 	return m, nil
+}
+
+// register registers c, or returns the collector already registered under its name.
+func register[C prometheus.Collector](reg prometheus.Registerer, c C) (C, error) {
+	err := reg.Register(c)
+	if are, ok := err.(prometheus.AlreadyRegisteredError); ok {
+		if existing, ok := are.ExistingCollector.(C); ok {
+			return existing, nil
+		}
+	}
+	return c, err
 }

@@ -2,11 +2,13 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"net"
 	"net/http"
 	"net/netip"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync/atomic"
@@ -48,6 +50,7 @@ type serveConfig struct {
 	writerInterval    *time.Duration
 	writerPool        *int
 	publishRate       *float64
+	leaseTTL          *time.Duration
 	uiDev             *bool
 }
 
@@ -77,6 +80,7 @@ func serveCommand() *command {
 		writerInterval:    f.Duration("writer-interval", ingest.DefaultFlushInterval, "longest a detection waits in a partial batch"),
 		writerPool:        f.Int("writer-pool", ingest.DefaultPoolSize, "dedicated database connections per tenant for the batch writer"),
 		publishRate:       f.Float64("kpi-rate", 4, "most KPI updates per second published per line"),
+		leaseTTL:          f.Duration("engine-lease-ttl", 15*time.Second, "instances sharing one NATS run a single KPI engine: how long the one running it may be silent before another takes over"),
 		uiDev:             f.Bool("ui-dev", false, "serve UI templates and assets from web/ui on disk, re-read on every request (development)"),
 	}
 	c.run = func(cc *cliContext) error { return serve(cc, cfg) }
@@ -217,11 +221,20 @@ func serve(cc *cliContext, cfg serveConfig) error {
 			return w.Run, nil
 		}),
 		natsComponent("kpi engine", &b, func(nc *nats.Conn) (func(context.Context) error, error) {
-			e, err := stream.NewEngine(stream.Config{PublishRate: *cfg.publishRate, Logger: cc.log, Registerer: reg}, nc, st, meta)
-			if err != nil {
-				return nil, err
-			}
-			return e.Run, nil
+			engineCfg := stream.Config{PublishRate: *cfg.publishRate, Logger: cc.log, Registerer: reg}
+			// One engine per NATS system: the instances share a lease and the holder runs it
+			// (a second engine would publish the same lines with other seq numbers and
+			// store every downtime event twice).
+			lease := bus.LeaseConfig{Name: "kpi-engine", Holder: instanceID(), TTL: *cfg.leaseTTL, Logger: cc.log}
+			return func(ctx context.Context) error {
+				return bus.RunAsLeader(ctx, nc, lease, func(ctx context.Context) error {
+					e, err := stream.NewEngine(engineCfg, nc, st, meta)
+					if err != nil {
+						return err
+					}
+					return e.Run(ctx)
+				})
+			}, nil
 		}),
 		{
 			name: "api",
@@ -322,6 +335,13 @@ func serve(cc *cliContext, cfg serveConfig) error {
 
 // natsComponent opens its own internal bus connection at start, builds the component on
 // it, runs it, and closes the connection once it has stopped.
+// instanceID names this process in leases: host, pid and a random part (a restarted
+// process is a new holder).
+func instanceID() string {
+	host, _ := os.Hostname()
+	return fmt.Sprintf("%s:%d:%s", host, os.Getpid(), rand.Text()[:6])
+}
+
 func natsComponent(name string, b **bus.Bus, build func(nc *nats.Conn) (run func(context.Context) error, err error)) component {
 	var (
 		nc  *nats.Conn
