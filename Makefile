@@ -17,9 +17,12 @@ test: assets ## the whole suite, MySQL half included (a throwaway MariaDB is sta
 fuzz: ## every fuzz target for FUZZTIME each
 	./deploy/dev/fuzz.sh $(FUZZTIME)
 
-lint:
+STATICCHECK ?= honnef.co/go/tools/cmd/staticcheck@v0.8.2
+
+lint: ## gofmt, go vet and staticcheck (fetched from the Go module proxy on first use)
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
+	$(GO) run $(STATICCHECK) ./...
 
 bench: ## Go micro-benchmarks (the system benchmarks are `linepulse bench ...`)
 	$(GO) test -run '^$$' -bench . -benchmem ./...

@@ -8,11 +8,6 @@ import (
 	"github.com/linepulse/linepulse/hub"
 )
 
-// tenantOf maps the revocation tests' principals to their tenant slug.
-var tenantOf = map[string]string{
-	"alice-s1": acme, "alice-s2": acme, "kiosk-a5": acme, "kiosk-a6": acme, "kiosk-g5": globex,
-}
-
 // watchLine1 connects each user to s and subscribes it to line 1 of its tenant.
 func (e *env) watchLine1(s *server, users []string) []*client {
 	e.t.Helper()

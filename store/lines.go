@@ -3,7 +3,6 @@ package store
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"fmt"
 	"time"
 )
@@ -160,22 +159,6 @@ func downtimeColumns(idCol, datetime string) string {
 		"`comment` TEXT NULL, `coded_by` BIGINT NOT NULL DEFAULT 0, " +
 		"`created_at` " + datetime + " NOT NULL, `updated_at` " + datetime + " NOT NULL, " +
 		"UNIQUE (`start_time`)"
-}
-
-// tableExists tells whether a line's tables are present (used by tests and readiness).
-func (t *TenantDB) lineTablesExist(ctx context.Context, lineID int64) (bool, error) {
-	det, _, err := lineTables(lineID)
-	if err != nil {
-		return false, err
-	}
-	var one int
-	err = t.db.QueryRowContext(ctx, "SELECT 1 FROM `"+det+"` LIMIT 1").Scan(&one)
-	switch {
-	case err == nil, errors.Is(err, sql.ErrNoRows):
-		return true, nil
-	default:
-		return false, nil
-	}
 }
 
 func monthStart(t time.Time) time.Time {

@@ -45,7 +45,6 @@ type table[T any] struct {
 	cols   []string             // columns other than id, in bind order
 	id     func(*T) *int64      // the id field
 	bind   func(*T) []any       // pointers/valuers for cols, in order
-	unique string               // human name of the unique key, for ErrConflict messages
 	isDup  func(err error) bool // dialect's duplicate-key test
 	selCol string               // "`id`, `c1`, ..."
 }

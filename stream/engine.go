@@ -139,27 +139,25 @@ type tenantState struct {
 	loc       *time.Location
 	retention int // days
 	lines     map[int64]*lineState
-	lastLoad  time.Time
 }
 
 type lineState struct {
-	ten       *tenantState
-	id        int64
-	line      store.Line
-	fold      *lineFold
-	seq       uint64
-	floor     uint64 // stream messages at or below were folded before the restart
-	dirty     bool   // a KPI update is due
-	cpDirty   bool   // the checkpoint is stale
-	lastPub   time.Time
-	lastKey   string
-	timer     *time.Timer
-	timerAt   time.Time
-	pending   []*persistOp
-	retryAt   time.Time
-	backoff   time.Duration
-	failures  int
-	alertBase time.Time // last detection + threshold of the open alert, for the delay metric
+	ten      *tenantState
+	id       int64
+	line     store.Line
+	fold     *lineFold
+	seq      uint64
+	floor    uint64 // stream messages at or below were folded before the restart
+	dirty    bool   // a KPI update is due
+	cpDirty  bool   // the checkpoint is stale
+	lastPub  time.Time
+	lastKey  string
+	timer    *time.Timer
+	timerAt  time.Time
+	pending  []*persistOp
+	retryAt  time.Time
+	backoff  time.Duration
+	failures int
 }
 
 // NewEngine makes an engine. nc must be allowed to consume LP_DET, publish kpi/downtime

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"flag"
-	"fmt"
 	"slices"
 	"strconv"
 	"sync"
@@ -136,6 +135,6 @@ func BenchmarkStopLatency(b *testing.B) {
 	b.ReportMetric(ms(q(0.5)), "p50-ms")
 	b.ReportMetric(ms(q(0.99)), "p99-ms")
 	b.ReportMetric(ms(all[len(all)-1]), "max-ms")
-	b.Log(fmt.Sprintf("%d stops, threshold %v, background %d det/s (%d sent): p50 %.1f ms, p99 %.1f ms, max %.1f ms after last detection + threshold",
-		len(all), threshold, *stopLoad, loadSent.Load(), ms(q(0.5)), ms(q(0.99)), ms(all[len(all)-1])))
+	b.Logf("%d stops, threshold %v, background %d det/s (%d sent): p50 %.1f ms, p99 %.1f ms, max %.1f ms after last detection + threshold",
+		len(all), threshold, *stopLoad, loadSent.Load(), ms(q(0.5)), ms(q(0.99)), ms(all[len(all)-1]))
 }

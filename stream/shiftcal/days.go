@@ -64,7 +64,7 @@ func ParseDays(raw []byte) (Days, error) {
 		if err := decodeStrict(raw, &o); err != nil {
 			return Days{}, fmt.Errorf("shiftcal: bad days: %w", err)
 		}
-		d = Days{Weekdays: o.Weekdays, Rotation: o.Rotation}
+		d = Days(o)
 	default:
 		return Days{}, errors.New("shiftcal: bad days: want a JSON array or object")
 	}
