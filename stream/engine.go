@@ -298,8 +298,10 @@ func (e *Engine) read(ctx context.Context, it jetstream.MessagesContext, out cha
 }
 
 func (e *Engine) loop(ctx context.Context, msgs <-chan jetstream.Msg) {
-	pub := time.NewTicker(time.Duration(float64(time.Second) / e.cfg.PublishRate))
+	slots := PublishSlots(e.cfg.PublishRate)
+	pub := time.NewTicker(time.Duration(float64(time.Second) / e.cfg.PublishRate / float64(slots)))
 	defer pub.Stop()
+	slot := 0
 	cpTick := time.NewTicker(e.cfg.CheckpointEvery)
 	defer cpTick.Stop()
 	retry := time.NewTicker(time.Second)
@@ -322,7 +324,8 @@ func (e *Engine) loop(ctx context.Context, msgs <-chan jetstream.Msg) {
 				e.checkpoint()
 			}
 		case <-pub.C:
-			e.publishDue()
+			e.publishDue(slot, slots)
+			slot = (slot + 1) % slots
 		case <-cpTick.C:
 			e.checkpoint()
 		case err := <-e.cpDone:
@@ -720,13 +723,29 @@ func (e *Engine) publish(subject string, data []byte) {
 	}
 }
 
-// publishDue sends the KPI update of every line that changed, changed state or shift, or
-// owes a heartbeat. Called at PublishRate, so no line exceeds it.
-func (e *Engine) publishDue() {
+// publishDue sends the KPI update of every line of the slot that changed, changed state or
+// shift, or owes a heartbeat. Each slot comes round PublishRate times a second, so no line
+// exceeds it.
+// PublishSlots is how many slots the engine cuts each publish period (1/rate s) into:
+// every line publishes in its own slot (PublishSlot), so the hub receives the lines'
+// updates spread over the period instead of in one burst per period, and can deliver
+// each before the next arrives (a burst's last frames wait for the whole burst to be
+// written to every client). Slots are at least 10 ms apart.
+func PublishSlots(rate float64) int {
+	period := time.Duration(float64(time.Second) / rate)
+	return int(max(1, min(10, period/(10*time.Millisecond))))
+}
+
+// PublishSlot is the slot of a tenant's line among slots.
+func PublishSlot(tenantID, lineID int64, slots int) int {
+	return int(uint64(tenantID*7919+lineID) % uint64(slots))
+}
+
+func (e *Engine) publishDue(slot, slots int) {
 	now := e.now()
 	for _, ts := range e.tenants {
 		for _, ls := range ts.lines {
-			if !ls.line.Active {
+			if !ls.line.Active || PublishSlot(ts.id, ls.id, slots) != slot {
 				continue
 			}
 			state := ls.fold.state(now)

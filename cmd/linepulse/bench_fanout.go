@@ -33,6 +33,7 @@ import (
 	"github.com/linepulse/linepulse/bus"
 	"github.com/linepulse/linepulse/hub"
 	"github.com/linepulse/linepulse/hub/wsload"
+	"github.com/linepulse/linepulse/stream"
 	"github.com/linepulse/linepulse/web/auth"
 )
 
@@ -66,7 +67,7 @@ func benchFanoutCommand() *command {
 		natsURL:      c.flags.String("nats-url", "", "with --url: the NATS server to publish on"),
 		token:        c.flags.String("token", "", "with --url: Bearer token for every client"),
 		tenant:       c.flags.String("tenant", "bench", "tenant slug of the lines"),
-		pacing:       c.flags.String("pacing", "engine", "KPI update timing: engine (every line's update on the same 1/rate tick, as the KPI engine publishes) or even (evenly spaced, round-robin over the lines)"),
+		pacing:       c.flags.String("pacing", "engine", "KPI update timing within each 1/rate period: engine (each line in its slot, as the KPI engine publishes), burst (every line at once) or even (evenly spaced, one line at a time)"),
 		cpuProfile:   c.flags.String("cpuprofile", "", "write a CPU profile of the server process during the first measured phase to this file"),
 		trace:        c.flags.String("trace", "", "write an execution trace of the server process during the first measured phase (go tool trace)"),
 		loadChild:    c.flags.Bool("load-child", false, "internal: run only the clients of --url, driven over stdin/stdout by the parent bench"),
@@ -122,8 +123,8 @@ func benchFanout(cc *cliContext, f fanoutFlags) error {
 	if *f.clients <= 0 || *f.lines <= 0 || *f.rate <= 0 || *f.duration <= 0 {
 		return errors.New("--clients, --lines, --rate and --duration must be positive")
 	}
-	if *f.pacing != "engine" && *f.pacing != "even" {
-		return fmt.Errorf("--pacing %q: want engine or even", *f.pacing)
+	if *f.pacing != "engine" && *f.pacing != "burst" && *f.pacing != "even" {
+		return fmt.Errorf("--pacing %q: want engine, burst or even", *f.pacing)
 	}
 	if _, err := wsload.RaiseFileLimit(); err != nil {
 		return fmt.Errorf("cannot raise the open-file limit: %w", err)
@@ -716,21 +717,21 @@ func fanoutDowntime(b []byte, line int64, seq uint64, pubNS int64, started bool)
 }
 
 // fanoutPublish publishes lines × rate KPI updates per second and downtime-rate
-// downtime events (on the lines in turn, taking seq numbers like KPI updates). With
-// --pacing engine the KPI updates of all lines go out together every 1/rate s, as
-// stream.Engine publishes them (one tick for every line with news); with --pacing even
-// they are evenly spaced, round-robin over the lines. Downtime events come at
-// downtime-rate in both, each at a random moment of its interval (the engine sends them
-// when a line's timer fires, unrelated to its tick). Each message carries
-// Lp-Published-At.
+// downtime events (on the lines in turn, taking seq numbers like KPI updates). The KPI
+// updates of one period (1/rate s) go out in slots: with --pacing engine as stream.Engine
+// publishes them (each line in its slot of stream.PublishSlots), with --pacing burst all
+// in one slot, with --pacing even one line per slot. Downtime events come at
+// downtime-rate, each at a random moment of its interval (the engine sends them when a
+// line's timer fires, unrelated to its slots). Each message carries Lp-Published-At.
 func fanoutPublish(ctx context.Context, nc *nats.Conn, f fanoutFlags) error {
 	lines := *f.lines
-	kpiEvery := time.Duration(float64(time.Second) / *f.rate)
-	kpiBurst := lines
-	if *f.pacing == "even" {
-		kpiEvery /= time.Duration(lines)
-		kpiBurst = 1
+	slots, slotOf := fanoutSlots(*f.pacing, lines, *f.rate)
+	bySlot := make([][]int64, slots)
+	for l := 1; l <= lines; l++ {
+		s := slotOf(int64(l))
+		bySlot[s] = append(bySlot[s], int64(l))
 	}
+	kpiEvery := time.Duration(float64(time.Second) / *f.rate / float64(slots))
 	downEvery := time.Duration(math.MaxInt64)
 	if *f.downtimeRate > 0 {
 		downEvery = time.Duration(float64(time.Second) / *f.downtimeRate)
@@ -759,7 +760,6 @@ func fanoutPublish(ctx context.Context, nc *nats.Conn, f fanoutFlags) error {
 		return nil
 	}
 	start := time.Now()
-	nextLine := 0 // round-robin position of the KPI updates
 	kpiTick, downTick := int64(0), int64(0)
 	downAt := func(i int64) time.Time {
 		if downEvery == math.MaxInt64 {
@@ -782,20 +782,33 @@ func fanoutPublish(ctx context.Context, nc *nats.Conn, f fanoutFlags) error {
 			return ctx.Err()
 		}
 		if downDue.Before(kpiDue) {
-			if err := publish(int64(downTick%int64(lines))+1, true); err != nil {
+			if err := publish(downTick%int64(lines)+1, true); err != nil {
 				return err
 			}
 			downTick++
 			downDue = downAt(downTick)
 			continue
 		}
-		for range kpiBurst {
-			if err := publish(int64(nextLine%lines)+1, false); err != nil {
+		for _, line := range bySlot[kpiTick%int64(slots)] {
+			if err := publish(line, false); err != nil {
 				return err
 			}
-			nextLine++
 		}
 		kpiTick++
+	}
+}
+
+// fanoutSlots cuts a publish period into slots for --pacing and says which slot a line
+// publishes in.
+func fanoutSlots(pacing string, lines int, rate float64) (int, func(line int64) int) {
+	switch pacing {
+	case "burst":
+		return 1, func(int64) int { return 0 }
+	case "even":
+		return lines, func(l int64) int { return int(l-1) % lines }
+	default: // engine; the bench's lines belong to tenant 1
+		slots := stream.PublishSlots(rate)
+		return slots, func(l int64) int { return stream.PublishSlot(1, l, slots) }
 	}
 }
 

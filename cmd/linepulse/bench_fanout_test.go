@@ -15,7 +15,7 @@ func TestBenchFanoutSmoke(t *testing.T) {
 	if runtime.GOOS != "linux" {
 		t.Skip("the load generator needs epoll")
 	}
-	for _, pacing := range []string{"engine", "even"} {
+	for _, pacing := range []string{"engine", "burst", "even"} {
 		var out, errb bytes.Buffer
 		code := run(context.Background(), []string{"bench", "fanout", "--local-clients", "--clients", "40", "--lines", "5", "--pacing", pacing,
 			"--rate", "20", "--duration", "1s", "--warmup", "200ms", "--window", "500ms", "--slow", "0.1", "--log-level", "warn"},
