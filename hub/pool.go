@@ -42,6 +42,11 @@ func (q *queue) takeShare(dst []*conn, n int) []*conn {
 	return dst
 }
 
+// maxShare bounds the connections a worker takes at once: a downtime event queued
+// meanwhile waits for at most this many writes per worker (~1 ms) before a worker
+// looks at the urgent queue again.
+const maxShare = 64
+
 func newPool(workers int) *pool {
 	p := &pool{workers: workers}
 	p.cond = sync.NewCond(&p.mu)
@@ -91,7 +96,7 @@ func (p *pool) take(dst []*conn) []*conn {
 		q = &p.normal
 	}
 	n := q.len()
-	dst = q.takeShare(dst, min((n+p.workers-1)/p.workers, 1024))
+	dst = q.takeShare(dst, min((n+p.workers-1)/p.workers, maxShare))
 	if p.urgent.len()+p.normal.len() > 0 && p.idle > 0 {
 		p.cond.Signal() // more left: wake another worker
 	}
