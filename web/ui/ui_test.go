@@ -28,6 +28,7 @@ import (
 	"github.com/chromedp/chromedp"
 	"github.com/coder/websocket"
 
+	hubpkg "github.com/linepulse/linepulse/hub"
 	"github.com/linepulse/linepulse/stream"
 )
 
@@ -393,11 +394,13 @@ func (h *stubHub) push(msg []byte) int {
 	return len(conns)
 }
 
-func (h *stubHub) dropAll() {
+// closeAll closes every connection with code, as the hub does when it goes away
+// (1001) or when the credentials are revoked (4001).
+func (h *stubHub) closeAll(code websocket.StatusCode) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	for c := range h.conns {
-		c.Close(websocket.StatusGoingAway, "test drops the connection")
+		c.Close(code, "test closes the connection")
 	}
 }
 
@@ -801,7 +804,7 @@ func TestBrowser(t *testing.T) {
 		hub.mu.Lock()
 		want := map[int64]uint64{1: hub.seq[1], 2: hub.seq[2], 3: hub.seq[3]}
 		hub.mu.Unlock()
-		hub.dropAll()
+		hub.closeAll(websocket.StatusGoingAway)
 		got := map[int64]uint64{}
 		for len(got) < 3 {
 			op := hub.waitOp(t, "resume", func(o clientOp) bool { return o.Op == "resume" })
@@ -929,6 +932,17 @@ func TestBrowser(t *testing.T) {
 			t.Error("the TV view scrolls with a downtime banner: it must fit the screen")
 		}
 		shot(t, "linepulse-tv.png")
+
+		// The kiosk token is revoked: the TV says so and does not hammer the hub.
+		hub.closeAll(hubpkg.CloseRevoked)
+		waitJS(t, "tv revoked", `document.querySelector('.lp-status').textContent.includes('Access revoked')`)
+		time.Sleep(1500 * time.Millisecond) // longer than the first reconnect delay
+		hub.mu.Lock()
+		open := len(hub.conns)
+		hub.mu.Unlock()
+		if open != 0 {
+			t.Errorf("the TV reconnected after its kiosk token was revoked (%d connections)", open)
+		}
 		noProblems(t, "tv", mark)
 	})
 }

@@ -31,6 +31,15 @@ export function refreshSession() {
   return refreshing;
 }
 
+// checkSession is a signed-in page's answer to refused or revoked live updates: true when
+// the session was refreshed (reconnect now); else a probe of the API sends the browser to
+// the login page if the session is gone.
+export async function checkSession() {
+  if (await refreshSession()) return true;
+  await api('/api/v1/lines?limit=1'); // redirects to the login page on 401
+  return false;
+}
+
 export function loginURL() {
   const here = location.pathname + location.search;
   return here === '/' ? '/login' : `/login?next=${encodeURIComponent(here)}`;

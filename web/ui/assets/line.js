@@ -1,7 +1,7 @@
 // lineDetail is the Alpine component of /lines/{id}: live tile, production chart, OEE of
 // the current and previous shift, and the downtime list with reason coding.
 import { BarController, BarElement, CategoryScale, Chart, Legend, LinearScale, Tooltip } from 'chart.js';
-import { api, items } from './api.js';
+import { api, checkSession, items } from './api.js';
 import { LiveClient } from './live.js';
 import { dateTime, duration, newTile, num, pct, shortDateTime } from './tile.js';
 import { handleLive, tileHelpers } from './tiles.js';
@@ -135,6 +135,7 @@ export function lineDetail() {
         onStatus: (s) => {
           this.status = s;
         },
+        onAuthProblem: checkSession,
       });
       live.start();
     },

@@ -7,6 +7,9 @@
 
 const MAX_BACKOFF_MS = 15000;
 const MAX_MESSAGE_BYTES = 1 << 20;
+// CLOSE_REVOKED: the hub closed the socket because the session ended or the kiosk token was
+// revoked; the same credentials would be refused.
+export const CLOSE_REVOKED = 4001;
 
 export class LiveClient {
   // opts: {lines: number[], kiosk?: string, onMessage(msg), onStatus(status, detail),
@@ -82,6 +85,18 @@ export class LiveClient {
       if (this.ws !== ws) return;
       this.ws = null;
       if (this.stopped) return;
+      if (ev.code === CLOSE_REVOKED) {
+        // Reconnecting with these credentials is refused: a signed-in page may refresh its
+        // session (or is sent to the login page); a kiosk screen stays revoked.
+        if (this.onAuthProblem && (await this.onAuthProblem().catch(() => false))) {
+          this.attempt = 0;
+          this.retry();
+          return;
+        }
+        this.stopped = true;
+        this.onStatus('revoked', ev.reason || '');
+        return;
+      }
       this.onStatus('reconnecting', ev.reason || '');
       // A refused upgrade never opens: maybe the session expired. Let the page check.
       if (!opened && this.onAuthProblem && this.attempt >= 1) {

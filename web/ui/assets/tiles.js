@@ -1,6 +1,6 @@
 // liveTiles is the Alpine component of the dashboard (data-mode="dashboard") and the TV
 // view (data-mode="tv", data-kiosk, data-lines): one tile per line, live over /ws.
-import { api, items, refreshSession } from './api.js';
+import { api, checkSession, items } from './api.js';
 import { LiveClient } from './live.js';
 import { STATES, applyDowntime, applyKPI, clockTime, duration, newTile, oeeClass } from './tile.js';
 
@@ -9,6 +9,7 @@ const STATUS = {
   live: { label: 'Live', cls: 'bg-emerald-500' },
   reconnecting: { label: 'Reconnecting…', cls: 'bg-amber-400 animate-pulse' },
   offline: { label: 'Offline', cls: 'bg-red-500' },
+  revoked: { label: 'Access revoked', cls: 'bg-red-500' },
 };
 
 // handleLive applies one hub message to a component holding tiles and alerts; shared with
@@ -135,14 +136,7 @@ export function liveTiles() {
         onStatus: (s) => {
           this.status = s;
         },
-        onAuthProblem:
-          this.mode === 'tv'
-            ? null
-            : async () => {
-                if (await refreshSession()) return true;
-                await api('/api/v1/lines?limit=1'); // redirects to the login page on 401
-                return false;
-              },
+        onAuthProblem: this.mode === 'tv' ? null : checkSession,
       });
       live.start();
     },
