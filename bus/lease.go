@@ -26,6 +26,9 @@ type LeaseConfig struct {
 	TTL time.Duration
 	// Logger. Default slog.Default().
 	Logger *slog.Logger
+	// Held, if set, is told when this instance starts (true) and stops (false) running
+	// the job, e.g. for a metric.
+	Held func(bool)
 }
 
 // RunAsLeader runs job only while this instance holds the lease cfg.Name, so that among
@@ -66,7 +69,10 @@ func RunAsLeader(ctx context.Context, nc *nats.Conn, cfg LeaseConfig, job func(c
 			case err == nil:
 				log.Info("bus: lease acquired; running the job")
 				standbyLogged = false
-				if err := lead(ctx, kv, cfg.Name, cfg.Holder, rev, every, log, job); err != nil || ctx.Err() != nil {
+				held(cfg, true)
+				err := lead(ctx, kv, cfg.Name, cfg.Holder, rev, every, log, job)
+				held(cfg, false)
+				if err != nil || ctx.Err() != nil {
 					return err
 				}
 			case errors.Is(err, errLeaseHeld):
@@ -87,6 +93,12 @@ func RunAsLeader(ctx context.Context, nc *nats.Conn, cfg LeaseConfig, job func(c
 }
 
 var errLeaseHeld = errors.New("bus: lease held by another instance")
+
+func held(cfg LeaseConfig, h bool) {
+	if cfg.Held != nil {
+		cfg.Held(h)
+	}
+}
 
 // acquire takes the lease if nobody holds it, or if this holder still does (a renewal
 // lost to a NATS outage that ended before the lease expired).

@@ -180,3 +180,31 @@ func TestLeaseLostStopsTheJob(t *testing.T) {
 	case <-time.After(700 * time.Millisecond):
 	}
 }
+
+func TestLeaseHeldReportsTerms(t *testing.T) {
+	b := bustest.Run(t)
+	var mu sync.Mutex
+	var seen []bool
+	ctx, cancel := context.WithCancel(context.Background())
+	running := make(chan struct{})
+	done := make(chan error, 1)
+	go func() {
+		done <- bus.RunAsLeader(ctx, internalConn(t, b), bus.LeaseConfig{Name: "job", Holder: "a", TTL: time.Second, Logger: quietLogger(),
+			Held: func(h bool) { mu.Lock(); seen = append(seen, h); mu.Unlock() }},
+			func(ctx context.Context) error { close(running); <-ctx.Done(); return nil })
+	}()
+	select {
+	case <-running:
+	case <-time.After(waitFor):
+		t.Fatal("job did not start")
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(seen) != 2 || !seen[0] || seen[1] {
+		t.Fatalf("Held calls %v, want [true false]", seen)
+	}
+}

@@ -225,7 +225,19 @@ func serve(cc *cliContext, cfg serveConfig) error {
 			// One engine per NATS system: the instances share a lease and the holder runs it
 			// (a second engine would publish the same lines with other seq numbers and
 			// store every downtime event twice).
-			lease := bus.LeaseConfig{Name: "kpi-engine", Holder: instanceID(), TTL: *cfg.leaseTTL, Logger: cc.log}
+			leader := prometheus.NewGauge(prometheus.GaugeOpts{Namespace: "linepulse", Name: "kpi_engine_leader",
+				Help: "1 while this instance holds the kpi-engine lease and runs the KPI engine, else 0."})
+			if err := reg.Register(leader); err != nil {
+				return nil, err
+			}
+			lease := bus.LeaseConfig{Name: "kpi-engine", Holder: instanceID(), TTL: *cfg.leaseTTL, Logger: cc.log,
+				Held: func(h bool) {
+					if h {
+						leader.Set(1)
+					} else {
+						leader.Set(0)
+					}
+				}}
 			return func(ctx context.Context) error {
 				return bus.RunAsLeader(ctx, nc, lease, func(ctx context.Context) error {
 					e, err := stream.NewEngine(engineCfg, nc, st, meta)
