@@ -9,6 +9,8 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/linepulse/linepulse/internal/clock"
 )
 
 // LeaseBucket is the JetStream KV bucket of leases: one key per singleton job (the KPI
@@ -84,10 +86,8 @@ func RunAsLeader(ctx context.Context, nc *nats.Conn, cfg LeaseConfig, job func(c
 				log.Warn("bus: cannot acquire the lease; retrying", "err", err)
 			}
 		}
-		select {
-		case <-ctx.Done():
+		if !clock.Sleep(ctx, every) {
 			return nil
-		case <-time.After(every):
 		}
 	}
 }

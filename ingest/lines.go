@@ -9,6 +9,8 @@ import (
 
 	"github.com/go-sql-driver/mysql"
 	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/linepulse/linepulse/internal/clock"
 )
 
 // pendingMsg is a message whose detections wait in a line's queue.
@@ -216,7 +218,7 @@ func (l *lineWriter) write(batch []Detection) error {
 				return errLineGone
 			}
 		}
-		if !sleep(w.hard, backoff(attempt)) {
+		if !clock.Sleep(w.hard, backoff(attempt)) {
 			return fmt.Errorf("ingest: writer stopped before line %d's batch was stored: %w", l.line, err)
 		}
 	}

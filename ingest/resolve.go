@@ -8,6 +8,7 @@ import (
 
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/linepulse/linepulse/internal/clock"
 	"github.com/linepulse/linepulse/store"
 )
 
@@ -40,7 +41,7 @@ func (w *Writer) resolve(ctx context.Context, msg jetstream.Msg, slug string, li
 		if attempt == 0 {
 			w.log.Warn("ingest: cannot resolve tenant/line; retrying", "tenant", slug, "line", line, "err", err)
 		}
-		if !sleep(ctx, backoff(attempt)) {
+		if !clock.Sleep(ctx, backoff(attempt)) {
 			return nil, time.Time{}, false, ctx.Err()
 		}
 		if time.Since(lastProgress) > w.cfg.AckWait/3 {

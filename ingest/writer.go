@@ -17,6 +17,7 @@ import (
 	"golang.org/x/sync/semaphore"
 
 	"github.com/linepulse/linepulse/bus"
+	"github.com/linepulse/linepulse/internal/clock"
 	"github.com/linepulse/linepulse/store"
 )
 
@@ -265,7 +266,7 @@ func (w *Writer) consume(ctx context.Context) error {
 			return errors.New("ingest: NATS connection closed")
 		}
 		w.log.Warn("ingest: consumer failed; retrying", "durable", w.cfg.Durable, "err", err)
-		if !sleep(ctx, backoff(attempt)) {
+		if !clock.Sleep(ctx, backoff(attempt)) {
 			return nil
 		}
 	}
@@ -477,16 +478,4 @@ func backoff(attempt int) time.Duration {
 	d := backoffMin << min(attempt, 10)
 	d = min(d, backoffMax)
 	return d - d/5 + rand.N(2*d/5+1)
-}
-
-// sleep waits d or until ctx ends; it reports whether the full time passed.
-func sleep(ctx context.Context, d time.Duration) bool {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return false
-	case <-t.C:
-		return true
-	}
 }

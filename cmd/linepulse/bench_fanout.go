@@ -33,6 +33,7 @@ import (
 	"github.com/linepulse/linepulse/bus"
 	"github.com/linepulse/linepulse/hub"
 	"github.com/linepulse/linepulse/hub/wsload"
+	"github.com/linepulse/linepulse/internal/clock"
 	"github.com/linepulse/linepulse/stream"
 	"github.com/linepulse/linepulse/web/auth"
 )
@@ -173,7 +174,7 @@ func benchFanout(cc *cliContext, f fanoutFlags) error {
 	pwg.Go(func() { pubErr = fanoutPublish(pctx, tgt.pubNC, f) })
 	defer func() { stopPub(); pwg.Wait() }()
 
-	if !fanoutSleep(ctx, *f.warmup) {
+	if !clock.Sleep(ctx, *f.warmup) {
 		return ctx.Err()
 	}
 	if _, err := load.Window(); err != nil {
@@ -462,17 +463,6 @@ func fanoutMem() runtime.MemStats {
 	return m
 }
 
-func fanoutSleep(ctx context.Context, d time.Duration) bool {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return false
-	case <-t.C:
-		return true
-	}
-}
-
 func fanoutMS(d time.Duration) string {
 	return strconv.FormatFloat(float64(d)/float64(time.Millisecond), 'f', 1, 64) + " ms"
 }
@@ -487,7 +477,7 @@ func fanoutPhase(ctx context.Context, out io.Writer, load fanoutLoad, title stri
 	start := time.Now()
 	for el := time.Duration(0); el < d; {
 		step := min(window, d-el)
-		if !fanoutSleep(ctx, step) {
+		if !clock.Sleep(ctx, step) {
 			return total, ctx.Err()
 		}
 		w, err := load.Window()
@@ -775,7 +765,7 @@ func fanoutPublish(ctx context.Context, nc *nats.Conn, f fanoutFlags) error {
 			due = downDue
 		}
 		if d := time.Until(due); d > 0 {
-			if !fanoutSleep(ctx, d) {
+			if !clock.Sleep(ctx, d) {
 				return ctx.Err()
 			}
 		} else if ctx.Err() != nil {

@@ -15,6 +15,7 @@ import (
 
 	"github.com/linepulse/linepulse/bus"
 	"github.com/linepulse/linepulse/ingest"
+	"github.com/linepulse/linepulse/internal/clock"
 )
 
 // Defaults applied by New to zero-valued Config fields.
@@ -156,18 +157,12 @@ func New(cfg Config, js jetstream.JetStream) (*Simulator, error) {
 	return &Simulator{cfg: cfg, js: js, log: cfg.Logger.With("component", "sim", "tenant", cfg.Tenant)}, nil
 }
 
+// sleep is the default Config.Sleep.
 func sleep(ctx context.Context, d time.Duration) error {
-	if d <= 0 {
+	if !clock.Sleep(ctx, d) {
 		return ctx.Err()
 	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
+	return nil
 }
 
 // Stats returns the counters. Safe for concurrent use.
