@@ -32,7 +32,7 @@ import (
 
 	"github.com/linepulse/linepulse/bus"
 	"github.com/linepulse/linepulse/hub"
-	"github.com/linepulse/linepulse/hub/wsload"
+	"github.com/linepulse/linepulse/internal/bench/wsload"
 	"github.com/linepulse/linepulse/internal/clock"
 	"github.com/linepulse/linepulse/stream"
 	"github.com/linepulse/linepulse/web/auth"

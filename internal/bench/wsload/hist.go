@@ -1,7 +1,3 @@
-// Package wsload is the load generator of `linepulse bench fanout`: thousands of
-// WebSocket clients over loopback, driven by a few epoll loops (Linux) instead of a
-// goroutine per client, so that on a shared machine most of the CPU stays with the
-// server under test and the client side adds almost no Go heap per connection.
 package wsload
 
 import (
