@@ -1,0 +1,304 @@
+package ingest
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/linepulse/linepulse/bus"
+	lpingest "github.com/linepulse/linepulse/ingest"
+	"github.com/linepulse/linepulse/ingest/sim"
+	"github.com/linepulse/linepulse/store"
+)
+
+// Config is what `linepulse bench ingest` is configured with: each field is the flag of
+// the same name, except LatencyShare (--latency-rate).
+type Config struct {
+	MySQL   string // MySQL/MariaDB DSN (a throwaway tenant database is created and dropped); "" = SQLite
+	DataDir string // parent of the temporary JetStream store and SQLite files; "" = the system temp dir
+	Format  string // "json", or text
+
+	Duration        time.Duration // phase 1 (publishing flat out); also the raw phase's budget
+	LatencyDuration time.Duration // phase 2; 0 = half of Duration, at least 5s
+	LatencyShare    float64       // phase 2's pace as a fraction of phase 1's end-to-end rate, in (0, 1]
+
+	Lines      int // lines of the throwaway tenant (and as many twin lines for the raw phase)
+	Batch      int // detections per message, 1..sim.MaxBatch
+	Publishers int // publishing connections; 0 = min(Lines, 4)
+	Window     int // messages in flight without acknowledgement, per publisher
+	SyncAlways bool
+
+	Pool        int           // writer connections (the raw phase uses as many)
+	WriterBatch int           // writer batch size (the raw phase inserts batches of this size)
+	Flush       time.Duration // writer flush interval
+
+	Logger *slog.Logger // progress; nil = discarded
+}
+
+// DefaultConfig returns the defaults of the command's flags.
+func DefaultConfig() Config {
+	return Config{
+		Format: "text", Duration: 30 * time.Second, LatencyShare: 0.5,
+		Lines: 8, Batch: 50, Window: 512, SyncAlways: true,
+		Pool: lpingest.DefaultPoolSize, WriterBatch: lpingest.DefaultBatchSize, Flush: lpingest.DefaultFlushInterval,
+	}
+}
+
+// The latency phase reads the database each latencyPoll (a few queries per line and
+// round): often enough for a 10 ms resolution, rarely enough not to load it.
+const (
+	drainTimeout = 5 * time.Minute
+	pollGap      = 2 * time.Millisecond
+	latencyPoll  = 10 * time.Millisecond
+)
+
+// Result holds the figures of one run.
+type Result struct {
+	Engine            string  `json:"engine"`
+	Lines             int     `json:"lines"`
+	Batch             int     `json:"batch"`
+	Publishers        int     `json:"publishers"`
+	Pool              int     `json:"writer_connections"`
+	Detections        int64   `json:"detections"`
+	PublishPerSec     float64 `json:"publish_per_s"`
+	EndToEndPerSec    float64 `json:"end_to_end_per_s"`
+	LatencyRatePerSec float64 `json:"latency_phase_rate_per_s"`
+	LatencyDetections int64   `json:"latency_phase_detections"`
+	LatencyMessages   int     `json:"latency_phase_messages"`
+	P50MS             float64 `json:"p50_commit_latency_ms"`
+	P99MS             float64 `json:"p99_commit_latency_ms"`
+	RawRows           int64   `json:"raw_rows"`
+	RawPerSec         float64 `json:"raw_insert_rows_per_s"`
+	Ratio             float64 `json:"ratio"`
+	DiskFsyncPerSec   float64 `json:"disk_fsync_per_s"`
+	// The writer's commit rate while the publishers ran and while it drained what they
+	// left: far apart when reads of the stream wait behind its fsyncs.
+	CommitWhilePublishingPerSec float64 `json:"commit_while_publishing_per_s"`
+	CommitAfterPublishingPerSec float64 `json:"commit_after_publishing_per_s"`
+	Summary                     string  `json:"summary"`
+	rawBatch, rawLines          int
+}
+
+// benchRun is the state of one bench ingest run.
+type benchRun struct {
+	ctx    context.Context
+	log    *slog.Logger
+	cfg    Config
+	st     *store.Store
+	tdb    *store.TenantDB
+	slug   string
+	b      *bus.Bus
+	user   string
+	secret string
+	lines  []int64 // lines the pipeline writes
+	raw    []int64 // twin lines for the raw ceiling
+	writer *lpingest.Writer
+	// stopWriter stops the writer and returns Run's error.
+	stopWriter func() error
+	start      time.Time // phase 1 timeline start (the raw phase replays it)
+	res        Result
+}
+
+// Run runs the three phases and writes the report to out: text, or one JSON Result.
+func Run(ctx context.Context, cfg Config, out io.Writer) (err error) {
+	if cfg.Lines < 1 || cfg.Batch < 1 || cfg.Batch > sim.MaxBatch || cfg.Duration <= 0 || cfg.Pool < 1 || cfg.WriterBatch < 1 {
+		return fmt.Errorf("bench ingest: need --lines >= 1, --batch 1..%d, --duration > 0, --pool >= 1, --writer-batch >= 1", sim.MaxBatch)
+	}
+	if !(cfg.LatencyShare > 0 && cfg.LatencyShare <= 1) {
+		return errors.New("bench ingest: --latency-rate must be within (0, 1]")
+	}
+	if cfg.Publishers <= 0 {
+		cfg.Publishers = min(cfg.Lines, 4)
+	}
+	cfg.Publishers = min(cfg.Publishers, cfg.Lines)
+	if cfg.LatencyDuration <= 0 {
+		cfg.LatencyDuration = max(cfg.Duration/2, 5*time.Second)
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	r := &benchRun{ctx: ctx, log: cfg.Logger, cfg: cfg}
+	r.res = Result{Lines: cfg.Lines, Batch: cfg.Batch, Publishers: cfg.Publishers, Pool: cfg.Pool}
+	defer func() { err = errors.Join(err, r.cleanup()) }()
+	if err := r.setup(); err != nil {
+		return err
+	}
+	if cfg.SyncAlways {
+		if r.res.DiskFsyncPerSec, err = fsyncRate(r.cfg.DataDir, time.Second); err != nil {
+			return err
+		}
+	}
+	if err := r.throughput(); err != nil {
+		return err
+	}
+	if err := r.latency(); err != nil {
+		return err
+	}
+	if err := r.rawCeiling(); err != nil {
+		return err
+	}
+	res := &r.res
+	res.Ratio = res.EndToEndPerSec / res.RawPerSec
+	res.Summary = fmt.Sprintf("ingest: %.0f detections/s end-to-end, raw insert %.0f rows/s, ratio %.2f, p99 commit latency %.0f ms",
+		res.EndToEndPerSec, res.RawPerSec, res.Ratio, res.P99MS)
+	if cfg.Format == "json" {
+		enc := json.NewEncoder(out)
+		enc.SetIndent("", "  ")
+		return enc.Encode(res)
+	}
+	res.writeText(out)
+	return nil
+}
+
+// writeText is the human report: one line per phase, the summary last.
+func (res *Result) writeText(out io.Writer) {
+	fmt.Fprintf(out, "engine %s, %d lines, %d detections per message, %d publishers, %d writer connections\n",
+		res.Engine, res.Lines, res.Batch, res.Publishers, res.Pool)
+	if res.DiskFsyncPerSec > 0 {
+		fmt.Fprintf(out, "disk: %.0f fsync/s in the JetStream directory; with an fsync per message, durable publishing stays below about %.0f detections/s\n",
+			res.DiskFsyncPerSec, res.DiskFsyncPerSec*float64(res.Batch))
+	}
+	fmt.Fprintf(out, "end-to-end: %d detections published at %.0f/s, all committed: %.0f detections/s (%.2f of the publish rate)\n",
+		res.Detections, res.PublishPerSec, res.EndToEndPerSec, res.EndToEndPerSec/res.PublishPerSec)
+	fmt.Fprintf(out, "writer: %.0f detections/s committed while publishing, %.0f/s draining the backlog afterwards\n",
+		res.CommitWhilePublishingPerSec, res.CommitAfterPublishingPerSec)
+	fmt.Fprintf(out, "latency at %.0f/s: %d detections in %d messages, publish→commit p50 %.1f ms, p99 %.1f ms\n",
+		res.LatencyRatePerSec, res.LatencyDetections, res.LatencyMessages, res.P50MS, res.P99MS)
+	fmt.Fprintf(out, "raw: %d rows in batches of %d into %d twin lines over %d connections: %.0f rows/s\n",
+		res.RawRows, res.rawBatch, res.rawLines, res.Pool, res.RawPerSec)
+	fmt.Fprintln(out, res.Summary)
+}
+
+// setup opens the store, creates the throwaway tenant and its lines, starts the bus on
+// a loopback port and the writer.
+func (r *benchRun) setup() error {
+	ctx, cfg := r.ctx, r.cfg
+	parent := cfg.DataDir
+	if parent != "" {
+		if err := os.MkdirAll(parent, 0o755); err != nil {
+			return err
+		}
+	}
+	dir, err := os.MkdirTemp(parent, "linepulse-bench-*")
+	if err != nil {
+		return fmt.Errorf("bench ingest: temporary directory: %w", err)
+	}
+	r.cfg.DataDir = dir // removed by cleanup
+	quiet := r.log.With("component", "bench")
+	if r.st, err = store.Open(ctx, store.Config{MySQLDSN: cfg.MySQL, DataDir: filepath.Join(dir, "db"), Logger: quiet}); err != nil {
+		return err
+	}
+	if err := r.st.MigrateAll(ctx); err != nil {
+		return err
+	}
+	r.res.Engine = "sqlite"
+	if cfg.MySQL != "" {
+		r.res.Engine = "mysql"
+	}
+	r.slug = "bench-" + strings.ToLower(rand.Text()[:8])
+	ten := store.Tenant{Slug: r.slug, Name: "bench ingest (throwaway)"}
+	if err := r.st.CreateTenant(ctx, &ten); err != nil {
+		return err
+	}
+	if r.tdb, err = r.st.Tenant(ctx, ten.ID); err != nil {
+		return err
+	}
+	for i := range 2 * cfg.Lines {
+		l := store.Line{Name: fmt.Sprintf("bench %d", i+1), Availability: 1, Performance: 1, Quality: 1,
+			DowntimeThresholdMS: 30000, IdealCycleTimeMS: 1, Active: true}
+		if err := r.tdb.CreateLine(ctx, &l); err != nil {
+			return err
+		}
+		if i < cfg.Lines {
+			r.lines = append(r.lines, l.ID)
+		} else {
+			r.raw = append(r.raw, l.ID)
+		}
+	}
+
+	r.user, r.secret = bus.DeviceUser(r.slug, "bench"), rand.Text()
+	bcfg := bus.DefaultConfig()
+	bcfg.Listen, bcfg.StoreDir, bcfg.SyncAlways = "127.0.0.1:0", filepath.Join(dir, "jetstream"), cfg.SyncAlways
+	bcfg.Devices = benchDevice{user: r.user, secret: r.secret}
+	bcfg.Logger = slog.New(minLevel{r.log.Handler(), slog.LevelWarn})
+	if r.b, err = bus.New(bcfg); err != nil {
+		return err
+	}
+	if err := r.b.Start(ctx); err != nil {
+		return err
+	}
+	nc, err := r.b.Connect("linepulse-bench-writer")
+	if err != nil {
+		return err
+	}
+	r.writer, err = lpingest.NewWriter(lpingest.WriterConfig{BatchSize: cfg.WriterBatch, FlushInterval: cfg.Flush, PoolSize: cfg.Pool, Logger: quiet}, nc, r.st)
+	if err != nil {
+		nc.Close()
+		return err
+	}
+	wctx, stopWriter := context.WithCancel(context.WithoutCancel(ctx))
+	done := make(chan error, 1)
+	go func() { done <- r.writer.Run(wctx); nc.Close() }()
+	r.stopWriter = func() error { stopWriter(); return <-done }
+	r.log.Info("bench ingest: ready", "engine", r.res.Engine, "tenant", r.slug, "nats", r.b.ClientURL(), "lines", cfg.Lines, "batch", cfg.Batch)
+	return nil
+}
+
+// cleanup stops the writer and the bus, drops the throwaway tenant and removes the
+// temporary directory.
+func (r *benchRun) cleanup() error {
+	var errs []error
+	if r.stopWriter != nil {
+		errs = append(errs, r.stopWriter())
+	}
+	if r.b != nil {
+		errs = append(errs, r.b.Close())
+	}
+	if r.st != nil {
+		if r.tdb != nil {
+			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			errs = append(errs, r.st.DeleteTenant(ctx, r.tdb.ID()))
+			cancel()
+		}
+		errs = append(errs, r.st.Close())
+	}
+	if r.cfg.DataDir != "" && strings.Contains(filepath.Base(r.cfg.DataDir), "linepulse-bench-") {
+		errs = append(errs, os.RemoveAll(r.cfg.DataDir))
+	}
+	return errors.Join(errs...)
+}
+
+// benchDevice authenticates the bench's one device.
+type benchDevice struct{ user, secret string }
+
+func (d benchDevice) AuthenticateDevice(_ context.Context, user, password string) (bus.Device, error) {
+	if user != d.user || subtle.ConstantTimeCompare([]byte(password), []byte(d.secret)) != 1 {
+		return bus.Device{}, errors.New("bench: unknown device")
+	}
+	tenant, name, _ := bus.ParseDeviceUser(user)
+	return bus.Device{Tenant: tenant, Name: name}, nil
+}
+
+// minLevel raises a handler's minimum level (the embedded NATS server is chatty at info).
+type minLevel struct {
+	slog.Handler
+	min slog.Level
+}
+
+func (h minLevel) Enabled(ctx context.Context, l slog.Level) bool {
+	return l >= h.min && h.Handler.Enabled(ctx, l)
+}
+
+func (h minLevel) WithAttrs(a []slog.Attr) slog.Handler {
+	return minLevel{h.Handler.WithAttrs(a), h.min}
+}
+func (h minLevel) WithGroup(n string) slog.Handler { return minLevel{h.Handler.WithGroup(n), h.min} }

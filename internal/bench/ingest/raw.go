@@ -1,0 +1,127 @@
+package ingest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/linepulse/linepulse/ingest/sim"
+	"github.com/linepulse/linepulse/store"
+)
+
+// fsyncRate measures how many small appends followed by fsync the disk under dir takes
+// per second: JetStream's bound when it syncs every message before acknowledging it.
+func fsyncRate(dir string, d time.Duration) (float64, error) {
+	f, err := os.CreateTemp(dir, "fsync-probe-*")
+	if err != nil {
+		return 0, fmt.Errorf("bench ingest: fsync probe: %w", err)
+	}
+	defer os.Remove(f.Name())
+	defer f.Close()
+	rec := make([]byte, 2500) // about a 50-detection message
+	n, start := 0, time.Now()
+	for time.Since(start) < d {
+		if _, err := f.Write(rec); err != nil {
+			return 0, fmt.Errorf("bench ingest: fsync probe: %w", err)
+		}
+		if err := f.Sync(); err != nil {
+			return 0, fmt.Errorf("bench ingest: fsync probe: %w", err)
+		}
+		n++
+	}
+	return float64(n) / time.Since(start).Seconds(), nil
+}
+
+// rawCeiling replays phase 1's detections (same generator, seed and start) into the twin
+// lines with store.WriteDetections, in batches of the writer's size, from as many
+// goroutines as the writer has connections (each owns a share of the lines, as the
+// writer never writes one line twice at once), through the same kind of dedicated
+// pool. No NATS in the path. It stops after the same number of rows or --duration.
+func (r *benchRun) rawCeiling() error {
+	ctx := r.ctx
+	pool, err := r.tdb.NewWriterPool(ctx, r.cfg.Pool)
+	if err != nil {
+		return err
+	}
+	defer pool.Close()
+	perLine := r.res.Detections / int64(len(r.raw))
+	rctx, cancel := context.WithTimeout(ctx, r.cfg.Duration)
+	defer cancel()
+	type result struct {
+		rows int64
+		err  error
+	}
+	results := make(chan result, r.cfg.Pool)
+	began := time.Now()
+	for g := range r.cfg.Pool {
+		var lines []int64
+		for i := g; i < len(r.raw); i += r.cfg.Pool {
+			lines = append(lines, r.raw[i])
+		}
+		go func() {
+			n, err := r.rawWorker(rctx, pool, lines, perLine)
+			results <- result{n, err}
+		}()
+	}
+	var rows int64
+	var all []error
+	for range r.cfg.Pool {
+		res := <-results
+		rows += res.rows
+		all = append(all, res.err)
+	}
+	elapsed := time.Since(began)
+	if err := errors.Join(all...); err != nil {
+		return fmt.Errorf("bench ingest: raw insert: %w", err)
+	}
+	r.res.RawRows = rows
+	r.res.RawPerSec = float64(rows) / elapsed.Seconds()
+	r.res.rawBatch, r.res.rawLines = r.cfg.WriterBatch, len(r.raw)
+	r.log.Info("bench ingest: raw ceiling done", "rows", rows, "rows_per_s", int(r.res.RawPerSec))
+	return nil
+}
+
+// rawWorker writes perLine rows into each of its lines, batch by batch, round-robin
+// over the lines, until done or ctx ends; it returns the rows inserted.
+func (r *benchRun) rawWorker(ctx context.Context, pool *store.WriterPool, lines []int64, perLine int64) (int64, error) {
+	type gen struct {
+		line int64
+		g    *sim.Generator
+		done int64
+	}
+	var gens []*gen
+	for _, l := range lines {
+		sg, err := sim.NewGenerator(benchSpec(l, fastRate), 1, r.start, 1)
+		if err != nil {
+			return 0, err
+		}
+		gens = append(gens, &gen{line: l, g: sg})
+	}
+	var n int64
+	batch := make([]store.Detection, 0, r.cfg.WriterBatch)
+	for active := true; active && ctx.Err() == nil; {
+		active = false
+		for _, x := range gens {
+			if x.done >= perLine {
+				continue
+			}
+			active = true
+			batch = batch[:0]
+			for ; len(batch) < r.cfg.WriterBatch && x.done < perLine; x.done++ {
+				d, _ := x.g.Next()
+				batch = append(batch, d)
+			}
+			res, err := r.tdb.WriteDetections(ctx, pool, x.line, batch)
+			if err != nil {
+				if ctx.Err() != nil {
+					return n, nil // --duration is up
+				}
+				return n, err
+			}
+			n += int64(res.Inserted)
+		}
+	}
+	return n, nil
+}
