@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -78,7 +79,7 @@ type Result struct {
 	P99MS             float64 `json:"p99_commit_latency_ms"`
 	RawRows           int64   `json:"raw_rows"`
 	RawPerSec         float64 `json:"raw_insert_rows_per_s"`
-	Ratio             float64 `json:"ratio"`
+	Ratio             float64 `json:"ratio"` // end-to-end / raw; 0 when the raw phase committed no row
 	DiskFsyncPerSec   float64 `json:"disk_fsync_per_s"`
 	// The writer's commit rate while the publishers ran and while it drained what they
 	// left: far apart when reads of the stream wait behind its fsyncs.
@@ -147,9 +148,7 @@ func Run(ctx context.Context, cfg Config, out io.Writer) (err error) {
 		return err
 	}
 	res := &r.res
-	res.Ratio = res.EndToEndPerSec / res.RawPerSec
-	res.Summary = fmt.Sprintf("ingest: %.0f detections/s end-to-end, raw insert %.0f rows/s, ratio %.2f, p99 commit latency %.0f ms",
-		res.EndToEndPerSec, res.RawPerSec, res.Ratio, res.P99MS)
+	res.summarize()
 	if cfg.Format == "json" {
 		enc := json.NewEncoder(out)
 		enc.SetIndent("", "  ")
@@ -157,6 +156,17 @@ func Run(ctx context.Context, cfg Config, out io.Writer) (err error) {
 	}
 	res.writeText(out)
 	return nil
+}
+
+// summarize sets Ratio and Summary, the report's last line.
+func (res *Result) summarize() {
+	ratio := "no ratio (the raw phase committed no row)"
+	res.Ratio = 0
+	if v, ok := fraction(res.EndToEndPerSec, res.RawPerSec); ok {
+		res.Ratio, ratio = v, fmt.Sprintf("ratio %.2f", v)
+	}
+	res.Summary = fmt.Sprintf("ingest: %.0f detections/s end-to-end, raw insert %.0f rows/s, %s, p99 commit latency %.0f ms",
+		res.EndToEndPerSec, res.RawPerSec, ratio, res.P99MS)
 }
 
 // writeText is the human report: one line per phase, the summary last.
@@ -167,8 +177,12 @@ func (res *Result) writeText(out io.Writer) {
 		fmt.Fprintf(out, "disk: %.0f fsync/s in the JetStream directory; with an fsync per message, durable publishing stays below about %.0f detections/s\n",
 			res.DiskFsyncPerSec, res.DiskFsyncPerSec*float64(res.Batch))
 	}
-	fmt.Fprintf(out, "end-to-end: %d detections published at %.0f/s, all committed: %.0f detections/s (%.2f of the publish rate)\n",
-		res.Detections, res.PublishPerSec, res.EndToEndPerSec, res.EndToEndPerSec/res.PublishPerSec)
+	ofPublish := "no publish rate"
+	if v, ok := fraction(res.EndToEndPerSec, res.PublishPerSec); ok {
+		ofPublish = fmt.Sprintf("%.2f of the publish rate", v)
+	}
+	fmt.Fprintf(out, "end-to-end: %d detections published at %.0f/s, all committed: %.0f detections/s (%s)\n",
+		res.Detections, res.PublishPerSec, res.EndToEndPerSec, ofPublish)
 	fmt.Fprintf(out, "writer: %.0f detections/s committed while publishing, %.0f/s draining the backlog afterwards\n",
 		res.CommitWhilePublishingPerSec, res.CommitAfterPublishingPerSec)
 	fmt.Fprintf(out, "latency at %.0f/s: %d detections in %d messages, publish→commit p50 %.1f ms, p99 %.1f ms\n",
@@ -178,9 +192,9 @@ func (res *Result) writeText(out io.Writer) {
 	fmt.Fprintln(out, res.Summary)
 }
 
-// setup opens the store, creates the throwaway tenant and its lines, starts the bus on
-// a loopback port and the writer.
-func (r *benchRun) setup() error {
+// setupStore makes the temporary directory, opens the store, creates the throwaway
+// tenant, its lines and their twins.
+func (r *benchRun) setupStore() error {
 	ctx, cfg := r.ctx, r.cfg
 	parent := cfg.DataDir
 	if parent != "" {
@@ -224,12 +238,23 @@ func (r *benchRun) setup() error {
 			r.raw = append(r.raw, l.ID)
 		}
 	}
+	return nil
+}
 
+// setup opens the store with the throwaway tenant, starts the bus on a loopback port
+// and the writer.
+func (r *benchRun) setup() error {
+	if err := r.setupStore(); err != nil {
+		return err
+	}
+	ctx, cfg := r.ctx, r.cfg
+	quiet := r.log.With("component", "bench")
 	r.user, r.secret = bus.DeviceUser(r.slug, "bench"), rand.Text()
 	bcfg := bus.DefaultConfig()
-	bcfg.Listen, bcfg.StoreDir, bcfg.SyncAlways = "127.0.0.1:0", filepath.Join(dir, "jetstream"), cfg.SyncAlways
+	bcfg.Listen, bcfg.StoreDir, bcfg.SyncAlways = "127.0.0.1:0", filepath.Join(cfg.DataDir, "jetstream"), cfg.SyncAlways
 	bcfg.Devices = benchDevice{user: r.user, secret: r.secret}
 	bcfg.Logger = slog.New(minLevel{r.log.Handler(), slog.LevelWarn})
+	var err error
 	if r.b, err = bus.New(bcfg); err != nil {
 		return err
 	}
@@ -302,3 +327,11 @@ func (h minLevel) WithAttrs(a []slog.Attr) slog.Handler {
 	return minLevel{h.Handler.WithAttrs(a), h.min}
 }
 func (h minLevel) WithGroup(n string) slog.Handler { return minLevel{h.Handler.WithGroup(n), h.min} }
+
+// fraction is a/b, or false when b is not positive: a report never shows +Inf or NaN.
+func fraction(a, b float64) (float64, bool) {
+	if !(b > 0) || math.IsInf(a, 0) || math.IsNaN(a) {
+		return 0, false
+	}
+	return a / b, true
+}

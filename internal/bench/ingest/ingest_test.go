@@ -73,3 +73,78 @@ func TestBenchIngestRejectsBadConfig(t *testing.T) {
 		}
 	}
 }
+
+// TestRawPhaseCountsBatchesPastItsBudget is the raw phase on a machine too slow for its
+// budget: --duration is over before any batch commits, yet the batches in flight commit
+// and count, so the phase measures rows, not 0 rows/s.
+func TestRawPhaseCountsBatchesPastItsBudget(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, e storetest.Engine) {
+		cfg := tinyConfig(t, t.TempDir())
+		cfg.Duration, cfg.Pool, cfg.WriterBatch = time.Nanosecond, 2, 100
+		if e.Name == "mysql" {
+			cfg.MySQL = e.Config(t).MySQLDSN
+		}
+		r := &benchRun{ctx: context.Background(), log: cfg.Logger, cfg: cfg}
+		t.Cleanup(func() {
+			if err := r.cleanup(); err != nil {
+				t.Error(err)
+			}
+		})
+		if err := r.setupStore(); err != nil {
+			t.Fatal(err)
+		}
+		r.start, r.res.Detections = time.Now().Add(-time.Minute), 1001
+		if err := r.rawCeiling(); err != nil {
+			t.Fatal(err)
+		}
+		// Each of the 2 workers owns one twin line and commits its first batch of 100.
+		if r.res.RawRows != 200 || !(r.res.RawPerSec > 0) {
+			t.Fatalf("raw phase: %d rows, %v rows/s", r.res.RawRows, r.res.RawPerSec)
+		}
+
+		r.cfg.Duration = time.Hour // with time enough, every detection of phase 1 is replayed
+		if err := r.rawCeiling(); err != nil {
+			t.Fatal(err)
+		}
+		if r.res.RawRows != 1001-200 {
+			t.Fatalf("second raw phase: %d new rows, want the 801 not written yet", r.res.RawRows)
+		}
+	})
+}
+
+func TestReportNeverShowsInfOrNaN(t *testing.T) {
+	res := Result{EndToEndPerSec: 1000, P99MS: 12} // neither a publish rate nor raw rows
+	res.summarize()
+	var out bytes.Buffer
+	res.writeText(&out)
+	if err := json.NewEncoder(&out).Encode(&res); err != nil {
+		t.Fatalf("json: %v", err)
+	}
+	for _, bad := range []string{"Inf", "NaN"} {
+		if strings.Contains(out.String(), bad) {
+			t.Errorf("report shows %s:\n%s", bad, out.String())
+		}
+	}
+	if v, ok := fraction(1, 0); ok || v != 0 {
+		t.Errorf("fraction(1, 0) = %v, %v", v, ok)
+	}
+	if v, ok := fraction(3, 4); !ok || v != 0.75 {
+		t.Errorf("fraction(3, 4) = %v, %v", v, ok)
+	}
+}
+
+func TestShareSpreadsEveryRow(t *testing.T) {
+	for _, c := range []struct {
+		total int64
+		n     int
+	}{{0, 3}, {1, 3}, {1001, 2}, {103450, 8}} {
+		var sum, lo, hi int64 = 0, c.total, 0
+		for i := range c.n {
+			p := share(c.total, c.n, i)
+			sum, lo, hi = sum+p, min(lo, p), max(hi, p)
+		}
+		if sum != c.total || hi-lo > 1 {
+			t.Errorf("share(%d, %d): sum %d, parts %d..%d", c.total, c.n, sum, lo, hi)
+		}
+	}
+}

@@ -16,8 +16,9 @@ import (
 )
 
 // publish starts cfg.Publishers simulators, each on its own TCP connection with a
-// share of the lines, and returns a function that waits for them.
-func (r *benchRun) publish(ctx context.Context, rate float64, firstID uint64, start time.Time, fast bool,
+// share of the lines, publishing for d from when they are connected, and returns a
+// function that waits for them.
+func (r *benchRun) publish(ctx context.Context, d time.Duration, rate float64, firstID uint64, start time.Time, fast bool,
 	onPublish func(int64, uint64, int, time.Time)) ([]*sim.Simulator, func() error, error) {
 	var sims []*sim.Simulator
 	var conns []*nats.Conn
@@ -60,15 +61,17 @@ func (r *benchRun) publish(ctx context.Context, rate float64, firstID uint64, st
 		}
 		sims = append(sims, s)
 	}
+	pctx, cancel := context.WithTimeout(ctx, d)
 	errs := make(chan error, len(sims))
 	for _, s := range sims {
-		go func() { errs <- s.Run(ctx) }()
+		go func() { errs <- s.Run(pctx) }()
 	}
 	wait := func() error {
 		var all []error
 		for range sims {
 			all = append(all, <-errs)
 		}
+		cancel()
 		closeAll()
 		return errors.Join(all...)
 	}
@@ -101,10 +104,8 @@ func sumAcked(sims []*sim.Simulator) (published, acked int64) {
 func (r *benchRun) throughput() error {
 	ctx := r.ctx
 	r.start = time.Now()
-	pctx, cancel := context.WithTimeout(ctx, r.cfg.Duration)
-	defer cancel()
 	base := r.writer.Stats().Stored
-	sims, wait, err := r.publish(pctx, fastRate, 1, r.start, true, nil)
+	sims, wait, err := r.publish(ctx, r.cfg.Duration, fastRate, 1, r.start, true, nil)
 	if err != nil {
 		return err
 	}
@@ -127,6 +128,9 @@ func (r *benchRun) throughput() error {
 	}
 	pubEnd := time.Now()
 	_, total := sumAcked(sims)
+	if total == 0 {
+		return fmt.Errorf("bench ingest: no detection was acknowledged in --duration %s", r.cfg.Duration)
+	}
 	atPubEnd := int64(r.writer.Stats().Stored - base)
 	lastCommit, err := r.waitStored(ctx, base+uint64(total))
 	if err != nil {
@@ -222,9 +226,7 @@ func (r *benchRun) latency() error {
 		t.samples = append(t.samples, sample{upTo: int64(first-t.first) + int64(n), sent: at})
 		t.mu.Unlock()
 	}
-	pctx, cancel := context.WithTimeout(ctx, r.cfg.LatencyDuration)
-	defer cancel()
-	sims, wait, err := r.publish(pctx, perLine, firstID, start, false, onPublish)
+	sims, wait, err := r.publish(ctx, r.cfg.LatencyDuration, perLine, firstID, start, false, onPublish)
 	if err != nil {
 		return err
 	}
