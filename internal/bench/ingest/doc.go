@@ -1,0 +1,39 @@
+// Package ingest is `linepulse bench ingest`: how many detections per second the whole
+// ingest path (device → NATS → JetStream → writer → database) commits, against the
+// ceiling of the database alone, and how long a detection takes from publish to commit.
+//
+// Run works on throwaway state: a temporary directory (JetStream store, SQLite files), a
+// tenant with Config.Lines lines plus as many twin lines, all removed afterwards (on
+// MySQL the tenant database is dropped). It runs, in order:
+//
+//   - the disk probe (with SyncAlways): appends and fsyncs in the JetStream directory
+//     for a second. JetStream fsyncs every message before acknowledging it, so this
+//     bounds durable publishing at about fsync/s × Batch detections/s.
+//   - phase 1, throughput: Publishers simulated devices publish flat out for Duration
+//     (from when they are connected), each keeping Window messages unacknowledged; then
+//     the bench waits until the writer has committed every acknowledged detection and
+//     checks the database holds each once. End-to-end = detections / (last commit −
+//     first publish). It also reports the writer's commit rate while the publishers ran
+//     and while it drained what they left.
+//   - phase 2, latency: publishing paced at LatencyShare of the end-to-end rate for
+//     LatencyDuration, polling each line's minute rollups every 10 ms; a message is
+//     committed once its line's count covers its last detection. p50/p99 of publish →
+//     commit.
+//   - phase 3, the raw ceiling: phase 1's detections replayed into the twin lines with
+//     store.WriteDetections in batches of WriterBatch, from Pool goroutines over as many
+//     connections, no NATS. It ends when every row is written or, after Duration, when
+//     the batches in flight have committed (each goroutine commits at least one), so it
+//     always measures committed rows.
+//
+// # Output
+//
+// Text: one line per phase, then the summary, the last line, whose shape is a contract
+// (scripts and tests read it):
+//
+//	ingest: <n> detections/s end-to-end, raw insert <n> rows/s, ratio <x.xx>, p99 commit latency <n> ms
+//
+// ratio = end-to-end / raw: how close the pipeline comes to the database's own speed.
+// A report never shows +Inf or NaN: a rate with nothing to divide by is named instead
+// ("no ratio (the raw phase committed no row)"). With Format "json" the output is one
+// Result object (ratio 0 when undefined) with the same figures and the summary line.
+package ingest
