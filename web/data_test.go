@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/linepulse/linepulse/audit"
 	"github.com/linepulse/linepulse/ingest"
 	"github.com/linepulse/linepulse/store"
 	"github.com/linepulse/linepulse/store/storetest"
@@ -293,7 +294,7 @@ func TestAuditEndpointsAndChain(t *testing.T) {
 			}
 		}
 		for _, tid := range []int64{0, ev.acme.ID} {
-			if rep, err := web.VerifyAudit(context.Background(), ev.st, tid, 3); err != nil || !rep.OK {
+			if rep, err := audit.Verify(context.Background(), ev.st, tid, 3); err != nil || !rep.OK {
 				t.Errorf("chain %d: %+v %v", tid, rep, err)
 			}
 		}

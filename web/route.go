@@ -7,8 +7,8 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/linepulse/linepulse/identity"
 	"github.com/linepulse/linepulse/store"
-	"github.com/linepulse/linepulse/web/auth"
 )
 
 // Route is one endpoint of the route table. The mux, the authorization checks and the
@@ -128,7 +128,7 @@ type call struct {
 	r     *http.Request
 	route *Route
 	q     query
-	p     auth.Principal
+	p     identity.Principal
 	ip    string
 	// kioskDashboard is the dashboard a kiosk token is bound to (0 = none).
 	kioskDashboard int64

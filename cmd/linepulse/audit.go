@@ -7,8 +7,8 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/linepulse/linepulse/audit"
 	"github.com/linepulse/linepulse/store"
-	"github.com/linepulse/linepulse/web"
 )
 
 // auditVerifyCommand checks the tamper-evident audit chain of a tenant (or of the platform,
@@ -51,7 +51,7 @@ func auditVerifyCommand() *command {
 		}
 		var broken []string
 		for _, ch := range chains {
-			rep, err := web.VerifyAudit(cc.ctx, s, ch.id, *pageSize)
+			rep, err := audit.Verify(cc.ctx, s, ch.id, *pageSize)
 			if err != nil {
 				return fmt.Errorf("cannot verify the audit log of %s: %w", ch.name, err)
 			}
@@ -92,7 +92,7 @@ func chainName(cc *cliContext, s *store.Store, id int64) string {
 	return "deleted tenant #" + strconv.FormatInt(id, 10)
 }
 
-func printAuditReport(cc *cliContext, format, name string, rep web.AuditReport) error {
+func printAuditReport(cc *cliContext, format, name string, rep audit.Report) error {
 	status := "intact"
 	if !rep.OK {
 		status = "BROKEN"
@@ -111,7 +111,7 @@ func printAuditReport(cc *cliContext, format, name string, rep web.AuditReport) 
 	return output(cc.stdout, format, v, order...)
 }
 
-func describeBreak(name string, rep web.AuditReport) string {
+func describeBreak(name string, rep audit.Report) string {
 	if b := rep.Broken; b != nil {
 		return fmt.Sprintf("the audit log of %s is broken at seq %d (row id %d, action %q, at %s): %s",
 			name, b.Seq, b.ID, b.Action, b.At.UTC().Format(time.RFC3339), rep.Reason)

@@ -8,9 +8,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/linepulse/linepulse/audit"
 	"github.com/linepulse/linepulse/store"
 	"github.com/linepulse/linepulse/store/storetest"
-	"github.com/linepulse/linepulse/web"
 )
 
 // auditFixture makes a database whose tenant "acme" has five chained audit entries (and
@@ -27,11 +27,11 @@ func auditFixture(t *testing.T, e storetest.Engine) ([]string, *sql.DB) {
 	ten := storetest.Tenant(t, s, "acme")
 	for i, a := range []string{"login.success", "config.line.create", "user.update", "downtime.reason", "logout"} {
 		en := store.AuditEntry{TenantID: ten.ID(), UserID: int64(i + 1), Action: a, IP: "192.0.2.1", Details: store.JSON(`{"n":` + strconv.Itoa(i) + `,"who":"x"}`)}
-		if err := s.AppendAuditAnchored(ctx, &en, web.AuditHasher); err != nil {
+		if err := s.AppendAuditAnchored(ctx, &en, audit.Hash); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if err := s.AppendAuditAnchored(ctx, &store.AuditEntry{Action: "tenant.create"}, web.AuditHasher); err != nil {
+	if err := s.AppendAuditAnchored(ctx, &store.AuditEntry{Action: "tenant.create"}, audit.Hash); err != nil {
 		t.Fatal(err)
 	}
 	s.Close()
@@ -111,7 +111,7 @@ func TestAuditVerifyCatchesARecomputedTail(t *testing.T) {
 	}
 	en := tail[0]
 	en.Details = store.JSON(`{"n":4,"who":"nobody"}`)
-	h := web.AuditHasher(en.PrevHash, &en)
+	h := audit.Hash(en.PrevHash, &en)
 	if _, err := db.Exec("UPDATE `audit_log` SET `details` = ?, `hash` = ? WHERE `id` = ?", string(en.Details), h, en.ID); err != nil {
 		t.Fatal(err)
 	}

@@ -33,9 +33,9 @@ import (
 	"github.com/linepulse/linepulse/bus"
 	"github.com/linepulse/linepulse/hub"
 	"github.com/linepulse/linepulse/hub/wsload"
+	"github.com/linepulse/linepulse/identity"
 	"github.com/linepulse/linepulse/internal/clock"
 	"github.com/linepulse/linepulse/stream"
-	"github.com/linepulse/linepulse/web/auth"
 )
 
 // fanoutFlags are the options of `linepulse bench fanout`.
@@ -87,11 +87,11 @@ func benchFanoutCommand() *command {
 // fanoutAuth trusts "Bearer bench": the bench command's in-process server only.
 type fanoutAuth struct{ tenant string }
 
-func (a fanoutAuth) AuthenticateWS(r *http.Request) (auth.Principal, error) {
+func (a fanoutAuth) AuthenticateWS(r *http.Request) (identity.Principal, error) {
 	if r.Header.Get("Authorization") != "Bearer "+fanoutToken {
-		return auth.Principal{}, errors.New("bench: unknown token")
+		return identity.Principal{}, errors.New("bench: unknown token")
 	}
-	return auth.Principal{UserID: 1, TenantID: 1, TenantSlug: a.tenant, Role: "viewer"}, nil
+	return identity.Principal{UserID: 1, TenantID: 1, TenantSlug: a.tenant, Role: "viewer"}, nil
 }
 
 const fanoutToken = "bench"

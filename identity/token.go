@@ -1,4 +1,4 @@
-package auth
+package identity
 
 import (
 	"crypto/rand"
@@ -76,11 +76,11 @@ func NewIssuer(cfg IssuerConfig, kr *Keyring) (*Issuer, error) {
 // first five. c.Subject (the user id) is required.
 func (i *Issuer) Issue(c Claims) (token string, exp time.Time, err error) {
 	if c.Subject == "" {
-		return "", time.Time{}, errors.New("auth: cannot issue token: empty subject")
+		return "", time.Time{}, errors.New("identity: cannot issue token: empty subject")
 	}
 	kid, priv, ok := i.kr.signer()
 	if !ok {
-		return "", time.Time{}, errors.New("auth: cannot issue token: keyring has no active key")
+		return "", time.Time{}, errors.New("identity: cannot issue token: keyring has no active key")
 	}
 	now := i.cfg.Now()
 	c.Issuer = i.cfg.Issuer
@@ -95,7 +95,7 @@ func (i *Issuer) Issue(c Claims) (token string, exp time.Time, err error) {
 	t.Header["kid"] = kid
 	s, err := t.SignedString(priv)
 	if err != nil {
-		return "", time.Time{}, fmt.Errorf("auth: cannot sign token: %w", err)
+		return "", time.Time{}, fmt.Errorf("identity: cannot sign token: %w", err)
 	}
 	return s, c.ExpiresAt.Time, nil
 }
