@@ -19,4 +19,9 @@ var (
 	ErrInvalidKeyring = errors.New("identity: invalid keyring")
 	// ErrInvalidConfig: a constructor was given an unusable configuration.
 	ErrInvalidConfig = errors.New("identity: invalid config")
+	// ErrDeviceRefused is returned by DeviceAuth for every refused authentication
+	// (unknown tenant or device, wrong secret, revoked device, inactive tenant). The
+	// wrapped message says which, for the server log; the device only ever sees
+	// "Authorization Violation".
+	ErrDeviceRefused = errors.New("identity: device refused")
 )

@@ -71,15 +71,6 @@ type APIConfig struct {
 	Registry prometheus.Registerer
 }
 
-// DeviceIssuer issues and revokes the NATS credentials of edge devices. *store.Store
-// implements it (store/devices.go); the secret is generated here and shown once.
-type DeviceIssuer interface {
-	CreateDevice(ctx context.Context, d *store.Device) error
-	GetDevice(ctx context.Context, tenantID, id int64) (store.Device, error)
-	ListDevices(ctx context.Context, tenantID int64, p store.Page) ([]store.Device, error)
-	RevokeDevice(ctx context.Context, tenantID, id int64) error
-}
-
 // ShiftValidator checks a tenant's complete set of shifts in its time zone (overlaps,
 // breaks, days); stream.ValidateShifts implements it. A *store.ValidationError result is
 // answered field by field.
@@ -89,14 +80,9 @@ type ShiftValidator func(tz string, shifts []store.Shift) error
 // makes its endpoints answer 503 unavailable.
 type Deps struct {
 	Store *store.Store
-	// Devices issues device credentials; usually the same *store.Store.
-	Devices DeviceIssuer
-	// Disconnect closes the live NATS connections of a revoked device (bus.Disconnect)
-	// and returns how many it closed.
-	Disconnect func(tenant, device string) int
-	// ForgetDevice drops any cached authentication of a revoked device
-	// (ingest.DeviceAuth.Forget).
-	ForgetDevice func(tenant, device string)
+	// Devices issues and revokes device credentials (the CLI's path too); its Bus closes
+	// the live NATS connections of a revoked device.
+	Devices *identity.Devices
 	// Analytics answers the data endpoints (stream.History).
 	Analytics Analytics
 	// ValidateShifts checks shift calendars (stream.ValidateShifts).
@@ -145,10 +131,10 @@ func NewAPI(cfg APIConfig, deps Deps) (*API, error) {
 		cfg.Audience = "linepulse-api"
 	}
 	if cfg.AccessTTL <= 0 {
-		cfg.AccessTTL = 15 * time.Minute
+		cfg.AccessTTL = identity.DefaultAccessTTL
 	}
 	if cfg.RefreshTTL <= 0 {
-		cfg.RefreshTTL = 7 * 24 * time.Hour
+		cfg.RefreshTTL = identity.DefaultRefreshTTL
 	}
 	if cfg.Hasher.Params == (identity.Params{}) {
 		cfg.Hasher.Params = identity.DefaultParams()

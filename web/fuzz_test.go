@@ -100,7 +100,7 @@ func FuzzAPIRequest(f *testing.F) {
 	kid, priv := identity.GenerateKey()
 	kr.Add(kid, priv)
 	api, err := NewAPI(APIConfig{Keyring: kr, Hasher: identity.Hasher{Params: identity.Params{Memory: 64, Time: 1, Threads: 1, KeyLen: 32, SaltLen: 16}},
-		Logger: quiet(), RequestRate: 1e9, RequestBurst: 1e9, Throttle: identity.ThrottleConfig{PerIPRate: 1e9, PerIPBurst: 1e9}}, Deps{Store: st, Devices: st,
+		Logger: quiet(), RequestRate: 1e9, RequestBurst: 1e9, Throttle: identity.ThrottleConfig{PerIPRate: 1e9, PerIPBurst: 1e9}}, Deps{Store: st, Devices: &identity.Devices{Store: st},
 		Analytics: stream.NewHistory(st, store.NewMetaCache(st)), ValidateShifts: stream.ValidateShifts})
 	if err != nil {
 		f.Fatal(err)

@@ -77,13 +77,7 @@ func newEnv(t *testing.T, e storetest.Engine, opts ...envOpt) *env {
 	}
 	ev := &env{t: t, st: st, clock: ck, kr: kr, cfg: cfg}
 	hist := stream.NewHistory(st, store.NewMetaCache(st)).WithClock(ck.Now)
-	api, err := web.NewAPI(cfg, web.Deps{Store: st, Devices: st, Analytics: hist, ValidateShifts: stream.ValidateShifts,
-		Disconnect: func(tenant, device string) int {
-			ev.mu.Lock()
-			ev.disconnected = append(ev.disconnected, tenant+"."+device)
-			ev.mu.Unlock()
-			return 1
-		},
+	api, err := web.NewAPI(cfg, web.Deps{Store: st, Devices: &identity.Devices{Store: st, Bus: disconnectRecorder{ev}}, Analytics: hist, ValidateShifts: stream.ValidateShifts,
 		OnSessionEnd: func(sid string) {
 			ev.mu.Lock()
 			ev.ended = append(ev.ended, sid)
@@ -105,6 +99,16 @@ func newEnv(t *testing.T, e storetest.Engine, opts ...envOpt) *env {
 		}
 	}
 	return ev
+}
+
+// disconnectRecorder is the bus of the env's devices: it records Disconnect calls.
+type disconnectRecorder struct{ ev *env }
+
+func (r disconnectRecorder) Disconnect(tenant, device string) int {
+	r.ev.mu.Lock()
+	defer r.ev.mu.Unlock()
+	r.ev.disconnected = append(r.ev.disconnected, tenant+"."+device)
+	return 1
 }
 
 // user creates a user with the test password.

@@ -135,6 +135,8 @@ type call struct {
 	tdb            *store.TenantDB
 	// secret is a credential generated for the response of this call (shown once).
 	secret string
+	// device holds the credentials of a device this call created (shown once).
+	device identity.Credentials
 }
 
 // wrap turns a route into a handler: query check, authentication, scope and action
