@@ -150,6 +150,7 @@ func userCreateCommand() *command {
 		if err := s.CreateUser(cc.ctx, &u); err != nil {
 			return err
 		}
+		auditChange(cc, s, tenantID, "user.create", u.ID, nil, u)
 		return output(cc.stdout, *format, map[string]any{"id": u.ID, "tenant": *tenant, "email": u.Email, "role": u.Role}, "id", "tenant", "email", "role")
 	}
 	return c

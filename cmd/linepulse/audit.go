@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -125,4 +126,22 @@ func joinLines(s []string) string {
 		out += "; " + l
 	}
 	return out
+}
+
+// auditChange records a change the CLI made in the audit log of tenantID (0 = the
+// platform chain), like the API records its own: the same action names, user 0 (the
+// system), no IP, details {"id","before","after","via":"cli"}. The change has happened
+// whatever the log says, so a failure to record it is logged loudly, not returned.
+func auditChange(cc *cliContext, s *store.Store, tenantID int64, action string, id int64, before, after any) {
+	d := map[string]any{"id": id, "via": "cli"}
+	if before != nil {
+		d["before"] = before
+	}
+	if after != nil {
+		d["after"] = after
+	}
+	e := audit.NewEntry(tenantID, 0, action, "", d, time.Time{})
+	if err := audit.Append(context.WithoutCancel(cc.ctx), s, e); err != nil {
+		cc.log.Error("AUDIT ENTRY NOT WRITTEN", "tenant", tenantID, "action", action, "details", string(e.Details), "err", err)
+	}
 }

@@ -64,6 +64,7 @@ func deviceCreateCommand() *command {
 			if err != nil {
 				return err
 			}
+			auditChange(cc, s, t.ID(), "device.create", d.ID, nil, d)
 			if *f.format == "json" {
 				enc := json.NewEncoder(cc.stdout)
 				enc.SetIndent("", "  ")
@@ -109,9 +110,11 @@ func deviceRevokeCommand() *command {
 			// This process has no bus to reach a running server's NATS connections: the
 			// device is refused from its next connection attempt. Revoking through the API
 			// (inside the server) also disconnects it at once.
+			old := d
 			if d, _, err = (identity.Devices{Store: s}).Revoke(cc.ctx, t.ID(), d.ID); err != nil {
 				return err
 			}
+			auditChange(cc, s, t.ID(), "device.delete", d.ID, old, nil)
 			return output(cc.stdout, *f.format, map[string]any{"id": d.ID, "tenant": *f.tenant, "name": d.Name, "revoked_at": d.RevokedAt.Format(time.RFC3339),
 				"note": "refused from its next connection; live connections stay until then (revoke through the API to disconnect at once)"},
 				"id", "tenant", "name", "revoked_at", "note")
