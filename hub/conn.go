@@ -12,7 +12,7 @@ import (
 	"github.com/coder/websocket"
 	"golang.org/x/time/rate"
 
-	"github.com/linepulse/linepulse/web/auth"
+	"github.com/linepulse/linepulse/identity"
 )
 
 // conn is one WebSocket client. Its outbound state is bounded: per subscribed line the
@@ -31,7 +31,7 @@ type conn struct {
 	h       *Hub
 	ws      *websocket.Conn
 	rc      *rawConn
-	p       auth.Principal
+	p       identity.Principal
 	ipKey   string
 	userKey string
 	lim     *rate.Limiter

@@ -25,13 +25,13 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/linepulse/linepulse/bus"
-	"github.com/linepulse/linepulse/web/auth"
+	"github.com/linepulse/linepulse/identity"
 )
 
 // Authenticator establishes who opens a WebSocket: session cookie, Bearer JWT or kiosk
 // token. An error means 401 before the upgrade. Implemented by package web.
 type Authenticator interface {
-	AuthenticateWS(r *http.Request) (auth.Principal, error)
+	AuthenticateWS(r *http.Request) (identity.Principal, error)
 }
 
 // LineChecker reports whether a line exists (and is active) in a tenant. cmd adapts

@@ -26,7 +26,7 @@ import (
 	"github.com/linepulse/linepulse/bus"
 	"github.com/linepulse/linepulse/bus/bustest"
 	"github.com/linepulse/linepulse/hub"
-	"github.com/linepulse/linepulse/web/auth"
+	"github.com/linepulse/linepulse/identity"
 )
 
 // wait bounds every wait for an outcome; generous, never a speed assertion.
@@ -39,30 +39,30 @@ func testCtx(t *testing.T) context.Context {
 }
 
 // jwtAuth is the test's Authenticator: a real EdDSA JWT (Bearer header or lp_session
-// cookie) verified by web/auth, mapped to a principal by user id.
+// cookie) verified by identity, mapped to a principal by user id.
 type jwtAuth struct {
-	iss   *auth.Issuer
-	users map[string]auth.Principal // subject → principal
+	iss   *identity.Issuer
+	users map[string]identity.Principal // subject → principal
 	// gate, if set, runs after a principal was found (a test holds an upgrade there).
 	gate func(subject string)
 }
 
-func (a *jwtAuth) AuthenticateWS(r *http.Request) (auth.Principal, error) {
+func (a *jwtAuth) AuthenticateWS(r *http.Request) (identity.Principal, error) {
 	tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
 	if !ok {
 		c, err := r.Cookie("lp_session")
 		if err != nil {
-			return auth.Principal{}, errors.New("no credentials")
+			return identity.Principal{}, errors.New("no credentials")
 		}
 		tok = c.Value
 	}
 	cl, err := a.iss.Verify(tok)
 	if err != nil {
-		return auth.Principal{}, err
+		return identity.Principal{}, err
 	}
 	p, ok := a.users[cl.Subject]
 	if !ok {
-		return auth.Principal{}, errors.New("unknown user")
+		return identity.Principal{}, errors.New("unknown user")
 	}
 	if a.gate != nil {
 		a.gate(cl.Subject)
@@ -87,8 +87,8 @@ type env struct {
 	bus   *bus.Bus
 	pub   *nats.Conn
 	kv    jetstream.KeyValue
-	kr    *auth.Keyring
-	iss   *auth.Issuer
+	kr    *identity.Keyring
+	iss   *identity.Issuer
 	auth  *jwtAuth
 	lines lineSet
 }
@@ -109,17 +109,17 @@ func newEnv(t *testing.T) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	kr := auth.NewKeyring()
-	kid, priv := auth.GenerateKey()
+	kr := identity.NewKeyring()
+	kid, priv := identity.GenerateKey()
 	if err := kr.Add(kid, priv); err != nil {
 		t.Fatal(err)
 	}
-	iss, err := auth.NewIssuer(auth.IssuerConfig{Issuer: "linepulse", Audience: "linepulse"}, kr)
+	iss, err := identity.NewIssuer(identity.IssuerConfig{Issuer: "linepulse", Audience: "linepulse"}, kr)
 	if err != nil {
 		t.Fatal(err)
 	}
 	e := &env{t: t, bus: b, pub: pub, kv: kv, kr: kr, iss: iss, lines: lineSet{1: {1, 2, 3}, 2: {1, 7}}}
-	e.auth = &jwtAuth{iss: iss, users: map[string]auth.Principal{
+	e.auth = &jwtAuth{iss: iss, users: map[string]identity.Principal{
 		"alice": {UserID: 1, TenantID: 1, TenantSlug: acme, Role: "supervisor"},                  // every acme line
 		"olga":  {UserID: 2, TenantID: 1, TenantSlug: acme, Role: "operator", Lines: []int64{1}}, // acme line 1 only
 		"bob":   {UserID: 3, TenantID: 2, TenantSlug: globex, Role: "viewer"},                    // every globex line
@@ -138,7 +138,7 @@ func jwtSubject(user string) jwt.RegisteredClaims { return jwt.RegisteredClaims{
 
 func (e *env) token(user string) string {
 	e.t.Helper()
-	tok, _, err := e.iss.Issue(auth.Claims{RegisteredClaims: jwtSubject(user)})
+	tok, _, err := e.iss.Issue(identity.Claims{RegisteredClaims: jwtSubject(user)})
 	if err != nil {
 		e.t.Fatal(err)
 	}
@@ -441,16 +441,16 @@ func TestUpgradeRefusals(t *testing.T) {
 		return resp.StatusCode
 	}
 	// a token signed by another key
-	kr := auth.NewKeyring()
-	kid, priv := auth.GenerateKey()
+	kr := identity.NewKeyring()
+	kid, priv := identity.GenerateKey()
 	if err := kr.Add(kid, priv); err != nil {
 		t.Fatal(err)
 	}
-	other, _ := auth.NewIssuer(auth.IssuerConfig{Issuer: "linepulse", Audience: "linepulse"}, kr)
-	forged, _, _ := other.Issue(auth.Claims{RegisteredClaims: jwtSubject("alice")})
+	other, _ := identity.NewIssuer(identity.IssuerConfig{Issuer: "linepulse", Audience: "linepulse"}, kr)
+	forged, _, _ := other.Issue(identity.Claims{RegisteredClaims: jwtSubject("alice")})
 	// a token that expired an hour ago
-	old, _ := auth.NewIssuer(auth.IssuerConfig{Issuer: "linepulse", Audience: "linepulse", Now: func() time.Time { return time.Now().Add(-2 * time.Hour) }}, e.kr)
-	expired, _, _ := old.Issue(auth.Claims{RegisteredClaims: jwtSubject("alice")})
+	old, _ := identity.NewIssuer(identity.IssuerConfig{Issuer: "linepulse", Audience: "linepulse", Now: func() time.Time { return time.Now().Add(-2 * time.Hour) }}, e.kr)
+	expired, _, _ := old.Issue(identity.Claims{RegisteredClaims: jwtSubject("alice")})
 	cookie := func(tok, origin string) dialOpt {
 		return func(o *websocket.DialOptions) {
 			o.HTTPHeader.Set("Cookie", "lp_session="+tok)

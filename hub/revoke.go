@@ -6,7 +6,7 @@ import (
 	"github.com/nats-io/nats.go"
 
 	"github.com/linepulse/linepulse/bus"
-	"github.com/linepulse/linepulse/web/auth"
+	"github.com/linepulse/linepulse/identity"
 )
 
 // revocation is the JSON published on bus.AuthRevokedSubject: either Session, or
@@ -22,7 +22,7 @@ func (r revocation) valid() bool {
 	return (r.Session != "") != (r.Tenant > 0 && r.Kiosk > 0)
 }
 
-func (r revocation) matches(p auth.Principal) bool {
+func (r revocation) matches(p identity.Principal) bool {
 	if r.Session != "" {
 		return p.SessionID == r.Session
 	}
@@ -74,7 +74,7 @@ const recentRevocations = 256
 
 // revokedSinceLocked reports whether a revocation recorded after generation gen matches
 // p, or whether too many happened since to tell (unsure). h.mu held.
-func (h *Hub) revokedSinceLocked(gen uint64, p auth.Principal) (revoked, unsure bool) {
+func (h *Hub) revokedSinceLocked(gen uint64, p identity.Principal) (revoked, unsure bool) {
 	now := h.revGen.Load()
 	if now-gen > recentRevocations {
 		return false, true

@@ -1,31 +1,7 @@
-// Package ingest owns the way in for detections: the device message decoder (Decode),
-// the credentials and authentication of edge devices (CreateDevice, DeviceCredentials,
-// DeviceAuth for bus.Config.Devices), and the batch writer that stores every
-// acknowledged detection exactly once (Writer).
-//
-// # Edge devices
-//
-// `linepulse device create --tenant acme --name cam-01 [--lines 1,2]` (or POST
-// /api/v1/devices) prints the credentials once: NATS user "acme.cam-01", a random 32-byte
-// secret as password (only its SHA-256 is stored), the inbox prefix "_INBOX.acme.cam-01"
-// the device must use to receive JetStream acknowledgements, and what it may publish:
-// lp.acme.line.<line>.det for its lines (every line when none were given) and
-// lp.acme.node.cam-01.telemetry. A device publishes with an ordinary NATS client:
-//
-//	nc, _ := nats.Connect("nats://linepulse.example:4222",
-//		nats.UserInfo("acme.cam-01", secret),
-//		nats.CustomInboxPrefix("_INBOX.acme.cam-01"))
-//	js, _ := jetstream.New(nc)
-//	_, err := js.Publish(ctx, "lp.acme.line.1.det",
-//		[]byte(`[{"id":1001,"at":"2026-03-01T08:00:00.123Z","area":1,"product":2}]`),
-//		jetstream.WithMsgID("cam-01-1001")) // a re-send with the same id is dropped
-//
-// DeviceAuth reads the device table on every connection attempt, so a revocation or a
-// deactivated tenant refuses the next attempt. Revoking through the API also closes the
-// device's live connections (bus.Disconnect); `linepulse device revoke` runs in another
-// process and cannot, so a connected device keeps its connection until it reconnects.
-// While the database is unreachable, a device that authenticated successfully within
-// DeviceAuthConfig.OutageGrace (10 min) may reconnect with the same secret.
+// Package ingest owns the way in for detections: the device message decoder (Decode)
+// and the batch writer that stores every acknowledged detection exactly once (Writer).
+// Edge devices' credentials and their authentication are identity's (identity.Devices,
+// identity.DeviceAuth).
 //
 // # Batch writer
 //

@@ -15,8 +15,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"golang.org/x/time/rate"
 
+	"github.com/linepulse/linepulse/identity"
 	"github.com/linepulse/linepulse/store"
-	"github.com/linepulse/linepulse/web/auth"
 )
 
 // APIPrefix is where the REST API lives.
@@ -34,14 +34,14 @@ type APIConfig struct {
 	// session lives while it is used at least once per RefreshTTL. Default 7 days (168h).
 	RefreshTTL time.Duration
 	// Keyring signs and verifies access tokens (see LoadOrCreateKeyring). Required.
-	Keyring *auth.Keyring
-	// Hasher hashes passwords. A zero Params means auth.DefaultParams() (OWASP argon2id);
+	Keyring *identity.Keyring
+	// Hasher hashes passwords. A zero Params means identity.DefaultParams() (OWASP argon2id);
 	// stored hashes weaker than Params are upgraded at the next successful login.
-	Hasher auth.Hasher
+	Hasher identity.Hasher
 	// Throttle limits login and refresh attempts per IP and locks accounts after repeated
 	// failures (defaults: 1/s per IP with a burst of 10; 5 failures within 1m lock for 1m,
 	// doubling up to 1h).
-	Throttle auth.ThrottleConfig
+	Throttle identity.ThrottleConfig
 	// RequestRate and RequestBurst limit all API requests per client IP (token bucket).
 	// Default 50 requests/s with a burst of 200.
 	RequestRate  float64
@@ -71,15 +71,6 @@ type APIConfig struct {
 	Registry prometheus.Registerer
 }
 
-// DeviceIssuer issues and revokes the NATS credentials of edge devices. *store.Store
-// implements it (store/devices.go); the secret is generated here and shown once.
-type DeviceIssuer interface {
-	CreateDevice(ctx context.Context, d *store.Device) error
-	GetDevice(ctx context.Context, tenantID, id int64) (store.Device, error)
-	ListDevices(ctx context.Context, tenantID int64, p store.Page) ([]store.Device, error)
-	RevokeDevice(ctx context.Context, tenantID, id int64) error
-}
-
 // ShiftValidator checks a tenant's complete set of shifts in its time zone (overlaps,
 // breaks, days); stream.ValidateShifts implements it. A *store.ValidationError result is
 // answered field by field.
@@ -89,14 +80,9 @@ type ShiftValidator func(tz string, shifts []store.Shift) error
 // makes its endpoints answer 503 unavailable.
 type Deps struct {
 	Store *store.Store
-	// Devices issues device credentials; usually the same *store.Store.
-	Devices DeviceIssuer
-	// Disconnect closes the live NATS connections of a revoked device (bus.Disconnect)
-	// and returns how many it closed.
-	Disconnect func(tenant, device string) int
-	// ForgetDevice drops any cached authentication of a revoked device
-	// (ingest.DeviceAuth.Forget).
-	ForgetDevice func(tenant, device string)
+	// Devices issues and revokes device credentials (the CLI's path too); its Bus closes
+	// the live NATS connections of a revoked device.
+	Devices *identity.Devices
 	// Analytics answers the data endpoints (stream.History).
 	Analytics Analytics
 	// ValidateShifts checks shift calendars (stream.ValidateShifts).
@@ -114,9 +100,9 @@ type API struct {
 	cfg      APIConfig
 	deps     Deps
 	st       *store.Store
-	issuer   *auth.Issuer
-	login    *auth.Throttle
-	requests *auth.Throttle
+	issuer   *identity.Issuer
+	login    *identity.Throttle
+	requests *identity.Throttle
 	cop      *http.CrossOriginProtection
 	mux      *http.ServeMux
 	routes   []*Route
@@ -145,13 +131,13 @@ func NewAPI(cfg APIConfig, deps Deps) (*API, error) {
 		cfg.Audience = "linepulse-api"
 	}
 	if cfg.AccessTTL <= 0 {
-		cfg.AccessTTL = 15 * time.Minute
+		cfg.AccessTTL = identity.DefaultAccessTTL
 	}
 	if cfg.RefreshTTL <= 0 {
-		cfg.RefreshTTL = 7 * 24 * time.Hour
+		cfg.RefreshTTL = identity.DefaultRefreshTTL
 	}
-	if cfg.Hasher.Params == (auth.Params{}) {
-		cfg.Hasher.Params = auth.DefaultParams()
+	if cfg.Hasher.Params == (identity.Params{}) {
+		cfg.Hasher.Params = identity.DefaultParams()
 	}
 	if cfg.RequestRate <= 0 {
 		cfg.RequestRate = 50
@@ -171,10 +157,10 @@ func NewAPI(cfg APIConfig, deps Deps) (*API, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	if _, err := auth.HashPassword("probe", cfg.Hasher.Params); err != nil {
+	if _, err := identity.HashPassword("probe", cfg.Hasher.Params); err != nil {
 		return nil, fmt.Errorf("web: password hasher: %w", err)
 	}
-	issuer, err := auth.NewIssuer(auth.IssuerConfig{Issuer: cfg.Issuer, Audience: cfg.Audience, TTL: cfg.AccessTTL, Now: cfg.Now}, cfg.Keyring)
+	issuer, err := identity.NewIssuer(identity.IssuerConfig{Issuer: cfg.Issuer, Audience: cfg.Audience, TTL: cfg.AccessTTL, Now: cfg.Now}, cfg.Keyring)
 	if err != nil {
 		return nil, fmt.Errorf("web: token issuer: %w", err)
 	}
@@ -182,11 +168,11 @@ func NewAPI(cfg APIConfig, deps Deps) (*API, error) {
 	if tc.Now == nil {
 		tc.Now = cfg.Now
 	}
-	login, err := auth.NewThrottle(tc)
+	login, err := identity.NewThrottle(tc)
 	if err != nil {
 		return nil, fmt.Errorf("web: login throttle: %w", err)
 	}
-	requests, err := auth.NewThrottle(auth.ThrottleConfig{PerIPRate: rate.Limit(cfg.RequestRate), PerIPBurst: cfg.RequestBurst, MaxEntries: tc.MaxEntries, Now: cfg.Now})
+	requests, err := identity.NewThrottle(identity.ThrottleConfig{PerIPRate: rate.Limit(cfg.RequestRate), PerIPBurst: cfg.RequestBurst, MaxEntries: tc.MaxEntries, Now: cfg.Now})
 	if err != nil {
 		return nil, fmt.Errorf("web: request limiter: %w", err)
 	}

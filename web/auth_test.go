@@ -15,10 +15,10 @@ import (
 
 	"github.com/golang-jwt/jwt/v5"
 
+	"github.com/linepulse/linepulse/identity"
 	"github.com/linepulse/linepulse/store"
 	"github.com/linepulse/linepulse/store/storetest"
 	"github.com/linepulse/linepulse/web"
-	"github.com/linepulse/linepulse/web/auth"
 )
 
 // sqliteOnly runs fn on the embedded engine: for logic that does not depend on the engine.
@@ -32,9 +32,9 @@ func TestForgedTokensAreRefused(t *testing.T) {
 		tr := ev.login("acme", "viewer@acme.test")
 		kid := ev.kr.Active()
 		pub, _ := ev.kr.PublicKey(kid)
-		claims := func() auth.Claims {
+		claims := func() identity.Claims {
 			now := ev.clock.Now()
-			return auth.Claims{Tenant: ev.acme.ID, TenantSlug: "acme", Role: store.RoleTenantAdmin, SessionID: tr.SessionID,
+			return identity.Claims{Tenant: ev.acme.ID, TenantSlug: "acme", Role: store.RoleTenantAdmin, SessionID: tr.SessionID,
 				RegisteredClaims: jwt.RegisteredClaims{Subject: strconv.FormatInt(tr.User.UserID, 10), Issuer: "linepulse",
 					Audience: jwt.ClaimStrings{"linepulse-api"}, IssuedAt: jwt.NewNumericDate(now), ExpiresAt: jwt.NewNumericDate(now.Add(time.Hour))}}
 		}
@@ -50,9 +50,9 @@ func TestForgedTokensAreRefused(t *testing.T) {
 		rsaKey, _ := rsa.GenerateKey(rand.Reader, 2048)
 		_, otherKey, _ := ed25519.GenerateKey(nil)
 		past := func() time.Time { return ev.clock.Now().Add(-2 * time.Hour) }
-		expired, _ := auth.NewIssuer(auth.IssuerConfig{Issuer: "linepulse", Audience: "linepulse-api", Now: past}, ev.kr)
-		otherAud, _ := auth.NewIssuer(auth.IssuerConfig{Issuer: "linepulse", Audience: "somebody-else", Now: ev.clock.Now}, ev.kr)
-		issue := func(i *auth.Issuer) string {
+		expired, _ := identity.NewIssuer(identity.IssuerConfig{Issuer: "linepulse", Audience: "linepulse-api", Now: past}, ev.kr)
+		otherAud, _ := identity.NewIssuer(identity.IssuerConfig{Issuer: "linepulse", Audience: "somebody-else", Now: ev.clock.Now}, ev.kr)
+		issue := func(i *identity.Issuer) string {
 			s, _, err := i.Issue(claims())
 			if err != nil {
 				t.Fatal(err)
@@ -215,7 +215,7 @@ func TestSixthWrongPasswordLocksWhateverTheIP(t *testing.T) {
 
 func TestPerIPLoginLimit(t *testing.T) {
 	sqliteOnly(t, func(t *testing.T, e storetest.Engine) {
-		ev := newEnv(t, e, func(c *web.APIConfig) { c.Throttle = auth.ThrottleConfig{PerIPBurst: 3, AccountFailures: 100} })
+		ev := newEnv(t, e, func(c *web.APIConfig) { c.Throttle = identity.ThrottleConfig{PerIPBurst: 3, AccountFailures: 100} })
 		codes := []int{}
 		for i := 0; i < 5; i++ {
 			got := ev.do(req{method: "POST", path: "/api/v1/auth/login", ip: "192.0.2.1", body: web.LoginRequest{Tenant: "acme", Email: "u" + strconv.Itoa(i) + "@x.test", Password: "x"}})
@@ -310,7 +310,7 @@ func TestRehashOnLoginWhenParamsRise(t *testing.T) {
 	sqliteOnly(t, func(t *testing.T, e storetest.Engine) {
 		stronger := fastParams
 		stronger.Memory *= 2
-		ev := newEnv(t, e, func(c *web.APIConfig) { c.Hasher = auth.Hasher{Params: stronger} })
+		ev := newEnv(t, e, func(c *web.APIConfig) { c.Hasher = identity.Hasher{Params: stronger} })
 		before, _ := ev.st.UserByEmail(context.Background(), ev.acme.ID, "viewer@acme.test")
 		ev.login("acme", "viewer@acme.test")
 		after, _ := ev.st.UserByEmail(context.Background(), ev.acme.ID, "viewer@acme.test")
@@ -323,7 +323,7 @@ func TestRehashOnLoginWhenParamsRise(t *testing.T) {
 
 func TestDefaultHasherIsOWASP(t *testing.T) {
 	sqliteOnly(t, func(t *testing.T, e storetest.Engine) {
-		ev := newEnv(t, e, func(c *web.APIConfig) { c.Hasher = auth.Hasher{} })
+		ev := newEnv(t, e, func(c *web.APIConfig) { c.Hasher = identity.Hasher{} })
 		admin := ev.token("acme", "tenant_admin")
 		ev.must(http.StatusCreated, req{method: "POST", path: "/api/v1/users", token: admin,
 			body: map[string]any{"email": "new@acme.test", "role": "viewer", "password": "a long password"}}, nil)

@@ -10,7 +10,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/linepulse/linepulse/ingest"
+	"github.com/linepulse/linepulse/audit"
+	"github.com/linepulse/linepulse/identity"
 	"github.com/linepulse/linepulse/store"
 	"github.com/linepulse/linepulse/store/storetest"
 	"github.com/linepulse/linepulse/stream"
@@ -152,7 +153,7 @@ func TestDeviceCredentials(t *testing.T) {
 			t.Fatal("secret shown again")
 		}
 		// The NATS authenticator accepts it.
-		da := ingest.NewDeviceAuth(ev.st, ingest.DeviceAuthConfig{})
+		da := identity.NewDeviceAuth(ev.st, identity.DeviceAuthConfig{})
 		d, err := da.AuthenticateDevice(ctx, cr.User, cr.Password)
 		if err != nil || d.Tenant != "acme" || len(d.Lines) != 1 || d.Lines[0] != line.ID {
 			t.Fatalf("device auth %+v %v", d, err)
@@ -293,7 +294,7 @@ func TestAuditEndpointsAndChain(t *testing.T) {
 			}
 		}
 		for _, tid := range []int64{0, ev.acme.ID} {
-			if rep, err := web.VerifyAudit(context.Background(), ev.st, tid, 3); err != nil || !rep.OK {
+			if rep, err := audit.Verify(context.Background(), ev.st, tid, 3); err != nil || !rep.OK {
 				t.Errorf("chain %d: %+v %v", tid, rep, err)
 			}
 		}

@@ -1,11 +1,10 @@
 package web
 
 import (
-	"context"
 	"net"
 	"net/http"
 
-	"github.com/linepulse/linepulse/ingest"
+	"github.com/linepulse/linepulse/identity"
 	"github.com/linepulse/linepulse/store"
 )
 
@@ -18,38 +17,28 @@ type DeviceInput struct {
 // DeviceCreated answers POST /api/v1/devices: the secret is in credentials.password and
 // is shown this once; only its hash is stored.
 type DeviceCreated struct {
-	Device      store.Device       `json:"device"`
-	Credentials ingest.Credentials `json:"credentials"`
+	Device      store.Device         `json:"device"`
+	Credentials identity.Credentials `json:"credentials"`
 }
 
 // Devices: edge devices (vision nodes) and their NATS credentials, managed by tenant
-// admins. DELETE revokes: the device can no longer authenticate, its live connections
-// are closed, and its row (and name) stays for the record.
+// admins through identity.Devices, the CLI's path too. DELETE revokes: the device can no
+// longer authenticate, its live connections are closed, and its row (and name) stays for
+// the record.
 func (a *API) deviceRoutes() []*Route {
 	var o ops[store.Device]
 	if d := a.deps.Devices; d != nil {
-		o = scoped[store.Device]{list: d.ListDevices, get: d.GetDevice, del: d.RevokeDevice,
-			create: func(ctx context.Context, tid int64, v *store.Device) error {
-				v.TenantID = tid
-				return d.CreateDevice(ctx, v)
-			},
-		}.ops(callerTenant)
+		o = scoped[store.Device]{list: d.Store.ListDevices, get: d.Store.GetDevice}.ops(callerTenant)
+		o.create = a.createDevice
+		o.del = a.revokeDevice
 	} else {
 		o = unavailableOps[store.Device]("device credentials are not configured on this server")
 	}
 	o.update = nil
 	return crud(spec[store.Device]{path: "/api/v1/devices", tag: "devices", entity: "device", audit: "device",
 		read: ActConfigRead, write: ActDevices, body: DeviceInput{}, createdResp: DeviceCreated{},
-		id: func(v *store.Device) *int64 { return &v.ID }, decode: a.decodeDevice, created: a.deviceCreated,
-		removed: func(c *call, old *store.Device) {
-			if a.deps.ForgetDevice != nil {
-				a.deps.ForgetDevice(c.p.TenantSlug, old.Name)
-			}
-			if a.deps.Disconnect != nil {
-				n := a.deps.Disconnect(c.p.TenantSlug, old.Name)
-				a.log.Info("api: device revoked", "tenant", c.p.TenantSlug, "device", old.Name, "connections_closed", n)
-			}
-		}}, o)
+		id: func(v *store.Device) *int64 { return &v.ID }, decode: a.decodeDevice,
+		created: func(c *call, v *store.Device) any { return DeviceCreated{Device: *v, Credentials: c.device} }}, o)
 }
 
 func (a *API) decodeDevice(c *call, v *store.Device) error {
@@ -62,26 +51,39 @@ func (a *API) decodeDevice(c *call, v *store.Device) error {
 			return fieldErr("lines", "line %d is outside your permissions", l)
 		}
 	}
-	secret, hash, err := ingest.GenerateDeviceSecret()
-	if err != nil {
-		return err
-	}
-	v.Name, v.Lines, v.SecretHash = in.Name, in.Lines, hash
-	c.secret = secret
+	v.Name, v.Lines = in.Name, in.Lines
 	return nil
 }
 
-func (a *API) deviceCreated(c *call, v *store.Device) any {
-	secret := c.secret
-	url := a.cfg.NATSURL
-	if url == "" {
-		host := c.r.Host
-		if h, _, err := net.SplitHostPort(host); err == nil {
-			host = h
-		}
-		url = "nats://" + net.JoinHostPort(host, "4222")
+func (a *API) createDevice(c *call, v *store.Device) error {
+	d, cred, err := a.deps.Devices.Create(c.r.Context(), c.p.TenantID, identity.NewDevice{Name: v.Name, Lines: v.Lines, NATSURL: a.natsURL(c.r)})
+	if err != nil {
+		return err
 	}
-	return DeviceCreated{Device: *v, Credentials: ingest.DeviceCredentials(c.p.TenantSlug, *v, secret, url)}
+	*v, c.device = d, cred
+	return nil
+}
+
+func (a *API) revokeDevice(c *call, id int64) error {
+	d, n, err := a.deps.Devices.Revoke(c.r.Context(), c.p.TenantID, id)
+	if err != nil {
+		return err
+	}
+	a.log.Info("api: device revoked", "tenant", c.p.TenantSlug, "device", d.Name, "connections_closed", n)
+	return nil
+}
+
+// natsURL is where edges connect: APIConfig.NATSURL, else port 4222 of the host the API
+// was reached at.
+func (a *API) natsURL(r *http.Request) string {
+	if a.cfg.NATSURL != "" {
+		return a.cfg.NATSURL
+	}
+	host := r.Host
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		host = h
+	}
+	return "nats://" + net.JoinHostPort(host, "4222")
 }
 
 // unavailableOps answers every operation of a resource whose backend is not configured.

@@ -1,6 +1,6 @@
 // Package web serves LinePulse over HTTP: health and readiness, Prometheus metrics, the
 // REST API under /api/v1 and the server-rendered UI. Authentication primitives live in
-// web/auth; every SQL statement lives in store.
+// identity, the audit chain in audit; every SQL statement lives in store.
 //
 // The REST API (NewAPI) is one route table (route.go) from which the ServeMux patterns,
 // the authorization checks and the OpenAPI document (/api/v1/openapi.json) are all built.
@@ -14,5 +14,6 @@
 //	{"error":{"code":"validation_failed","message":"...","fields":[{"field":"name","message":"is required"}]}}
 //
 // Resources are one file each; most are a spec handed to the generic crud helper
-// (crud.go). Security-relevant events go to the tamper-evident audit chain (audit.go).
+// (crud.go). Security-relevant events go to the tamper-evident audit chain (package
+// audit, through audit.go).
 package web

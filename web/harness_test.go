@@ -13,15 +13,15 @@ import (
 	"testing"
 	"time"
 
+	"github.com/linepulse/linepulse/identity"
 	"github.com/linepulse/linepulse/store"
 	"github.com/linepulse/linepulse/store/storetest"
 	"github.com/linepulse/linepulse/stream"
 	"github.com/linepulse/linepulse/web"
-	"github.com/linepulse/linepulse/web/auth"
 )
 
-// fastParams keeps argon2id cheap under -race; production uses auth.DefaultParams().
-var fastParams = auth.Params{Memory: 64, Time: 1, Threads: 1, KeyLen: 32, SaltLen: 16}
+// fastParams keeps argon2id cheap under -race; production uses identity.DefaultParams().
+var fastParams = identity.Params{Memory: 64, Time: 1, Threads: 1, KeyLen: 32, SaltLen: 16}
 
 const password = "correct horse battery"
 
@@ -49,7 +49,7 @@ type env struct {
 	st    *store.Store
 	api   *web.API
 	clock *clock
-	kr    *auth.Keyring
+	kr    *identity.Keyring
 	cfg   web.APIConfig
 
 	acme, beta store.Tenant
@@ -65,25 +65,19 @@ func newEnv(t *testing.T, e storetest.Engine, opts ...envOpt) *env {
 	t.Helper()
 	ck := &clock{t: time.Now().UTC().Truncate(time.Millisecond)}
 	st := e.Open(t, func(c *store.Config) { c.Now = ck.Now })
-	kr := auth.NewKeyring()
-	kid, priv := auth.GenerateKey()
+	kr := identity.NewKeyring()
+	kid, priv := identity.GenerateKey()
 	if err := kr.Add(kid, priv); err != nil {
 		t.Fatal(err)
 	}
-	cfg := web.APIConfig{Keyring: kr, Hasher: auth.Hasher{Params: fastParams}, Now: ck.Now,
+	cfg := web.APIConfig{Keyring: kr, Hasher: identity.Hasher{Params: fastParams}, Now: ck.Now,
 		Logger: quietLogger(), RequestRate: 1e6, RequestBurst: 1e6}
 	for _, o := range opts {
 		o(&cfg)
 	}
 	ev := &env{t: t, st: st, clock: ck, kr: kr, cfg: cfg}
 	hist := stream.NewHistory(st, store.NewMetaCache(st)).WithClock(ck.Now)
-	api, err := web.NewAPI(cfg, web.Deps{Store: st, Devices: st, Analytics: hist, ValidateShifts: stream.ValidateShifts,
-		Disconnect: func(tenant, device string) int {
-			ev.mu.Lock()
-			ev.disconnected = append(ev.disconnected, tenant+"."+device)
-			ev.mu.Unlock()
-			return 1
-		},
+	api, err := web.NewAPI(cfg, web.Deps{Store: st, Devices: &identity.Devices{Store: st, Bus: disconnectRecorder{ev}}, Analytics: hist, ValidateShifts: stream.ValidateShifts,
 		OnSessionEnd: func(sid string) {
 			ev.mu.Lock()
 			ev.ended = append(ev.ended, sid)
@@ -107,10 +101,20 @@ func newEnv(t *testing.T, e storetest.Engine, opts ...envOpt) *env {
 	return ev
 }
 
+// disconnectRecorder is the bus of the env's devices: it records Disconnect calls.
+type disconnectRecorder struct{ ev *env }
+
+func (r disconnectRecorder) Disconnect(tenant, device string) int {
+	r.ev.mu.Lock()
+	defer r.ev.mu.Unlock()
+	r.ev.disconnected = append(r.ev.disconnected, tenant+"."+device)
+	return 1
+}
+
 // user creates a user with the test password.
 func (ev *env) user(tenantID int64, email, role string, perms store.Permissions) store.User {
 	ev.t.Helper()
-	h, err := auth.Hasher{Params: fastParams}.Hash(password)
+	h, err := identity.Hasher{Params: fastParams}.Hash(password)
 	if err != nil {
 		ev.t.Fatal(err)
 	}

@@ -4,8 +4,8 @@ import (
 	"context"
 	"net/url"
 
+	"github.com/linepulse/linepulse/identity"
 	"github.com/linepulse/linepulse/store"
-	"github.com/linepulse/linepulse/web/auth"
 )
 
 // KioskInput is the body of POST and PUT on kiosk tokens.
@@ -54,7 +54,7 @@ func (a *API) decodeKiosk(c *call, v *store.KioskToken) error {
 	}
 	v.Name, v.Lines, v.DashboardID = in.Name, in.Lines, in.DashboardID
 	if c.route.Method == "POST" {
-		tok, hash := auth.NewRefreshToken()
+		tok, hash := identity.NewRefreshToken()
 		v.TokenHash = hash
 		c.secret = tok
 	}

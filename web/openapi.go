@@ -9,8 +9,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/linepulse/linepulse/identity"
 	"github.com/linepulse/linepulse/store"
-	"github.com/linepulse/linepulse/web/auth"
 )
 
 // The OpenAPI 3.1 document is generated from the route table at start-up: the same table
@@ -192,7 +192,7 @@ func (a *API) buildOpenAPI() ([]byte, error) {
 			op["security"] = []any{}
 		} else {
 			sec := []any{map[string]any{"bearer": []any{}}, map[string]any{"cookie": []any{}}}
-			if r.Method == http.MethodGet && Can(auth.Principal{Kiosk: true}, r.Action) && r.Scope != ScopePlatform {
+			if r.Method == http.MethodGet && Can(identity.Principal{Kiosk: true}, r.Action) && r.Scope != ScopePlatform {
 				sec = append(sec, map[string]any{"kiosk": []any{}})
 			}
 			op["security"] = sec

@@ -3,8 +3,8 @@ package web
 import (
 	"slices"
 
+	"github.com/linepulse/linepulse/identity"
 	"github.com/linepulse/linepulse/store"
-	"github.com/linepulse/linepulse/web/auth"
 )
 
 // Actions are what a route (or a WebSocket subscription) requires. A role grants a set of
@@ -62,7 +62,7 @@ func RoleActions(role string) []string { return slices.Clone(roleActions[role]) 
 // Can reports whether p may perform action: its role (kiosk tokens have the kiosk set)
 // grants it and its permissions do not deny it. Line limits are checked separately with
 // p.CanSeeLine. The hub calls Can(p, ActLive) before every subscription.
-func Can(p auth.Principal, action string) bool {
+func Can(p identity.Principal, action string) bool {
 	role := p.Role
 	if p.Kiosk {
 		role = roleKiosk

@@ -9,10 +9,10 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/linepulse/linepulse/identity"
 	"github.com/linepulse/linepulse/store"
 	"github.com/linepulse/linepulse/store/storetest"
 	"github.com/linepulse/linepulse/web"
-	"github.com/linepulse/linepulse/web/auth"
 )
 
 // TestRolesOnEveryRoute checks every route against the role table: a role without the
@@ -40,7 +40,7 @@ func TestRolesOnEveryRoute(t *testing.T) {
 				continue
 			}
 			for role, tok := range tokens {
-				p := auth.Principal{Role: role, TenantID: ev.acme.ID}
+				p := identity.Principal{Role: role, TenantID: ev.acme.ID}
 				if role == store.RolePlatformAdmin {
 					p.TenantID = 0
 				}
@@ -86,15 +86,15 @@ func TestRoleTable(t *testing.T) {
 		{store.RoleViewer, web.ActDowntimeCode, false},
 		{"nonsense", web.ActSelf, false},
 	} {
-		if got := web.Can(auth.Principal{Role: c.role}, c.action); got != c.want {
+		if got := web.Can(identity.Principal{Role: c.role}, c.action); got != c.want {
 			t.Errorf("%s %s: %v", c.role, c.action, got)
 		}
 	}
-	kiosk := auth.Principal{Role: store.RoleTenantAdmin, Kiosk: true}
+	kiosk := identity.Principal{Role: store.RoleTenantAdmin, Kiosk: true}
 	if web.Can(kiosk, web.ActPlantWrite) || !web.Can(kiosk, web.ActLive) {
 		t.Error("a kiosk is read-only whatever its role field says")
 	}
-	denied := auth.Principal{Role: store.RoleSupervisor, Deny: []string{web.ActDowntimeCode, web.ActSelf}}
+	denied := identity.Principal{Role: store.RoleSupervisor, Deny: []string{web.ActDowntimeCode, web.ActSelf}}
 	if web.Can(denied, web.ActDowntimeCode) || !web.Can(denied, web.ActSelf) {
 		t.Error("deny list")
 	}
@@ -266,7 +266,7 @@ func TestKioskTokens(t *testing.T) {
 		ev.must(http.StatusForbidden, req{method: "GET", path: "/api/v1/users", kiosk: kc.Token}, nil)
 		ev.must(http.StatusForbidden, req{method: "GET", path: "/api/v1/incidents", kiosk: kc.Token}, nil)
 		// AuthenticateWS: header, query parameter, cookie; anything else is refused.
-		wsReq := func(mod func(*http.Request)) (auth.Principal, error) {
+		wsReq := func(mod func(*http.Request)) (identity.Principal, error) {
 			r := httptest.NewRequest("GET", "/ws", nil)
 			mod(r)
 			return ev.api.AuthenticateWS(r)

@@ -7,8 +7,8 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/linepulse/linepulse/identity"
 	"github.com/linepulse/linepulse/store"
-	"github.com/linepulse/linepulse/web/auth"
 )
 
 // Route is one endpoint of the route table. The mux, the authorization checks and the
@@ -128,13 +128,15 @@ type call struct {
 	r     *http.Request
 	route *Route
 	q     query
-	p     auth.Principal
+	p     identity.Principal
 	ip    string
 	// kioskDashboard is the dashboard a kiosk token is bound to (0 = none).
 	kioskDashboard int64
 	tdb            *store.TenantDB
 	// secret is a credential generated for the response of this call (shown once).
 	secret string
+	// device holds the credentials of a device this call created (shown once).
+	device identity.Credentials
 }
 
 // wrap turns a route into a handler: query check, authentication, scope and action

@@ -13,8 +13,8 @@ import (
 
 	"github.com/golang-jwt/jwt/v5"
 
+	"github.com/linepulse/linepulse/identity"
 	"github.com/linepulse/linepulse/store"
-	"github.com/linepulse/linepulse/web/auth"
 )
 
 // Cookie names. The access cookie carries the same JWT as the Authorization header; the
@@ -52,24 +52,24 @@ func (c *call) authenticate() error {
 // Authorization: Bearer access token, or a kiosk token (Authorization: Kiosk <token> or
 // the ?kiosk=<token> query parameter, for browsers that cannot set headers on WebSocket
 // requests). The hub then checks Can(p, ActLive) and p.CanSeeLine for each subscription.
-func (a *API) AuthenticateWS(r *http.Request) (auth.Principal, error) {
+func (a *API) AuthenticateWS(r *http.Request) (identity.Principal, error) {
 	p, _, err := a.principal(r, true)
 	if err != nil {
-		return auth.Principal{}, fmt.Errorf("%w: %s", ErrUnauthenticated, errorOf(err).msg)
+		return identity.Principal{}, fmt.Errorf("%w: %s", ErrUnauthenticated, errorOf(err).msg)
 	}
 	if !Can(p, ActLive) {
-		return auth.Principal{}, fmt.Errorf("%w: role may not watch live data", ErrUnauthenticated)
+		return identity.Principal{}, fmt.Errorf("%w: role may not watch live data", ErrUnauthenticated)
 	}
 	return p, nil
 }
 
-func (a *API) principal(r *http.Request, allowQueryKiosk bool) (auth.Principal, int64, error) {
+func (a *API) principal(r *http.Request, allowQueryKiosk bool) (identity.Principal, int64, error) {
 	ctx := r.Context()
 	if h := r.Header.Get("Authorization"); h != "" {
 		scheme, cred, ok := strings.Cut(h, " ")
 		cred = strings.TrimSpace(cred)
 		if !ok || cred == "" {
-			return auth.Principal{}, 0, badCredentials()
+			return identity.Principal{}, 0, badCredentials()
 		}
 		switch {
 		case strings.EqualFold(scheme, "Bearer") && strings.Count(cred, ".") == 2:
@@ -78,7 +78,7 @@ func (a *API) principal(r *http.Request, allowQueryKiosk bool) (auth.Principal, 
 		case strings.EqualFold(scheme, "Bearer"), strings.EqualFold(scheme, "Kiosk"):
 			return a.kioskPrincipal(ctx, cred)
 		}
-		return auth.Principal{}, 0, badCredentials()
+		return identity.Principal{}, 0, badCredentials()
 	}
 	if allowQueryKiosk {
 		if k := r.URL.Query().Get("kiosk"); k != "" {
@@ -89,39 +89,39 @@ func (a *API) principal(r *http.Request, allowQueryKiosk bool) (auth.Principal, 
 		p, err := a.userPrincipal(ctx, ck.Value)
 		return p, 0, err
 	}
-	return auth.Principal{}, 0, errNoCredentials
+	return identity.Principal{}, 0, errNoCredentials
 }
 
 // userPrincipal verifies an access token and re-reads the user, so deactivation, role
 // and permission changes and logout take effect at once, not at token expiry.
-func (a *API) userPrincipal(ctx context.Context, token string) (auth.Principal, error) {
+func (a *API) userPrincipal(ctx context.Context, token string) (identity.Principal, error) {
 	cl, err := a.issuer.Verify(token)
 	if err != nil {
-		return auth.Principal{}, badCredentials()
+		return identity.Principal{}, badCredentials()
 	}
 	uid, ok := parseID(cl.Subject)
 	if !ok || cl.Tenant < 0 || cl.SessionID == "" {
-		return auth.Principal{}, badCredentials()
+		return identity.Principal{}, badCredentials()
 	}
 	active, err := a.st.SessionActive(ctx, cl.SessionID)
 	if err != nil {
-		return auth.Principal{}, err
+		return identity.Principal{}, err
 	}
 	if !active {
-		return auth.Principal{}, errf(http.StatusUnauthorized, CodeUnauthorized, "the session has ended; sign in again")
+		return identity.Principal{}, errf(http.StatusUnauthorized, CodeUnauthorized, "the session has ended; sign in again")
 	}
 	u, err := a.st.GetUser(ctx, cl.Tenant, uid)
 	if errors.Is(err, store.ErrNotFound) || (err == nil && !u.Active) {
-		return auth.Principal{}, badCredentials()
+		return identity.Principal{}, badCredentials()
 	}
 	if err != nil {
-		return auth.Principal{}, err
+		return identity.Principal{}, err
 	}
 	slug, err := a.activeTenant(ctx, u.TenantID)
 	if err != nil {
-		return auth.Principal{}, err
+		return identity.Principal{}, err
 	}
-	p := auth.Principal{UserID: u.ID, TenantID: u.TenantID, TenantSlug: slug, Role: u.Role,
+	p := identity.Principal{UserID: u.ID, TenantID: u.TenantID, TenantSlug: slug, Role: u.Role,
 		Deny: u.Permissions.Deny, SessionID: cl.SessionID}
 	if len(u.Permissions.Lines) > 0 {
 		p.Lines = u.Permissions.Lines
@@ -149,23 +149,23 @@ func (a *API) activeTenant(ctx context.Context, tenantID int64) (string, error) 
 }
 
 // kioskPrincipal checks a kiosk token: a read-only viewer of its lines.
-func (a *API) kioskPrincipal(ctx context.Context, token string) (auth.Principal, int64, error) {
-	if !auth.WellFormedRefreshToken(token) {
-		return auth.Principal{}, 0, badCredentials()
+func (a *API) kioskPrincipal(ctx context.Context, token string) (identity.Principal, int64, error) {
+	if !identity.WellFormedRefreshToken(token) {
+		return identity.Principal{}, 0, badCredentials()
 	}
-	k, err := a.st.KioskTokenByHash(ctx, auth.HashToken(token))
+	k, err := a.st.KioskTokenByHash(ctx, identity.HashToken(token))
 	if errors.Is(err, store.ErrNotFound) || (err == nil && k.RevokedAt != nil) {
-		return auth.Principal{}, 0, badCredentials()
+		return identity.Principal{}, 0, badCredentials()
 	}
 	if err != nil {
-		return auth.Principal{}, 0, err
+		return identity.Principal{}, 0, err
 	}
 	slug, err := a.activeTenant(ctx, k.TenantID)
 	if err != nil {
-		return auth.Principal{}, 0, err
+		return identity.Principal{}, 0, err
 	}
 	a.touchKiosk(ctx, k.ID)
-	p := auth.Principal{TenantID: k.TenantID, TenantSlug: slug, Role: store.RoleViewer, Kiosk: true, KioskID: k.ID}
+	p := identity.Principal{TenantID: k.TenantID, TenantSlug: slug, Role: store.RoleViewer, Kiosk: true, KioskID: k.ID}
 	if len(k.Lines) > 0 {
 		p.Lines = k.Lines
 	}
@@ -262,8 +262,8 @@ func (a *API) handleLogin(c *call) error {
 	if in.Email == "" || len(in.Email) > 254 {
 		fields = append(fields, store.FieldError{Field: "email", Message: "is required (at most 254 characters)"})
 	}
-	if in.Password == "" || len(in.Password) > auth.MaxPasswordLen {
-		fields = append(fields, store.FieldError{Field: "password", Message: fmt.Sprintf("is required (at most %d bytes)", auth.MaxPasswordLen)})
+	if in.Password == "" || len(in.Password) > identity.MaxPasswordLen {
+		fields = append(fields, store.FieldError{Field: "password", Message: fmt.Sprintf("is required (at most %d bytes)", identity.MaxPasswordLen)})
 	}
 	if len(fields) > 0 {
 		return &store.ValidationError{Entity: "login", Fields: fields}
@@ -318,10 +318,10 @@ func (a *API) handleLogin(c *call) error {
 		return err
 	}
 	ok, rehash, err := a.cfg.Hasher.Verify(u.PasswordHash, in.Password)
-	if err != nil && !errors.Is(err, auth.ErrMalformedHash) {
+	if err != nil && !errors.Is(err, identity.ErrMalformedHash) {
 		return err
 	}
-	if errors.Is(err, auth.ErrMalformedHash) {
+	if errors.Is(err, identity.ErrMalformedHash) {
 		a.log.Error("api: stored password hash is malformed; the user cannot sign in until it is reset", "user", u.ID)
 	}
 	if !ok {
@@ -340,7 +340,7 @@ func (a *API) handleLogin(c *call) error {
 		}
 	}
 	sid := newSessionID()
-	refresh, hash := auth.NewRefreshToken()
+	refresh, hash := identity.NewRefreshToken()
 	rt := store.RefreshToken{FamilyID: sid, UserID: u.ID, TenantID: u.TenantID, TokenHash: hash, ExpiresAt: a.now().Add(a.cfg.RefreshTTL)}
 	if err := a.st.CreateRefreshToken(ctx, &rt); err != nil {
 		return err
@@ -355,7 +355,7 @@ func (a *API) handleLogin(c *call) error {
 
 // issueTokens signs an access token for u's session, sets the cookies and answers.
 func (a *API) issueTokens(c *call, u store.User, slug, sid, refresh string, refreshExp time.Time) error {
-	access, exp, err := a.issuer.Issue(auth.Claims{TenantSlug: slug, Tenant: u.TenantID, Role: u.Role, SessionID: sid,
+	access, exp, err := a.issuer.Issue(identity.Claims{TenantSlug: slug, Tenant: u.TenantID, Role: u.Role, SessionID: sid,
 		RegisteredClaims: jwt.RegisteredClaims{Subject: strconv.FormatInt(u.ID, 10)}})
 	if err != nil {
 		return err
@@ -363,7 +363,7 @@ func (a *API) issueTokens(c *call, u store.User, slug, sid, refresh string, refr
 	now := a.cfg.Now()
 	a.setCookie(c.w, AccessCookie, access, "/", exp.Sub(now))
 	a.setCookie(c.w, RefreshCookie, refresh, authPath, refreshExp.Sub(now))
-	p := auth.Principal{UserID: u.ID, TenantID: u.TenantID, TenantSlug: slug, Role: u.Role, Deny: u.Permissions.Deny}
+	p := identity.Principal{UserID: u.ID, TenantID: u.TenantID, TenantSlug: slug, Role: u.Role, Deny: u.Permissions.Deny}
 	if len(u.Permissions.Lines) > 0 {
 		p.Lines = u.Permissions.Lines
 	}
@@ -409,23 +409,23 @@ func (a *API) handleRefresh(c *call) error {
 		}
 		return errf(http.StatusUnauthorized, CodeUnauthorized, "%s", msg)
 	}
-	if !auth.WellFormedRefreshToken(in.RefreshToken) {
+	if !identity.WellFormedRefreshToken(in.RefreshToken) {
 		return refused("invalid refresh token")
 	}
-	old, err := a.st.RefreshTokenByHash(ctx, auth.HashToken(in.RefreshToken))
+	old, err := a.st.RefreshTokenByHash(ctx, identity.HashToken(in.RefreshToken))
 	if errors.Is(err, store.ErrNotFound) {
 		return refused("invalid refresh token")
 	}
 	if err != nil {
 		return err
 	}
-	state := auth.RefreshState{ExpiresAt: old.ExpiresAt, Rotated: old.RotatedAt != nil, Revoked: old.RevokedAt != nil}
-	switch auth.DecideRotation(state, a.cfg.Now()) {
-	case auth.RotateRevoked:
+	state := identity.RefreshState{ExpiresAt: old.ExpiresAt, Rotated: old.RotatedAt != nil, Revoked: old.RevokedAt != nil}
+	switch identity.DecideRotation(state, a.cfg.Now()) {
+	case identity.RotateRevoked:
 		return refused("this session has ended; sign in again")
-	case auth.RotateExpired:
+	case identity.RotateExpired:
 		return refused("the refresh token has expired; sign in again")
-	case auth.RotateReuse:
+	case identity.RotateReuse:
 		a.reuse(ctx, c, old)
 		return refused("this refresh token was already used; the session has been ended for safety")
 	}
@@ -441,7 +441,7 @@ func (a *API) handleRefresh(c *call) error {
 	if err != nil {
 		return err
 	}
-	refresh, hash := auth.NewRefreshToken()
+	refresh, hash := identity.NewRefreshToken()
 	next := store.RefreshToken{FamilyID: old.FamilyID, UserID: u.ID, TenantID: u.TenantID, TokenHash: hash, ExpiresAt: a.now().Add(a.cfg.RefreshTTL)}
 	if err := a.st.RotateRefreshToken(ctx, old.ID, &next); err != nil {
 		if errors.Is(err, store.ErrConflict) {
@@ -526,7 +526,7 @@ func (a *API) handleMe(c *call) error {
 	return c.reply(meOf(c.p, &u, 0))
 }
 
-func meOf(p auth.Principal, u *store.User, dashboard int64) Me {
+func meOf(p identity.Principal, u *store.User, dashboard int64) Me {
 	m := Me{UserID: p.UserID, TenantID: p.TenantID, Tenant: p.TenantSlug, Role: p.Role, Lines: p.Lines,
 		Kiosk: p.Kiosk, KioskID: p.KioskID, DashboardID: dashboard}
 	if u != nil {
@@ -549,7 +549,7 @@ func userAgent(r *http.Request) string {
 }
 
 func newSessionID() string {
-	_, h := auth.NewRefreshToken() // 256 random bits; only the hash form is used here
+	_, h := identity.NewRefreshToken() // 256 random bits; only the hash form is used here
 	const hexdigits = "0123456789abcdef"
 	out := make([]byte, 0, 32)
 	for _, b := range h[:16] {
@@ -563,13 +563,13 @@ func newSessionID() string {
 // LoadOrCreateKeyring reads the JWT signing keyring from path, creating it (one new
 // Ed25519 key, file mode 0600, directory 0700) when the file does not exist. Every node
 // of a cluster must use the same file: copy it, do not let each node create its own.
-func LoadOrCreateKeyring(path string) (*auth.Keyring, error) {
+func LoadOrCreateKeyring(path string) (*identity.Keyring, error) {
 	data, err := os.ReadFile(path)
 	if err == nil {
 		if st, serr := os.Stat(path); serr == nil && st.Mode().Perm()&0o077 != 0 {
 			return nil, fmt.Errorf("web: keyring %s is readable by others (mode %o): chmod 600 it", path, st.Mode().Perm())
 		}
-		kr, err := auth.ParseKeyring(data)
+		kr, err := identity.ParseKeyring(data)
 		if err != nil {
 			return nil, fmt.Errorf("web: keyring %s: %w", path, err)
 		}
@@ -578,12 +578,12 @@ func LoadOrCreateKeyring(path string) (*auth.Keyring, error) {
 	if !errors.Is(err, os.ErrNotExist) {
 		return nil, fmt.Errorf("web: cannot read keyring: %w", err)
 	}
-	kr := auth.NewKeyring()
-	kid, priv := auth.GenerateKey()
+	kr := identity.NewKeyring()
+	kid, priv := identity.GenerateKey()
 	if err := kr.Add(kid, priv); err != nil {
 		return nil, err
 	}
-	out, err := auth.MarshalKeyring(kr)
+	out, err := identity.MarshalKeyring(kr)
 	if err != nil {
 		return nil, err
 	}

@@ -6,8 +6,8 @@ import (
 	"net/http"
 	"slices"
 
+	"github.com/linepulse/linepulse/identity"
 	"github.com/linepulse/linepulse/store"
-	"github.com/linepulse/linepulse/web/auth"
 )
 
 // UserInput is the body of POST and PUT on users. The password is hashed (argon2id) and
@@ -87,8 +87,8 @@ func (a *API) decodeUser(c *call, v *store.User) error {
 		}
 		return nil
 	}
-	if len(in.Password) < minPasswordLen || len(in.Password) > auth.MaxPasswordLen {
-		return fieldErr("password", "must have %d to %d characters", minPasswordLen, auth.MaxPasswordLen)
+	if len(in.Password) < minPasswordLen || len(in.Password) > identity.MaxPasswordLen {
+		return fieldErr("password", "must have %d to %d characters", minPasswordLen, identity.MaxPasswordLen)
 	}
 	h, err := a.cfg.Hasher.Hash(in.Password)
 	if err != nil {

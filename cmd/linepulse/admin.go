@@ -11,8 +11,8 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/linepulse/linepulse/identity"
 	"github.com/linepulse/linepulse/store"
-	"github.com/linepulse/linepulse/web/auth"
 )
 
 // storeFlags are the database options shared by every command that opens the store.
@@ -121,7 +121,7 @@ func userCreateCommand() *command {
 		if !*stdinPw {
 			return errors.New("--password-stdin is required (passwords are never taken from arguments)")
 		}
-		pw, err := bufio.NewReader(io.LimitReader(cc.stdin, auth.MaxPasswordLen+2)).ReadString('\n')
+		pw, err := bufio.NewReader(io.LimitReader(cc.stdin, identity.MaxPasswordLen+2)).ReadString('\n')
 		if err != nil && !errors.Is(err, io.EOF) {
 			return fmt.Errorf("cannot read password: %w", err)
 		}
@@ -142,7 +142,7 @@ func userCreateCommand() *command {
 			}
 			tenantID = t.ID()
 		}
-		hash, err := auth.Hasher{Params: auth.DefaultParams()}.Hash(pw)
+		hash, err := identity.Hasher{Params: identity.DefaultParams()}.Hash(pw)
 		if err != nil {
 			return err
 		}
@@ -150,6 +150,7 @@ func userCreateCommand() *command {
 		if err := s.CreateUser(cc.ctx, &u); err != nil {
 			return err
 		}
+		auditChange(cc, s, tenantID, "user.create", u.ID, nil, u)
 		return output(cc.stdout, *format, map[string]any{"id": u.ID, "tenant": *tenant, "email": u.Email, "role": u.Role}, "id", "tenant", "email", "role")
 	}
 	return c

@@ -1,14 +1,15 @@
 package main
 
 import (
+	"context"
 	"encoding/hex"
 	"errors"
 	"fmt"
 	"strconv"
 	"time"
 
+	"github.com/linepulse/linepulse/audit"
 	"github.com/linepulse/linepulse/store"
-	"github.com/linepulse/linepulse/web"
 )
 
 // auditVerifyCommand checks the tamper-evident audit chain of a tenant (or of the platform,
@@ -51,7 +52,7 @@ func auditVerifyCommand() *command {
 		}
 		var broken []string
 		for _, ch := range chains {
-			rep, err := web.VerifyAudit(cc.ctx, s, ch.id, *pageSize)
+			rep, err := audit.Verify(cc.ctx, s, ch.id, *pageSize)
 			if err != nil {
 				return fmt.Errorf("cannot verify the audit log of %s: %w", ch.name, err)
 			}
@@ -92,7 +93,7 @@ func chainName(cc *cliContext, s *store.Store, id int64) string {
 	return "deleted tenant #" + strconv.FormatInt(id, 10)
 }
 
-func printAuditReport(cc *cliContext, format, name string, rep web.AuditReport) error {
+func printAuditReport(cc *cliContext, format, name string, rep audit.Report) error {
 	status := "intact"
 	if !rep.OK {
 		status = "BROKEN"
@@ -111,7 +112,7 @@ func printAuditReport(cc *cliContext, format, name string, rep web.AuditReport) 
 	return output(cc.stdout, format, v, order...)
 }
 
-func describeBreak(name string, rep web.AuditReport) string {
+func describeBreak(name string, rep audit.Report) string {
 	if b := rep.Broken; b != nil {
 		return fmt.Sprintf("the audit log of %s is broken at seq %d (row id %d, action %q, at %s): %s",
 			name, b.Seq, b.ID, b.Action, b.At.UTC().Format(time.RFC3339), rep.Reason)
@@ -125,4 +126,22 @@ func joinLines(s []string) string {
 		out += "; " + l
 	}
 	return out
+}
+
+// auditChange records a change the CLI made in the audit log of tenantID (0 = the
+// platform chain), like the API records its own: the same action names, user 0 (the
+// system), no IP, details {"id","before","after","via":"cli"}. The change has happened
+// whatever the log says, so a failure to record it is logged loudly, not returned.
+func auditChange(cc *cliContext, s *store.Store, tenantID int64, action string, id int64, before, after any) {
+	d := map[string]any{"id": id, "via": "cli"}
+	if before != nil {
+		d["before"] = before
+	}
+	if after != nil {
+		d["after"] = after
+	}
+	e := audit.NewEntry(tenantID, 0, action, "", d, time.Time{})
+	if err := audit.Append(context.WithoutCancel(cc.ctx), s, e); err != nil {
+		cc.log.Error("AUDIT ENTRY NOT WRITTEN", "tenant", tenantID, "action", action, "details", string(e.Details), "err", err)
+	}
 }

@@ -3,14 +3,15 @@ package main
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
 
+	"github.com/linepulse/linepulse/audit"
 	"github.com/linepulse/linepulse/store"
 	"github.com/linepulse/linepulse/store/storetest"
-	"github.com/linepulse/linepulse/web"
 )
 
 // auditFixture makes a database whose tenant "acme" has five chained audit entries (and
@@ -27,11 +28,11 @@ func auditFixture(t *testing.T, e storetest.Engine) ([]string, *sql.DB) {
 	ten := storetest.Tenant(t, s, "acme")
 	for i, a := range []string{"login.success", "config.line.create", "user.update", "downtime.reason", "logout"} {
 		en := store.AuditEntry{TenantID: ten.ID(), UserID: int64(i + 1), Action: a, IP: "192.0.2.1", Details: store.JSON(`{"n":` + strconv.Itoa(i) + `,"who":"x"}`)}
-		if err := s.AppendAuditAnchored(ctx, &en, web.AuditHasher); err != nil {
+		if err := s.AppendAuditAnchored(ctx, &en, audit.Hash); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if err := s.AppendAuditAnchored(ctx, &store.AuditEntry{Action: "tenant.create"}, web.AuditHasher); err != nil {
+	if err := s.AppendAuditAnchored(ctx, &store.AuditEntry{Action: "tenant.create"}, audit.Hash); err != nil {
 		t.Fatal(err)
 	}
 	s.Close()
@@ -111,7 +112,7 @@ func TestAuditVerifyCatchesARecomputedTail(t *testing.T) {
 	}
 	en := tail[0]
 	en.Details = store.JSON(`{"n":4,"who":"nobody"}`)
-	h := web.AuditHasher(en.PrevHash, &en)
+	h := audit.Hash(en.PrevHash, &en)
 	if _, err := db.Exec("UPDATE `audit_log` SET `details` = ?, `hash` = ? WHERE `id` = ?", string(en.Details), h, en.ID); err != nil {
 		t.Fatal(err)
 	}
@@ -134,4 +135,85 @@ func TestAuditVerifyAllChainsAndErrors(t *testing.T) {
 	if code, _, _ := runCLI(t, "", append([]string{"audit", "verify", "--page-size", "0"}, flags...)...); code != 1 {
 		t.Fatalf("bad page size: %d", code)
 	}
+}
+
+// TestCLIChangesAreAudited: what the CLI changes lands in the tenant's (or the
+// platform's) audit chain like the API's changes, as user 0 via the CLI, without
+// passwords or secrets, and the chains still verify.
+func TestCLIChangesAreAudited(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, e storetest.Engine) {
+		cfg := e.Config(t)
+		db := []string{"--log-level", "error", "--data-dir", cfg.DataDir}
+		if cfg.MySQLDSN != "" {
+			db = []string{"--log-level", "error", "--mysql", cfg.MySQLDSN}
+		}
+		cli := func(stdin string, args ...string) string {
+			t.Helper()
+			code, out, stderr := runCLI(t, stdin, append(args, db...)...)
+			if code != 0 {
+				t.Fatalf("%v: %s", args, stderr)
+			}
+			return out
+		}
+		cli("", "tenant", "create", "--slug", "acme", "--name", "Acme")
+		cli("acme-password-1\n", "user", "create", "--tenant", "acme", "--email", "admin@acme.test", "--role", "tenant_admin", "--password-stdin")
+		cli("root-password-1\n", "user", "create", "--email", "root@platform.test", "--role", "platform_admin", "--password-stdin")
+		created := cli("", "device", "create", "--tenant", "acme", "--name", "cam-1", "--format", "json")
+		cli("", "device", "revoke", "--tenant", "acme", "--name", "cam-1")
+
+		s, err := store.Open(context.Background(), cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer s.Close()
+		ten, err := s.TenantBySlug(context.Background(), "acme")
+		if err != nil {
+			t.Fatal(err)
+		}
+		type detail struct {
+			ID     int64          `json:"id"`
+			Via    string         `json:"via"`
+			Before map[string]any `json:"before"`
+			After  map[string]any `json:"after"`
+		}
+		var cred struct {
+			Credentials struct {
+				Password string `json:"password"`
+			} `json:"credentials"`
+		}
+		if err := json.Unmarshal([]byte(created), &cred); err != nil || cred.Credentials.Password == "" {
+			t.Fatalf("device create output: %v %s", err, created)
+		}
+		chain := func(tenantID int64) (actions []string, details []detail) {
+			entries, err := s.AuditEntries(context.Background(), tenantID, 0, 100)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, en := range entries {
+				for _, secret := range []string{"acme-password-1", "root-password-1", "argon2id", "secret_hash", cred.Credentials.Password} {
+					if strings.Contains(string(en.Details), secret) {
+						t.Errorf("%s entry holds %q: %s", en.Action, secret, en.Details)
+					}
+				}
+				var d detail
+				if err := json.Unmarshal(en.Details, &d); err != nil || en.UserID != 0 || d.Via != "cli" || d.ID == 0 {
+					t.Errorf("entry %+v: details %s (%v)", en, en.Details, err)
+				}
+				actions = append(actions, en.Action)
+				details = append(details, d)
+			}
+			return actions, details
+		}
+		acts, details := chain(ten.ID)
+		if strings.Join(acts, " ") != "user.create device.create device.delete" {
+			t.Fatalf("acme's chain: %v", acts)
+		}
+		if details[0].After["email"] != "admin@acme.test" || details[1].After["name"] != "cam-1" || details[2].Before["name"] != "cam-1" {
+			t.Errorf("details %+v", details)
+		}
+		if acts, details := chain(0); strings.Join(acts, " ") != "user.create" || details[0].After["role"] != "platform_admin" {
+			t.Fatalf("platform chain: %v %+v", acts, details)
+		}
+		cli("", "audit", "verify", "--all")
+	})
 }

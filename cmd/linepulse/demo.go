@@ -12,9 +12,9 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/linepulse/linepulse/identity"
 	"github.com/linepulse/linepulse/ingest/sim"
 	"github.com/linepulse/linepulse/store"
-	"github.com/linepulse/linepulse/web/auth"
 )
 
 // The demo plant (serve --demo): a bottling plant in Madrid with three lines.
@@ -160,7 +160,7 @@ func seedDemo(ctx context.Context, st *store.Store, log *slog.Logger) (demoPlant
 	switch _, err := st.UserByEmail(ctx, ten.ID, demoEmail); {
 	case errors.Is(err, store.ErrNotFound):
 		pw := rand.Text()
-		hash, err := auth.Hasher{Params: auth.DefaultParams()}.Hash(pw)
+		hash, err := identity.Hasher{Params: identity.DefaultParams()}.Hash(pw)
 		if err != nil {
 			return p, fmt.Errorf("demo: password: %w", err)
 		}

@@ -14,10 +14,10 @@ import (
 
 	"github.com/linepulse/linepulse/bus"
 	"github.com/linepulse/linepulse/bus/bustest"
+	"github.com/linepulse/linepulse/identity"
 	"github.com/linepulse/linepulse/store"
 	"github.com/linepulse/linepulse/store/storetest"
 	"github.com/linepulse/linepulse/stream/shiftcal"
-	"github.com/linepulse/linepulse/web/auth"
 )
 
 func plantIDs(p demoPlant) string {
@@ -53,7 +53,7 @@ func TestSeedDemoIsIdempotent(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if ok, _, err := (auth.Hasher{Params: auth.DefaultParams()}).Verify(u.PasswordHash, m[1]); !ok || err != nil || u.Role != store.RoleTenantAdmin {
+		if ok, _, err := (identity.Hasher{Params: identity.DefaultParams()}).Verify(u.PasswordHash, m[1]); !ok || err != nil || u.Role != store.RoleTenantAdmin {
 			t.Fatalf("logged password does not verify for %s (%v, role %s)", demoEmail, err, u.Role)
 		}
 

@@ -9,7 +9,7 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/linepulse/linepulse/ingest"
+	"github.com/linepulse/linepulse/identity"
 	"github.com/linepulse/linepulse/store"
 )
 
@@ -60,11 +60,11 @@ func deviceCreateCommand() *command {
 			return errors.New("--name is required")
 		}
 		return f.withTenant(cc, func(s *store.Store, t *store.TenantDB) error {
-			d, secret, err := ingest.CreateDevice(cc.ctx, s, t.ID(), *name, ids)
+			d, cred, err := identity.Devices{Store: s}.Create(cc.ctx, t.ID(), identity.NewDevice{Name: *name, Lines: ids, NATSURL: *urlHint})
 			if err != nil {
 				return err
 			}
-			cred := ingest.DeviceCredentials(*f.tenant, d, secret, *urlHint)
+			auditChange(cc, s, t.ID(), "device.create", d.ID, nil, d)
 			if *f.format == "json" {
 				enc := json.NewEncoder(cc.stdout)
 				enc.SetIndent("", "  ")
@@ -76,7 +76,7 @@ func deviceCreateCommand() *command {
 	return c
 }
 
-func printCredentials(cc *cliContext, d store.Device, cred ingest.Credentials) error {
+func printCredentials(cc *cliContext, d store.Device, cred identity.Credentials) error {
 	tw := tabwriter.NewWriter(cc.stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintf(tw, "device\t%s (id %d)\n", d.Name, d.ID)
 	fmt.Fprintf(tw, "user\t%s\n", cred.User)
@@ -107,15 +107,14 @@ func deviceRevokeCommand() *command {
 			if err != nil {
 				return err
 			}
-			if err := s.RevokeDevice(cc.ctx, t.ID(), d.ID); err != nil {
+			// This process has no bus to reach a running server's NATS connections: the
+			// device is refused from its next connection attempt. Revoking through the API
+			// (inside the server) also disconnects it at once.
+			old := d
+			if d, _, err = (identity.Devices{Store: s}).Revoke(cc.ctx, t.ID(), d.ID); err != nil {
 				return err
 			}
-			if d, err = s.GetDevice(cc.ctx, t.ID(), d.ID); err != nil {
-				return err
-			}
-			// This process cannot reach a running server's NATS connections: the device is
-			// refused from its next connection attempt. Revoking through the API (inside
-			// the server) also disconnects it at once.
+			auditChange(cc, s, t.ID(), "device.delete", d.ID, old, nil)
 			return output(cc.stdout, *f.format, map[string]any{"id": d.ID, "tenant": *f.tenant, "name": d.Name, "revoked_at": d.RevokedAt.Format(time.RFC3339),
 				"note": "refused from its next connection; live connections stay until then (revoke through the API to disconnect at once)"},
 				"id", "tenant", "name", "revoked_at", "note")

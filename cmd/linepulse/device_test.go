@@ -1,14 +1,22 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
+	"io"
+	"net/http"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 
-	"github.com/linepulse/linepulse/ingest"
+	"github.com/nats-io/nats.go"
+
+	"github.com/linepulse/linepulse/identity"
 	"github.com/linepulse/linepulse/store"
 	"github.com/linepulse/linepulse/store/storetest"
+	"github.com/linepulse/linepulse/web"
 )
 
 func TestDeviceCommands(t *testing.T) {
@@ -36,9 +44,9 @@ func TestDeviceCommands(t *testing.T) {
 			t.Fatalf("device create: %s", stderr)
 		}
 		var created struct {
-			ID          int64              `json:"id"`
-			Lines       []int64            `json:"lines"`
-			Credentials ingest.Credentials `json:"credentials"`
+			ID          int64                `json:"id"`
+			Lines       []int64              `json:"lines"`
+			Credentials identity.Credentials `json:"credentials"`
 		}
 		if err := json.Unmarshal([]byte(out), &created); err != nil {
 			t.Fatalf("not JSON: %v\n%s", err, out)
@@ -55,13 +63,13 @@ func TestDeviceCommands(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer s.Close()
-		auth := ingest.NewDeviceAuth(s, ingest.DeviceAuthConfig{})
+		auth := identity.NewDeviceAuth(s, identity.DeviceAuthConfig{})
 		if _, err := auth.AuthenticateDevice(context.Background(), c.User, c.Password); err != nil {
 			t.Fatalf("printed credentials refused: %v", err)
 		}
 		ten, _ := s.TenantBySlug(context.Background(), "acme")
 		d, err := s.DeviceByName(context.Background(), ten.ID, "cam-01")
-		if err != nil || d.SecretHash == c.Password || d.SecretHash != ingest.HashDeviceSecret(c.Password) {
+		if err != nil || d.SecretHash == c.Password || d.SecretHash != identity.HashDeviceSecret(c.Password) {
 			t.Fatalf("stored %+v, %v", d, err)
 		}
 
@@ -102,4 +110,136 @@ func TestDeviceCommands(t *testing.T) {
 			oneClearLine(t, code, stderr, bad.want)
 		}
 	})
+}
+
+// TestDeviceDoorsShareOnePath: a running server and the CLI issue and revoke devices
+// through the same path (identity.Devices): credentials of the same shape from both
+// doors, both accepted by the server's NATS; the API's revoke closes a live connection
+// of a device the CLI created, the CLI's revoke refuses a device the API created.
+func TestDeviceDoorsShareOnePath(t *testing.T) {
+	dir := t.TempDir()
+	db := []string{"--data-dir", dir, "--log-level", "error"}
+	cli := func(stdin string, args ...string) string {
+		t.Helper()
+		code, out, stderr := runCLI(t, stdin, append(args, db...)...)
+		if code != 0 {
+			t.Fatalf("%v: %s", args, stderr)
+		}
+		return out
+	}
+	cli("", "tenant", "create", "--slug", "acme", "--name", "Acme")
+	cli("admin-password-1\n", "user", "create", "--tenant", "acme", "--email", "admin@acme.test", "--role", "tenant_admin", "--password-stdin")
+	cli("", "line", "create", "--tenant", "acme", "--name", "L")
+
+	addr, natsAddr := freeAddr(t), freeAddr(t)
+	base := "http://" + addr
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan int, 1)
+	var serveErr bytes.Buffer
+	go func() {
+		done <- run(ctx, append([]string{"serve", "--http", addr, "--nats-listen", natsAddr, "--nats-public-url", "nats://plant.example:4222"}, db...),
+			strings.NewReader(""), io.Discard, &serveErr, func(string) string { return "" })
+	}()
+	t.Cleanup(func() {
+		cancel()
+		if code := <-done; code != 0 {
+			t.Errorf("serve exited %d: %s", code, serveErr.String())
+		}
+	})
+	waitFor(t, "serve ready", func() bool {
+		resp, err := http.Get(base + "/readyz")
+		if err != nil {
+			return false
+		}
+		resp.Body.Close()
+		return resp.StatusCode == http.StatusOK
+	})
+	token := login(t, base, "acme", "admin@acme.test", "admin-password-1")
+
+	var byCLI struct {
+		ID          int64                `json:"id"`
+		Credentials identity.Credentials `json:"credentials"`
+	}
+	if err := json.Unmarshal([]byte(cli("", "device", "create", "--tenant", "acme", "--name", "cli-cam", "--format", "json", "--nats-url-hint", "nats://plant.example:4222")), &byCLI); err != nil {
+		t.Fatal(err)
+	}
+	var byAPI web.DeviceCreated
+	if code := apiCall(t, "POST", base+"/api/v1/devices", token, map[string]any{"name": "api-cam"}, &byAPI); code != http.StatusCreated {
+		t.Fatalf("POST /api/v1/devices: %d", code)
+	}
+	for name, c := range map[string]identity.Credentials{"cli-cam": byCLI.Credentials, "api-cam": byAPI.Credentials} {
+		inbox := "_INBOX.acme." + name
+		if c.User != "acme."+name || len(c.Password) != 43 || c.InboxPrefix != inbox || c.URL != "nats://plant.example:4222" ||
+			strings.Join(c.Publish, " ") != "lp.acme.line.*.det lp.acme.node."+name+".telemetry" || strings.Join(c.Subscribe, " ") != inbox+".>" {
+			t.Errorf("%s: credentials %+v", name, c)
+		}
+	}
+
+	dial := func(c identity.Credentials) (*nats.Conn, chan struct{}, error) {
+		closed := make(chan struct{})
+		nc, err := nats.Connect("nats://"+natsAddr, nats.UserInfo(c.User, c.Password), nats.CustomInboxPrefix(c.InboxPrefix),
+			nats.NoReconnect(), nats.ClosedHandler(func(*nats.Conn) { close(closed) }))
+		if err == nil {
+			t.Cleanup(nc.Close)
+		}
+		return nc, closed, err
+	}
+	_, cliClosed, err := dial(byCLI.Credentials)
+	if err != nil {
+		t.Fatalf("CLI-issued credentials refused: %v", err)
+	}
+	if _, _, err := dial(byAPI.Credentials); err != nil {
+		t.Fatalf("API-issued credentials refused: %v", err)
+	}
+
+	// The API revokes the CLI's device: its live connection is closed at once.
+	if code := apiCall(t, "DELETE", base+"/api/v1/devices/"+strconv.FormatInt(byCLI.ID, 10), token, nil, nil); code != http.StatusNoContent {
+		t.Fatalf("DELETE: %d", code)
+	}
+	select {
+	case <-cliClosed:
+	case <-time.After(time.Minute):
+		t.Fatal("device revoked through the API still connected")
+	}
+	if _, _, err := dial(byCLI.Credentials); err == nil {
+		t.Fatal("device revoked through the API reconnected")
+	}
+	// The CLI revokes the API's device: refused from its next connection attempt.
+	cli("", "device", "revoke", "--tenant", "acme", "--name", "api-cam")
+	if _, _, err := dial(byAPI.Credentials); err == nil {
+		t.Fatal("device revoked through the CLI reconnected")
+	}
+}
+
+// apiCall sends a JSON request with a bearer token, decodes a JSON answer into out and
+// returns the status.
+func apiCall(t *testing.T, method, url, token string, body, out any) int {
+	t.Helper()
+	var rd io.Reader
+	if body != nil {
+		b, err := json.Marshal(body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rd = bytes.NewReader(b)
+	}
+	req, err := http.NewRequest(method, url, rd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+token)
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if out != nil && resp.StatusCode < 300 {
+		if err := json.NewDecoder(resp.Body).Decode(out); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return resp.StatusCode
 }

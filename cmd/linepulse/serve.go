@@ -20,6 +20,7 @@ import (
 
 	"github.com/linepulse/linepulse/bus"
 	"github.com/linepulse/linepulse/hub"
+	"github.com/linepulse/linepulse/identity"
 	"github.com/linepulse/linepulse/ingest"
 	"github.com/linepulse/linepulse/store"
 	"github.com/linepulse/linepulse/stream"
@@ -73,8 +74,8 @@ func serveCommand() *command {
 		allowedOrigins:    f.String("allowed-origins", "", "comma-separated extra origins (https://host) allowed for browser writes and WebSockets; the site's own origin always is"),
 		trustedProxies:    f.String("trusted-proxies", "", "comma-separated CIDRs of reverse proxies whose X-Forwarded-For gives the client IP"),
 		jwtKeys:           f.String("jwt-keyring", "", "JWT signing keyring file (created 0600 when missing; copy it to every node); default <data-dir>/jwt-keyring.json"),
-		accessTTL:         f.Duration("access-ttl", 15*time.Minute, "lifetime of access tokens and the session cookie"),
-		refreshTTL:        f.Duration("refresh-ttl", 7*24*time.Hour, "a session ends when unused for this long"),
+		accessTTL:         f.Duration("access-ttl", identity.DefaultAccessTTL, "lifetime of access tokens and the session cookie"),
+		refreshTTL:        f.Duration("refresh-ttl", identity.DefaultRefreshTTL, "a session ends when unused for this long"),
 		natsPublicURL:     f.String("nats-public-url", "", "NATS URL shown with new device credentials, e.g. nats://plant-server:4222"),
 		writerBatch:       f.Int("writer-batch", ingest.DefaultBatchSize, "most detections per line written in one transaction"),
 		writerInterval:    f.Duration("writer-interval", ingest.DefaultFlushInterval, "longest a detection waits in a partial batch"),
@@ -142,7 +143,7 @@ func serve(cc *cliContext, cfg serveConfig) error {
 	var (
 		st      *store.Store
 		meta    *store.MetaCache
-		devAuth *ingest.DeviceAuth
+		devAuth *identity.DeviceAuth
 		b       *bus.Bus
 		api     *web.API
 		ln      net.Listener
@@ -160,7 +161,7 @@ func serve(cc *cliContext, cfg serveConfig) error {
 					return err
 				}
 				meta = store.NewMetaCache(st)
-				devAuth = ingest.NewDeviceAuth(st, ingest.DeviceAuthConfig{Logger: cc.log})
+				devAuth = identity.NewDeviceAuth(st, identity.DeviceAuthConfig{Logger: cc.log})
 				site.AddCheck("database", st.Ping)
 				cc.log.Info("store ready", "store", st.Describe())
 				return nil
@@ -261,7 +262,7 @@ func serve(cc *cliContext, cfg serveConfig) error {
 				}
 				api, err = web.NewAPI(web.APIConfig{Keyring: kr, AccessTTL: *cfg.accessTTL, RefreshTTL: *cfg.refreshTTL, TLS: tls,
 					TrustedOrigins: splitList(*cfg.allowedOrigins), TrustedProxies: proxies, NATSURL: *cfg.natsPublicURL, Logger: cc.log, Registry: reg},
-					web.Deps{Store: st, Devices: st, Disconnect: b.Disconnect, ForgetDevice: devAuth.Forget,
+					web.Deps{Store: st, Devices: &identity.Devices{Store: st, Bus: b, Auth: devAuth},
 						Analytics: stream.NewHistory(st, meta), ValidateShifts: stream.ValidateShifts,
 						OnSessionEnd: func(sid string) {
 							if h := live.Load(); h != nil {

@@ -19,17 +19,17 @@ import (
 
 	"github.com/linepulse/linepulse/bus"
 	"github.com/linepulse/linepulse/hub"
-	"github.com/linepulse/linepulse/web/auth"
+	"github.com/linepulse/linepulse/identity"
 )
 
 // benchAuth trusts "Bearer bench": the bench command's in-process server only.
 type benchAuth struct{ tenant string }
 
-func (a benchAuth) AuthenticateWS(r *http.Request) (auth.Principal, error) {
+func (a benchAuth) AuthenticateWS(r *http.Request) (identity.Principal, error) {
 	if r.Header.Get("Authorization") != "Bearer "+benchToken {
-		return auth.Principal{}, errors.New("bench: unknown token")
+		return identity.Principal{}, errors.New("bench: unknown token")
 	}
-	return auth.Principal{UserID: 1, TenantID: 1, TenantSlug: a.tenant, Role: "viewer"}, nil
+	return identity.Principal{UserID: 1, TenantID: 1, TenantSlug: a.tenant, Role: "viewer"}, nil
 }
 
 const benchToken = "bench"

@@ -1,4 +1,4 @@
-package auth
+package identity
 
 import (
 	"crypto/rand"
@@ -19,12 +19,23 @@ type Claims struct {
 	SessionID  string `json:"sid"`
 }
 
+// Lifetimes of the credentials a sign-in yields, unless configured otherwise.
+const (
+	// DefaultAccessTTL is the lifetime of an access token.
+	DefaultAccessTTL = 15 * time.Minute
+	// DefaultRefreshTTL is the lifetime of a refresh token; each use replaces it, so a
+	// session lives while it is refreshed at least this often.
+	DefaultRefreshTTL = 7 * 24 * time.Hour
+	// DefaultLeeway is the clock skew tolerated on exp, nbf and iat.
+	DefaultLeeway = 30 * time.Second
+)
+
 // IssuerConfig configures access-token issuance and verification.
 type IssuerConfig struct {
 	Issuer   string           // iss claim; required
 	Audience string           // aud claim; required
-	TTL      time.Duration    // token lifetime; default 15m
-	Leeway   time.Duration    // clock skew tolerated on exp/nbf/iat; default 30s
+	TTL      time.Duration    // token lifetime; default DefaultAccessTTL (15m)
+	Leeway   time.Duration    // clock skew tolerated on exp/nbf/iat; default DefaultLeeway (30s)
 	Now      func() time.Time // clock; default time.Now
 }
 
@@ -50,10 +61,10 @@ func NewIssuer(cfg IssuerConfig, kr *Keyring) (*Issuer, error) {
 		return nil, fmt.Errorf("%w: negative TTL or leeway", ErrInvalidConfig)
 	}
 	if cfg.TTL == 0 {
-		cfg.TTL = 15 * time.Minute
+		cfg.TTL = DefaultAccessTTL
 	}
 	if cfg.Leeway == 0 {
-		cfg.Leeway = 30 * time.Second
+		cfg.Leeway = DefaultLeeway
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
@@ -76,11 +87,11 @@ func NewIssuer(cfg IssuerConfig, kr *Keyring) (*Issuer, error) {
 // first five. c.Subject (the user id) is required.
 func (i *Issuer) Issue(c Claims) (token string, exp time.Time, err error) {
 	if c.Subject == "" {
-		return "", time.Time{}, errors.New("auth: cannot issue token: empty subject")
+		return "", time.Time{}, errors.New("identity: cannot issue token: empty subject")
 	}
 	kid, priv, ok := i.kr.signer()
 	if !ok {
-		return "", time.Time{}, errors.New("auth: cannot issue token: keyring has no active key")
+		return "", time.Time{}, errors.New("identity: cannot issue token: keyring has no active key")
 	}
 	now := i.cfg.Now()
 	c.Issuer = i.cfg.Issuer
@@ -95,7 +106,7 @@ func (i *Issuer) Issue(c Claims) (token string, exp time.Time, err error) {
 	t.Header["kid"] = kid
 	s, err := t.SignedString(priv)
 	if err != nil {
-		return "", time.Time{}, fmt.Errorf("auth: cannot sign token: %w", err)
+		return "", time.Time{}, fmt.Errorf("identity: cannot sign token: %w", err)
 	}
 	return s, c.ExpiresAt.Time, nil
 }

@@ -1,15 +1,19 @@
-package auth
+package audit
 
 import (
 	"bytes"
 	"crypto/sha256"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"time"
 )
 
-// AuditFields are the hashed fields of one audit-log entry of one tenant.
-type AuditFields struct {
+// ErrChainBroken: a chain failed VerifyChain.
+var ErrChainBroken = errors.New("audit: hash chain broken")
+
+// Fields are the hashed fields of one entry of one tenant's chain.
+type Fields struct {
 	TenantID int64
 	Seq      int64     // 1, 2, 3 … per tenant, no gaps
 	At       time.Time // hashed at microsecond precision (what MySQL DATETIME(6) keeps)
@@ -19,11 +23,11 @@ type AuditFields struct {
 	Details  []byte // canonical JSON; the caller must produce identical bytes on re-read
 }
 
-// AuditEntry is a stored entry with its chain links.
-type AuditEntry struct {
-	AuditFields
+// Entry is a stored entry with its chain links.
+type Entry struct {
+	Fields
 	PrevHash []byte // Hash of entry Seq-1; empty for Seq 1
-	Hash     []byte // ChainHash(PrevHash, AuditFields)
+	Hash     []byte // ChainHash(PrevHash, Fields)
 }
 
 // auditDomain separates these hashes from any other SHA-256 use; bump the
@@ -41,7 +45,7 @@ const auditDomain = "linepulse/audit/v1"
 //
 // Integers are fixed width and every variable field is length-prefixed, so
 // no two different entries encode to the same bytes.
-func ChainHash(prev []byte, e AuditFields) []byte {
+func ChainHash(prev []byte, e Fields) []byte {
 	h := sha256.New()
 	var buf [8]byte
 	putBytes := func(b []byte) {
@@ -69,14 +73,14 @@ func ChainHash(prev []byte, e AuditFields) []byte {
 // consecutive Seq (a gap means deletion, a step back means reordering or
 // insertion), each PrevHash equal to the previous Hash, and each Hash
 // recomputed. It returns (-1, nil) when intact, else the index of the first
-// bad entry and an error wrapping ErrAuditChain.
+// bad entry and an error wrapping ErrChainBroken.
 //
 // The first entry's PrevHash is trusted unless its Seq is 1 (then it must be
 // empty), so a segment can be checked alone. Truncating the newest entries is
 // invisible here: compare the last Hash with an anchor kept elsewhere.
-func VerifyChain(entries []AuditEntry) (firstBad int, err error) {
+func VerifyChain(entries []Entry) (firstBad int, err error) {
 	bad := func(i int, why string) (int, error) {
-		return i, fmt.Errorf("%w: entry %d (seq %d): %s", ErrAuditChain, i, entries[i].Seq, why)
+		return i, fmt.Errorf("%w: entry %d (seq %d): %s", ErrChainBroken, i, entries[i].Seq, why)
 	}
 	for i := range entries {
 		e := &entries[i]
@@ -98,7 +102,7 @@ func VerifyChain(entries []AuditEntry) (firstBad int, err error) {
 				return bad(i, "previous hash mismatch")
 			}
 		}
-		if !bytes.Equal(e.Hash, ChainHash(e.PrevHash, e.AuditFields)) {
+		if !bytes.Equal(e.Hash, ChainHash(e.PrevHash, e.Fields)) {
 			return bad(i, "hash mismatch")
 		}
 	}

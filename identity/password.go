@@ -1,4 +1,4 @@
-package auth
+package identity
 
 import (
 	"crypto/rand"
@@ -83,7 +83,7 @@ func HashPassword(pw string, p Params) (string, error) {
 	}
 	salt := make([]byte, p.SaltLen)
 	if _, err := rand.Read(salt); err != nil {
-		return "", fmt.Errorf("auth: cannot read random salt: %w", err)
+		return "", fmt.Errorf("identity: cannot read random salt: %w", err)
 	}
 	key := argon2.IDKey([]byte(pw), salt, p.Time, p.Memory, p.Threads, p.KeyLen)
 	return encodeHash(p, salt, key), nil

@@ -1,4 +1,4 @@
-package auth
+package identity
 
 import (
 	"bytes"
@@ -35,7 +35,7 @@ func GenerateKey() (kid string, priv ed25519.PrivateKey) {
 	pub, priv, err := ed25519.GenerateKey(nil)
 	if err != nil {
 		// crypto/rand never fails on supported platforms (Go ≥ 1.24).
-		panic("auth: cannot generate ed25519 key: " + err.Error())
+		panic("identity: cannot generate ed25519 key: " + err.Error())
 	}
 	return kidFor(pub), priv
 }

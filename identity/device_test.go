@@ -1,4 +1,4 @@
-package ingest_test
+package identity_test
 
 import (
 	"context"
@@ -11,6 +11,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/linepulse/linepulse/bus"
+	"github.com/linepulse/linepulse/identity"
 	"github.com/linepulse/linepulse/ingest"
 	"github.com/linepulse/linepulse/store"
 	"github.com/linepulse/linepulse/store/storetest"
@@ -90,19 +91,10 @@ func TestDevicePermissionsEndToEnd(t *testing.T) {
 		globex := newPlant(t, st, "globex", 1)
 		l1, l2 := acme.lines[0], acme.lines[1]
 
-		cam1, secret1, err := ingest.CreateDevice(ctx, st, acme.tdb.ID(), "cam1", []int64{l1})
-		if err != nil {
-			t.Fatal(err)
-		}
-		_, secretAll, err := ingest.CreateDevice(ctx, st, acme.tdb.ID(), "cam-all", nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		_, secretG, err := ingest.CreateDevice(ctx, st, globex.tdb.ID(), "cam1", nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		auth := ingest.NewDeviceAuth(st, ingest.DeviceAuthConfig{Logger: quiet()})
+		cam1, secret1 := createDevice(t, st, acme.tdb.ID(), "cam1", []int64{l1})
+		_, secretAll := createDevice(t, st, acme.tdb.ID(), "cam-all", nil)
+		_, secretG := createDevice(t, st, globex.tdb.ID(), "cam1", nil)
+		auth := identity.NewDeviceAuth(st, identity.DeviceAuthConfig{Logger: quiet()})
 		b := newBus(t, func(c *bus.Config) { c.Devices = auth })
 		w := startWriter(t, ingest.WriterConfig{FlushInterval: 10 * time.Millisecond}, connect(t, b, "writer"), st)
 
@@ -120,12 +112,12 @@ func TestDevicePermissionsEndToEnd(t *testing.T) {
 		}
 		pubCtx, cancel := context.WithTimeout(ctx, waitLong)
 		defer cancel()
-		if _, err := d.js.Publish(pubCtx, bus.DetSubject("acme", l1), encode(dets(1, 5)), jetstream.WithMsgID("cam1-1")); err != nil {
+		if _, err := d.js.Publish(pubCtx, bus.DetSubject("acme", l1), detections(1, 5), jetstream.WithMsgID("cam1-1")); err != nil {
 			t.Fatalf("allowed publish: %v", err)
 		}
 		// Not its line, not its tenant, not a LinePulse-only subject.
 		for _, subj := range []string{bus.DetSubject("acme", l2), bus.DetSubject("globex", globex.lines[0]), bus.KPISubject("acme", l1), bus.DLQSubject("acme"), "$JS.API.STREAM.INFO." + bus.DetStream} {
-			if err := d.nc.Publish(subj, encode(dets(100, 1))); err != nil {
+			if err := d.nc.Publish(subj, detections(100, 1)); err != nil {
 				t.Fatal(err)
 			}
 			d.violation(t, "Publish", subj)
@@ -150,36 +142,30 @@ func TestDevicePermissionsEndToEnd(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := all.js.Publish(pubCtx, bus.DetSubject("acme", l2), encode(dets(1, 3))); err != nil {
+		if _, err := all.js.Publish(pubCtx, bus.DetSubject("acme", l2), detections(1, 3)); err != nil {
 			t.Fatalf("cam-all on line 2: %v", err)
 		}
-		if err := all.nc.Publish(bus.DetSubject("globex", globex.lines[0]), encode(dets(200, 1))); err != nil {
+		if err := all.nc.Publish(bus.DetSubject("globex", globex.lines[0]), detections(200, 1)); err != nil {
 			t.Fatal(err)
 		}
 		all.violation(t, "Publish", bus.DetSubject("globex", globex.lines[0]))
 
 		// Only what was allowed is stored.
 		eventually(t, "allowed detections stored", func() bool {
-			r1, _ := acme.counts(t, l1)
-			r2, _ := acme.counts(t, l2)
-			return r1 == 5 && r2 == 3
+			return acme.stored(t, l1) == 5 && acme.stored(t, l2) == 3
 		})
 		eventually(t, "consumer idle", func() bool { return consumerIdle(t, b, ingest.DefaultDurable) })
-		if r, _ := globex.totals(t); r != 0 {
+		if r := globex.storedAll(t); r != 0 {
 			t.Fatalf("globex holds %d detections published by acme devices", r)
 		}
-		if s := w.w.Stats(); s.Messages != 2 || s.Stored != 8 {
+		if s := w.Stats(); s.Messages != 2 || s.Stored != 8 {
 			t.Fatalf("writer saw %+v, want the 2 allowed messages", s)
 		}
 
-		// Revocation (the API's way: store, then bus.Disconnect) closes the connection
+		// Revocation (the one path: store, forget, bus.Disconnect) closes the connection
 		// and refuses the next one at once: nothing is cached.
-		if err := st.RevokeDevice(ctx, acme.tdb.ID(), cam1.ID); err != nil {
-			t.Fatal(err)
-		}
-		auth.Forget("acme", "cam1")
-		if n := b.Disconnect("acme", "cam1"); n != 1 {
-			t.Fatalf("Disconnect closed %d connections, want 1", n)
+		if _, n, err := (identity.Devices{Store: st, Bus: b, Auth: auth}).Revoke(ctx, acme.tdb.ID(), cam1.ID); err != nil || n != 1 {
+			t.Fatalf("Revoke closed %d connections (%v), want 1", n, err)
 		}
 		select {
 		case <-d.closed:
@@ -214,16 +200,10 @@ func TestDeviceAuthDuringOutage(t *testing.T) {
 	e := storetest.Engines(t)[0] // sqlite: closing the store is the outage
 	st := e.Open(t)
 	p := newPlant(t, st, "acme", 1)
-	_, secret, err := ingest.CreateDevice(ctx, st, p.tdb.ID(), "cam1", []int64{p.lines[0]})
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, other, err := ingest.CreateDevice(ctx, st, p.tdb.ID(), "cam2", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, secret := createDevice(t, st, p.tdb.ID(), "cam1", []int64{p.lines[0]})
+	_, other := createDevice(t, st, p.tdb.ID(), "cam2", nil)
 	now := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
-	auth := ingest.NewDeviceAuth(st, ingest.DeviceAuthConfig{OutageGrace: time.Minute, Now: func() time.Time { return now }, Logger: quiet()})
+	auth := identity.NewDeviceAuth(st, identity.DeviceAuthConfig{OutageGrace: time.Minute, Now: func() time.Time { return now }, Logger: quiet()})
 	dev, err := auth.AuthenticateDevice(ctx, "acme.cam1", secret)
 	if err != nil || dev.Tenant != "acme" || dev.Name != "cam1" || len(dev.Lines) != 1 || dev.Lines[0] != p.lines[0] {
 		t.Fatalf("healthy check: %+v %v", dev, err)
@@ -250,12 +230,9 @@ func TestDeviceAuthGraceExpires(t *testing.T) {
 	ctx := context.Background()
 	st := storetest.Engines(t)[0].Open(t)
 	p := newPlant(t, st, "acme", 1)
-	_, secret, err := ingest.CreateDevice(ctx, st, p.tdb.ID(), "cam1", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, secret := createDevice(t, st, p.tdb.ID(), "cam1", nil)
 	now := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
-	auth := ingest.NewDeviceAuth(st, ingest.DeviceAuthConfig{OutageGrace: time.Minute, Now: func() time.Time { return now }, Logger: quiet()})
+	auth := identity.NewDeviceAuth(st, identity.DeviceAuthConfig{OutageGrace: time.Minute, Now: func() time.Time { return now }, Logger: quiet()})
 	if _, err := auth.AuthenticateDevice(ctx, "acme.cam1", secret); err != nil {
 		t.Fatal(err)
 	}
@@ -267,17 +244,17 @@ func TestDeviceAuthGraceExpires(t *testing.T) {
 }
 
 func TestDeviceCredentials(t *testing.T) {
-	secret, hash, err := ingest.GenerateDeviceSecret()
+	secret, hash, err := identity.GenerateDeviceSecret()
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(secret) != 43 || ingest.HashDeviceSecret(secret) != hash || len(hash) != 64 {
+	if len(secret) != 43 || identity.HashDeviceSecret(secret) != hash || len(hash) != 64 {
 		t.Fatalf("secret %q hash %q", secret, hash)
 	}
-	if s2, _, _ := ingest.GenerateDeviceSecret(); s2 == secret {
+	if s2, _, _ := identity.GenerateDeviceSecret(); s2 == secret {
 		t.Fatal("two equal secrets")
 	}
-	c := ingest.DeviceCredentials("acme", store.Device{Name: "cam-01", Lines: []int64{3, 4}}, secret, "nats://plant:4222")
+	c := identity.DeviceCredentials("acme", store.Device{Name: "cam-01", Lines: []int64{3, 4}}, secret, "nats://plant:4222")
 	if c.User != "acme.cam-01" || c.Password != secret || c.InboxPrefix != "_INBOX.acme.cam-01" {
 		t.Fatalf("%+v", c)
 	}
@@ -295,7 +272,7 @@ func TestDeviceCredentials(t *testing.T) {
 			t.Errorf("nats.go example lacks %q: %s", want, c.NatsGo)
 		}
 	}
-	if all := ingest.DeviceCredentials("acme", store.Device{Name: "cam"}, secret, "nats://x:4222"); all.Publish[0] != "lp.acme.line.*.det" {
+	if all := identity.DeviceCredentials("acme", store.Device{Name: "cam"}, secret, "nats://x:4222"); all.Publish[0] != "lp.acme.line.*.det" {
 		t.Fatalf("all-lines device: %v", all.Publish)
 	}
 }
