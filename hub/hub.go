@@ -556,7 +556,7 @@ func (h *Hub) leave(ipKey, userKey string) {
 // socket are released.
 func (h *Hub) removeConn(c *conn) {
 	c.mu.Lock()
-	c.closing = true
+	c.beginCloseLocked()
 	subs := append([]*sub(nil), c.subs...)
 	c.mu.Unlock()
 	for _, s := range subs {
@@ -564,7 +564,7 @@ func (h *Hub) removeConn(c *conn) {
 	}
 	_ = c.ws.CloseNow()
 	c.mu.Lock()
-	c.dead = true
+	c.markDeadLocked()
 	c.mu.Unlock()
 	h.mu.Lock()
 	delete(h.conns, c)

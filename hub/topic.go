@@ -400,7 +400,7 @@ func frameHeaderLen(b []byte) int {
 // after seq if the ring holds all of them, else (and without resume) the snapshot
 // followed by the ring's frames after it. It reports whether c was attached (not
 // closing) and whether it must be handed to the writer pool.
-func (t *topic) attach(c *conn, resume bool, seq uint64) (attached, schedule bool) {
+func (t *topic) attach(c *conn, resume bool, seq uint64) (attached bool, sc sched) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	var frames []*frame
