@@ -166,8 +166,10 @@ func remoteHost(r *http.Request) string {
 }
 
 // Hub serves GET /ws: WebSocket clients subscribe to lines and receive snapshots, KPI
-// updates and downtime events fanned out from NATS.
+// updates and downtime events fanned out from NATS. Its locks, what they guard and the
+// order in which they may be held: LOCKS.md.
 type Hub struct {
+	// set by New, read-only afterwards
 	cfg   Config
 	log   *slog.Logger
 	id    string // random per instance: tells its own revocations from others'
@@ -179,28 +181,29 @@ type Hub struct {
 	pool  *pool
 
 	mu      sync.Mutex
-	topics  map[topicKey]*topic
-	conns   map[*conn]struct{}
-	perIP   map[string]int
-	perUser map[string]int
-	// The latest revocations (revocations[revGen%len] is the newest): an upgrade whose
-	// credentials were checked before a revocation is refused when it registers after it.
+	topics  map[topicKey]*topic // guarded by mu
+	conns   map[*conn]struct{}  // guarded by mu
+	perIP   map[string]int      // guarded by mu
+	perUser map[string]int      // guarded by mu
+	// guarded by mu: the latest revocations (revocations[revGen%len] is the newest); an
+	// upgrade whose credentials were checked before a revocation is refused when it
+	// registers after it.
 	revocations [recentRevocations]revocation
-	revGen      atomic.Uint64 // revocations so far; written under mu
+	revGen      atomic.Uint64 // revocations so far; written under mu, read without it
 
 	subMu sync.RWMutex
-	bySub map[*nats.Subscription]*topic
+	bySub map[*nats.Subscription]*topic // guarded by subMu
 
 	kvMu sync.Mutex
-	kv   jetstream.KeyValue
+	kv   jetstream.KeyValue // guarded by kvMu
 
-	stats    stats
+	stats    stats // atomics
 	latency  prometheus.Histogram
 	rejected *prometheus.CounterVec
 
 	started atomic.Bool
-	running atomic.Bool
-	runCtx  context.Context
+	running atomic.Bool     // stored under mu (no readers.Add after it turns false)
+	runCtx  context.Context // written by Run before running turns true
 	readers sync.WaitGroup
 }
 
