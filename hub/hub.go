@@ -492,41 +492,54 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		httpError(w, http.StatusTooManyRequests, "too_many_connections", "too many connections for this client")
 		return
 	}
-	hw := &hijackWriter{ResponseWriter: w, h: h}
-	ws, err := websocket.Accept(hw, r, &websocket.AcceptOptions{OriginPatterns: h.cfg.AllowedOrigins})
+	c, err := h.upgrade(w, r)
 	if err != nil {
 		h.leave(ipKey, userKey)
 		h.log.Debug("hub: handshake failed", "remote", ipKey, "err", err)
 		return
 	}
-	ws.SetReadLimit(h.cfg.ReadLimit)
-	c := &conn{
-		h: h, ws: ws, rc: hw.rc, p: p, ipKey: ipKey, userKey: userKey,
-		lim: rate.NewLimiter(rate.Limit(h.cfg.MessageRate), h.cfg.MessageBurst),
-	}
-	c.rc.c = c
-	c.lastPing = h.cfg.Now().UnixNano()
+	c.p, c.ipKey, c.userKey = p, ipKey, userKey
 	h.mu.Lock()
 	if !h.running.Load() {
 		h.mu.Unlock()
 		h.leave(ipKey, userKey)
-		_ = ws.Close(CloseGoingAway, "server shutting down")
+		_ = c.ws.Close(CloseGoingAway, "server shutting down")
 		return
 	}
 	if revoked, unsure := h.revokedSinceLocked(revGen, p); revoked || unsure {
 		h.mu.Unlock()
 		h.leave(ipKey, userKey)
 		if unsure { // too many revocations meanwhile to tell: let the client authenticate again
-			_ = ws.Close(CloseGoingAway, "please reconnect")
+			_ = c.ws.Close(CloseGoingAway, "please reconnect")
 			return
 		}
 		h.stats.revoked.Add(1)
-		_ = ws.Close(CloseRevoked, "credentials revoked")
+		_ = c.ws.Close(CloseRevoked, "credentials revoked")
 		return
 	}
+	h.startLocked(c)
+	h.mu.Unlock()
+}
+
+// upgrade does the WebSocket handshake on a hijacked rawConn and builds the connection;
+// the caller fills in who it is.
+func (h *Hub) upgrade(w http.ResponseWriter, r *http.Request) (*conn, error) {
+	hw := &hijackWriter{ResponseWriter: w, h: h}
+	ws, err := websocket.Accept(hw, r, &websocket.AcceptOptions{OriginPatterns: h.cfg.AllowedOrigins})
+	if err != nil {
+		return nil, err
+	}
+	ws.SetReadLimit(h.cfg.ReadLimit)
+	c := &conn{h: h, ws: ws, rc: hw.rc, lim: rate.NewLimiter(rate.Limit(h.cfg.MessageRate), h.cfg.MessageBurst)}
+	c.rc.c = c
+	c.lastPing = h.cfg.Now().UnixNano()
+	return c, nil
+}
+
+// startLocked registers c and starts its reader (h.mu held).
+func (h *Hub) startLocked(c *conn) {
 	h.conns[c] = struct{}{}
 	h.readers.Add(1)
-	h.mu.Unlock()
 	h.stats.connections.Add(1)
 	go c.readLoop(h.runCtx)
 }

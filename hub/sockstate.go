@@ -2,6 +2,7 @@ package hub
 
 import (
 	"fmt"
+	"sync/atomic"
 	"time"
 )
 
@@ -80,7 +81,7 @@ var sockEdges = [numSockStates]stateSet{
 var holding = states(sockWriting, sockSlow, sockControl)
 
 // strictStates makes a bad transition panic; the package's tests set it.
-var strictStates = false
+var strictStates atomic.Bool
 
 // lifeState is a connection's lifecycle (conn.life, guarded by conn.mu); it only moves
 // forward.
@@ -139,7 +140,7 @@ func (c *conn) moveLocked(to sockState) bool {
 }
 
 func (c *conn) badMoveLocked(from, to sockState) {
-	if strictStates {
+	if strictStates.Load() {
 		panic(fmt.Sprintf("hub: bad socket state transition %v → %v", from, to))
 	}
 	c.h.log.Error("hub: bug: bad socket state transition; closing the connection", "from", from.String(), "to", to.String(), "remote", c.ipKey)
