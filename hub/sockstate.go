@@ -22,13 +22,15 @@ import (
 //	takeControl  idle                  control                          corkWriter; another state: the frame waits in conn.out
 //	endControl   control               idle, queued, queuedUrgent       corkWriter
 //
-// Whoever leaves writing, slow or control takes, in the same critical section, what
-// was queued meanwhile (conn.out first), so nothing waits for a holder that has gone;
-// only a write error or timeout leaves it, for the close that follows. A transition that a caller
-// asserts (it believes it holds the socket) but that does not hold is a bug of this
-// package: it panics in tests (strictStates); in production it is logged, the state
-// left alone and the socket closed, so that the client reconnects and resumes rather
-// than receive interleaved frames.
+// Whoever leaves writing, slow or control looks, in the same critical section, at what
+// was queued meanwhile (conn.out first) and writes it or queues the connection, so
+// nothing waits for a holder that has gone; only a write error or a write timeout
+// leaves bytes behind, for the close that follows.
+//
+// A transition that a caller asserts (it believes it holds the socket) but that does
+// not hold is a bug of this package: it panics in tests (strictStates); in production
+// it is logged, the state left alone and the socket closed, so that the client
+// reconnects and resumes rather than receive interleaved frames.
 //
 // The connection's lifecycle (conn.life: open → closing → dead) is the other,
 // independent, dimension: a closing connection still has its close frame written by
