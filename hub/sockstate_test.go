@@ -355,6 +355,31 @@ func readText(t *testing.T, ws *websocket.Conn) (string, error) {
 	return string(b), err
 }
 
+// startClose starts closing c with CloseTooSlow, as the slow-client path does, and
+// waits until coder/websocket's close frame waits in c.out for the socket's holder.
+func startClose(t *testing.T, c *conn) {
+	t.Helper()
+	go c.closeWith(CloseTooSlow, "too slow")
+	eventually(t, "close frame queued for the holder", func() bool { _, _, out := c.state(); return out > 0 })
+}
+
+// expectGone waits until c's reader cleaned up and checks that nobody holds the socket
+// and, when written, that no bytes were left behind for it.
+func (s *sockHub) expectGone(c *conn, written bool) {
+	s.t.Helper()
+	eventually(s.t, "connection cleaned up", func() bool { return s.h.Stats().Connections == 0 })
+	if own, life, out := c.state(); own != sockIdle || life != lifeDead || written && out > 0 {
+		s.t.Fatalf("after close: %v %v, %d bytes left", own, life, out)
+	}
+}
+
+func expectClose(t *testing.T, ws *websocket.Conn, what string) {
+	t.Helper()
+	if _, err := readText(t, ws); websocket.CloseStatus(err) != CloseTooSlow {
+		t.Fatalf("client: %v, want close 4008%s", err, what)
+	}
+}
+
 // A close started while the connection waits in the pool: its worker writes the close
 // frame and nothing of the data that was queued.
 func TestCloseWhileQueued(t *testing.T) {
@@ -364,18 +389,12 @@ func TestCloseWhileQueued(t *testing.T) {
 	if own, _, _ := c.state(); own != sockQueued {
 		t.Fatalf("after enqueue: %v", own)
 	}
-	go c.closeWith(CloseTooSlow, "too slow")
-	eventually(t, "close frame queued for the worker", func() bool { _, _, out := c.state(); return out > 0 })
+	startClose(t, c)
 	if n := s.drain(); n != 1 {
 		t.Fatalf("drained %d entries, want 1", n)
 	}
-	if _, err := readText(t, ws); websocket.CloseStatus(err) != CloseTooSlow {
-		t.Fatalf("client: %v, want close 4008 and no data frame before it", err)
-	}
-	eventually(t, "connection cleaned up", func() bool { return s.h.Stats().Connections == 0 })
-	if own, life, out := c.state(); own != sockIdle || life != lifeDead || out != 0 {
-		t.Fatalf("after close: %v %v out %d", own, life, out)
-	}
+	expectClose(t, ws, " and no data frame before it")
+	s.expectGone(c, true)
 }
 
 // The client goes away while the connection waits in the pool: the worker lets go of
@@ -387,9 +406,7 @@ func TestDeadWhileQueued(t *testing.T) {
 	ws.CloseNow()
 	eventually(t, "connection cleaned up", func() bool { return s.h.Stats().Connections == 0 })
 	s.drain()
-	if own, life, _ := c.state(); own != sockIdle || life != lifeDead {
-		t.Fatalf("after drain: %v %v", own, life)
-	}
+	s.expectGone(c, true)
 	if w := s.h.Stats().Writes; w != 0 {
 		t.Fatalf("%d writes to a dead connection", w)
 	}
@@ -451,19 +468,13 @@ func TestSlowWriteFinishesWhileClosing(t *testing.T) {
 	s := newSockHub(t, 0, func(c *Config) { c.WriteTimeout = time.Hour })
 	ws, c := s.dial()
 	s.fillSocket(c)
-	go c.closeWith(CloseTooSlow, "too slow")
-	eventually(t, "close frame queued behind the slow write", func() bool { _, _, out := c.state(); return out > 0 })
+	startClose(t, c)
 	m, err := readText(t, ws)
 	if err != nil || !strings.HasPrefix(m, `{"type":"kpi","line":1,"seq":1,`) || len(m) < 1<<20 {
 		t.Fatalf("client: %d bytes %.40s, %v; want the whole frame", len(m), m, err)
 	}
-	if _, err := readText(t, ws); websocket.CloseStatus(err) != CloseTooSlow {
-		t.Fatalf("client: %v, want close 4008", err)
-	}
-	eventually(t, "connection cleaned up", func() bool { return s.h.Stats().Connections == 0 })
-	if own, life, out := c.state(); own != sockIdle || life != lifeDead || out != 0 {
-		t.Fatalf("after close: %v %v out %d", own, life, out)
-	}
+	expectClose(t, ws, " after the frame")
+	s.expectGone(c, true)
 }
 
 // The slow write times out while a close is under way: not even the close frame gets
@@ -472,13 +483,9 @@ func TestSlowWriteTimesOutWhileClosing(t *testing.T) {
 	s := newSockHub(t, 0, func(c *Config) { c.WriteTimeout = time.Hour })
 	ws, c := s.dial()
 	s.fillSocket(c)
-	go c.closeWith(CloseTooSlow, "too slow")
-	eventually(t, "close frame queued behind the slow write", func() bool { _, _, out := c.state(); return out > 0 })
+	startClose(t, c)
 	_ = c.rc.SetWriteDeadline(time.Now()) // the deadline passes now
-	eventually(t, "connection cleaned up", func() bool { return s.h.Stats().Connections == 0 })
-	if own, life, _ := c.state(); own != sockIdle || life != lifeDead {
-		t.Fatalf("after close: %v %v", own, life)
-	}
+	s.expectGone(c, false)                // the rest of the frame and the close frame stay unwritten
 	for {
 		if _, err := readText(t, ws); err != nil {
 			if st := websocket.CloseStatus(err); st != -1 {
