@@ -20,38 +20,36 @@ import (
 // dropped (errors, snapshots, resume replays, downtime events), so that replies come
 // in request order and each line's frames in seq order.
 //
-// Writing: at most one goroutine writes the socket at a time (writing). Usually that is
-// a writer-pool worker, which gathers everything pending and writes it with one
-// non-blocking write(2); when the socket is full the rest goes to a goroutine of the
-// connection (slow mode) that writes with a deadline, while new KPI updates coalesce.
-// owned means "queued in the pool or being written": the dispatcher queues a
-// connection only when it is not owned. A connection may also sit in the urgent queue;
-// an entry that finds another goroutine writing, or nothing pending, is a no-op.
+// Writing: at most one party writes the socket at a time, and c.own (sockState) says
+// which. Usually that is a writer-pool worker, which gathers everything pending and
+// writes it with one non-blocking write(2); when the socket is full the rest goes to a
+// goroutine of the connection (slow mode) that writes with a deadline, while new KPI
+// updates coalesce. The dispatcher queues a connection in the pool only when it is
+// idle (or, for a downtime event, merely queued); a pool entry that finds the
+// connection no longer queued is stale and does nothing.
 type conn struct {
+	// set before the reader starts, read-only afterwards
 	h       *Hub
 	ws      *websocket.Conn
 	rc      *rawConn
 	p       identity.Principal
 	ipKey   string
 	userKey string
-	lim     *rate.Limiter
+	lim     *rate.Limiter // the reader's only
 
-	lastPing int64 // unix ns, janitor only
+	lastPing int64 // unix ns; the janitor's only
 
 	mu       sync.Mutex
-	subs     []*sub
-	dirty    []*sub   // subs with a pending latest KPI
-	queue    []*frame // ordered frames that are never coalesced
-	out      []byte   // control frames coder/websocket wrote while the socket was owned
-	owned    bool     // queued in the writer pool or being written
-	writing  bool     // a goroutine is writing the socket (pool worker, slow writer, control frame)
-	urgent   bool     // queued in the pool's urgent queue
-	slow     bool     // the writer is the blocking writer of this connection
-	closing  bool     // a close is under way: no more data frames
-	dead     bool     // cleaned up
-	queued   int      // frames queued by the dispatcher or errors since the last collect
-	dtWait   int64    // unix ns: oldest downtime event queued and not collected (0 = none)
-	dtFlight int64    // unix ns: oldest downtime event collected and not yet written
+	subs     []*sub        // guarded by mu
+	dirty    []*sub        // guarded by mu: subs with a pending latest KPI
+	queue    []*frame      // guarded by mu: ordered frames that are never coalesced
+	out      []byte        // guarded by mu: bytes for the socket's next holder to write first (control frames, the rest of a cut frame)
+	own      sockState     // guarded by mu: who may write the socket; changed by the transitions of sockstate.go only
+	life     lifeState     // guarded by mu: open → closing → dead
+	flushed  chan struct{} // guarded by mu: closed when the socket is no longer busy (waitWritten)
+	queued   int           // guarded by mu: frames queued by the dispatcher or errors since the last collect
+	dtWait   int64         // guarded by mu: unix ns, oldest downtime event queued and not collected (0 = none)
+	dtFlight int64         // guarded by mu: unix ns, oldest downtime event collected and not yet written
 }
 
 // sub is one line a connection is subscribed to.
@@ -59,26 +57,18 @@ type sub struct {
 	c    *conn
 	t    *topic
 	line int64
-	idx  int // position in t.subs, -1 once detached (guarded by t.mu)
+	idx  int // guarded by t.mu: position in t.subs, -1 once detached
 
-	// guarded by c.mu
-	seq    uint64 // highest seq queued for the client
-	latest *frame // pending KPI, newer than every frame of the line in c.queue
-	dirty  bool   // in c.dirty
+	seq    uint64 // guarded by c.mu: highest seq queued for the client
+	latest *frame // guarded by c.mu: pending KPI, newer than every frame of the line in c.queue
+	dirty  bool   // guarded by c.mu: in c.dirty
 }
-
-// Answers of deliver: what the dispatcher does with the connection.
-const (
-	schedNone   = iota
-	schedNormal // queue it in the writer pool
-	schedUrgent // queue it in the urgent queue (a downtime event is pending)
-)
 
 // deliver queues f for s. It runs in the dispatcher with t.mu held and reports whether
 // and how the connection must be handed to the writer pool.
-func (c *conn) deliver(s *sub, f *frame, now time.Time) int {
+func (c *conn) deliver(s *sub, f *frame, now time.Time) sched {
 	c.mu.Lock()
-	if c.closing || s.idx < 0 {
+	if c.life != lifeOpen || s.idx < 0 {
 		c.mu.Unlock()
 		return schedNone
 	}
@@ -110,7 +100,7 @@ func (c *conn) deliver(s *sub, f *frame, now time.Time) int {
 		if c.dtWait == 0 {
 			c.dtWait = now.UnixNano()
 		}
-		if c.slow {
+		if c.own == sockSlow {
 			c.setDeadlineLocked(now)
 		}
 	}
@@ -121,34 +111,16 @@ func (c *conn) deliver(s *sub, f *frame, now time.Time) int {
 		go c.closeWith(CloseTooSlow, "too slow")
 		return schedNone
 	}
-	if f.kind == kindDowntime && !c.urgent && !c.slow && !c.dead {
-		c.urgent = true
-		c.owned = true
-		c.mu.Unlock()
-		return schedUrgent
-	}
-	if c.takeLocked() {
-		return schedNormal
-	}
-	return schedNone
-}
-
-// takeLocked claims the socket for the writer pool if nobody owns it.
-func (c *conn) takeLocked() bool {
-	if c.owned || c.dead {
-		c.mu.Unlock()
-		return false
-	}
-	c.owned = true
+	sc := c.queueLocked(f.kind == kindDowntime)
 	c.mu.Unlock()
-	return true
+	return sc
 }
 
 // setDeadlineLocked (re)arms the slow writer's deadline: WriteTimeout from now, or
 // sooner when a downtime event has waited DowntimeDeadline.
 func (c *conn) setDeadlineLocked(now time.Time) {
 	d := now.Add(c.h.cfg.WriteTimeout)
-	if c.closing {
+	if c.life != lifeOpen {
 		d = now.Add(closeGrace)
 	}
 	for _, at := range [2]int64{c.dtWait, c.dtFlight} {
@@ -163,11 +135,11 @@ func (c *conn) setDeadlineLocked(now time.Time) {
 
 // attach adds (or, for a resume of a line already subscribed, resets) the subscription
 // of t's line with frames queued first. It runs with t.mu held.
-func (c *conn) attach(t *topic, frames []*frame, last uint64) (attached, schedule bool) {
+func (c *conn) attach(t *topic, frames []*frame, last uint64) (attached bool, sc sched) {
 	c.mu.Lock()
-	if c.closing {
+	if c.life != lifeOpen {
 		c.mu.Unlock()
-		return false, false
+		return false, schedNone
 	}
 	s := c.findSubLocked(t.key.line)
 	if s == nil {
@@ -180,11 +152,11 @@ func (c *conn) attach(t *topic, frames []*frame, last uint64) (attached, schedul
 	}
 	c.queue = append(c.queue, frames...)
 	s.seq = last
-	if len(frames) == 0 {
-		c.mu.Unlock()
-		return true, false
+	if len(frames) > 0 {
+		sc = c.queueLocked(false)
 	}
-	return true, c.takeLocked()
+	c.mu.Unlock()
+	return true, sc
 }
 
 // dropLineLocked forgets the pending data frames of s's line.
@@ -206,11 +178,12 @@ func (c *conn) findSubLocked(line int64) *sub {
 
 // collectLocked moves every pending frame into dst, in the order it must be written.
 func (c *conn) collectLocked(dst []*frame) []*frame {
-	if !c.closing {
+	open := c.life == lifeOpen
+	if open {
 		dst = append(dst, c.queue...)
 	}
 	for _, s := range c.dirty {
-		if s.latest != nil && !c.closing {
+		if s.latest != nil && open {
 			dst = append(dst, s.latest)
 		}
 		s.latest = nil
@@ -240,33 +213,30 @@ type worker struct {
 // before it goes to the back of the queue.
 const flushRounds = 4
 
-// flush writes what is pending on c; the calling pool worker owns the socket. It
-// returns true when c is still owned and must be queued again.
-func (c *conn) flush(w *worker) bool {
+// flush writes what is pending on c for the pool worker that took an entry of c from
+// the pool. It returns where c goes next: back in the pool when the worker used its
+// rounds and more may be pending, else nowhere.
+func (c *conn) flush(w *worker) sched {
 	c.mu.Lock()
-	if c.writing {
-		c.mu.Unlock() // another goroutine writes: it takes what is pending before it stops
-		return false
+	if !c.startWriteLocked() {
+		c.mu.Unlock() // a stale entry
+		return schedNone
 	}
-	c.writing = true
-	c.urgent = false
-	c.mu.Unlock()
 	for range flushRounds {
-		c.mu.Lock()
-		if c.dead {
-			c.owned, c.writing = false, false
+		if c.life == lifeDead {
+			c.endWriteLocked(false)
 			c.mu.Unlock()
-			return false
+			return schedNone
 		}
 		frames := c.collectLocked(w.frames[:0])
 		out := c.out
 		c.out = nil
 		if len(frames) == 0 && len(out) == 0 {
 			c.dtFlight = 0
-			c.owned, c.writing = false, false
+			c.endWriteLocked(false)
 			c.mu.Unlock()
 			w.frames = frames
-			return false
+			return schedNone
 		}
 		c.mu.Unlock()
 		var data []byte
@@ -284,22 +254,22 @@ func (c *conn) flush(w *worker) bool {
 			clear(frames)
 			w.frames = frames[:0]
 			c.fail(err)
-			return false
+			return schedNone
 		}
 		if n < len(data) {
 			c.goSlow(data[n:], frames)
 			clear(frames)
 			w.frames = frames[:0]
-			return false
+			return schedNone
 		}
 		c.h.account(frames, c.h.cfg.Now())
 		clear(frames)
 		w.frames = frames[:0]
+		c.mu.Lock()
 	}
-	c.mu.Lock()
-	c.writing = false // still owned: queued again by the caller
+	sc := c.endWriteLocked(true)
 	c.mu.Unlock()
-	return true
+	return sc
 }
 
 // goSlow hands the socket to a goroutine of this connection that writes rest (and
@@ -308,16 +278,18 @@ func (c *conn) goSlow(rest []byte, frames []*frame) {
 	buf := bytes.Clone(rest)
 	fs := slices.Clone(frames)
 	c.mu.Lock()
-	c.slow = true
+	ok := c.goSlowLocked()
 	c.mu.Unlock()
-	go c.slowLoop(buf, fs)
+	if ok {
+		go c.slowLoop(buf, fs)
+	}
 }
 
 func (c *conn) slowLoop(buf []byte, frames []*frame) {
 	for {
 		c.mu.Lock()
-		if c.dead {
-			c.owned, c.slow, c.writing = false, false, false
+		if c.life == lifeDead {
+			c.endSlowLocked()
 			c.mu.Unlock()
 			return
 		}
@@ -325,24 +297,11 @@ func (c *conn) slowLoop(buf []byte, frames []*frame) {
 		c.mu.Unlock()
 		n, err := c.rc.Conn.Write(buf)
 		if err != nil {
-			if !isTimeout(err) {
+			if isTimeout(err) {
+				c.writeTimedOut(buf[n:])
+			} else {
 				c.fail(err)
-				return
 			}
-			c.mu.Lock()
-			closing := c.closing
-			// the socket is mid-frame: what is left of it must precede anything else
-			c.out = append(bytes.Clone(buf[n:]), c.out...)
-			c.owned, c.slow, c.writing = false, false, false
-			c.mu.Unlock()
-			_ = c.rc.SetWriteDeadline(time.Time{})
-			if closing {
-				_ = c.rc.Conn.Close() // not even the close frame gets through
-				return
-			}
-			c.h.stats.slowDisconnects.Add(1)
-			c.h.log.Info("hub: client too slow: write deadline", "remote", c.ipKey)
-			c.closeWith(CloseTooSlow, "too slow")
 			return
 		}
 		now := c.h.cfg.Now()
@@ -353,9 +312,9 @@ func (c *conn) slowLoop(buf []byte, frames []*frame) {
 		out := c.out
 		c.out = nil
 		if len(frames) == 0 && len(out) == 0 {
-			c.owned, c.slow, c.writing = false, false, false
+			_ = c.rc.SetWriteDeadline(time.Time{}) // before the next holder's writes
+			c.endSlowLocked()
 			c.mu.Unlock()
-			_ = c.rc.SetWriteDeadline(time.Time{})
 			return
 		}
 		c.mu.Unlock()
@@ -366,40 +325,31 @@ func (c *conn) slowLoop(buf []byte, frames []*frame) {
 	}
 }
 
-// release gives the socket back after a synchronous control-frame write, handing it to
-// the pool if something was queued meanwhile.
-func (c *conn) release() {
+// writeTimedOut ends slow mode after a write deadline passed with rest of the socket's
+// current frame unwritten: the client is closed with CloseTooSlow, or, when a close
+// was already under way, the socket is closed at once.
+func (c *conn) writeTimedOut(rest []byte) {
 	c.mu.Lock()
-	c.owned, c.writing = false, false
-	if c.dead || (len(c.out) == 0 && len(c.dirty) == 0 && len(c.queue) == 0) {
-		c.mu.Unlock()
+	wasOpen := c.beginCloseLocked()
+	// the socket is mid-frame: what is left of it must precede anything else
+	c.out = append(bytes.Clone(rest), c.out...)
+	_ = c.rc.SetWriteDeadline(time.Time{})
+	c.endSlowLocked()
+	c.mu.Unlock()
+	if !wasOpen {
+		_ = c.rc.Conn.Close() // not even the close frame gets through
 		return
 	}
-	if c.takeLocked() {
-		c.h.pool.push1(c)
-	}
+	c.h.stats.slowDisconnects.Add(1)
+	c.h.log.Info("hub: client too slow: write deadline", "remote", c.ipKey)
+	c.closeHandshake(CloseTooSlow, "too slow")
 }
 
-// waitWritten waits (at most d) until no goroutine owns the socket, so that a close
-// frame queued for the owner goes out before coder/websocket closes the socket.
-func (c *conn) waitWritten(d time.Duration) {
-	deadline := time.Now().Add(d)
-	for {
-		c.mu.Lock()
-		busy := c.writing || (c.owned && len(c.out) > 0)
-		c.mu.Unlock()
-		if !busy || time.Now().After(deadline) {
-			return
-		}
-		time.Sleep(time.Millisecond)
-	}
-}
-
-// fail closes the socket after a write error; the reader then cleans up.
+// fail closes the socket after a write error of its holder; the reader then cleans up.
 func (c *conn) fail(err error) {
 	c.mu.Lock()
-	c.closing = true
-	c.owned, c.slow, c.writing = false, false, false
+	c.beginCloseLocked()
+	c.abandonLocked()
 	c.mu.Unlock()
 	c.h.log.Debug("hub: write failed; closing", "remote", c.ipKey, "err", err)
 	_ = c.rc.Conn.Close()
@@ -413,17 +363,17 @@ const closeGrace = 2 * time.Second
 // whatever the peer does.
 func (c *conn) closeWith(code websocket.StatusCode, reason string) {
 	c.mu.Lock()
-	if c.closing {
-		c.mu.Unlock()
-		return
-	}
-	c.closing = true
-	for _, s := range c.subs {
-		s.latest = nil
-	}
-	clear(c.queue)
-	c.queue = c.queue[:0]
+	open := c.beginCloseLocked()
 	c.mu.Unlock()
+	if open {
+		c.closeHandshake(code, reason)
+	}
+}
+
+// closeHandshake has coder/websocket write the close frame (through corkWriter, behind
+// what the socket's holder is writing) and wait for the peer's; the socket is closed
+// after closeGrace whatever the peer does.
+func (c *conn) closeHandshake(code websocket.StatusCode, reason string) {
 	t := time.AfterFunc(closeGrace, func() { _ = c.rc.Conn.Close() })
 	_ = c.ws.Close(code, reason)
 	t.Stop()
@@ -432,7 +382,7 @@ func (c *conn) closeWith(code websocket.StatusCode, reason string) {
 // enqueueCtrl queues an error or ping frame behind what is queued.
 func (c *conn) enqueueCtrl(f *frame) {
 	c.mu.Lock()
-	if c.closing {
+	if c.life != lifeOpen {
 		c.mu.Unlock()
 		return
 	}
@@ -443,9 +393,9 @@ func (c *conn) enqueueCtrl(f *frame) {
 		return
 	}
 	c.queue = append(c.queue, f)
-	if c.takeLocked() {
-		c.h.pool.push1(c)
-	}
+	sc := c.queueLocked(false)
+	c.mu.Unlock()
+	c.h.pool.schedule(c, sc)
 }
 
 func (c *conn) sendError(code, op string, line int64, msg string) {
@@ -455,7 +405,7 @@ func (c *conn) sendError(code, op string, line int64, msg string) {
 func (c *conn) isClosing() bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return c.closing
+	return c.life != lifeOpen
 }
 
 // readLoop reads client messages until the connection ends, then cleans up. Pings,
@@ -510,9 +460,8 @@ func (c *conn) subscribe(ctx context.Context, op string, line int64, seq uint64)
 	c.mu.Unlock()
 	if s != nil {
 		if resume {
-			if _, sched := s.t.attach(c, true, seq); sched {
-				c.h.pool.push1(c)
-			}
+			_, sc := s.t.attach(c, true, seq)
+			c.h.pool.schedule(c, sc)
 		}
 		return // subscribing twice is a no-op
 	}
@@ -531,13 +480,11 @@ func (c *conn) subscribe(ctx context.Context, op string, line int64, seq uint64)
 		c.sendError(CodeUnavailable, op, line, "live updates are unavailable right now; retry later")
 		return
 	}
-	attached, sched := t.attach(c, resume, seq)
+	attached, sc := t.attach(c, resume, seq)
 	if !attached {
 		c.h.releaseTopic(t)
 	}
-	if sched {
-		c.h.pool.push1(c)
-	}
+	c.h.pool.schedule(c, sc)
 }
 
 func (c *conn) unsubscribe(line int64) {

@@ -56,4 +56,9 @@
 // with a deadline (slow mode) while its KPI updates coalesce; the pool never blocks on
 // it. coder/websocket does the handshake, reads client frames and answers pings and
 // close frames; its control frames go through the same single-owner write path.
+//
+// Who may write a connection's socket (nobody, a pool worker, the slow goroutine or
+// coder/websocket) is one state per connection, changed only by named transitions that
+// check where they start from (sockstate.go); a close waits for the holder to finish on
+// that state, not on a timer. LOCKS.md lists the hub's locks and the order they nest in.
 package hub

@@ -166,8 +166,10 @@ func remoteHost(r *http.Request) string {
 }
 
 // Hub serves GET /ws: WebSocket clients subscribe to lines and receive snapshots, KPI
-// updates and downtime events fanned out from NATS.
+// updates and downtime events fanned out from NATS. Its locks, what they guard and the
+// order in which they may be held: LOCKS.md.
 type Hub struct {
+	// set by New, read-only afterwards
 	cfg   Config
 	log   *slog.Logger
 	id    string // random per instance: tells its own revocations from others'
@@ -179,28 +181,29 @@ type Hub struct {
 	pool  *pool
 
 	mu      sync.Mutex
-	topics  map[topicKey]*topic
-	conns   map[*conn]struct{}
-	perIP   map[string]int
-	perUser map[string]int
-	// The latest revocations (revocations[revGen%len] is the newest): an upgrade whose
-	// credentials were checked before a revocation is refused when it registers after it.
+	topics  map[topicKey]*topic // guarded by mu
+	conns   map[*conn]struct{}  // guarded by mu
+	perIP   map[string]int      // guarded by mu
+	perUser map[string]int      // guarded by mu
+	// guarded by mu: the latest revocations (revocations[revGen%len] is the newest); an
+	// upgrade whose credentials were checked before a revocation is refused when it
+	// registers after it.
 	revocations [recentRevocations]revocation
-	revGen      atomic.Uint64 // revocations so far; written under mu
+	revGen      atomic.Uint64 // revocations so far; written under mu, read without it
 
 	subMu sync.RWMutex
-	bySub map[*nats.Subscription]*topic
+	bySub map[*nats.Subscription]*topic // guarded by subMu
 
 	kvMu sync.Mutex
-	kv   jetstream.KeyValue
+	kv   jetstream.KeyValue // guarded by kvMu
 
-	stats    stats
+	stats    stats // atomics
 	latency  prometheus.Histogram
 	rejected *prometheus.CounterVec
 
 	started atomic.Bool
-	running atomic.Bool
-	runCtx  context.Context
+	running atomic.Bool     // stored under mu (no readers.Add after it turns false)
+	runCtx  context.Context // written by Run before running turns true
 	readers sync.WaitGroup
 }
 
@@ -489,41 +492,54 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		httpError(w, http.StatusTooManyRequests, "too_many_connections", "too many connections for this client")
 		return
 	}
-	hw := &hijackWriter{ResponseWriter: w, h: h}
-	ws, err := websocket.Accept(hw, r, &websocket.AcceptOptions{OriginPatterns: h.cfg.AllowedOrigins})
+	c, err := h.upgrade(w, r)
 	if err != nil {
 		h.leave(ipKey, userKey)
 		h.log.Debug("hub: handshake failed", "remote", ipKey, "err", err)
 		return
 	}
-	ws.SetReadLimit(h.cfg.ReadLimit)
-	c := &conn{
-		h: h, ws: ws, rc: hw.rc, p: p, ipKey: ipKey, userKey: userKey,
-		lim: rate.NewLimiter(rate.Limit(h.cfg.MessageRate), h.cfg.MessageBurst),
-	}
-	c.rc.c = c
-	c.lastPing = h.cfg.Now().UnixNano()
+	c.p, c.ipKey, c.userKey = p, ipKey, userKey
 	h.mu.Lock()
 	if !h.running.Load() {
 		h.mu.Unlock()
 		h.leave(ipKey, userKey)
-		_ = ws.Close(CloseGoingAway, "server shutting down")
+		_ = c.ws.Close(CloseGoingAway, "server shutting down")
 		return
 	}
 	if revoked, unsure := h.revokedSinceLocked(revGen, p); revoked || unsure {
 		h.mu.Unlock()
 		h.leave(ipKey, userKey)
 		if unsure { // too many revocations meanwhile to tell: let the client authenticate again
-			_ = ws.Close(CloseGoingAway, "please reconnect")
+			_ = c.ws.Close(CloseGoingAway, "please reconnect")
 			return
 		}
 		h.stats.revoked.Add(1)
-		_ = ws.Close(CloseRevoked, "credentials revoked")
+		_ = c.ws.Close(CloseRevoked, "credentials revoked")
 		return
 	}
+	h.startLocked(c)
+	h.mu.Unlock()
+}
+
+// upgrade does the WebSocket handshake on a hijacked rawConn and builds the connection;
+// the caller fills in who it is.
+func (h *Hub) upgrade(w http.ResponseWriter, r *http.Request) (*conn, error) {
+	hw := &hijackWriter{ResponseWriter: w, h: h}
+	ws, err := websocket.Accept(hw, r, &websocket.AcceptOptions{OriginPatterns: h.cfg.AllowedOrigins})
+	if err != nil {
+		return nil, err
+	}
+	ws.SetReadLimit(h.cfg.ReadLimit)
+	c := &conn{h: h, ws: ws, rc: hw.rc, lim: rate.NewLimiter(rate.Limit(h.cfg.MessageRate), h.cfg.MessageBurst)}
+	c.rc.c = c
+	c.lastPing = h.cfg.Now().UnixNano()
+	return c, nil
+}
+
+// startLocked registers c and starts its reader (h.mu held).
+func (h *Hub) startLocked(c *conn) {
 	h.conns[c] = struct{}{}
 	h.readers.Add(1)
-	h.mu.Unlock()
 	h.stats.connections.Add(1)
 	go c.readLoop(h.runCtx)
 }
@@ -556,7 +572,7 @@ func (h *Hub) leave(ipKey, userKey string) {
 // socket are released.
 func (h *Hub) removeConn(c *conn) {
 	c.mu.Lock()
-	c.closing = true
+	c.beginCloseLocked()
 	subs := append([]*sub(nil), c.subs...)
 	c.mu.Unlock()
 	for _, s := range subs {
@@ -564,7 +580,7 @@ func (h *Hub) removeConn(c *conn) {
 	}
 	_ = c.ws.CloseNow()
 	c.mu.Lock()
-	c.dead = true
+	c.markDeadLocked()
 	c.mu.Unlock()
 	h.mu.Lock()
 	delete(h.conns, c)

@@ -3,19 +3,22 @@ package hub
 import "sync"
 
 // pool is the set of writer goroutines. Connections with something to write are queued
-// once (conn.owned) however many messages they have pending; a worker takes a share of
-// the queue and flushes each connection with one write. A connection that gets a
-// downtime event is also queued on the urgent queue, served first, so that alerts do not
-// wait behind a backlog of KPI updates. Far fewer goroutine wake-ups
-// than a writer goroutine per connection, and no per-connection goroutine stack while idle.
+// once (socket state idle → queued) however many messages they have pending; a worker
+// takes a share of the queue and flushes each connection with one write. A connection
+// that gets a downtime event is also queued on the urgent queue (→ queuedUrgent),
+// served first, so that alerts do not wait behind a backlog of KPI updates. An entry
+// whose connection was taken by its other entry meanwhile is stale: flush skips it.
+// Far fewer goroutine wake-ups than a writer goroutine per connection, and no
+// per-connection goroutine stack while idle.
 type pool struct {
+	workers int // read-only
+
 	mu      sync.Mutex
-	cond    *sync.Cond
-	normal  queue
-	urgent  queue // connections with a downtime event pending: served first
-	idle    int
-	workers int
-	stopped bool
+	cond    *sync.Cond // on mu
+	normal  queue      // guarded by mu
+	urgent  queue      // guarded by mu: connections with a downtime event pending, served first
+	idle    int        // guarded by mu: workers waiting in take
+	stopped bool       // guarded by mu
 }
 
 // queue is a FIFO of connections.
@@ -69,9 +72,17 @@ func (p *pool) pushTo(q *queue, cs []*conn) {
 	p.mu.Unlock()
 }
 
-func (p *pool) push1(c *conn) {
+// schedule queues c as sc (the answer of a socket-state transition) says.
+func (p *pool) schedule(c *conn, sc sched) {
+	q := &p.normal
+	switch sc {
+	case schedNone:
+		return
+	case schedUrgent:
+		q = &p.urgent
+	}
 	p.mu.Lock()
-	p.normal.q = append(p.normal.q, c)
+	q.q = append(q.q, c)
 	if p.idle > 0 {
 		p.cond.Signal()
 	}
@@ -113,20 +124,25 @@ func (p *pool) stop() {
 // run is one worker goroutine; it returns after stop once the queue is empty.
 func (p *pool) run() {
 	w := &worker{}
-	var batch, again []*conn
+	var batch, again, urgent []*conn
 	for {
 		batch = p.take(batch[:0])
 		if batch == nil {
 			return
 		}
 		for _, c := range batch {
-			if c.flush(w) {
+			switch c.flush(w) {
+			case schedNormal:
 				again = append(again, c)
+			case schedUrgent:
+				urgent = append(urgent, c)
 			}
 		}
 		clear(batch)
+		p.pushUrgent(urgent)
 		p.push(again)
+		clear(urgent)
 		clear(again)
-		again = again[:0]
+		again, urgent = again[:0], urgent[:0]
 	}
 }

@@ -49,15 +49,16 @@ func (w *hijackWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 
 // rawConn is the hijacked TCP connection. Reads record the time of the last byte
 // received (idle detection without a timer per connection); writes happen only through
-// the connection's current owner (conn.owned), never concurrently.
+// the socket's current holder (conn.own), never concurrently.
 type rawConn struct {
 	net.Conn
 	c        *conn // set right after Accept, before any write
 	now      func() time.Time
-	pending  []byte
+	pending  []byte       // the reader's only
 	lastRead atomic.Int64 // unix ns
 
-	// non-blocking write state, used by the owner only
+	// non-blocking write state: sc and wfn set by initRaw, the rest used by the pool
+	// worker holding the socket (conn.own == sockWriting) only
 	sc   syscall.RawConn
 	wfn  func(fd uintptr) bool
 	wbuf []byte
@@ -80,8 +81,9 @@ func (rc *rawConn) Read(p []byte) (int, error) {
 }
 
 // Close is what coder/websocket calls when it is done with the connection (after its
-// close handshake, or right after answering the peer's close frame). An owner that
-// is writing may still hold coder's last control frame in conn.out: give it a moment.
+// close handshake, or right after answering the peer's close frame). The socket's
+// holder, or a queued worker, may still have coder's last control frame in conn.out to
+// write: wait for that, at most closeFlushWait.
 func (rc *rawConn) Close() error {
 	if c := rc.c; c != nil {
 		c.waitWritten(closeFlushWait)
@@ -109,24 +111,24 @@ func (rc *rawConn) writeNow(p []byte) (int, error) {
 }
 
 // corkWriter receives what coder/websocket's bufio.Writer flushes: whole control
-// frames (pong, close). It writes them at once when nobody owns the socket (coder
-// expects that: it closes the socket right after answering a close frame), else it
-// queues them for the owner, which writes them before releasing the socket.
+// frames (pong, close). It writes them at once when the socket is idle (idle → control;
+// coder expects that: it closes the socket right after answering a close frame), else
+// it queues them in conn.out for the holder or the queued entry's worker, which writes
+// them before it releases the socket. It runs under coder's write lock.
 type corkWriter struct{ rc *rawConn }
 
 func (w corkWriter) Write(p []byte) (int, error) {
 	c := w.rc.c
 	c.mu.Lock()
-	if c.dead {
+	if c.life == lifeDead {
 		c.mu.Unlock()
 		return 0, net.ErrClosed
 	}
-	if c.owned || c.writing {
-		c.out = append(c.out, p...) // the queued or active writer takes it
+	if !c.takeControlLocked() {
+		c.out = append(c.out, p...) // the holder, or the worker of the queued entry, writes it
 		c.mu.Unlock()
 		return len(p), nil
 	}
-	c.owned, c.writing = true, true
 	data := p
 	if len(c.out) > 0 { // the rest of a frame cut by a write timeout goes first
 		data = append(c.out, p...)
@@ -134,7 +136,10 @@ func (w corkWriter) Write(p []byte) (int, error) {
 	}
 	c.mu.Unlock()
 	_, err := w.rc.Conn.Write(data) // bounded by coder's own 5 s control-frame timeout
-	c.release()
+	c.mu.Lock()
+	sc := c.endControlLocked()
+	c.mu.Unlock()
+	c.h.pool.schedule(c, sc)
 	if err != nil {
 		return 0, err
 	}

@@ -103,27 +103,28 @@ type topicKey struct {
 }
 
 // topic is one (tenant, line) this instance has NATS subscriptions for, with the
-// connections subscribed to it. Lock order: topic.mu before conn.mu.
+// connections subscribed to it. Lock order: topic.mu before conn.mu (LOCKS.md).
 type topic struct {
-	key  topicKey
-	h    *Hub
+	key topicKey
+	h   *Hub
+	// written once under Hub.subMu before the topic is in Hub.bySub; read after a
+	// bySub lookup or under subMu
 	kpi  *nats.Subscription
 	down *nats.Subscription
 
 	ready chan struct{} // closed when the subscriptions are active and the KV read
 	err   error         // set before ready closes when subscribing failed
 
-	// guarded by Hub.mu
-	refs      int
-	idleSince time.Time
+	refs      int       // guarded by Hub.mu
+	idleSince time.Time // guarded by Hub.mu
 
 	mu      sync.Mutex
-	subs    []*sub
-	lastSeq uint64
-	ring    *ring
-	latest  *frame // latest live KPI frame
-	snap    *frame // snapshot frame for snapSeq (from the KV or built from latest)
-	snapSeq uint64
+	subs    []*sub // guarded by mu
+	lastSeq uint64 // guarded by mu
+	ring    *ring  // guarded by mu
+	latest  *frame // guarded by mu: latest live KPI frame
+	snap    *frame // guarded by mu: snapshot frame for snapSeq (from the KV or built from latest)
+	snapSeq uint64 // guarded by mu
 }
 
 // acquire returns the topic of (tenant, line), subscribing on first use, and takes a
@@ -400,7 +401,7 @@ func frameHeaderLen(b []byte) int {
 // after seq if the ring holds all of them, else (and without resume) the snapshot
 // followed by the ring's frames after it. It reports whether c was attached (not
 // closing) and whether it must be handed to the writer pool.
-func (t *topic) attach(c *conn, resume bool, seq uint64) (attached, schedule bool) {
+func (t *topic) attach(c *conn, resume bool, seq uint64) (attached bool, sc sched) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	var frames []*frame
