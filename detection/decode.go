@@ -1,125 +1,14 @@
-package ingest
+package detection
 
 import (
-	"github.com/linepulse/linepulse/store"
-
 	"strconv"
 	"time"
 	"unicode/utf8"
 )
 
-// Reason is a stable snake_case code for why a message or an element was
-// rejected. The values are used as Prometheus label values and in the
-// dead-letter payload, so they are part of the public contract: never rename
-// one.
-type Reason string
-
-// Rejection reasons. Decode produces all of them except ReasonUnknownLine,
-// which the consumer uses when the subject names a line the tenant does not
-// have (the line is not part of the message body).
-const (
-	ReasonMalformed   Reason = "malformed_json"    // not valid JSON (whole message)
-	ReasonTooLarge    Reason = "too_large"         // larger than Limits.MaxBytes (whole message)
-	ReasonTooMany     Reason = "too_many_elements" // array longer than Limits.MaxElements (whole message)
-	ReasonEmpty       Reason = "empty"             // empty message or empty array (whole message)
-	ReasonNotObject   Reason = "not_object"        // top-level value or array element is not an object
-	ReasonBadID       Reason = "bad_id"            // id missing, duplicated, not an integer, 0, negative or > 2^64-1
-	ReasonBadTime     Reason = "bad_timestamp"     // at missing, duplicated or not an RFC 3339 timestamp with zone
-	ReasonTooOld      Reason = "too_old"           // at before the retention horizon
-	ReasonInFuture    Reason = "in_future"         // at more than Limits.Future after now
-	ReasonBadArea     Reason = "bad_area"          // area missing, duplicated, not an integer in 1..2^31-1
-	ReasonBadProduct  Reason = "bad_product"       // product missing, duplicated, not an integer in 1..2^31-1
-	ReasonBadOK       Reason = "bad_ok"            // ok duplicated or not a boolean
-	ReasonBadConf     Reason = "bad_conf"          // conf duplicated, not a number or outside 0..1
-	ReasonBadCamera   Reason = "bad_camera"        // camera duplicated, not a string, too long, bad UTF-8 or control characters
-	ReasonUnknownLine Reason = "unknown_line"      // subject names a line that does not exist (set by the consumer)
-)
-
-// Reasons returns every Reason, for instance to pre-register metric label
-// values.
-func Reasons() []Reason {
-	return []Reason{
-		ReasonMalformed, ReasonTooLarge, ReasonTooMany, ReasonEmpty, ReasonNotObject,
-		ReasonBadID, ReasonBadTime, ReasonTooOld, ReasonInFuture, ReasonBadArea,
-		ReasonBadProduct, ReasonBadOK, ReasonBadConf, ReasonBadCamera, ReasonUnknownLine,
-	}
-}
-
-// Detection is one validated detection: the store's row type, so a decoded batch goes
-// to the writer without copying.
-type Detection = store.Detection
-
-// Rejected describes one rejected element, or the whole message when Index is
-// -1.
-type Rejected struct {
-	Index  int    // position in the array (0 for the single-object form); -1 = whole message
-	Reason Reason // stable code
-	Detail string // short human-readable explanation
-	Raw    string // raw text of the element (or of the message), at most MaxRawBytes bytes
-}
-
-// Limits bounds what Decode accepts. A zero field takes its default.
-type Limits struct {
-	MaxBytes    int           // largest message in bytes; default 64 KiB
-	MaxElements int           // largest array; default 1000
-	Future      time.Duration // how far after now a detection may be; default 5m
-}
-
-// Defaults and fixed bounds of the detection message.
-const (
-	DefaultMaxBytes    = 64 << 10
-	DefaultMaxElements = 1000
-	DefaultFuture      = 5 * time.Minute
-
-	MaxRawBytes    = 4 << 10   // Rejected.Raw is truncated to this many bytes (at a rune boundary)
-	MaxCameraBytes = 64        // longest camera id in bytes
-	MaxRefID       = 1<<31 - 1 // largest area / product id
-
-	maxNestingDepth = 10000 // same as encoding/json
-)
-
-// DefaultLimits returns the limits of the binding contract: 64 KiB, 1000
-// elements, 5 minutes into the future.
-func DefaultLimits() Limits {
-	return Limits{MaxBytes: DefaultMaxBytes, MaxElements: DefaultMaxElements, Future: DefaultFuture}
-}
-
-func (l Limits) withDefaults() Limits {
-	if l.MaxBytes <= 0 {
-		l.MaxBytes = DefaultMaxBytes
-	}
-	if l.MaxElements <= 0 {
-		l.MaxElements = DefaultMaxElements
-	}
-	if l.Future <= 0 {
-		l.Future = DefaultFuture
-	}
-	return l
-}
-
-// DeadLetter is the JSON payload published to lp.<tenant>.dlq for every
-// rejected element or message.
-type DeadLetter struct {
-	Subject string    `json:"subject"`     // subject the message arrived on
-	Reason  Reason    `json:"reason"`      // stable code
-	Detail  string    `json:"detail"`      // human-readable explanation
-	Index   int       `json:"index"`       // element index, -1 = whole message
-	Raw     string    `json:"raw"`         // raw text, at most MaxRawBytes bytes
-	At      time.Time `json:"received_at"` // when LinePulse received the message
-}
-
-// DeadLetter builds the dead-letter payload for r, received on subject at
-// receivedAt.
-func (r Rejected) DeadLetter(subject string, receivedAt time.Time) DeadLetter {
-	return DeadLetter{Subject: subject, Reason: r.Reason, Detail: r.Detail, Index: r.Index, Raw: r.Raw, At: receivedAt}
-}
-
-// Decode parses one device message.
-//
-// now is the current time (injected so tests are deterministic); oldest is the
-// retention horizon: a detection whose At is before it is rejected with
-// ReasonTooOld (the zero time disables the check). A detection more than
-// lim.Future after now is rejected with ReasonInFuture.
+// Decode parses one device message within the limits of the contract (MaxBytes,
+// MaxElements) and judges the timestamp of every element against w, the message's
+// validity window (WindowAt: its stream time and the tenant's retention).
 //
 // Valid elements are appended to dst (pass dst[:0] to reuse its storage; with
 // enough capacity Decode allocates nothing for a valid message except camera
@@ -130,66 +19,39 @@ func (r Rejected) DeadLetter(subject string, receivedAt time.Time) DeadLetter {
 // message or array, top-level value not an object or array) returns dst
 // unchanged and exactly one Rejected with Index -1.
 //
-// Decode never panics and never retains msg: the returned values share no
-// memory with it.
-//
-// The message format is the "Detection message" of the binding contract:
-//
-//	UTF-8 JSON, one object or an array of up to 1000 objects, at most 64 KiB.
-//
-//	field    type                           required  meaning
-//	id       unsigned 64-bit integer > 0     yes
-//	at       RFC 3339 timestamp              yes       truncated to milliseconds
-//	area     integer 1..2^31-1               yes
-//	product  integer 1..2^31-1               yes
-//	ok       boolean                         no (true)
-//	conf     number 0..1                     no
-//	camera   string, at most 64 bytes        no
-//
-// Decisions the contract leaves open, fixed here:
-//
-//   - The decoder is a hand-written scanner (no allocation but camera strings,
-//     copied once per distinct value per message); it accepts exactly
-//     the JSON that encoding/json's Valid accepts (same grammar, same nesting
-//     limit of 10000), plus an optional leading UTF-8 byte-order mark.
-//   - Keys match exactly (case-sensitive, unlike encoding/json): "ID" is an
-//     unknown field. Escaped keys ("\u0069d") are unescaped before matching.
-//   - Unknown fields are skipped (their syntax is still checked).
-//   - A known field given twice rejects the element with that field's reason
-//     ("duplicate key"); a duplicate unknown field is ignored.
-//   - null for a known field means "absent": fine for ok, conf and camera,
-//     a rejection (missing field) for id, at, area and product.
-//   - id, area and product must be JSON integers: 1.0, 1e3, "1" and -1 are
-//     rejected. area and product are at most 2^31-1.
-//   - at is RFC 3339 (upper- or lower-case T and Z, any number of fraction
-//     digits, mandatory zone "Z" or ±hh:mm). The fraction is truncated (not
-//     rounded) to milliseconds and the result is converted to UTC. Seconds = 60
-//     (leap second) is rejected, as time.Parse does. After conversion the year
-//     must lie in 0001..9999.
-//   - conf is parsed as float32; -0 becomes 0.
-//   - camera must be valid UTF-8 after unescaping, at most 64 bytes, without
-//     control characters (C0, DEL, C1). "" is the same as absent.
-//   - Strings are not otherwise checked for valid UTF-8: a bad byte inside an
-//     ignored field does not reject anything. Rejected.Raw is the original text
-//     and may therefore hold invalid UTF-8 (encoding/json turns it into U+FFFD
-//     when a DeadLetter is marshalled).
-//   - When several fields of one element are bad, the reported reason is the
-//     first in the order id, at, area, product, ok, conf, camera, whatever the
-//     key order in the document; too_old / in_future are only checked for an
-//     element that is otherwise valid.
-//   - The single-object form counts as a one-element message: its rejection has
-//     Index 0. Index -1 is reserved for whole-message failures.
-//   - A top-level value that is valid JSON but neither object nor array (42,
-//     "x", null) is rejected whole with ReasonNotObject; an array element that
-//     is not an object is rejected individually with ReasonNotObject.
-//   - Only whitespace may follow the top-level value: concatenated objects and
-//     NDJSON are malformed.
-func Decode(dst []Detection, msg []byte, now, oldest time.Time, lim Limits) ([]Detection, []Rejected) {
-	lim = lim.withDefaults()
-	if len(msg) > lim.MaxBytes {
-		return dst, whole(ReasonTooLarge, "message is "+strconv.Itoa(len(msg))+" bytes, limit is "+strconv.Itoa(lim.MaxBytes), msg)
+// Decode is a pure function of its arguments: it never reads a clock, never
+// panics and never retains msg (the returned values share no memory with it).
+// The accepted grammar and the decisions the contract leaves open are listed in
+// the package documentation.
+func Decode(dst []Detection, msg []byte, w Window) ([]Detection, []Rejected) {
+	return decode(dst, msg, w, contractLimits)
+}
+
+// limits bounds what decode accepts; the contract's are contractLimits, smaller ones
+// let tests and the fuzzer reach the bounds. A zero field takes the contract's value.
+type limits struct {
+	maxBytes    int
+	maxElements int
+}
+
+var contractLimits = limits{maxBytes: MaxBytes, maxElements: MaxElements}
+
+func (l limits) withDefaults() limits {
+	if l.maxBytes <= 0 {
+		l.maxBytes = MaxBytes
 	}
-	d := decoder{msg: msg, oldest: oldest, latest: now.Add(lim.Future)}
+	if l.maxElements <= 0 {
+		l.maxElements = MaxElements
+	}
+	return l
+}
+
+func decode(dst []Detection, msg []byte, w Window, lim limits) ([]Detection, []Rejected) {
+	lim = lim.withDefaults()
+	if len(msg) > lim.maxBytes {
+		return dst, whole(ReasonTooLarge, "message is "+strconv.Itoa(len(msg))+" bytes, limit is "+strconv.Itoa(lim.maxBytes), msg)
+	}
+	d := decoder{msg: msg, window: w}
 	i := 0
 	if len(msg) >= 3 && msg[0] == 0xEF && msg[1] == 0xBB && msg[2] == 0xBF {
 		i = 3 // UTF-8 byte-order mark
@@ -210,7 +72,7 @@ func Decode(dst []Detection, msg []byte, now, oldest time.Time, lim Limits) ([]D
 		}
 		return append(dst, det), nil
 	case '[':
-		return d.array(dst, i, lim.MaxElements)
+		return d.array(dst, i, lim.maxElements)
 	default:
 		end := d.value(i)
 		if end < 0 || !d.trailer(end) {
@@ -221,20 +83,7 @@ func Decode(dst []Detection, msg []byte, now, oldest time.Time, lim Limits) ([]D
 }
 
 func whole(r Reason, detail string, msg []byte) []Rejected {
-	return []Rejected{{Index: -1, Reason: r, Detail: detail, Raw: rawText(msg)}}
-}
-
-// rawText copies b into a string of at most MaxRawBytes bytes, cut at a rune
-// boundary when b is valid UTF-8 there.
-func rawText(b []byte) string {
-	if len(b) > MaxRawBytes {
-		n := MaxRawBytes
-		for k := 0; k < utf8.UTFMax-1 && n > 0 && !utf8.RuneStart(b[n]); k++ {
-			n--
-		}
-		b = b[:n]
-	}
-	return string(b)
+	return []Rejected{RejectMessage(r, detail, msg)}
 }
 
 // decoder holds the state of one Decode call. Scanning methods take a position
@@ -245,8 +94,7 @@ type decoder struct {
 	depth  int
 	errOff int
 	errMsg string
-	oldest time.Time
-	latest time.Time
+	window Window
 	cams   [4]string // camera strings already copied in this message
 	ncam   int
 }
@@ -687,11 +535,8 @@ done:
 		v.set(rankProduct, ReasonBadProduct, "product is required")
 	}
 	if v.rank == 0 {
-		switch {
-		case det.At.Before(d.oldest):
-			v.set(rankTime, ReasonTooOld, "at is older than the retention horizon")
-		case det.At.After(d.latest):
-			v.set(rankTime, ReasonInFuture, "at is more than the allowed margin in the future")
+		if r, detail := d.window.check(det.At); r != "" {
+			v.set(rankTime, r, detail)
 		}
 	}
 	return i, v.reason, v.detail
@@ -989,181 +834,4 @@ func unescape(dst, s []byte) ([]byte, bool) {
 		i += 2
 	}
 	return dst, true
-}
-
-// Unix milliseconds of 0001-01-01T00:00:00Z and 9999-12-31T23:59:59.999Z.
-const (
-	minMilli = -62135596800000
-	maxMilli = 253402300799999
-)
-
-// parseTime parses an RFC 3339 date-time (YYYY-MM-DDTHH:MM:SS[.frac]ZONE,
-// ZONE = Z | ±hh:mm, T and Z in either case) and returns Unix milliseconds,
-// with the fraction truncated to milliseconds.
-func parseTime(b []byte) (int64, bool) {
-	if len(b) < 20 || b[4] != '-' || b[7] != '-' || (b[10] != 'T' && b[10] != 't') || b[13] != ':' || b[16] != ':' {
-		return 0, false
-	}
-	year, ok1 := digits(b[0:4])
-	month, ok2 := digits(b[5:7])
-	day, ok3 := digits(b[8:10])
-	hour, ok4 := digits(b[11:13])
-	minute, ok5 := digits(b[14:16])
-	sec, ok6 := digits(b[17:19])
-	if !(ok1 && ok2 && ok3 && ok4 && ok5 && ok6) {
-		return 0, false
-	}
-	if month < 1 || month > 12 || day < 1 || day > daysIn(month, year) || hour > 23 || minute > 59 || sec > 59 {
-		return 0, false
-	}
-	i := 19
-	var milli int64
-	if b[i] == '.' {
-		i++
-		s := i
-		for i < len(b) && b[i] >= '0' && b[i] <= '9' {
-			if i-s < 3 {
-				milli = milli*10 + int64(b[i]-'0')
-			}
-			i++
-		}
-		switch i - s {
-		case 0:
-			return 0, false
-		case 1:
-			milli *= 100
-		case 2:
-			milli *= 10
-		}
-	}
-	if i >= len(b) {
-		return 0, false
-	}
-	var off int64
-	switch b[i] {
-	case 'Z', 'z':
-		i++
-	case '+', '-':
-		if len(b)-i < 6 || b[i+3] != ':' {
-			return 0, false
-		}
-		oh, ok1 := digits(b[i+1 : i+3])
-		om, ok2 := digits(b[i+4 : i+6])
-		if !ok1 || !ok2 || oh > 23 || om > 59 {
-			return 0, false
-		}
-		off = oh*3600 + om*60
-		if b[i] == '-' {
-			off = -off
-		}
-		i += 6
-	default:
-		return 0, false
-	}
-	if i != len(b) {
-		return 0, false
-	}
-	secs := daysFromCivil(year, month, day)*86400 + hour*3600 + minute*60 + sec - off
-	ms := secs*1000 + milli
-	if ms < minMilli || ms > maxMilli {
-		return 0, false
-	}
-	return ms, true
-}
-
-func digits(b []byte) (int64, bool) {
-	var n int64
-	for _, c := range b {
-		if c < '0' || c > '9' {
-			return 0, false
-		}
-		n = n*10 + int64(c-'0')
-	}
-	return n, true
-}
-
-func daysIn(month, year int64) int64 {
-	switch month {
-	case 2:
-		if year%4 == 0 && (year%100 != 0 || year%400 == 0) {
-			return 29
-		}
-		return 28
-	case 4, 6, 9, 11:
-		return 30
-	}
-	return 31
-}
-
-// daysFromCivil returns the number of days from 1970-01-01 to y-m-d in the
-// proleptic Gregorian calendar (H. Hinnant's algorithm).
-func daysFromCivil(y, m, d int64) int64 {
-	if m <= 2 {
-		y--
-	}
-	era := y
-	if era < 0 {
-		era -= 399
-	}
-	era /= 400
-	yoe := y - era*400
-	mp := (m + 9) % 12
-	doy := (153*mp+2)/5 + d - 1
-	doe := yoe*365 + yoe/4 - yoe/100 + doy
-	return era*146097 + doe - 719468
-}
-
-// AppendJSON appends d in the wire format of the detection message (ok and
-// conf and camera only when they differ from their defaults). Decode of the
-// result yields d again when d is valid.
-func AppendJSON(b []byte, d Detection) []byte {
-	b = append(b, `{"id":`...)
-	b = strconv.AppendUint(b, d.ID, 10)
-	b = append(b, `,"at":"`...)
-	b = d.At.UTC().AppendFormat(b, "2006-01-02T15:04:05.000Z07:00")
-	b = append(b, `","area":`...)
-	b = strconv.AppendInt(b, d.Area, 10)
-	b = append(b, `,"product":`...)
-	b = strconv.AppendInt(b, d.Product, 10)
-	if !d.OK {
-		b = append(b, `,"ok":false`...)
-	}
-	if d.HasConf {
-		b = append(b, `,"conf":`...)
-		b = strconv.AppendFloat(b, float64(d.Conf), 'g', -1, 32)
-	}
-	if d.Camera != "" {
-		b = append(b, `,"camera":`...)
-		b = appendString(b, d.Camera)
-	}
-	return append(b, '}')
-}
-
-// appendString appends s as a JSON string; invalid UTF-8 becomes U+FFFD.
-func appendString(b []byte, s string) []byte {
-	const hexDigits = "0123456789abcdef"
-	b = append(b, '"')
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c < utf8.RuneSelf {
-			switch {
-			case c == '"' || c == '\\':
-				b = append(b, '\\', c)
-			case c < 0x20:
-				b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
-			default:
-				b = append(b, c)
-			}
-			i++
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		if r == utf8.RuneError && size == 1 {
-			b = append(b, `\ufffd`...)
-		} else {
-			b = append(b, s[i:i+size]...)
-		}
-		i += size
-	}
-	return append(b, '"')
 }
