@@ -30,9 +30,11 @@
 // # Batch writer
 //
 // Writer is a durable JetStream pull consumer ("lp-writer") on stream LP_DET. For each
-// message it resolves the subject's tenant and line, decodes it with detection.Decode,
-// publishes every rejected element to lp.<tenant>.dlq (detection.DeadLetter JSON, with
-// the reason) and queues the valid detections per (tenant, line). One goroutine per line writes its
+// message it resolves the subject's tenant and line, decodes it with detection.Decode
+// (timestamps judged against the message's stream time and the tenant's retention,
+// detection.WindowAt, exactly as the KPI engine judges them), publishes every rejected
+// element to lp.<tenant>.dlq (detection.DeadLetter JSON, with the reason) and queues the
+// valid detections per (tenant, line). One goroutine per line writes its
 // queue in batches (BatchSize detections, or after FlushInterval) with one transaction
 // holding the multi-row INSERT IGNORE and the minute rollups, through the tenant's pool
 // of PoolSize dedicated connections; a message is acknowledged after that COMMIT. A

@@ -75,7 +75,8 @@ type WriterConfig struct {
 	Logger *slog.Logger
 	// Registerer receives the linepulse_ingest_* metrics; nil = no metrics.
 	Registerer prometheus.Registerer
-	// Now is the clock used to validate timestamps (future / retention). Default time.Now.
+	// Now is the clock of the dead letters' received_at. Default time.Now. (Timestamps are
+	// judged against each message's stream time, as the engine does: detection.WindowAt.)
 	Now func() time.Time
 
 	// AckWait is the consumer's redelivery timeout. Messages held longer (a batch waiting
@@ -360,7 +361,7 @@ func (w *Writer) handle(ctx context.Context, msg jetstream.Msg) error {
 		w.ack(msg, size)
 		return nil
 	}
-	rows, rej := detection.Decode(w.scratch[:0], data, detection.WindowAt(now, retention))
+	rows, rej := detection.Decode(w.scratch[:0], data, detection.WindowAt(acceptedAt(msg, now), retention))
 	w.scratch = rows[:0]
 	w.count.received.Add(uint64(len(rows) + len(rej)))
 	for _, r := range rej {
@@ -372,6 +373,16 @@ func (w *Writer) handle(ctx context.Context, msg jetstream.Msg) error {
 	}
 	w.lineWriter(ts, line).add(rows, pendingMsg{msg: msg, size: size, at: received})
 	return nil
+}
+
+// acceptedAt is the message's stream time, against which its timestamps are judged: the
+// same instant the engine uses, whenever either of them reads the message. A message of
+// a JetStream consumer always has it; fallback is the writer's clock.
+func acceptedAt(msg jetstream.Msg, fallback time.Time) time.Time {
+	if md, err := msg.Metadata(); err == nil {
+		return md.Timestamp
+	}
+	return fallback
 }
 
 func (w *Writer) acquire(ctx context.Context, size int64) error {

@@ -298,3 +298,48 @@ func TestLineLifecycle(t *testing.T) {
 		}
 	})
 }
+
+// TestWriterBehindJudgesAtAcceptance: a writer that handles messages hours after LinePulse
+// accepted them (its clock runs 3 h ahead here) judges their timestamps as of acceptance,
+// as the KPI engine does, so the database holds exactly what the live KPIs count: a
+// detection near the retention horizon is stored, one past the future margin is not.
+func TestWriterBehindJudgesAtAcceptance(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, e storetest.Engine) {
+		st := e.Open(t)
+		p := newPlant(t, st, "acme", 1)
+		line := p.lines[0]
+		retention := p.tdb.Tenant().Config.RetentionDays
+		b := newBus(t)
+		pub := newPublisher(t, b)
+		dl := subscribeDLQ(t, b, "acme")
+		behind := 3 * time.Hour
+		w := startWriter(t, ingest.WriterConfig{Now: func() time.Time { return time.Now().Add(behind) }}, connect(t, b, "writer"), st)
+
+		// Inside the horizon when accepted (unless publishing took an hour), outside it
+		// when judged by the writer's clock.
+		published := time.Now().UTC()
+		old := detection.Detection{ID: 1, At: published.AddDate(0, 0, -retention).Add(time.Hour).Truncate(time.Millisecond), Area: 1, Product: 1, OK: true}
+		pub.publishRaw(t, bus.DetSubject("acme", line), detection.AppendJSON(nil, old))
+		// Past the future margin when accepted (unless publishing took 30 minutes), inside
+		// it by the writer's clock.
+		published = time.Now().UTC()
+		ahead := detection.Detection{ID: 2, At: published.Add(detection.MaxFuture + 30*time.Minute).Truncate(time.Millisecond), Area: 1, Product: 1, OK: true}
+		pub.publishRaw(t, bus.DetSubject("acme", line), detection.AppendJSON(nil, ahead))
+
+		eventually(t, "consumer idle", func() bool { return consumerIdle(t, b, ingest.DefaultDurable) })
+		eventually(t, "dead letter", func() bool { return len(dl.all()) >= 1 })
+		if got := dl.all(); len(got) != 1 || got[0].Reason != detection.ReasonInFuture || got[0].Index != 0 || !strings.Contains(got[0].Raw, `"id":2`) {
+			t.Fatalf("dead letters %+v, want one in_future for id 2", got)
+		}
+		n, err := p.tdb.CountDetections(context.Background(), line, old.At, ahead.At.Add(time.Millisecond))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if s := w.w.Stats(); n != 1 || s.Stored != 1 || s.Rejected != 1 {
+			t.Fatalf("%d rows, stats %+v: want the old detection stored and the future one rejected", n, s)
+		}
+		if err := w.stop(t); err != nil {
+			t.Fatal(err)
+		}
+	})
+}
