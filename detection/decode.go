@@ -1,6 +1,7 @@
 package detection
 
 import (
+	"math/bits"
 	"strconv"
 	"time"
 	"unicode/utf8"
@@ -277,20 +278,10 @@ func (d *decoder) object(i int, det *Detection) (int, Reason, string) {
 		if i >= len(msg) || msg[i] != '"' {
 			return d.fail(i, "expected string key"), "", ""
 		}
-		ks := i
-		ke, esc := d.str(i)
+		var kbuf [64]byte
+		ke, key := d.shortString(kbuf[:], i)
 		if ke < 0 {
 			return -1, "", ""
-		}
-		key := msg[ks+1 : ke-1]
-		var kbuf [64]byte
-		if esc {
-			key = nil
-			if ke-ks-2 <= len(kbuf) {
-				if k, ok := unescape(kbuf[:0], msg[ks+1:ke-1]); ok {
-					key = k
-				}
-			}
 		}
 		f := fieldOf(key)
 		i = d.ws(ke)
@@ -305,128 +296,59 @@ func (d *decoder) object(i int, det *Detection) (int, Reason, string) {
 		seen |= uint(f)
 		c := msg[i]
 		var end int
-		switch f {
-		case fUnknown:
+		switch {
+		case f == fUnknown:
 			end = d.value(i)
-		case fID:
-			switch {
-			case c == '-' || c >= '0' && c <= '9':
-				var isInt bool
-				end, isInt = d.number(i)
-				if end < 0 {
-					break
-				}
-				switch {
-				case dup:
-					v.set(rankID, ReasonBadID, "duplicate key id")
-				case !isInt:
-					v.set(rankID, ReasonBadID, "id must be an integer")
-				case c == '-':
-					v.set(rankID, ReasonBadID, "id must be > 0")
+		case c == 'n': // null: the field is absent
+			end = d.lit(i, "null")
+			switch f {
+			case fOK:
+				det.OK = true
+			case fConf:
+				det.Conf, det.HasConf = 0, false
+			case fCamera:
+				det.Camera = ""
+			}
+		case f == fID || f == fArea || f == fProduct:
+			var n uint64
+			end, n = d.integer(i, f, dup, &v)
+			if n != 0 {
+				switch f {
+				case fID:
+					det.ID = n
+				case fArea:
+					det.Area = int64(n)
 				default:
-					n, ok := parseUint(msg[i:end])
-					switch {
-					case !ok:
-						v.set(rankID, ReasonBadID, "id exceeds 2^64-1")
-					case n == 0:
-						v.set(rankID, ReasonBadID, "id must be > 0")
-					default:
-						det.ID = n
-						have |= fID
-					}
+					det.Product = int64(n)
 				}
-			case c == 'n':
-				end = d.lit(i, "null")
-				if dup {
-					v.set(rankID, ReasonBadID, "duplicate key id")
-				}
-			default:
-				end = d.value(i)
-				v.set(rankID, ReasonBadID, "id must be an integer")
+				have |= uint(f)
 			}
-		case fArea, fProduct:
-			rank, reason, name := rankArea, ReasonBadArea, "area"
-			if f == fProduct {
-				rank, reason, name = rankProduct, ReasonBadProduct, "product"
-			}
-			switch {
-			case c == '-' || c >= '0' && c <= '9':
-				var isInt bool
-				end, isInt = d.number(i)
-				if end < 0 {
-					break
-				}
-				switch {
-				case dup:
-					v.set(rank, reason, "duplicate key "+name)
-				case !isInt:
-					v.set(rank, reason, name+" must be an integer")
-				case c == '-':
-					v.set(rank, reason, name+" must be >= 1")
-				default:
-					n, ok := parseUint(msg[i:end])
-					switch {
-					case !ok || n > MaxRefID:
-						v.set(rank, reason, name+" exceeds 2^31-1")
-					case n == 0:
-						v.set(rank, reason, name+" must be >= 1")
-					default:
-						if f == fArea {
-							det.Area = int64(n)
-						} else {
-							det.Product = int64(n)
-						}
-						have |= uint(f)
-					}
-				}
-			case c == 'n':
-				end = d.lit(i, "null")
-				if dup {
-					v.set(rank, reason, "duplicate key "+name)
-				}
-			default:
-				end = d.value(i)
-				v.set(rank, reason, name+" must be an integer")
-			}
-		case fAt:
+		case f == fAt:
 			switch c {
 			case '"':
-				var sesc bool
-				end, sesc = d.str(i)
-				if end < 0 {
-					break
-				}
-				if dup {
+				var (
+					tbuf [64]byte
+					s    []byte
+				)
+				end, s = d.shortString(tbuf[:], i)
+				switch {
+				case end < 0:
+				case dup:
 					v.set(rankAt, ReasonBadTime, "duplicate key at")
-					break
-				}
-				s := msg[i+1 : end-1]
-				var tbuf [64]byte
-				if sesc {
-					s = nil
-					if end-i-2 <= len(tbuf) {
-						if u, ok := unescape(tbuf[:0], msg[i+1:end-1]); ok {
-							s = u
-						}
+				default:
+					ms, ok := parseTime(s)
+					if !ok {
+						v.set(rankAt, ReasonBadTime, "at must be an RFC 3339 timestamp with zone, years 0001..9999")
+						break
 					}
-				}
-				ms, ok := parseTime(s)
-				if !ok {
-					v.set(rankAt, ReasonBadTime, "at must be an RFC 3339 timestamp with zone, years 0001..9999")
-					break
-				}
-				det.At = time.UnixMilli(ms).UTC()
-				have |= fAt
-			case 'n':
-				end = d.lit(i, "null")
-				if dup {
-					v.set(rankAt, ReasonBadTime, "duplicate key at")
+					det.At = time.UnixMilli(ms).UTC()
+					have |= fAt
 				}
 			default:
 				end = d.value(i)
 				v.set(rankAt, ReasonBadTime, "at must be an RFC 3339 timestamp string")
 			}
-		case fOK:
+		case f == fOK:
 			switch c {
 			case 't':
 				end = d.lit(i, "true")
@@ -434,17 +356,11 @@ func (d *decoder) object(i int, det *Detection) (int, Reason, string) {
 			case 'f':
 				end = d.lit(i, "false")
 				det.OK = false
-			case 'n':
-				end = d.lit(i, "null")
-				det.OK = true
 			default:
 				end = d.value(i)
 				v.set(rankOK, ReasonBadOK, "ok must be a boolean")
 			}
-			if dup {
-				v.set(rankOK, ReasonBadOK, "duplicate key ok")
-			}
-		case fConf:
+		case f == fConf:
 			switch {
 			case c == '-' || c >= '0' && c <= '9':
 				end, _ = d.number(i)
@@ -461,17 +377,11 @@ func (d *decoder) object(i int, det *Detection) (int, Reason, string) {
 				}
 				det.Conf = float32(f)
 				det.HasConf = true
-			case c == 'n':
-				end = d.lit(i, "null")
-				det.Conf, det.HasConf = 0, false
 			default:
 				end = d.value(i)
 				v.set(rankConf, ReasonBadConf, "conf must be a number from 0 to 1")
 			}
-			if dup {
-				v.set(rankConf, ReasonBadConf, "duplicate key conf")
-			}
-		case fCamera:
+		default: // camera
 			switch c {
 			case '"':
 				var sesc bool
@@ -494,19 +404,17 @@ func (d *decoder) object(i int, det *Detection) (int, Reason, string) {
 					break
 				}
 				det.Camera = d.camera(s)
-			case 'n':
-				end = d.lit(i, "null")
-				det.Camera = ""
 			default:
 				end = d.value(i)
 				v.set(rankCamera, ReasonBadCamera, "camera must be a string")
 			}
-			if dup {
-				v.set(rankCamera, ReasonBadCamera, "duplicate key camera")
-			}
 		}
 		if end < 0 {
 			return -1, "", ""
+		}
+		if dup { // after the value's own problem, which it does not replace (same rank)
+			rank, reason, name := fieldSpec(f)
+			v.set(rank, reason, "duplicate key "+name)
 		}
 		i = d.ws(end)
 		if i < len(msg) && msg[i] == ',' {
@@ -540,6 +448,100 @@ done:
 		}
 	}
 	return i, v.reason, v.detail
+}
+
+// shortString scans the string starting at msg[i] == '"' and returns the position after
+// it (-1 on a syntax error) and its content, unescaped into buf when needed. The content
+// is nil when the escaped text is longer than buf or holds a lone surrogate: a key or a
+// timestamp that long matches nothing anyway.
+func (d *decoder) shortString(buf []byte, i int) (int, []byte) {
+	end, esc := d.str(i)
+	if end < 0 {
+		return end, nil
+	}
+	s := d.msg[i+1 : end-1]
+	if !esc {
+		return end, s
+	}
+	if len(s) > len(buf) {
+		return end, nil
+	}
+	u, ok := unescape(buf[:0], s)
+	if !ok {
+		return end, nil
+	}
+	return end, u
+}
+
+// fieldSpecs holds the rank, reason and key of each known field, in bit order.
+var fieldSpecs = [...]struct {
+	rank   int
+	reason Reason
+	name   string
+}{
+	{rankID, ReasonBadID, "id"}, {rankAt, ReasonBadTime, "at"}, {rankArea, ReasonBadArea, "area"},
+	{rankProduct, ReasonBadProduct, "product"}, {rankOK, ReasonBadOK, "ok"}, {rankConf, ReasonBadConf, "conf"},
+	{rankCamera, ReasonBadCamera, "camera"},
+}
+
+// fieldSpec returns the rank, reason and key of a known field.
+func fieldSpec(f int) (int, Reason, string) {
+	fs := fieldSpecs[bits.TrailingZeros(uint(f))]
+	return fs.rank, fs.reason, fs.name
+}
+
+// integer scans the value of field f (id, area or product: a JSON integer from 1) at
+// msg[i], which is not null. It returns the position after the value (-1 on a syntax
+// error) and the number, or 0 when the value is not acceptable, which it records in v.
+func (d *decoder) integer(i, f int, dup bool, v *verdict) (int, uint64) {
+	rank, reason, name := fieldSpec(f)
+	limit := uint64(MaxRefID)
+	if f == fID {
+		limit = 1<<64 - 1
+	}
+	msg := d.msg
+	switch c := msg[i]; {
+	case c == '-' || c >= '0' && c <= '9':
+		end, isInt := d.number(i)
+		if end < 0 {
+			return end, 0
+		}
+		switch {
+		case dup:
+			v.set(rank, reason, "duplicate key "+name)
+		case !isInt:
+			v.set(rank, reason, name+" must be an integer")
+		case c == '-':
+			v.set(rank, reason, outOfRange(f, name, true))
+		default:
+			n, ok := parseUint(msg[i:end])
+			switch {
+			case !ok || n > limit:
+				v.set(rank, reason, outOfRange(f, name, false))
+			case n == 0:
+				v.set(rank, reason, outOfRange(f, name, true))
+			default:
+				return end, n
+			}
+		}
+		return end, 0
+	default:
+		v.set(rank, reason, name+" must be an integer")
+		return d.value(i), 0
+	}
+}
+
+// outOfRange is the detail for an integer field below 1 (small) or above its limit.
+func outOfRange(f int, name string, small bool) string {
+	switch {
+	case f == fID && small:
+		return "id must be > 0"
+	case f == fID:
+		return "id exceeds 2^64-1"
+	case small:
+		return name + " must be >= 1"
+	}
+	return name + " exceeds 2^31-1"
 }
 
 // camera returns b as a string, reusing a copy made earlier in the same
@@ -716,20 +718,15 @@ func (d *decoder) number(i int) (end int, isInt bool) {
 	case i < len(msg) && msg[i] == '0':
 		i++
 	case i < len(msg) && msg[i] >= '1' && msg[i] <= '9':
-		for i++; i < len(msg) && msg[i] >= '0' && msg[i] <= '9'; i++ {
-		}
+		i = d.digits(i + 1)
 	default:
 		return d.fail(i, "invalid number"), false
 	}
 	isInt = true
 	if i < len(msg) && msg[i] == '.' {
 		isInt = false
-		i++
-		s := i
-		for i < len(msg) && msg[i] >= '0' && msg[i] <= '9' {
-			i++
-		}
-		if i == s {
+		s := i + 1
+		if i = d.digits(s); i == s {
 			return d.fail(i, "invalid number: no digit after '.'"), false
 		}
 	}
@@ -740,14 +737,19 @@ func (d *decoder) number(i int) (end int, isInt bool) {
 			i++
 		}
 		s := i
-		for i < len(msg) && msg[i] >= '0' && msg[i] <= '9' {
-			i++
-		}
-		if i == s {
+		if i = d.digits(s); i == s {
 			return d.fail(i, "invalid number: no digit in exponent"), false
 		}
 	}
 	return i, isInt
+}
+
+// digits returns the position after the decimal digits starting at msg[i].
+func (d *decoder) digits(i int) int {
+	for i < len(d.msg) && d.msg[i] >= '0' && d.msg[i] <= '9' {
+		i++
+	}
+	return i
 }
 
 func (d *decoder) lit(i int, lit string) int {

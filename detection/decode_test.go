@@ -601,3 +601,12 @@ func TestDecodeAllocs(t *testing.T) {
 		t.Errorf("%v allocations per message, want at most 2 (the camera strings)", allocs)
 	}
 }
+
+func TestFieldSpec(t *testing.T) {
+	for _, name := range []string{"id", "at", "area", "product", "ok", "conf", "camera"} {
+		rank, reason, got := fieldSpec(fieldOf([]byte(name)))
+		if got != name || rank < rankID || rank > rankCamera || reason == "" {
+			t.Errorf("fieldSpec(%s) = %d %s %s", name, rank, reason, got)
+		}
+	}
+}
