@@ -1,14 +1,16 @@
-// Package ingest owns the way in for detections: the device message decoder (Decode)
-// and the batch writer that stores every acknowledged detection exactly once (Writer).
-// Edge devices' credentials and their authentication are identity's (identity.Devices,
-// identity.DeviceAuth).
+// Package ingest owns the way in for detections: the batch writer that stores every
+// acknowledged detection exactly once (Writer). The message format, its decoder and the
+// validity rule are package detection's; edge devices' credentials and their
+// authentication are identity's (identity.Devices, identity.DeviceAuth).
 //
 // # Batch writer
 //
 // Writer is a durable JetStream pull consumer ("lp-writer") on stream LP_DET. For each
-// message it resolves the subject's tenant and line, decodes it, publishes every
-// rejected element to lp.<tenant>.dlq (ingest.DeadLetter JSON, with the reason) and
-// queues the valid detections per (tenant, line). One goroutine per line writes its
+// message it resolves the subject's tenant and line, decodes it with detection.Decode
+// (timestamps judged against the message's stream time and the tenant's retention,
+// detection.WindowAt, exactly as the KPI engine judges them), publishes every rejected
+// element to lp.<tenant>.dlq (detection.DeadLetter JSON, with the reason) and queues the
+// valid detections per (tenant, line). One goroutine per line writes its
 // queue in batches (BatchSize detections, or after FlushInterval) with one transaction
 // holding the multi-row INSERT IGNORE and the minute rollups, through the tenant's pool
 // of PoolSize dedicated connections; a message is acknowledged after that COMMIT. A
@@ -21,7 +23,7 @@
 //	linepulse_ingest_received_total                    elements received (valid + rejected)
 //	linepulse_ingest_stored_total                      detections stored for the first time
 //	linepulse_ingest_duplicates_total                  re-delivered / re-published detections skipped
-//	linepulse_ingest_rejected_total{reason}            dead-lettered elements by Reason
+//	linepulse_ingest_rejected_total{reason}            dead-lettered elements by detection.Reason
 //	linepulse_ingest_db_errors_total                   failed write attempts (retried)
 //	linepulse_ingest_batch_size                        histogram: detections per committed batch
 //	linepulse_ingest_flush_seconds                     histogram: duration of a successful batch write

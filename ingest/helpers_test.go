@@ -17,6 +17,7 @@ import (
 
 	"github.com/linepulse/linepulse/bus"
 	"github.com/linepulse/linepulse/bus/bustest"
+	"github.com/linepulse/linepulse/detection"
 	"github.com/linepulse/linepulse/ingest"
 	"github.com/linepulse/linepulse/store"
 	"github.com/linepulse/linepulse/store/storetest"
@@ -169,30 +170,30 @@ var detBase = time.Now().Add(-time.Hour).UTC().Truncate(time.Millisecond)
 
 // dets builds n detections of ids first..first+n-1 seen in the last hour or so (id
 // milliseconds after detBase); every tenth is a reject.
-func dets(first uint64, n int) []ingest.Detection {
+func dets(first uint64, n int) []detection.Detection {
 	base := detBase
-	out := make([]ingest.Detection, n)
+	out := make([]detection.Detection, n)
 	for i := range out {
 		id := first + uint64(i)
-		out[i] = ingest.Detection{ID: id, At: base.Add(time.Duration(id%3_000_000) * time.Millisecond), Area: 1 + int64(id%3), Product: 1 + int64(id%4), OK: id%10 != 0}
+		out[i] = detection.Detection{ID: id, At: base.Add(time.Duration(id%3_000_000) * time.Millisecond), Area: 1 + int64(id%3), Product: 1 + int64(id%4), OK: id%10 != 0}
 	}
 	return out
 }
 
-func encode(ds []ingest.Detection) []byte {
+func encode(ds []detection.Detection) []byte {
 	b := []byte{'['}
 	for i, d := range ds {
 		if i > 0 {
 			b = append(b, ',')
 		}
-		b = ingest.AppendJSON(b, d)
+		b = detection.AppendJSON(b, d)
 	}
 	return append(b, ']')
 }
 
 // publishAll publishes ds to a line in messages of per detections, asynchronously, and
 // waits for every PubAck. msgIDPrefix makes the Nats-Msg-Id values.
-func (p publisher) publishAll(t testing.TB, tenant string, line int64, ds []ingest.Detection, per int, msgIDPrefix string) {
+func (p publisher) publishAll(t testing.TB, tenant string, line int64, ds []detection.Detection, per int, msgIDPrefix string) {
 	t.Helper()
 	if err := p.publish(tenant, line, ds, per, msgIDPrefix); err != nil {
 		t.Fatal(err)
@@ -200,7 +201,7 @@ func (p publisher) publishAll(t testing.TB, tenant string, line int64, ds []inge
 }
 
 // publish is publishAll for goroutines other than the test's.
-func (p publisher) publish(tenant string, line int64, ds []ingest.Detection, per int, msgIDPrefix string) error {
+func (p publisher) publish(tenant string, line int64, ds []detection.Detection, per int, msgIDPrefix string) error {
 	ctx, cancel := context.WithTimeout(context.Background(), waitLong)
 	defer cancel()
 	var futures []jetstream.PubAckFuture
@@ -279,7 +280,7 @@ func consumerIdle(t testing.TB, b *bus.Bus, durable string) bool {
 // dlq collects dead letters of a tenant.
 type dlq struct {
 	mu  sync.Mutex
-	got []ingest.DeadLetter
+	got []detection.DeadLetter
 }
 
 func subscribeDLQ(t testing.TB, b *bus.Bus, tenant string) *dlq {
@@ -287,7 +288,7 @@ func subscribeDLQ(t testing.TB, b *bus.Bus, tenant string) *dlq {
 	nc := connect(t, b, "test-dlq-"+tenant)
 	d := &dlq{}
 	_, err := nc.Subscribe(bus.DLQSubject(tenant), func(m *nats.Msg) {
-		var dl ingest.DeadLetter
+		var dl detection.DeadLetter
 		if err := json.Unmarshal(m.Data, &dl); err != nil {
 			t.Errorf("dead letter is not JSON: %v: %q", err, m.Data)
 			return
@@ -305,10 +306,10 @@ func subscribeDLQ(t testing.TB, b *bus.Bus, tenant string) *dlq {
 	return d
 }
 
-func (d *dlq) all() []ingest.DeadLetter {
+func (d *dlq) all() []detection.DeadLetter {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	return append([]ingest.DeadLetter(nil), d.got...)
+	return append([]detection.DeadLetter(nil), d.got...)
 }
 
 // newBus starts a bus for the writer tests.

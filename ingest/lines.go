@@ -10,13 +10,14 @@ import (
 	"github.com/go-sql-driver/mysql"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/linepulse/linepulse/detection"
 	"github.com/linepulse/linepulse/internal/clock"
 )
 
 // pendingMsg is a message whose detections wait in a line's queue.
 type pendingMsg struct {
 	msg  jetstream.Msg
-	rows []Detection
+	rows []detection.Detection
 	size int64     // its weight in the pending-bytes account
 	at   time.Time // when it was received (monotonic clock), for FlushInterval
 }
@@ -28,8 +29,8 @@ type lineWriter struct {
 	ts     *tenantState
 	tenant int64
 	line   int64
-	sig    chan struct{} // "look again": rows arrived in an empty queue, or it is full
-	batch  []Detection   // the batch being assembled or written; line goroutine only
+	sig    chan struct{}         // "look again": rows arrived in an empty queue, or it is full
+	batch  []detection.Detection // the batch being assembled or written; line goroutine only
 
 	mu       sync.Mutex // guards the fields below; held briefly, never with another lock
 	queue    []pendingMsg
@@ -57,8 +58,8 @@ func (w *Writer) lineWriter(ts *tenantState, line int64) *lineWriter {
 }
 
 // add queues a message's detections (copied).
-func (l *lineWriter) add(rows []Detection, p pendingMsg) {
-	p.rows = append([]Detection(nil), rows...)
+func (l *lineWriter) add(rows []detection.Detection, p pendingMsg) {
+	p.rows = append([]detection.Detection(nil), rows...)
 	l.mu.Lock()
 	wasEmpty := len(l.queue) == 0
 	l.queue = append(l.queue, p)
@@ -180,7 +181,7 @@ var errLineGone = errors.New("ingest: line no longer exists")
 
 // write stores a batch, retrying with capped exponential backoff until it commits, the
 // line turns out to be deleted (errLineGone), or the writer's hard deadline passes.
-func (l *lineWriter) write(batch []Detection) error {
+func (l *lineWriter) write(batch []detection.Detection) error {
 	w := l.w
 	var (
 		firstFail time.Time
@@ -224,7 +225,7 @@ func (l *lineWriter) write(batch []Detection) error {
 	}
 }
 
-func (l *lineWriter) writeOnce(batch []Detection) error {
+func (l *lineWriter) writeOnce(batch []detection.Detection) error {
 	w := l.w
 	ctx, cancel := context.WithTimeout(w.hard, writeTimeout)
 	defer cancel()

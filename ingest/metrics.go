@@ -5,6 +5,8 @@ import (
 	"sync/atomic"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/linepulse/linepulse/detection"
 )
 
 // WriterStats are the writer's cumulative counters since NewWriter.
@@ -57,7 +59,7 @@ func newWriterMetrics(w *Writer, reg prometheus.Registerer) (*writerMetrics, err
 			Help: "Messages delivered to the writer and not yet acknowledged (polled).",
 		}),
 	}
-	for _, r := range Reasons() {
+	for _, r := range detection.Reasons() {
 		m.rejected.WithLabelValues(string(r))
 	}
 	if reg == nil {

@@ -27,22 +27,22 @@ type tenantState struct {
 	pool *store.WriterPool
 }
 
-// resolve maps a subject's tenant slug and line to the tenant and its retention horizon.
+// resolve maps a subject's tenant slug and line to the tenant and its retention in days.
 // known is false when the tenant or the line does not exist. While the database cannot
 // answer it retries (keeping msg alive) until it can or ctx ends (then it returns the
 // context's error).
-func (w *Writer) resolve(ctx context.Context, msg jetstream.Msg, slug string, line int64, now time.Time) (ts *tenantState, oldest time.Time, known bool, err error) {
+func (w *Writer) resolve(ctx context.Context, msg jetstream.Msg, slug string, line int64) (ts *tenantState, retention int, known bool, err error) {
 	lastProgress := time.Now()
 	for attempt := 0; ; attempt++ {
-		ts, oldest, known, err = w.resolveOnce(ctx, slug, line, now)
+		ts, retention, known, err = w.resolveOnce(ctx, slug, line)
 		if err == nil {
-			return ts, oldest, known, nil
+			return ts, retention, known, nil
 		}
 		if attempt == 0 {
 			w.log.Warn("ingest: cannot resolve tenant/line; retrying", "tenant", slug, "line", line, "err", err)
 		}
 		if !clock.Sleep(ctx, backoff(attempt)) {
-			return nil, time.Time{}, false, ctx.Err()
+			return nil, 0, false, ctx.Err()
 		}
 		if time.Since(lastProgress) > w.cfg.AckWait/3 {
 			_ = msg.InProgress()
@@ -51,7 +51,7 @@ func (w *Writer) resolve(ctx context.Context, msg jetstream.Msg, slug string, li
 	}
 }
 
-func (w *Writer) resolveOnce(ctx context.Context, slug string, line int64, now time.Time) (*tenantState, time.Time, bool, error) {
+func (w *Writer) resolveOnce(ctx context.Context, slug string, line int64) (*tenantState, int, bool, error) {
 	w.mu.Lock()
 	ts := w.tenants[slug]
 	w.mu.Unlock()
@@ -66,9 +66,9 @@ func (w *Writer) resolveOnce(ctx context.Context, slug string, line int64, now t
 				w.mu.Unlock()
 			}
 			ts.missingUntil = time.Now().Add(missingTenantTTL)
-			return ts, time.Time{}, false, nil
+			return ts, 0, false, nil
 		case err != nil:
-			return nil, time.Time{}, false, err
+			return nil, 0, false, err
 		}
 		if ts == nil {
 			ts = &tenantState{slug: slug}
@@ -79,32 +79,28 @@ func (w *Writer) resolveOnce(ctx context.Context, slug string, line int64, now t
 		ts.id = ten.ID
 	}
 	if ts.id == 0 {
-		return ts, time.Time{}, false, nil
+		return ts, 0, false, nil
 	}
 	meta, err := w.meta.Get(ctx, ts.id)
 	if errors.Is(err, store.ErrNotFound) {
 		ts.id = 0 // deleted since: look the slug up again next time
 		ts.missingUntil = time.Time{}
-		return ts, time.Time{}, false, nil
+		return ts, 0, false, nil
 	}
 	if err != nil {
-		return nil, time.Time{}, false, err
+		return nil, 0, false, err
 	}
 	if _, ok := meta.Lines[line]; !ok {
 		known, err := w.recheckLine(ctx, ts, line)
 		if err != nil {
 			ts.lastReload = time.Time{} // ask again on the retry
-			return nil, time.Time{}, false, err
+			return nil, 0, false, err
 		}
 		if !known {
-			return ts, time.Time{}, false, nil
+			return ts, 0, false, nil
 		}
 	}
-	var oldest time.Time
-	if days := meta.Tenant.Config.RetentionDays; days > 0 {
-		oldest = now.AddDate(0, 0, -days)
-	}
-	return ts, oldest, true, nil
+	return ts, meta.Tenant.Config.RetentionDays, true, nil
 }
 
 // recheckLine decides about a line missing from the cached metadata: it may have been

@@ -17,6 +17,7 @@ import (
 	"golang.org/x/sync/semaphore"
 
 	"github.com/linepulse/linepulse/bus"
+	"github.com/linepulse/linepulse/detection"
 	"github.com/linepulse/linepulse/internal/clock"
 	"github.com/linepulse/linepulse/store"
 )
@@ -74,7 +75,8 @@ type WriterConfig struct {
 	Logger *slog.Logger
 	// Registerer receives the linepulse_ingest_* metrics; nil = no metrics.
 	Registerer prometheus.Registerer
-	// Now is the clock used to validate timestamps (future / retention). Default time.Now.
+	// Now is the clock of the dead letters' received_at. Default time.Now. (Timestamps are
+	// judged against each message's stream time, as the engine does: detection.WindowAt.)
 	Now func() time.Time
 
 	// AckWait is the consumer's redelivery timeout. Messages held longer (a batch waiting
@@ -85,8 +87,6 @@ type WriterConfig struct {
 	// memory; the writer stops pulling at this bound (during a database outage).
 	// Default 64 MiB, at least 1 MiB.
 	MaxPendingBytes int64
-	// Limits are the decoder's limits. Zero = the contract (64 KiB, 1000, 5m).
-	Limits Limits
 }
 
 func (c *WriterConfig) defaults() {
@@ -118,7 +118,6 @@ func (c *WriterConfig) defaults() {
 		c.MaxPendingBytes = DefaultMaxPendingBytes
 	}
 	c.MaxPendingBytes = max(c.MaxPendingBytes, 1<<20)
-	c.Limits = c.Limits.withDefaults()
 }
 
 // Writer is the batch writer: a durable JetStream pull consumer on LP_DET that decodes
@@ -162,7 +161,7 @@ type Writer struct {
 	// closedPools keeps the wait totals of pools already closed (counters never go down).
 	closedPools poolTotals
 
-	scratch []Detection // decoder output, fetch goroutine only
+	scratch []detection.Detection // decoder output, fetch goroutine only
 }
 
 type lineKey struct {
@@ -346,11 +345,11 @@ func (w *Writer) handle(ctx context.Context, msg jetstream.Msg) error {
 		// Only an internal publisher can produce this (devices are confined to valid
 		// subjects): there may be no tenant to dead-letter to.
 		w.log.Warn("ingest: message on a subject outside the contract dropped", "subject", subject)
-		w.reject(slug, subject, now, Rejected{Index: -1, Reason: ReasonUnknownLine, Detail: "subject is not lp.<tenant>.line.<line>.det", Raw: rawText(data)})
+		w.reject(slug, subject, now, detection.RejectMessage(detection.ReasonUnknownLine, "subject is not lp.<tenant>.line.<line>.det", data))
 		w.ack(msg, size)
 		return nil
 	}
-	ts, oldest, known, err := w.resolve(ctx, msg, slug, line, now)
+	ts, retention, known, err := w.resolve(ctx, msg, slug, line)
 	if err != nil {
 		_ = msg.Nak()
 		w.releaseBytes(size)
@@ -358,11 +357,11 @@ func (w *Writer) handle(ctx context.Context, msg jetstream.Msg) error {
 	}
 	if !known {
 		w.count.received.Add(1)
-		w.reject(slug, subject, now, Rejected{Index: -1, Reason: ReasonUnknownLine, Detail: fmt.Sprintf("tenant %q has no line %d", slug, line), Raw: rawText(data)})
+		w.reject(slug, subject, now, detection.RejectMessage(detection.ReasonUnknownLine, fmt.Sprintf("tenant %q has no line %d", slug, line), data))
 		w.ack(msg, size)
 		return nil
 	}
-	rows, rej := Decode(w.scratch[:0], data, now, oldest, w.cfg.Limits)
+	rows, rej := detection.Decode(w.scratch[:0], data, detection.WindowAt(acceptedAt(msg, now), retention))
 	w.scratch = rows[:0]
 	w.count.received.Add(uint64(len(rows) + len(rej)))
 	for _, r := range rej {
@@ -374,6 +373,16 @@ func (w *Writer) handle(ctx context.Context, msg jetstream.Msg) error {
 	}
 	w.lineWriter(ts, line).add(rows, pendingMsg{msg: msg, size: size, at: received})
 	return nil
+}
+
+// acceptedAt is the message's stream time, against which its timestamps are judged: the
+// same instant the engine uses, whenever either of them reads the message. A message of
+// a JetStream consumer always has it; fallback is the writer's clock.
+func acceptedAt(msg jetstream.Msg, fallback time.Time) time.Time {
+	if md, err := msg.Metadata(); err == nil {
+		return md.Timestamp
+	}
+	return fallback
 }
 
 func (w *Writer) acquire(ctx context.Context, size int64) error {
@@ -404,7 +413,7 @@ func (w *Writer) ack(msg jetstream.Msg, size int64) {
 }
 
 // reject counts a rejected element and publishes its dead letter on lp.<tenant>.dlq.
-func (w *Writer) reject(slug, subject string, receivedAt time.Time, r Rejected) {
+func (w *Writer) reject(slug, subject string, receivedAt time.Time, r detection.Rejected) {
 	w.count.rejected.Add(1)
 	w.m.rejected.WithLabelValues(string(r.Reason)).Inc()
 	if !bus.ValidTenant(slug) {
@@ -423,7 +432,7 @@ func (w *Writer) reject(slug, subject string, receivedAt time.Time, r Rejected) 
 func (w *Writer) deadLetterMessages(slug string, msgs []pendingMsg, detail string) {
 	now := w.cfg.Now()
 	for _, p := range msgs {
-		w.reject(slug, p.msg.Subject(), now, Rejected{Index: -1, Reason: ReasonUnknownLine, Detail: detail, Raw: rawText(p.msg.Data())})
+		w.reject(slug, p.msg.Subject(), now, detection.RejectMessage(detection.ReasonUnknownLine, detail, p.msg.Data()))
 		w.ack(p.msg, p.size)
 	}
 }

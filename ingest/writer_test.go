@@ -10,6 +10,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/linepulse/linepulse/bus"
+	"github.com/linepulse/linepulse/detection"
 	"github.com/linepulse/linepulse/ingest"
 	"github.com/linepulse/linepulse/store"
 	"github.com/linepulse/linepulse/store/storetest"
@@ -81,7 +82,7 @@ func TestBadInputGoesToDLQ(t *testing.T) {
 			many = append(many, det(i+1, recent))
 		}
 		manyBody := "[" + strings.Join(many, ",") + "]"
-		if len(manyBody) > ingest.DefaultMaxBytes {
+		if len(manyBody) > detection.MaxBytes {
 			t.Fatalf("1001-element body is %d bytes, over the size limit", len(manyBody))
 		}
 		// 66 KiB: over the 64 KiB contract limit, under the 72 KiB NATS payload limit.
@@ -89,22 +90,22 @@ func TestBadInputGoesToDLQ(t *testing.T) {
 
 		cases := []struct {
 			name, subject, body string
-			reason              ingest.Reason
+			reason              detection.Reason
 			index               int
 		}{
-			{"malformed JSON", subj, `{"id":1,"at":`, ingest.ReasonMalformed, -1},
-			{"id as a string", subj, `{"id":"5","at":"` + ts(recent) + `","area":1,"product":1}`, ingest.ReasonBadID, 0},
-			{"area as a string", subj, `{"id":5,"at":"` + ts(recent) + `","area":"one","product":1}`, ingest.ReasonBadArea, 0},
-			{"timestamp not RFC 3339", subj, `{"id":5,"at":"yesterday","area":1,"product":1}`, ingest.ReasonBadTime, 0},
-			{"oversized message", subj, oversized, ingest.ReasonTooLarge, -1},
-			{"1001 elements", subj, manyBody, ingest.ReasonTooMany, -1},
-			{"id 0", subj, det(0, recent), ingest.ReasonBadID, 0},
-			{"far future", subj, det(6, now.Add(time.Hour)), ingest.ReasonInFuture, 0},
-			{"past retention", subj, det(7, now.AddDate(0, 0, -100)), ingest.ReasonTooOld, 0},
-			{"not an object", subj, `42`, ingest.ReasonNotObject, -1},
-			{"empty array", subj, `[]`, ingest.ReasonEmpty, -1},
-			{"mixed: one bad element", subj, "[" + det(100, recent) + "," + det(0, recent) + "," + det(101, recent) + "]", ingest.ReasonBadID, 1},
-			{"unknown line", bus.DetSubject("acme", line+100), det(8, recent), ingest.ReasonUnknownLine, -1},
+			{"malformed JSON", subj, `{"id":1,"at":`, detection.ReasonMalformed, -1},
+			{"id as a string", subj, `{"id":"5","at":"` + ts(recent) + `","area":1,"product":1}`, detection.ReasonBadID, 0},
+			{"area as a string", subj, `{"id":5,"at":"` + ts(recent) + `","area":"one","product":1}`, detection.ReasonBadArea, 0},
+			{"timestamp not RFC 3339", subj, `{"id":5,"at":"yesterday","area":1,"product":1}`, detection.ReasonBadTime, 0},
+			{"oversized message", subj, oversized, detection.ReasonTooLarge, -1},
+			{"1001 elements", subj, manyBody, detection.ReasonTooMany, -1},
+			{"id 0", subj, det(0, recent), detection.ReasonBadID, 0},
+			{"far future", subj, det(6, now.Add(time.Hour)), detection.ReasonInFuture, 0},
+			{"past retention", subj, det(7, now.AddDate(0, 0, -100)), detection.ReasonTooOld, 0},
+			{"not an object", subj, `42`, detection.ReasonNotObject, -1},
+			{"empty array", subj, `[]`, detection.ReasonEmpty, -1},
+			{"mixed: one bad element", subj, "[" + det(100, recent) + "," + det(0, recent) + "," + det(101, recent) + "]", detection.ReasonBadID, 1},
+			{"unknown line", bus.DetSubject("acme", line+100), det(8, recent), detection.ReasonUnknownLine, -1},
 		}
 		for _, c := range cases {
 			pub.publishRaw(t, c.subject, []byte(c.body))
@@ -128,11 +129,11 @@ func TestBadInputGoesToDLQ(t *testing.T) {
 			if dl.Reason != c.reason || dl.Index != c.index || dl.Subject != c.subject {
 				t.Errorf("%s: dead letter %+v, want reason %s index %d subject %s", c.name, dl, c.reason, c.index, c.subject)
 			}
-			if dl.Raw == "" || len(dl.Raw) > ingest.MaxRawBytes || dl.Detail == "" || dl.At.IsZero() {
+			if dl.Raw == "" || len(dl.Raw) > detection.MaxRawBytes || dl.Detail == "" || dl.At.IsZero() {
 				t.Errorf("%s: dead letter lacks raw text, detail or time: %+v", c.name, dl)
 			}
 		}
-		if n := nobodyDLQ.all(); n[0].Reason != ingest.ReasonUnknownLine {
+		if n := nobodyDLQ.all(); n[0].Reason != detection.ReasonUnknownLine {
 			t.Errorf("unknown tenant: %+v", n)
 		}
 		rows, rollup := p.counts(t, line)
@@ -144,14 +145,14 @@ func TestBadInputGoesToDLQ(t *testing.T) {
 		if s.Rejected != uint64(len(cases)+1) || s.Stored != 12 || s.Duplicates != 0 {
 			t.Fatalf("stats %+v", s)
 		}
-		for _, r := range []ingest.Reason{ingest.ReasonMalformed, ingest.ReasonBadID, ingest.ReasonTooLarge, ingest.ReasonTooMany, ingest.ReasonInFuture, ingest.ReasonTooOld, ingest.ReasonUnknownLine} {
+		for _, r := range []detection.Reason{detection.ReasonMalformed, detection.ReasonBadID, detection.ReasonTooLarge, detection.ReasonTooMany, detection.ReasonInFuture, detection.ReasonTooOld, detection.ReasonUnknownLine} {
 			want := 0
 			for _, c := range cases {
 				if c.reason == r {
 					want++
 				}
 			}
-			if r == ingest.ReasonUnknownLine {
+			if r == detection.ReasonUnknownLine {
 				want++ // the unknown tenant
 			}
 			if v, _ := metricValue(t, reg, "linepulse_ingest_rejected_total", map[string]string{"reason": string(r)}); int(v) != want {
@@ -285,7 +286,7 @@ func TestLineLifecycle(t *testing.T) {
 			t.Fatal(err)
 		}
 		eventually(t, "dead letter for the deleted line", func() bool { return len(dl.all()) == 1 })
-		if got := dl.all()[0]; got.Reason != ingest.ReasonUnknownLine || got.Index != -1 || !strings.Contains(got.Raw, `"id":100`) {
+		if got := dl.all()[0]; got.Reason != detection.ReasonUnknownLine || got.Index != -1 || !strings.Contains(got.Raw, `"id":100`) {
 			t.Fatalf("dead letter %+v", got)
 		}
 		// The writer goes on.
@@ -294,6 +295,51 @@ func TestLineLifecycle(t *testing.T) {
 		eventually(t, "consumer idle", func() bool { return consumerIdle(t, b, ingest.DefaultDurable) })
 		if len(dl.all()) != 1 {
 			t.Fatalf("dead letters %+v", dl.all())
+		}
+	})
+}
+
+// TestWriterBehindJudgesAtAcceptance: a writer that handles messages hours after LinePulse
+// accepted them (its clock runs 3 h ahead here) judges their timestamps as of acceptance,
+// as the KPI engine does, so the database holds exactly what the live KPIs count: a
+// detection near the retention horizon is stored, one past the future margin is not.
+func TestWriterBehindJudgesAtAcceptance(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, e storetest.Engine) {
+		st := e.Open(t)
+		p := newPlant(t, st, "acme", 1)
+		line := p.lines[0]
+		retention := p.tdb.Tenant().Config.RetentionDays
+		b := newBus(t)
+		pub := newPublisher(t, b)
+		dl := subscribeDLQ(t, b, "acme")
+		behind := 3 * time.Hour
+		w := startWriter(t, ingest.WriterConfig{Now: func() time.Time { return time.Now().Add(behind) }}, connect(t, b, "writer"), st)
+
+		// Inside the horizon when accepted (unless publishing took an hour), outside it
+		// when judged by the writer's clock.
+		published := time.Now().UTC()
+		old := detection.Detection{ID: 1, At: published.AddDate(0, 0, -retention).Add(time.Hour).Truncate(time.Millisecond), Area: 1, Product: 1, OK: true}
+		pub.publishRaw(t, bus.DetSubject("acme", line), detection.AppendJSON(nil, old))
+		// Past the future margin when accepted (unless publishing took 30 minutes), inside
+		// it by the writer's clock.
+		published = time.Now().UTC()
+		ahead := detection.Detection{ID: 2, At: published.Add(detection.MaxFuture + 30*time.Minute).Truncate(time.Millisecond), Area: 1, Product: 1, OK: true}
+		pub.publishRaw(t, bus.DetSubject("acme", line), detection.AppendJSON(nil, ahead))
+
+		eventually(t, "consumer idle", func() bool { return consumerIdle(t, b, ingest.DefaultDurable) })
+		eventually(t, "dead letter", func() bool { return len(dl.all()) >= 1 })
+		if got := dl.all(); len(got) != 1 || got[0].Reason != detection.ReasonInFuture || got[0].Index != 0 || !strings.Contains(got[0].Raw, `"id":2`) {
+			t.Fatalf("dead letters %+v, want one in_future for id 2", got)
+		}
+		n, err := p.tdb.CountDetections(context.Background(), line, old.At, ahead.At.Add(time.Millisecond))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if s := w.w.Stats(); n != 1 || s.Stored != 1 || s.Rejected != 1 {
+			t.Fatalf("%d rows, stats %+v: want the old detection stored and the future one rejected", n, s)
+		}
+		if err := w.stop(t); err != nil {
+			t.Fatal(err)
 		}
 	})
 }

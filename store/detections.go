@@ -10,20 +10,14 @@ import (
 	"time"
 
 	"github.com/jackc/puddle/v2"
+
+	"github.com/linepulse/linepulse/detection"
 )
 
-// Detection is one product seen at an area of a line (a row of detections_line_<id>).
+// Detection is one product seen at an area of a line (a row of detections_line_<id>):
+// the decoded detection message itself, so a decoded batch is written without copying.
 // IDs above 2^63-1 are stored as their two's-complement int64 on both engines.
-type Detection struct {
-	ID      uint64
-	At      time.Time // UTC, millisecond precision
-	Area    int64
-	Product int64
-	OK      bool
-	Conf    float32
-	HasConf bool
-	Camera  string
-}
+type Detection = detection.Detection
 
 // WriteResult says what one batch did.
 type WriteResult struct {

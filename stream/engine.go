@@ -15,7 +15,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/linepulse/linepulse/bus"
-	"github.com/linepulse/linepulse/ingest"
+	"github.com/linepulse/linepulse/detection"
 	"github.com/linepulse/linepulse/store"
 	"github.com/linepulse/linepulse/stream/shiftcal"
 )
@@ -377,13 +377,9 @@ func (e *Engine) handleMsg(m jetstream.Msg) {
 	if seq <= ls.floor {
 		return // already in the restored state
 	}
-	// The stream's timestamp stands in for "now" so validity does not depend on when the
-	// engine reads the message (a replay decides exactly as the first pass did).
-	var oldest time.Time
-	if ls.ten.retention > 0 {
-		oldest = md.Timestamp.AddDate(0, 0, -ls.ten.retention) // as the writer computes it
-	}
-	dets, rej := ingest.Decode(e.buf[:0], m.Data(), md.Timestamp, oldest, ingest.DefaultLimits())
+	// Judged against the message's stream time, as the writer judges it, so a live run, a
+	// replay and the stored rows agree.
+	dets, rej := detection.Decode(e.buf[:0], m.Data(), detection.WindowAt(md.Timestamp, ls.ten.retention))
 	e.buf = dets[:0]
 	e.m.rejected.Add(float64(len(rej)))
 	if len(dets) == 0 {

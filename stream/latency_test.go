@@ -14,7 +14,7 @@ import (
 	"github.com/nats-io/nats.go"
 
 	"github.com/linepulse/linepulse/bus"
-	"github.com/linepulse/linepulse/ingest"
+	"github.com/linepulse/linepulse/detection"
 	"github.com/linepulse/linepulse/store"
 	"github.com/linepulse/linepulse/store/storetest"
 )
@@ -91,7 +91,7 @@ func BenchmarkStopLatency(b *testing.B) {
 					if j > 0 {
 						buf = append(buf, ',')
 					}
-					buf = ingest.AppendJSON(buf, store.Detection{ID: id, At: now.Add(-time.Duration(perMsg-j) * time.Microsecond).Truncate(time.Millisecond), Area: 1, Product: 1, OK: true})
+					buf = detection.AppendJSON(buf, store.Detection{ID: id, At: now.Add(-time.Duration(perMsg-j) * time.Microsecond).Truncate(time.Millisecond), Area: 1, Product: 1, OK: true})
 				}
 				buf = append(buf, ']')
 				if _, err := r.js.PublishAsync(bus.DetSubject("acme", load[i%4].ID), buf); err != nil {
@@ -109,7 +109,7 @@ func BenchmarkStopLatency(b *testing.B) {
 				time.Sleep(time.Duration(i) * 37 * time.Millisecond)
 				for k := range 10 {
 					d := store.Detection{ID: uint64(k + 1), At: time.Now().UTC().Truncate(time.Millisecond), Area: 1, Product: 1, OK: true}
-					if err := r.nc.Publish(bus.DetSubject("acme", l.ID), ingest.AppendJSON(nil, d)); err != nil {
+					if err := r.nc.Publish(bus.DetSubject("acme", l.ID), detection.AppendJSON(nil, d)); err != nil {
 						b.Error(err)
 					}
 					time.Sleep(50 * time.Millisecond)

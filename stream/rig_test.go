@@ -16,7 +16,7 @@ import (
 
 	"github.com/linepulse/linepulse/bus"
 	"github.com/linepulse/linepulse/bus/bustest"
-	"github.com/linepulse/linepulse/ingest"
+	"github.com/linepulse/linepulse/detection"
 	"github.com/linepulse/linepulse/store"
 	"github.com/linepulse/linepulse/store/storetest"
 )
@@ -202,7 +202,7 @@ func (r *rig) publish(line int64, dets []store.Detection, write bool) {
 		b := []byte{'['}
 		n := 0
 		for n < len(dets) && n < 1000 {
-			next := ingest.AppendJSON(nil, dets[n])
+			next := detection.AppendJSON(nil, dets[n])
 			if len(b)+len(next)+2 > 60<<10 {
 				break
 			}

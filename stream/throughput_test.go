@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/linepulse/linepulse/ingest"
+	"github.com/linepulse/linepulse/detection"
 	"github.com/linepulse/linepulse/store"
 	"github.com/linepulse/linepulse/store/storetest"
 )
@@ -27,7 +27,7 @@ func BenchmarkFoldMessage(b *testing.B) {
 			if j > 0 {
 				buf = append(buf, ',')
 			}
-			buf = ingest.AppendJSON(buf, store.Detection{ID: id, At: t0.Add(time.Duration(id) * 10 * time.Millisecond).UTC(), Area: 1 + int64(j%3), Product: 1 + int64(j%5), OK: j%40 != 0})
+			buf = detection.AppendJSON(buf, store.Detection{ID: id, At: t0.Add(time.Duration(id) * 10 * time.Millisecond).UTC(), Area: 1 + int64(j%3), Product: 1 + int64(j%5), OK: j%40 != 0})
 		}
 		msgs[i] = append(buf, ']')
 	}
@@ -38,7 +38,7 @@ func BenchmarkFoldMessage(b *testing.B) {
 	i := 0
 	for b.Loop() {
 		// Each pass over the 64 messages continues in time, as a live line would.
-		dets, _ = ingest.Decode(dets[:0], msgs[i%len(msgs)], now, time.Time{}, ingest.DefaultLimits())
+		dets, _ = detection.Decode(dets[:0], msgs[i%len(msgs)], detection.WindowAt(now, 0))
 		shift := time.Duration(i/len(msgs)) * time.Duration(len(msgs)*perMsg) * 10 * time.Millisecond
 		for _, d := range dets {
 			d.At = d.At.Add(shift)

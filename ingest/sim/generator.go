@@ -7,7 +7,7 @@ import (
 	"math/rand/v2"
 	"time"
 
-	"github.com/linepulse/linepulse/ingest"
+	"github.com/linepulse/linepulse/detection"
 )
 
 // DefaultJitter is the interval spread the CLI and the demo use (±30 %).
@@ -86,13 +86,13 @@ func (s LineSpec) Validate() error {
 		bad("jitter must be within 0..0.9, not %v", s.Jitter)
 	}
 	for _, a := range s.Areas {
-		if a < 1 || a > ingest.MaxRefID {
-			bad("area id %d outside 1..%d", a, ingest.MaxRefID)
+		if a < 1 || a > detection.MaxRefID {
+			bad("area id %d outside 1..%d", a, detection.MaxRefID)
 		}
 	}
 	for _, p := range s.Products {
-		if p.ID < 1 || p.ID > ingest.MaxRefID {
-			bad("product id %d outside 1..%d", p.ID, ingest.MaxRefID)
+		if p.ID < 1 || p.ID > detection.MaxRefID {
+			bad("product id %d outside 1..%d", p.ID, detection.MaxRefID)
 		}
 		if !(p.Weight > 0) || math.IsInf(p.Weight, 0) {
 			bad("product %d: weight must be positive, not %v", p.ID, p.Weight)
@@ -113,8 +113,8 @@ func (s LineSpec) Validate() error {
 	if s.MicroStopEvery > 0 && (s.MicroStopFor <= 0 || (s.Threshold > 0 && s.MicroStopFor >= s.Threshold)) {
 		bad("micro-stop length %s must be > 0 and below the downtime threshold %s", s.MicroStopFor, s.Threshold)
 	}
-	if len(s.Camera) > ingest.MaxCameraBytes {
-		bad("camera id longer than %d bytes", ingest.MaxCameraBytes)
+	if len(s.Camera) > detection.MaxCameraBytes {
+		bad("camera id longer than %d bytes", detection.MaxCameraBytes)
 	}
 	if len(errs) > 0 {
 		return fmt.Errorf("sim: line %d: %w", s.Line, errors.Join(errs...))
@@ -199,7 +199,7 @@ func (g *Generator) schedule(every time.Duration) time.Time {
 func (g *Generator) uniform(lo, hi float64) float64 { return lo + (hi-lo)*g.rng.Float64() }
 
 // Next returns the next detection and the gap before it.
-func (g *Generator) Next() (ingest.Detection, Gap) {
+func (g *Generator) Next() (detection.Detection, Gap) {
 	s := g.spec
 	var gap Gap
 	switch {
@@ -225,7 +225,7 @@ func (g *Generator) Next() (ingest.Detection, Gap) {
 	case GapMicroStop:
 		g.nextMicro = g.schedule(s.MicroStopEvery)
 	}
-	d := ingest.Detection{
+	d := detection.Detection{
 		ID:      g.nextID,
 		At:      g.t.UTC().Truncate(time.Millisecond),
 		Area:    s.Areas[g.rng.IntN(len(s.Areas))],

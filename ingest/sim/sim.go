@@ -14,7 +14,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/linepulse/linepulse/bus"
-	"github.com/linepulse/linepulse/ingest"
+	"github.com/linepulse/linepulse/detection"
 	"github.com/linepulse/linepulse/internal/clock"
 )
 
@@ -26,7 +26,7 @@ const (
 	DefaultAckTimeout = 5 * time.Second
 	DefaultDrain      = 10 * time.Second
 	// MaxBatch is the contract's largest array.
-	MaxBatch = ingest.DefaultMaxElements
+	MaxBatch = detection.MaxElements
 )
 
 // Config configures a Simulator.
@@ -236,7 +236,7 @@ func (s *Simulator) Run(ctx context.Context) error {
 // runLine plays one line until ctx ends or Count detections were generated.
 func (s *Simulator) runLine(ctx, drainCtx context.Context, pub *publisher, line int64, g *Generator) {
 	subject := bus.DetSubject(s.cfg.Tenant, line)
-	batch := make([]ingest.Detection, 0, s.cfg.Batch)
+	batch := make([]detection.Detection, 0, s.cfg.Batch)
 	var deadline time.Time // when the current partial batch must go
 	flush := func(ctx context.Context) error {
 		if len(batch) == 0 {
@@ -289,10 +289,10 @@ func (s *Simulator) runLine(ctx, drainCtx context.Context, pub *publisher, line 
 // Nats-Msg-Id is "<tenant>-<line>-<first id>-<n>": unique per message (ids are unique
 // per line) and stable across re-sends, and it names the tenant because every tenant
 // shares the LP_DET stream and its duplicate window.
-func (s *Simulator) message(subject string, line int64, batch []ingest.Detection) *pending {
+func (s *Simulator) message(subject string, line int64, batch []detection.Detection) *pending {
 	var b []byte
 	if s.cfg.Batch == 1 {
-		b = ingest.AppendJSON(make([]byte, 0, 128), batch[0])
+		b = detection.AppendJSON(make([]byte, 0, 128), batch[0])
 	} else {
 		b = make([]byte, 0, 128*len(batch))
 		b = append(b, '[')
@@ -300,7 +300,7 @@ func (s *Simulator) message(subject string, line int64, batch []ingest.Detection
 			if i > 0 {
 				b = append(b, ',')
 			}
-			b = ingest.AppendJSON(b, d)
+			b = detection.AppendJSON(b, d)
 		}
 		b = append(b, ']')
 	}

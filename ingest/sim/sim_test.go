@@ -18,7 +18,7 @@ import (
 
 	"github.com/linepulse/linepulse/bus"
 	"github.com/linepulse/linepulse/bus/bustest"
-	"github.com/linepulse/linepulse/ingest"
+	"github.com/linepulse/linepulse/detection"
 )
 
 const (
@@ -74,7 +74,7 @@ func streamContent(t *testing.T, b *bus.Bus) (map[int64]map[uint64]int, int) {
 		t.Fatal(err)
 	}
 	out := map[int64]map[uint64]int{}
-	var dets []ingest.Detection
+	var dets []detection.Detection
 	far := time.Now().Add(24 * time.Hour) // the timeline may run ahead of the clock
 	for seq := info.State.FirstSeq; seq <= info.State.LastSeq && info.State.Msgs > 0; seq++ {
 		m, err := s.GetMsg(ctx, seq)
@@ -85,8 +85,8 @@ func streamContent(t *testing.T, b *bus.Bus) (map[int64]map[uint64]int, int) {
 		if err != nil || tenant != "acme" {
 			t.Fatalf("message %d on unexpected subject %q (%v)", seq, m.Subject, err)
 		}
-		var rej []ingest.Rejected
-		dets, rej = ingest.Decode(dets[:0], m.Data, far, time.Time{}, ingest.DefaultLimits())
+		var rej []detection.Rejected
+		dets, rej = detection.Decode(dets[:0], m.Data, detection.WindowAt(far, 0))
 		if len(rej) > 0 {
 			t.Fatalf("message %d does not decode: %+v", seq, rej)
 		}

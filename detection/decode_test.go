@@ -1,4 +1,4 @@
-package ingest
+package detection
 
 import (
 	"bytes"
@@ -14,6 +14,7 @@ import (
 var (
 	testNow    = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
 	testOldest = testNow.Add(-90 * 24 * time.Hour)
+	testWindow = WindowAt(testNow, 90) // from testOldest to testNow + MaxFuture
 )
 
 // obj builds a valid detection object with the given extra/overriding fields
@@ -51,11 +52,11 @@ type wantRej struct {
 
 func decodeT(t *testing.T, msg string) ([]Detection, []Rejected) {
 	t.Helper()
-	return Decode(nil, []byte(msg), testNow, testOldest, DefaultLimits())
+	return Decode(nil, []byte(msg), testWindow)
 }
 
 func TestDecodeReasons(t *testing.T) {
-	tooLarge := "[" + good() + "]" + strings.Repeat(" ", DefaultMaxBytes)
+	tooLarge := "[" + good() + "]" + strings.Repeat(" ", MaxBytes)
 	arr := func(n int) string {
 		var b strings.Builder
 		b.WriteByte('[')
@@ -229,7 +230,7 @@ func TestDecodeReasons(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if len(tt.msg) <= DefaultMaxBytes {
+			if len(tt.msg) <= MaxBytes {
 				// Keep the table honest: whole-message malformed iff encoding/json says so.
 				body := bytes.TrimPrefix([]byte(tt.msg), []byte("\xEF\xBB\xBF"))
 				wantMalformed := len(tt.rej) == 1 && tt.rej[0].reason == ReasonMalformed
@@ -256,7 +257,7 @@ func TestDecodeReasons(t *testing.T) {
 				}
 			}
 			for _, d := range got {
-				checkDetection(t, d, testNow, testOldest, DefaultFuture)
+				checkDetection(t, d, testWindow)
 			}
 		})
 	}
@@ -316,7 +317,7 @@ func TestDecodeValues(t *testing.T) {
 			"2026-03-01t11:00:00.000z":            time.Date(2026, 3, 1, 11, 0, 0, 0, time.UTC),
 			"2026-03-01T11:00:00.000000000+00:00": time.Date(2026, 3, 1, 11, 0, 0, 0, time.UTC),
 		} {
-			got, rej := Decode(nil, []byte(without(fat, `"at":"`+in+`"`)), testNow, time.Time{}, DefaultLimits())
+			got, rej := Decode(nil, []byte(without(fat, `"at":"`+in+`"`)), WindowAt(testNow, 0))
 			if len(got) != 1 {
 				t.Errorf("%s: rejected %+v", in, rej)
 				continue
@@ -328,7 +329,7 @@ func TestDecodeValues(t *testing.T) {
 	})
 	t.Run("camera strings are copied and shared", func(t *testing.T) {
 		msg := []byte("[" + good(`"camera":"cam-1"`) + "," + good(`"camera":"cam-1"`) + "," + good(`"camera":"cam-2"`) + "]")
-		got, rej := Decode(nil, msg, testNow, testOldest, DefaultLimits())
+		got, rej := Decode(nil, msg, testWindow)
 		if len(got) != 3 || len(rej) != 0 {
 			t.Fatalf("got %v %v", got, rej)
 		}
@@ -367,37 +368,37 @@ func TestDecodeDst(t *testing.T) {
 	dst := make([]Detection, 1, 8)
 	dst[0] = sentinel
 
-	got, rej := Decode(dst, []byte("["+good()+","+good()+"]"), testNow, testOldest, DefaultLimits())
+	got, rej := Decode(dst, []byte("["+good()+","+good()+"]"), testWindow)
 	if len(rej) != 0 || len(got) != 3 || got[0] != sentinel || &got[0] != &dst[0] {
 		t.Fatalf("append: got %v %v", got, rej)
 	}
 	// A whole-message failure after valid elements leaves dst as it was.
-	got, rej = Decode(dst, []byte("["+good()+","+good()+",{"), testNow, testOldest, DefaultLimits())
+	got, rej = Decode(dst, []byte("["+good()+","+good()+",{"), testWindow)
 	if len(got) != 1 || got[0] != sentinel || len(rej) != 1 || rej[0].Reason != ReasonMalformed {
 		t.Fatalf("malformed: got %v %v", got, rej)
 	}
-	got, rej = Decode(dst, []byte("["+good()+","+good()+","+good()+"]"), testNow, testOldest, Limits{MaxElements: 2})
+	got, rej = decode(dst, []byte("["+good()+","+good()+","+good()+"]"), testWindow, limits{maxElements: 2})
 	if len(got) != 1 || len(rej) != 1 || rej[0].Reason != ReasonTooMany {
 		t.Fatalf("too many: got %v %v", got, rej)
 	}
 }
 
 func TestLimits(t *testing.T) {
-	if got := (Limits{}).withDefaults(); got != DefaultLimits() {
-		t.Errorf("zero limits = %+v, want defaults %+v", got, DefaultLimits())
+	if got := (limits{}).withDefaults(); got != contractLimits {
+		t.Errorf("zero limits = %+v, want the contract's %+v", got, contractLimits)
 	}
 	msg := []byte("[" + good() + "]")
-	if _, rej := Decode(nil, msg, testNow, testOldest, Limits{MaxBytes: len(msg) - 1}); len(rej) != 1 || rej[0].Reason != ReasonTooLarge {
+	if _, rej := decode(nil, msg, testWindow, limits{maxBytes: len(msg) - 1}); len(rej) != 1 || rej[0].Reason != ReasonTooLarge {
 		t.Errorf("MaxBytes: %+v", rej)
 	}
-	if got, rej := Decode(nil, msg, testNow, testOldest, Limits{MaxBytes: len(msg)}); len(got) != 1 {
+	if got, rej := decode(nil, msg, testWindow, limits{maxBytes: len(msg)}); len(got) != 1 {
 		t.Errorf("MaxBytes exact: %+v", rej)
 	}
 	future := []byte(without(fat, `"at":"2026-03-01T13:00:00Z"`))
-	if got, rej := Decode(nil, future, testNow, testOldest, Limits{Future: time.Hour}); len(got) != 1 {
-		t.Errorf("Future: %+v", rej)
+	if got, rej := Decode(nil, future, Window{oldest: testOldest, latest: testNow.Add(time.Hour)}); len(got) != 1 {
+		t.Errorf("window's latest: %+v", rej)
 	}
-	if got, _ := Decode(nil, []byte(without(fat, `"at":"1999-01-01T00:00:00Z"`)), testNow, time.Time{}, DefaultLimits()); len(got) != 1 {
+	if got, _ := Decode(nil, []byte(without(fat, `"at":"1999-01-01T00:00:00Z"`)), WindowAt(testNow, 0)); len(got) != 1 {
 		t.Errorf("zero oldest must disable the retention check")
 	}
 }
@@ -491,14 +492,14 @@ func TestExampleFile(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	got, rej := Decode(nil, msg, time.Date(2026, 3, 1, 8, 0, 5, 0, time.UTC), time.Time{}, DefaultLimits())
+	got, rej := Decode(nil, msg, WindowAt(time.Date(2026, 3, 1, 8, 0, 5, 0, time.UTC), 0))
 	if len(got) != 3 || len(rej) != 1 || rej[0].Index != 3 || rej[0].Reason != ReasonBadID {
 		t.Errorf("got %+v\nrejected %+v", got, rej)
 	}
 }
 
 // checkDetection asserts the contract on a decoded detection.
-func checkDetection(t *testing.T, d Detection, now, oldest time.Time, future time.Duration) {
+func checkDetection(t *testing.T, d Detection, w Window) {
 	t.Helper()
 	switch {
 	case d.ID == 0:
@@ -509,7 +510,7 @@ func checkDetection(t *testing.T, d Detection, now, oldest time.Time, future tim
 		t.Errorf("bad Product in %+v", d)
 	case d.At.Location() != time.UTC || d.At.Nanosecond()%int(time.Millisecond) != 0:
 		t.Errorf("At not UTC ms in %+v", d)
-	case d.At.Before(oldest) || d.At.After(now.Add(future)):
+	case d.At.Before(w.oldest) || d.At.After(w.latest):
 		t.Errorf("At out of range in %+v", d)
 	case d.At.Year() < 1 || d.At.Year() > 9999:
 		t.Errorf("At year out of range in %+v", d)
@@ -548,7 +549,7 @@ func BenchmarkDecode50(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		var rej []Rejected
-		dst, rej = Decode(dst[:0], msg, testNow, testOldest, DefaultLimits())
+		dst, rej = Decode(dst[:0], msg, testWindow)
 		if len(dst) != 50 || rej != nil {
 			b.Fatalf("%d valid, %v", len(dst), rej)
 		}
@@ -562,7 +563,7 @@ func BenchmarkDecodeSingle(b *testing.B) {
 	b.SetBytes(int64(len(msg)))
 	b.ReportAllocs()
 	for b.Loop() {
-		dst, _ = Decode(dst[:0], msg, testNow, testOldest, DefaultLimits())
+		dst, _ = Decode(dst[:0], msg, testWindow)
 	}
 }
 
@@ -585,6 +586,27 @@ func BenchmarkEncodingJSON50(b *testing.B) {
 		var v []wire
 		if err := json.Unmarshal(msg, &v); err != nil {
 			b.Fatal(err)
+		}
+	}
+}
+
+// The decoder allocates nothing for a valid message but one string per distinct camera.
+func TestDecodeAllocs(t *testing.T) {
+	msg := benchMessage(50) // two cameras
+	dst := make([]Detection, 0, 50)
+	allocs := testing.AllocsPerRun(20, func() {
+		dst, _ = Decode(dst[:0], msg, testWindow)
+	})
+	if allocs > 2 {
+		t.Errorf("%v allocations per message, want at most 2 (the camera strings)", allocs)
+	}
+}
+
+func TestFieldSpec(t *testing.T) {
+	for _, name := range []string{"id", "at", "area", "product", "ok", "conf", "camera"} {
+		rank, reason, got := fieldSpec(fieldOf([]byte(name)))
+		if got != name || rank < rankID || rank > rankCamera || reason == "" {
+			t.Errorf("fieldSpec(%s) = %d %s %s", name, rank, reason, got)
 		}
 	}
 }

@@ -1,4 +1,4 @@
-package ingest
+package detection
 
 import (
 	"bytes"
@@ -36,13 +36,13 @@ func FuzzDecode(f *testing.F) {
 	} {
 		f.Add([]byte(s))
 	}
-	now, oldest := testNow, testOldest
-	// A small MaxElements lets the fuzzer reach too_many_elements.
-	fuzzLimits := Limits{MaxBytes: DefaultMaxBytes, MaxElements: 20, Future: DefaultFuture}
+	w := testWindow
+	// A small maxElements lets the fuzzer reach too_many_elements.
+	fuzzLimits := limits{maxBytes: MaxBytes, maxElements: 20}
 	f.Fuzz(func(t *testing.T, msg []byte) {
 		orig := bytes.Clone(msg)
 		sentinel := Detection{ID: 42}
-		out, rej := Decode([]Detection{sentinel}, msg, now, oldest, fuzzLimits)
+		out, rej := decode([]Detection{sentinel}, msg, w, fuzzLimits)
 		if !bytes.Equal(msg, orig) {
 			t.Fatal("Decode modified its input")
 		}
@@ -52,7 +52,7 @@ func FuzzDecode(f *testing.F) {
 		valid := slices.Clone(out[1:])
 
 		// Determinism, and reuse of dst.
-		again, rej2 := Decode(out[:0], msg, now, oldest, fuzzLimits)
+		again, rej2 := decode(out[:0], msg, w, fuzzLimits)
 		if !slices.Equal(again, valid) || !slices.Equal(rej, rej2) {
 			t.Fatal("Decode is not deterministic")
 		}
@@ -66,13 +66,13 @@ func FuzzDecode(f *testing.F) {
 			}
 		}
 		for _, d := range valid {
-			checkDetection(t, d, now, oldest, fuzzLimits.Future)
+			checkDetection(t, d, w)
 			// Re-encoding a valid detection and decoding it yields the same value.
 			b := AppendJSON(nil, d)
 			if !json.Valid(b) {
 				t.Fatalf("AppendJSON produced invalid JSON %q", b)
 			}
-			rt, rrej := Decode(nil, b, now, oldest, fuzzLimits)
+			rt, rrej := decode(nil, b, w, fuzzLimits)
 			if len(rt) != 1 || len(rrej) != 0 || rt[0] != d {
 				t.Fatalf("round trip of %+v via %s: %+v %+v", d, b, rt, rrej)
 			}
@@ -93,7 +93,7 @@ func FuzzDecode(f *testing.F) {
 		body := bytes.TrimPrefix(msg, []byte("\xEF\xBB\xBF"))
 		trimmed := bytes.TrimLeft(body, " \t\r\n")
 		switch {
-		case len(msg) > fuzzLimits.MaxBytes:
+		case len(msg) > fuzzLimits.maxBytes:
 			if wholeReason != ReasonTooLarge {
 				t.Fatalf("oversized message: %+v", rej)
 			}
@@ -127,7 +127,7 @@ func FuzzDecode(f *testing.F) {
 				}
 				return
 			}
-			if len(elems) > fuzzLimits.MaxElements {
+			if len(elems) > fuzzLimits.maxElements {
 				if wholeReason != ReasonTooMany {
 					t.Fatalf("%d elements: %+v", len(elems), rej)
 				}
