@@ -69,7 +69,7 @@ func (e *Engine) pump(ls *lineState, now time.Time) {
 func (e *Engine) pumpAll() {
 	now := time.Now()
 	for ls := range e.pendLines {
-		if ls.ten.lines[ls.id] != ls {
+		if !e.reg.registered(ls) {
 			delete(e.pendLines, ls)
 			continue
 		}
@@ -78,14 +78,11 @@ func (e *Engine) pumpAll() {
 }
 
 func (e *Engine) handleResult(r persistResult) {
-	ts := e.byID[r.op.tenantID]
-	if ts == nil {
-		return
-	}
-	ls := ts.lines[r.op.lineID]
+	ls := e.reg.lineByID(r.op.tenantID, r.op.lineID)
 	if ls == nil || len(ls.pending) == 0 || ls.pending[0] != r.op {
 		return
 	}
+	ts := ls.ten
 	if r.err != nil {
 		r.op.inflight = false
 		ls.failures++
@@ -172,7 +169,7 @@ func (e *Engine) checkpoint() {
 // cpSnapshot serialises the lines (all, or the changed ones) and changed plant models.
 func (e *Engine) cpSnapshot(all bool) cpJob {
 	job := cpJob{seq: e.lastSeq}
-	for _, ts := range e.tenants {
+	for ts := range e.reg.all() {
 		if ts.metaDirty || all {
 			if data, err := json.Marshal(ts.meta); err == nil && len(data) <= maxCPValue {
 				job.writes = append(job.writes, cpWrite{cpMetaPfx + ts.slug, data})
@@ -231,6 +228,46 @@ func (e *Engine) checkpointer(ctx context.Context) {
 				return
 			}
 		}
+	}
+}
+
+// restoreLine loads a line's checkpoint and its last published sequence.
+func (e *Engine) restoreLine(ls *lineState) {
+	key := lineKey{ls.ten.slug, ls.id}
+	cp, ok := e.restored[key]
+	if ok {
+		delete(e.restored, key)
+		ls.fold.restore(cp)
+		ls.seq, ls.floor = cp.Seq, cp.StreamSeq
+		if e.resetFloors {
+			ls.floor = 0
+		}
+		for _, p := range cp.Pending {
+			op := &persistOp{tenantID: ls.ten.id, lineID: ls.id, start: p.Start}
+			if !p.Delete {
+				op.event = &store.DowntimeEvent{Start: p.Start, End: p.End, DurationMS: p.DurationMS}
+			}
+			ls.pending = append(ls.pending, op)
+		}
+		if len(ls.pending) > 0 {
+			e.pendLines[ls] = struct{}{}
+		}
+	}
+	// Messages published after the checkpoint carried later sequences: continue after the
+	// latest KPI snapshot, and skip one number so a downtime message published after that
+	// snapshot is never reused (a client sees a gap and resyncs, never a repeat).
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	if en, err := e.kpiKV.Get(ctx, KPIKey(ls.ten.slug, ls.id)); err == nil {
+		var k struct {
+			Seq uint64 `json:"seq"`
+		}
+		if json.Unmarshal(en.Value(), &k) == nil && k.Seq > ls.seq {
+			ls.seq = k.Seq
+		}
+		ls.seq++
+	} else if ok {
+		ls.seq++
 	}
 }
 

@@ -165,11 +165,10 @@ func (x *engineRun) inspect(t testing.TB, fn func(e *Engine)) {
 // fold returns a copy of a line's booked figures, read on the loop.
 func (x *engineRun) line(t testing.TB, line int64) (ls lineSummary) {
 	x.inspect(t, func(e *Engine) {
-		ts := e.tenants["acme"]
-		if ts == nil || ts.lines[line] == nil {
+		l := e.reg.line("acme", line)
+		if l == nil {
 			return
 		}
-		l := ts.lines[line]
 		ls.found = true
 		ls.lastSeq = e.lastSeq
 		for _, p := range l.fold.periods {
