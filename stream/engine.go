@@ -16,6 +16,7 @@ import (
 
 	"github.com/linepulse/linepulse/bus"
 	"github.com/linepulse/linepulse/ingest"
+	"github.com/linepulse/linepulse/internal/clock"
 	"github.com/linepulse/linepulse/store"
 )
 
@@ -39,8 +40,9 @@ type Config struct {
 	Logger *slog.Logger
 	// Registerer receives the engine's Prometheus metrics. nil: not registered.
 	Registerer prometheus.Registerer
-	// Now is the wall clock of the live rules (alerts, current shift). Default time.Now.
-	Now func() time.Time
+	// Clock is the engine's one clock: the wall clock of the live rules (alerts, current
+	// shift) and every timer and ticker of the engine. Default clock.Real.
+	Clock clock.Clock
 }
 
 func (c *Config) defaults() error {
@@ -68,15 +70,13 @@ func (c *Config) defaults() error {
 	if c.Logger == nil {
 		c.Logger = slog.Default()
 	}
-	if c.Now == nil {
-		c.Now = time.Now
-	}
+	c.Clock = clock.Or(c.Clock)
 	return nil
 }
 
 // Engine is the live KPI, OEE and downtime engine: a deterministic fold over the LP_DET
 // stream through its own ordered consumer. It keeps per line and current shift the counts,
-// rate, product and area mix, state and OEE; raises "line stopped" alerts on the wall clock
+// rate, product and area mix, state and OEE; raises "line stopped" alerts on its clock
 // (one timer per line, no polling); books downtime events in the database (queued and
 // retried while the database is down: counting and alerting never wait for it); publishes
 // coalesced KPI updates and downtime messages; and checkpoints itself to resume exactly.
@@ -84,6 +84,7 @@ func (c *Config) defaults() error {
 // One engine should run per NATS system: two would publish conflicting sequences.
 type Engine struct {
 	cfg Config
+	clk clock.Clock
 	nc  *nats.Conn
 	st  *store.Store
 	log *slog.Logger
@@ -135,7 +136,7 @@ type lineState struct {
 	cpDirty  bool   // the checkpoint is stale
 	lastPub  time.Time
 	lastKey  string
-	timer    *time.Timer
+	timer    clock.Timer
 	timerAt  time.Time
 	pending  []*persistOp
 	retryAt  time.Time
@@ -156,14 +157,14 @@ func NewEngine(cfg Config, nc *nats.Conn, st *store.Store, meta *store.MetaCache
 	if err != nil {
 		return nil, err
 	}
-	e := &Engine{cfg: cfg, nc: nc, st: st, log: cfg.Logger.With("component", "stream"), m: m,
+	e := &Engine{cfg: cfg, clk: cfg.Clock, nc: nc, st: st, log: cfg.Logger.With("component", "stream"), m: m,
 		wake: make(chan struct{}, 1), persistCh: make(chan *persistOp, 256), resultCh: make(chan persistResult, 256),
 		cpCh: make(chan cpJob, 1), cpDone: make(chan error, 1), queries: make(chan func())}
-	e.reg = newRegistry(st, meta, e.log, cfg.MetaRefresh, e)
+	e.reg = newRegistry(st, meta, e.log, cfg.MetaRefresh, cfg.Clock, e)
 	return e, nil
 }
 
-func (e *Engine) now() time.Time { return e.cfg.Now() }
+func (e *Engine) now() time.Time { return e.clk.Now() }
 
 // Run folds the stream until ctx ends, then writes a final checkpoint. It fails only when
 // it cannot start (no JetStream, no LP_DET stream).
@@ -256,10 +257,8 @@ func (e *Engine) read(ctx context.Context, it jetstream.MessagesContext, out cha
 				return
 			}
 			e.log.Warn("stream consumer error; retrying", "err", err)
-			select {
-			case <-ctx.Done():
+			if !e.clk.Sleep(ctx, 200*time.Millisecond) {
 				return
-			case <-time.After(200 * time.Millisecond):
 			}
 			continue
 		}
@@ -273,12 +272,12 @@ func (e *Engine) read(ctx context.Context, it jetstream.MessagesContext, out cha
 
 func (e *Engine) loop(ctx context.Context, msgs <-chan jetstream.Msg) {
 	slots := PublishSlots(e.cfg.PublishRate)
-	pub := time.NewTicker(time.Duration(float64(time.Second) / e.cfg.PublishRate / float64(slots)))
+	pub := e.clk.NewTicker(time.Duration(float64(time.Second) / e.cfg.PublishRate / float64(slots)))
 	defer pub.Stop()
 	slot := 0
-	cpTick := time.NewTicker(e.cfg.CheckpointEvery)
+	cpTick := e.clk.NewTicker(e.cfg.CheckpointEvery)
 	defer cpTick.Stop()
-	retry := time.NewTicker(time.Second)
+	retry := e.clk.NewTicker(time.Second)
 	defer retry.Stop()
 	for {
 		// Timers first: a stop alert must not wait behind a backlog of detections.
@@ -297,10 +296,10 @@ func (e *Engine) loop(ctx context.Context, msgs <-chan jetstream.Msg) {
 			if e.sinceCP >= e.cfg.CheckpointMessages {
 				e.checkpoint()
 			}
-		case <-pub.C:
+		case <-pub.C():
 			e.publishDue(slot, slots)
 			slot = (slot + 1) % slots
-		case <-cpTick.C:
+		case <-cpTick.C():
 			e.checkpoint()
 		case err := <-e.cpDone:
 			e.cpBusy = false
@@ -311,7 +310,7 @@ func (e *Engine) loop(ctx context.Context, msgs <-chan jetstream.Msg) {
 			} else {
 				e.m.checkpoints.WithLabelValues("ok").Inc()
 			}
-		case <-retry.C:
+		case <-retry.C():
 			e.pumpAll()
 		case r := <-e.resultCh:
 			e.handleResult(r)
@@ -406,7 +405,7 @@ func (e *Engine) setTimer(ls *lineState, at, now time.Time) {
 	d := max(at.Sub(now), 0)
 	ls.timerAt = at
 	if ls.timer == nil {
-		ls.timer = time.AfterFunc(d, func() { e.fire(ls) })
+		ls.timer = e.clk.AfterFunc(d, func() { e.fire(ls) })
 		return
 	}
 	ls.timer.Reset(d)
@@ -483,7 +482,7 @@ func (e *Engine) emit(ls *lineState, chs []change, now time.Time) {
 
 func (e *Engine) publish(subject string, data []byte) {
 	msg := &nats.Msg{Subject: subject, Data: data, Header: nats.Header{}}
-	msg.Header.Set(PublishedAtHeader, strconv.FormatInt(time.Now().UnixNano(), 10))
+	msg.Header.Set(PublishedAtHeader, strconv.FormatInt(e.now().UnixNano(), 10))
 	if err := e.nc.PublishMsg(msg); err != nil {
 		e.log.Warn("cannot publish", "subject", subject, "err", err)
 	}

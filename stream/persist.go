@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"time"
 
+	"github.com/linepulse/linepulse/internal/clock"
 	"github.com/linepulse/linepulse/store"
 )
 
@@ -42,7 +43,7 @@ func (e *Engine) enqueue(ls *lineState, op *persistOp) {
 	}
 	ls.pending = append(kept, op)
 	e.pendLines[ls] = struct{}{}
-	e.pump(ls, time.Now())
+	e.pump(ls, e.now())
 	e.m.persistQueue.Set(float64(e.queued()))
 }
 
@@ -67,7 +68,7 @@ func (e *Engine) pump(ls *lineState, now time.Time) {
 }
 
 func (e *Engine) pumpAll() {
-	now := time.Now()
+	now := e.now()
 	for ls := range e.pendLines {
 		if !e.reg.registered(ls) {
 			delete(e.pendLines, ls)
@@ -87,7 +88,7 @@ func (e *Engine) handleResult(r persistResult) {
 		r.op.inflight = false
 		ls.failures++
 		ls.backoff = min(max(2*ls.backoff, persistBackoffMin), persistBackoffMax)
-		ls.retryAt = time.Now().Add(ls.backoff)
+		ls.retryAt = e.now().Add(ls.backoff)
 		e.m.persistErrors.Inc()
 		if ls.failures == 1 || ls.failures%20 == 0 {
 			e.log.Warn("cannot store downtime event; queued for retry", "tenant", ts.slug, "line", ls.id,
@@ -107,7 +108,7 @@ func (e *Engine) handleResult(r persistResult) {
 	if len(ls.pending) == 0 {
 		delete(e.pendLines, ls)
 	}
-	e.pump(ls, time.Now())
+	e.pump(ls, e.now())
 	e.m.persistQueue.Set(float64(e.queued()))
 }
 
@@ -217,11 +218,11 @@ func (e *Engine) checkpointer(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case job := <-e.cpCh:
-			start := time.Now()
+			start := e.now()
 			c, cancel := context.WithTimeout(ctx, 30*time.Second)
 			err := writeCheckpoint(c, e.js, job.writes, job.seq)
 			cancel()
-			e.m.checkpointDur.Observe(time.Since(start).Seconds())
+			e.m.checkpointDur.Observe(e.now().Sub(start).Seconds())
 			select {
 			case e.cpDone <- err:
 			case <-ctx.Done():
@@ -274,13 +275,12 @@ func (e *Engine) restoreLine(ls *lineState) {
 // finalCheckpoint waits for a running checkpoint and writes everything that changed.
 func (e *Engine) finalCheckpoint() {
 	if e.cpBusy {
-		select {
-		case err := <-e.cpDone:
-			e.cpAll = e.cpAll || err != nil
-		case <-time.After(30 * time.Second):
+		err, ok := clock.RecvWithin(e.clk, 30*time.Second, e.cpDone)
+		if !ok {
 			e.log.Error("checkpoint did not finish; state since the last good checkpoint will be replayed")
 			return
 		}
+		e.cpAll = e.cpAll || err != nil
 		e.cpBusy = false
 	}
 	job := e.cpSnapshot(e.cpAll)

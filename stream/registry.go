@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/linepulse/linepulse/internal/clock"
 	"github.com/linepulse/linepulse/store"
 	"github.com/linepulse/linepulse/stream/shiftcal"
 )
@@ -37,6 +38,7 @@ type registry struct {
 	meta  *store.MetaCache
 	log   *slog.Logger
 	every time.Duration // MetaRefresh
+	clk   clock.Clock
 	hooks lineHooks
 
 	changed chan int64       // tenant ids whose plant model changed (store.OnChange)
@@ -60,8 +62,8 @@ type tenantState struct {
 	lines     map[int64]*lineState
 }
 
-func newRegistry(st *store.Store, meta *store.MetaCache, log *slog.Logger, every time.Duration, hooks lineHooks) *registry {
-	r := &registry{st: st, meta: meta, log: log, every: every, hooks: hooks,
+func newRegistry(st *store.Store, meta *store.MetaCache, log *slog.Logger, every time.Duration, clk clock.Clock, hooks lineHooks) *registry {
+	r := &registry{st: st, meta: meta, log: log, every: every, clk: clk, hooks: hooks,
 		changed: make(chan int64, 64), updates: make(chan *store.Meta, 16),
 		tenants: map[string]*tenantState{}, byID: map[int64]*tenantState{}, unknown: map[string]time.Time{}}
 	st.OnChange(func(id int64) {
@@ -113,7 +115,7 @@ func (r *registry) lineFor(slug string, lineID int64) *lineState {
 			return ls
 		}
 	}
-	now := time.Now()
+	now := r.clk.Now()
 	if t, ok := r.unknown[slug]; ok && now.Sub(t) < unknownRetry {
 		return nil
 	}
@@ -253,7 +255,7 @@ func (r *registry) fetchAll(ctx context.Context, fresh bool) []*store.Meta {
 // run is the refresher: it re-reads plant models on change notifications and every
 // MetaRefresh, off the loop, and sends them on updates until ctx ends.
 func (r *registry) run(ctx context.Context) {
-	tick := time.NewTicker(r.every)
+	tick := r.clk.NewTicker(r.every)
 	defer tick.Stop()
 	send := func(m *store.Meta) {
 		select {
@@ -272,7 +274,7 @@ func (r *registry) run(ctx context.Context) {
 			if err == nil {
 				send(m)
 			}
-		case <-tick.C:
+		case <-tick.C():
 			c, cancel := context.WithTimeout(ctx, 10*time.Second)
 			for _, m := range r.fetchAll(c, true) {
 				send(m)
