@@ -12,6 +12,7 @@ import (
 
 	"github.com/linepulse/linepulse/bus"
 	"github.com/linepulse/linepulse/ingest"
+	"github.com/linepulse/linepulse/internal/testkit"
 	"github.com/linepulse/linepulse/store"
 	"github.com/linepulse/linepulse/store/storetest"
 )
@@ -159,12 +160,12 @@ func TestDevicePermissionsEndToEnd(t *testing.T) {
 		all.violation(t, "Publish", bus.DetSubject("globex", globex.lines[0]))
 
 		// Only what was allowed is stored.
-		eventually(t, "allowed detections stored", func() bool {
+		testkit.CheckFor(t, waitLong, poll, func() error {
 			r1, _ := acme.counts(t, l1)
 			r2, _ := acme.counts(t, l2)
-			return r1 == 5 && r2 == 3
+			return testkit.Unless(r1 == 5 && r2 == 3, "allowed detections stored: %d and %d, want 5 and 3", r1, r2)
 		})
-		eventually(t, "consumer idle", func() bool { return consumerIdle(t, b, ingest.DefaultDurable) })
+		testkit.CheckFor(t, waitLong, poll, func() error { return testkit.Unless(consumerIdle(t, b, ingest.DefaultDurable), "consumer not idle") })
 		if r, _ := globex.totals(t); r != 0 {
 			t.Fatalf("globex holds %d detections published by acme devices", r)
 		}
