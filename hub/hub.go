@@ -25,6 +25,7 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/linepulse/linepulse/bus"
+	"github.com/linepulse/linepulse/internal/clock"
 	"github.com/linepulse/linepulse/web/auth"
 )
 
@@ -349,9 +350,7 @@ func (h *Hub) Run(ctx context.Context) error {
 	}
 	done := make(chan struct{})
 	go func() { h.readers.Wait(); close(done) }()
-	select {
-	case <-done:
-	case <-time.After(closeGrace + time.Second):
+	if _, ok := clock.RecvWithin(clock.Real, closeGrace+time.Second, done); !ok {
 		h.log.Warn("hub: connections still open at shutdown; closing them", "count", h.Stats().Connections)
 		for _, c := range conns {
 			_ = c.rc.Conn.Close()
