@@ -79,16 +79,19 @@ func (realClock) AfterFunc(d time.Duration, f func()) Timer {
 
 func (realClock) NewTicker(d time.Duration) Ticker { return realTicker{time.NewTicker(d)} }
 
-func (realClock) Sleep(ctx context.Context, d time.Duration) bool {
+func (c realClock) Sleep(ctx context.Context, d time.Duration) bool { return sleep(ctx, c, d) }
+
+// sleep is every Clock's Sleep: d on c's timer, or until ctx ends.
+func sleep(ctx context.Context, c Clock, d time.Duration) bool {
 	if d <= 0 {
 		return ctx.Err() == nil
 	}
-	t := time.NewTimer(d)
+	t := c.NewTimer(d)
 	defer t.Stop()
 	select {
 	case <-ctx.Done():
 		return false
-	case <-t.C:
+	case <-t.C():
 		return true
 	}
 }

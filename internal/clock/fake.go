@@ -63,19 +63,7 @@ func (f *Fake) NewTicker(d time.Duration) Ticker {
 }
 
 // Sleep implements Clock: it returns when the fake time has advanced by d or ctx ended.
-func (f *Fake) Sleep(ctx context.Context, d time.Duration) bool {
-	if d <= 0 {
-		return ctx.Err() == nil
-	}
-	t := f.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return false
-	case <-t.C():
-		return true
-	}
-}
+func (f *Fake) Sleep(ctx context.Context, d time.Duration) bool { return sleep(ctx, f, d) }
 
 // Advance moves the time forward by d, firing what falls due.
 func (f *Fake) Advance(d time.Duration) { f.AdvanceTo(f.Now().Add(d)) }
