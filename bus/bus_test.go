@@ -16,6 +16,7 @@ import (
 
 	"github.com/linepulse/linepulse/bus"
 	"github.com/linepulse/linepulse/bus/bustest"
+	"github.com/linepulse/linepulse/internal/testkit"
 )
 
 const waitFor = 5 * time.Second
@@ -400,13 +401,9 @@ func TestDisconnect(t *testing.T) {
 	case <-time.After(3 * waitFor):
 		t.Fatalf("device connection not closed, status %v", d1.nc.Status())
 	}
-	deadline := time.Now().Add(waitFor)
-	for !d1b.nc.IsClosed() && time.Now().Before(deadline) {
-		time.Sleep(10 * time.Millisecond)
-	}
-	if !d1b.nc.IsClosed() {
-		t.Fatal("second connection still open")
-	}
+	testkit.CheckFor(t, waitFor, 10*time.Millisecond, func() error {
+		return testkit.Unless(d1b.nc.IsClosed(), "second connection still open")
+	})
 	// The other device is untouched.
 	if !d2.nc.IsConnected() || d2.nc.Flush() != nil {
 		t.Fatal("cam2 lost its connection")
@@ -531,13 +528,7 @@ func TestLifecycleErrors(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- b.Run(ctx) }()
-	deadline := time.Now().Add(waitFor * 2)
-	for b.Healthy() != nil {
-		if time.Now().After(deadline) {
-			t.Fatalf("not healthy: %v", b.Healthy())
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	testkit.CheckFor(t, 2*waitFor, 20*time.Millisecond, b.Healthy)
 	if err := b.Start(context.Background()); !errors.Is(err, bus.ErrAlreadyStarted) {
 		t.Fatalf("second Start = %v", err)
 	}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/linepulse/linepulse/bus"
 	"github.com/linepulse/linepulse/bus/bustest"
+	"github.com/linepulse/linepulse/internal/testkit"
 )
 
 // runners records the lease jobs running at each moment.
@@ -161,19 +162,11 @@ func TestLeaseLostStopsTheJob(t *testing.T) {
 	if _, err := kv.Put(ctx, "job", []byte("other")); err != nil {
 		t.Fatal(err)
 	}
-	deadline := time.Now().Add(waitFor)
-	for {
+	testkit.CheckFor(t, waitFor, 10*time.Millisecond, func() error {
 		r.mu.Lock()
-		running := r.running["a"]
-		r.mu.Unlock()
-		if !running {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("the job kept running after its lease was lost")
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+		defer r.mu.Unlock()
+		return testkit.Unless(!r.running["a"], "the job kept running after its lease was lost")
+	})
 	select {
 	case n := <-r.started:
 		t.Fatalf("%s restarted while another instance holds the lease", n)

@@ -26,6 +26,7 @@ import (
 
 	"github.com/linepulse/linepulse/bus"
 	"github.com/linepulse/linepulse/identity"
+	"github.com/linepulse/linepulse/internal/clock"
 )
 
 // Authenticator establishes who opens a WebSocket: session cookie, Bearer JWT or kiosk
@@ -352,9 +353,7 @@ func (h *Hub) Run(ctx context.Context) error {
 	}
 	done := make(chan struct{})
 	go func() { h.readers.Wait(); close(done) }()
-	select {
-	case <-done:
-	case <-time.After(closeGrace + time.Second):
+	if _, ok := clock.RecvWithin(clock.Real, closeGrace+time.Second, done); !ok {
 		h.log.Warn("hub: connections still open at shutdown; closing them", "count", h.Stats().Connections)
 		for _, c := range conns {
 			_ = c.rc.Conn.Close()

@@ -27,6 +27,7 @@ import (
 	"github.com/linepulse/linepulse/bus/bustest"
 	"github.com/linepulse/linepulse/hub"
 	"github.com/linepulse/linepulse/identity"
+	"github.com/linepulse/linepulse/internal/testkit"
 )
 
 // wait bounds every wait for an outcome; generous, never a speed assertion.
@@ -196,13 +197,7 @@ func (e *env) start(mutate ...func(*hub.Config)) *server {
 
 func (e *env) eventually(what string, cond func() bool) {
 	e.t.Helper()
-	deadline := time.Now().Add(wait)
-	for !cond() {
-		if time.Now().After(deadline) {
-			e.t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	testkit.CheckFor(e.t, wait, 5*time.Millisecond, func() error { return testkit.Unless(cond(), "%s", what) })
 }
 
 // kpi returns a contract-shaped KPI update, padded to about size bytes when size > 0.

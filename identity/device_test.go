@@ -13,6 +13,7 @@ import (
 	"github.com/linepulse/linepulse/bus"
 	"github.com/linepulse/linepulse/identity"
 	"github.com/linepulse/linepulse/ingest"
+	"github.com/linepulse/linepulse/internal/testkit"
 	"github.com/linepulse/linepulse/store"
 	"github.com/linepulse/linepulse/store/storetest"
 )
@@ -151,10 +152,13 @@ func TestDevicePermissionsEndToEnd(t *testing.T) {
 		all.violation(t, "Publish", bus.DetSubject("globex", globex.lines[0]))
 
 		// Only what was allowed is stored.
-		eventually(t, "allowed detections stored", func() bool {
-			return acme.stored(t, l1) == 5 && acme.stored(t, l2) == 3
+		testkit.CheckFor(t, waitLong, 20*time.Millisecond, func() error {
+			r1, r2 := acme.stored(t, l1), acme.stored(t, l2)
+			return testkit.Unless(r1 == 5 && r2 == 3, "allowed detections stored: %d and %d, want 5 and 3", r1, r2)
 		})
-		eventually(t, "consumer idle", func() bool { return consumerIdle(t, b, ingest.DefaultDurable) })
+		testkit.CheckFor(t, waitLong, 20*time.Millisecond, func() error {
+			return testkit.Unless(consumerIdle(t, b, ingest.DefaultDurable), "consumer not idle")
+		})
 		if r := globex.storedAll(t); r != 0 {
 			t.Fatalf("globex holds %d detections published by acme devices", r)
 		}

@@ -124,18 +124,6 @@ func detections(first uint64, n int) []byte {
 	return []byte("[" + strings.Join(parts, ",") + "]")
 }
 
-// eventually polls cond until it holds or waitLong passes.
-func eventually(t testing.TB, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(waitLong)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
 // consumerIdle reports whether the durable consumer has nothing pending or unacknowledged.
 func consumerIdle(t testing.TB, b *bus.Bus, durable string) bool {
 	t.Helper()

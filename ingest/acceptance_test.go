@@ -2,9 +2,6 @@ package ingest_test
 
 import (
 	"context"
-	"io"
-	"net"
-	"sync"
 	"testing"
 	"time"
 
@@ -12,6 +9,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/linepulse/linepulse/ingest"
+	"github.com/linepulse/linepulse/internal/testkit"
 	"github.com/linepulse/linepulse/store"
 	"github.com/linepulse/linepulse/store/storetest"
 )
@@ -43,7 +41,10 @@ func TestExactlyOnceAfterAbruptStop(t *testing.T) {
 
 		nc1 := connect(t, b, "writer-1")
 		w1 := startWriter(t, cfg, nc1, st)
-		eventually(t, "a third stored", func() bool { return w1.w.Stats().Stored >= total/3 })
+		testkit.CheckFor(t, waitLong, poll, func() error {
+			s := w1.w.Stats().Stored
+			return testkit.Unless(s >= total/3, "stored %d, waiting for a third of %d", s, total)
+		})
 		var err1 error
 		if e.Name == "mysql" {
 			nc1.Close() // abrupt: acknowledgements of what commits from now on are lost
@@ -61,9 +62,9 @@ func TestExactlyOnceAfterAbruptStop(t *testing.T) {
 		for _, l := range p.lines {
 			pub.publishAll(t, "acme", l, dets(1, perLine/10), perMsg, "again")
 		}
-		eventually(t, "everything stored and acknowledged", func() bool {
+		testkit.CheckFor(t, waitLong, poll, func() error {
 			r, _ := p.totals(t)
-			return r == total && consumerIdle(t, b, ingest.DefaultDurable)
+			return testkit.Unless(r == total && consumerIdle(t, b, ingest.DefaultDurable), "stored %d of %d (or the consumer is not idle)", r, total)
 		})
 		if err := w2.stop(t); err != nil {
 			t.Fatalf("second writer: %v", err)
@@ -108,8 +109,8 @@ func TestDatabaseOutage(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	px := startProxy(t, dsn.Addr)
-	dsn.Addr = px.addr
+	px := testkit.NewProxy(t, dsn.Addr)
+	dsn.Addr = px.Addr()
 	viaProxy := cfg
 	viaProxy.MySQLDSN = dsn.FormatDSN()
 	st, err := store.Open(context.Background(), viaProxy)
@@ -151,7 +152,7 @@ func TestDatabaseOutage(t *testing.T) {
 	if w.w.Stats().Stored == 0 {
 		t.Fatal("nothing stored before the outage")
 	}
-	px.down()
+	px.Cut()
 	outage := time.Now()
 	lagSeen := false
 	for time.Since(outage) < 20*time.Second {
@@ -164,15 +165,15 @@ func TestDatabaseOutage(t *testing.T) {
 		time.Sleep(250 * time.Millisecond)
 	}
 	errorsDuring := w.w.Stats().DBErrors
-	px.up()
+	px.Restore()
 	time.Sleep(3 * time.Second)
 	close(stopPub)
 	last := <-pubDone
 	want := int64(last) * int64(len(p.lines))
 
-	eventually(t, "everything stored after the outage", func() bool {
+	testkit.CheckFor(t, waitLong, poll, func() error {
 		r, _ := p.totals(t)
-		return r == want && consumerIdle(t, b, ingest.DefaultDurable)
+		return testkit.Unless(r == want && consumerIdle(t, b, ingest.DefaultDurable), "stored %d of %d after the outage (or the consumer is not idle)", r, want)
 	})
 	rows, rollup := p.totals(t)
 	if rows != want || rollup != want {
@@ -193,101 +194,5 @@ func TestDatabaseOutage(t *testing.T) {
 	}
 	if err := w.stop(t); err != nil {
 		t.Fatalf("Run: %v", err)
-	}
-}
-
-// proxy forwards TCP connections to a target; down closes the listener and every
-// connection (the database "stops"), up listens again on the same address.
-type proxy struct {
-	t      testing.TB
-	addr   string
-	target string
-
-	mu    sync.Mutex
-	ln    net.Listener
-	conns map[net.Conn]struct{}
-	wg    sync.WaitGroup
-}
-
-func startProxy(t testing.TB, target string) *proxy {
-	p := &proxy{t: t, addr: "127.0.0.1:0", target: target, conns: map[net.Conn]struct{}{}}
-	p.up()
-	t.Cleanup(func() { p.down(); p.wg.Wait() })
-	return p
-}
-
-func (p *proxy) up() {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	var ln net.Listener
-	var err error
-	for range 100 { // the port can take a moment to be free again
-		if ln, err = net.Listen("tcp", p.addr); err == nil {
-			break
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	if err != nil {
-		p.t.Fatalf("proxy: %v", err)
-	}
-	p.ln, p.addr = ln, ln.Addr().String()
-	p.wg.Add(1)
-	go func() {
-		defer p.wg.Done()
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			p.wg.Add(1)
-			go func() { defer p.wg.Done(); p.serve(c) }()
-		}
-	}()
-}
-
-func (p *proxy) serve(c net.Conn) {
-	s, err := net.Dial("tcp", p.target)
-	if err != nil {
-		c.Close()
-		return
-	}
-	if !p.track(c, s) {
-		return
-	}
-	done := make(chan struct{}, 2)
-	go func() { io.Copy(s, c); done <- struct{}{} }()
-	go func() { io.Copy(c, s); done <- struct{}{} }()
-	<-done
-	c.Close()
-	s.Close()
-	<-done
-	p.mu.Lock()
-	delete(p.conns, c)
-	delete(p.conns, s)
-	p.mu.Unlock()
-}
-
-// track registers a connection pair unless the proxy went down meanwhile.
-func (p *proxy) track(c, s net.Conn) bool {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.ln == nil {
-		c.Close()
-		s.Close()
-		return false
-	}
-	p.conns[c], p.conns[s] = struct{}{}, struct{}{}
-	return true
-}
-
-func (p *proxy) down() {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.ln != nil {
-		p.ln.Close()
-		p.ln = nil
-	}
-	for c := range p.conns {
-		c.Close()
 	}
 }

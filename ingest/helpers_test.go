@@ -23,8 +23,12 @@ import (
 	"github.com/linepulse/linepulse/store/storetest"
 )
 
-// waitLong bounds every wait for an outcome: generous, because machines are noisy.
-const waitLong = 3 * time.Minute
+// waitLong bounds every wait for an outcome: generous, because machines are noisy; poll
+// is how often a wait looks.
+const (
+	waitLong = 3 * time.Minute
+	poll     = 20 * time.Millisecond
+)
 
 func quiet() *slog.Logger {
 	if os.Getenv("LINEPULSE_TEST_LOG") != "" {
@@ -245,18 +249,6 @@ func (p publisher) publishRaw(t testing.TB, subject string, body []byte) {
 	defer cancel()
 	if _, err := p.js.Publish(ctx, subject, body); err != nil {
 		t.Fatalf("publish %d bytes to %s: %v", len(body), subject, err)
-	}
-}
-
-// eventually polls cond until it holds or waitLong passes.
-func eventually(t testing.TB, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(waitLong)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(20 * time.Millisecond)
 	}
 }
 

@@ -11,7 +11,6 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/linepulse/linepulse/detection"
-	"github.com/linepulse/linepulse/internal/clock"
 )
 
 // pendingMsg is a message whose detections wait in a line's queue.
@@ -19,7 +18,7 @@ type pendingMsg struct {
 	msg  jetstream.Msg
 	rows []detection.Detection
 	size int64     // its weight in the pending-bytes account
-	at   time.Time // when it was received (monotonic clock), for FlushInterval
+	at   time.Time // when it was received (on the writer's clock), for FlushInterval
 }
 
 // lineWriter owns the queue of one (tenant, line) and the one goroutine that writes it:
@@ -108,15 +107,15 @@ func (l *lineWriter) run() {
 		case n >= w.cfg.BatchSize:
 			l.flush()
 		case n > 0:
-			wait := time.Until(first.Add(w.cfg.FlushInterval))
+			wait := first.Add(w.cfg.FlushInterval).Sub(w.clk.Now())
 			if wait <= 0 {
 				l.flush()
 				continue
 			}
-			t := time.NewTimer(wait)
+			t := w.clk.NewTimer(wait)
 			select {
 			case <-l.sig:
-			case <-t.C:
+			case <-t.C():
 			case <-w.soft.Done():
 			}
 			t.Stop()
@@ -191,7 +190,7 @@ func (l *lineWriter) write(batch []detection.Detection) error {
 		err := l.writeOnce(batch)
 		if err == nil {
 			if attempt > 0 {
-				w.log.Info("ingest: database writes resumed", "tenant", l.ts.slug, "line", l.line, "attempts", attempt+1, "after", time.Since(firstFail).Round(time.Millisecond))
+				w.log.Info("ingest: database writes resumed", "tenant", l.ts.slug, "line", l.line, "attempts", attempt+1, "after", w.clk.Now().Sub(firstFail).Round(time.Millisecond))
 			}
 			return nil
 		}
@@ -199,7 +198,7 @@ func (l *lineWriter) write(batch []detection.Detection) error {
 		if w.hard.Err() != nil {
 			return fmt.Errorf("ingest: writer stopped before line %d's batch was stored: %w", l.line, err)
 		}
-		now := time.Now()
+		now := w.clk.Now()
 		if attempt == 0 {
 			firstFail = now
 		}
@@ -219,7 +218,7 @@ func (l *lineWriter) write(batch []detection.Detection) error {
 				return errLineGone
 			}
 		}
-		if !clock.Sleep(w.hard, backoff(attempt)) {
+		if !w.clk.Sleep(w.hard, backoff(attempt)) {
 			return fmt.Errorf("ingest: writer stopped before line %d's batch was stored: %w", l.line, err)
 		}
 	}
@@ -229,7 +228,7 @@ func (l *lineWriter) writeOnce(batch []detection.Detection) error {
 	w := l.w
 	ctx, cancel := context.WithTimeout(w.hard, writeTimeout)
 	defer cancel()
-	start := time.Now()
+	start := w.clk.Now()
 	tdb, pool, err := l.ts.writer(ctx, l.tenant, w.st, w.cfg.PoolSize)
 	if err != nil {
 		return err
@@ -238,7 +237,7 @@ func (l *lineWriter) writeOnce(batch []detection.Detection) error {
 	if err != nil {
 		return err
 	}
-	w.m.flush.Observe(time.Since(start).Seconds())
+	w.m.flush.Observe(w.clk.Now().Sub(start).Seconds())
 	w.m.batchSize.Observe(float64(len(batch)))
 	w.count.batches.Add(1)
 	w.count.stored.Add(uint64(res.Inserted))

@@ -8,7 +8,6 @@ import (
 
 	"github.com/nats-io/nats.go/jetstream"
 
-	"github.com/linepulse/linepulse/internal/clock"
 	"github.com/linepulse/linepulse/store"
 )
 
@@ -32,7 +31,7 @@ type tenantState struct {
 // answer it retries (keeping msg alive) until it can or ctx ends (then it returns the
 // context's error).
 func (w *Writer) resolve(ctx context.Context, msg jetstream.Msg, slug string, line int64) (ts *tenantState, retention int, known bool, err error) {
-	lastProgress := time.Now()
+	lastProgress := w.clk.Now()
 	for attempt := 0; ; attempt++ {
 		ts, retention, known, err = w.resolveOnce(ctx, slug, line)
 		if err == nil {
@@ -41,12 +40,12 @@ func (w *Writer) resolve(ctx context.Context, msg jetstream.Msg, slug string, li
 		if attempt == 0 {
 			w.log.Warn("ingest: cannot resolve tenant/line; retrying", "tenant", slug, "line", line, "err", err)
 		}
-		if !clock.Sleep(ctx, backoff(attempt)) {
+		if !w.clk.Sleep(ctx, backoff(attempt)) {
 			return nil, 0, false, ctx.Err()
 		}
-		if time.Since(lastProgress) > w.cfg.AckWait/3 {
+		if w.clk.Now().Sub(lastProgress) > w.cfg.AckWait/3 {
 			_ = msg.InProgress()
-			lastProgress = time.Now()
+			lastProgress = w.clk.Now()
 		}
 	}
 }
@@ -55,7 +54,7 @@ func (w *Writer) resolveOnce(ctx context.Context, slug string, line int64) (*ten
 	w.mu.Lock()
 	ts := w.tenants[slug]
 	w.mu.Unlock()
-	if ts == nil || (ts.id == 0 && time.Now().After(ts.missingUntil)) {
+	if ts == nil || (ts.id == 0 && w.clk.Now().After(ts.missingUntil)) {
 		ten, err := w.st.TenantBySlug(ctx, slug)
 		switch {
 		case errors.Is(err, store.ErrNotFound):
@@ -65,7 +64,7 @@ func (w *Writer) resolveOnce(ctx context.Context, slug string, line int64) (*ten
 				w.tenants[slug] = ts
 				w.mu.Unlock()
 			}
-			ts.missingUntil = time.Now().Add(missingTenantTTL)
+			ts.missingUntil = w.clk.Now().Add(missingTenantTTL)
 			return ts, 0, false, nil
 		case err != nil:
 			return nil, 0, false, err
@@ -110,13 +109,14 @@ func (w *Writer) resolveOnce(ctx context.Context, slug string, line int64) (*ten
 // publishing to many unknown lines must not hammer the database). An error means the
 // database could not answer.
 func (w *Writer) recheckLine(ctx context.Context, ts *tenantState, line int64) (bool, error) {
-	if at, ok := ts.absent[line]; ok && time.Since(at) < lineRecheck {
+	now := w.clk.Now()
+	if at, ok := ts.absent[line]; ok && now.Sub(at) < lineRecheck {
 		return false, nil
 	}
-	if time.Since(ts.lastReload) < reloadGap {
+	if now.Sub(ts.lastReload) < reloadGap {
 		return false, nil
 	}
-	ts.lastReload = time.Now()
+	ts.lastReload = now
 	tdb, err := w.st.Tenant(ctx, ts.id)
 	if err != nil {
 		return false, err
@@ -133,7 +133,7 @@ func (w *Writer) recheckLine(ctx context.Context, ts *tenantState, line int64) (
 	if ts.absent == nil || len(ts.absent) >= 1024 {
 		ts.absent = map[int64]time.Time{}
 	}
-	ts.absent[line] = time.Now()
+	ts.absent[line] = now
 	return false, nil
 }
 

@@ -75,9 +75,10 @@ type WriterConfig struct {
 	Logger *slog.Logger
 	// Registerer receives the linepulse_ingest_* metrics; nil = no metrics.
 	Registerer prometheus.Registerer
-	// Now is the clock of the dead letters' received_at. Default time.Now. (Timestamps are
-	// judged against each message's stream time, as the engine does: detection.WindowAt.)
-	Now func() time.Time
+	// Clock is the writer's one clock: the dead letters' received_at, the flush interval,
+	// keep-alives, backoffs and the final flush's deadline. Default clock.Real. (Timestamps
+	// are judged against each message's stream time, as the engine does: detection.WindowAt.)
+	Clock clock.Clock
 
 	// AckWait is the consumer's redelivery timeout. Messages held longer (a batch waiting
 	// for the database) are kept alive with InProgress. It is also how long messages
@@ -108,9 +109,7 @@ func (c *WriterConfig) defaults() {
 	if c.Logger == nil {
 		c.Logger = slog.Default()
 	}
-	if c.Now == nil {
-		c.Now = time.Now
-	}
+	c.Clock = clock.Or(c.Clock)
 	if c.AckWait <= 0 {
 		c.AckWait = DefaultAckWait
 	}
@@ -138,6 +137,7 @@ func (c *WriterConfig) defaults() {
 // redelivered after a crash is stored again as duplicates, which the store skips.
 type Writer struct {
 	cfg  WriterConfig
+	clk  clock.Clock
 	nc   *nats.Conn
 	js   jetstream.JetStream
 	st   *store.Store
@@ -181,7 +181,7 @@ func NewWriter(cfg WriterConfig, nc *nats.Conn, st *store.Store) (*Writer, error
 		return nil, fmt.Errorf("ingest: cannot open JetStream: %w", err)
 	}
 	w := &Writer{
-		cfg: cfg, nc: nc, js: js, st: st,
+		cfg: cfg, clk: cfg.Clock, nc: nc, js: js, st: st,
 		meta:    store.NewMetaCache(st),
 		log:     cfg.Logger.With("component", "ingest"),
 		sem:     semaphore.NewWeighted(cfg.MaxPendingBytes),
@@ -227,7 +227,7 @@ func (w *Writer) Run(ctx context.Context) error {
 
 	err := w.consume(ctx)
 	softCancel()
-	stop := time.AfterFunc(finalFlushTimeout, hardCancel)
+	stop := w.clk.AfterFunc(finalFlushTimeout, hardCancel)
 	w.wg.Wait()
 	stop.Stop()
 	bg.Wait()
@@ -265,7 +265,7 @@ func (w *Writer) consume(ctx context.Context) error {
 			return errors.New("ingest: NATS connection closed")
 		}
 		w.log.Warn("ingest: consumer failed; retrying", "durable", w.cfg.Durable, "err", err)
-		if !clock.Sleep(ctx, backoff(attempt)) {
+		if !w.clk.Sleep(ctx, backoff(attempt)) {
 			return nil
 		}
 	}
@@ -336,8 +336,7 @@ func (w *Writer) handle(ctx context.Context, msg jetstream.Msg) error {
 		return err
 	}
 	w.count.messages.Add(1)
-	received := time.Now()
-	now := w.cfg.Now()
+	now := w.clk.Now()
 	subject := msg.Subject()
 
 	slug, line, kind, err := bus.ParseLineSubject(subject)
@@ -371,7 +370,7 @@ func (w *Writer) handle(ctx context.Context, msg jetstream.Msg) error {
 		w.ack(msg, size)
 		return nil
 	}
-	w.lineWriter(ts, line).add(rows, pendingMsg{msg: msg, size: size, at: received})
+	w.lineWriter(ts, line).add(rows, pendingMsg{msg: msg, size: size, at: now})
 	return nil
 }
 
@@ -430,7 +429,7 @@ func (w *Writer) reject(slug, subject string, receivedAt time.Time, r detection.
 
 // deadLetterMessages rejects whole held messages (their line disappeared) and acks them.
 func (w *Writer) deadLetterMessages(slug string, msgs []pendingMsg, detail string) {
-	now := w.cfg.Now()
+	now := w.clk.Now()
 	for _, p := range msgs {
 		w.reject(slug, p.msg.Subject(), now, detection.RejectMessage(detection.ReasonUnknownLine, detail, p.msg.Data()))
 		w.ack(p.msg, p.size)
@@ -441,15 +440,15 @@ func (w *Writer) deadLetterMessages(slug string, msgs []pendingMsg, detail strin
 // batch waiting for the database is not redelivered meanwhile.
 func (w *Writer) keepAlive(ctx context.Context) {
 	every := max(w.cfg.AckWait/3, 100*time.Millisecond)
-	t := time.NewTicker(every)
+	t := w.clk.NewTicker(every)
 	defer t.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return
-		case <-t.C:
+		case <-t.C():
 		}
-		old := time.Now().Add(-every)
+		old := w.clk.Now().Add(-every)
 		w.mu.Lock()
 		lines := make([]*lineWriter, 0, len(w.lines))
 		for _, l := range w.lines {
@@ -464,7 +463,7 @@ func (w *Writer) keepAlive(ctx context.Context) {
 
 // pollLag reads the consumer's backlog for the lag gauges.
 func (w *Writer) pollLag(ctx context.Context) {
-	t := time.NewTicker(lagPoll)
+	t := w.clk.NewTicker(lagPoll)
 	defer t.Stop()
 	for {
 		cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
@@ -477,7 +476,7 @@ func (w *Writer) pollLag(ctx context.Context) {
 		select {
 		case <-ctx.Done():
 			return
-		case <-t.C:
+		case <-t.C():
 		}
 	}
 }

@@ -12,6 +12,8 @@ import (
 	"github.com/linepulse/linepulse/bus"
 	"github.com/linepulse/linepulse/detection"
 	"github.com/linepulse/linepulse/ingest"
+	"github.com/linepulse/linepulse/internal/clock"
+	"github.com/linepulse/linepulse/internal/testkit"
 	"github.com/linepulse/linepulse/store"
 	"github.com/linepulse/linepulse/store/storetest"
 )
@@ -114,11 +116,12 @@ func TestBadInputGoesToDLQ(t *testing.T) {
 		// Ingestion goes on after all that.
 		pub.publishAll(t, "acme", line, dets(1000, 10), 5, "after")
 
-		eventually(t, "12 detections stored and every dead letter published", func() bool {
+		testkit.CheckFor(t, waitLong, poll, func() error {
 			rows, _ := p.counts(t, line)
-			return rows == 12 && len(acmeDLQ.all()) >= len(cases) && len(nobodyDLQ.all()) >= 1
+			return testkit.Unless(rows == 12 && len(acmeDLQ.all()) >= len(cases) && len(nobodyDLQ.all()) >= 1,
+				"stored %d of 12, dead letters %d of %d and %d of 1", rows, len(acmeDLQ.all()), len(cases), len(nobodyDLQ.all()))
 		})
-		eventually(t, "consumer idle", func() bool { return consumerIdle(t, b, ingest.DefaultDurable) })
+		testkit.CheckFor(t, waitLong, poll, func() error { return testkit.Unless(consumerIdle(t, b, ingest.DefaultDurable), "consumer not idle") })
 
 		got := acmeDLQ.all()
 		if len(got) != len(cases) {
@@ -200,7 +203,7 @@ func TestRestartWritesBacklog(t *testing.T) {
 		pub := newPublisher(t, b1)
 		pub.publishAll(t, "acme", p.lines[0], dets(1, 500), 50, "a")
 		w1 := startWriter(t, ingest.WriterConfig{}, connect(t, b1, "writer-1"), st)
-		eventually(t, "first 500 stored", func() bool { r, _ := p.totals(t); return r == 500 })
+		testkit.CheckFor(t, waitLong, poll, func() error { r, _ := p.totals(t); return testkit.Unless(r == 500, "stored %d of the first 500", r) })
 		if err := w1.stop(t); err != nil {
 			t.Fatal(err)
 		}
@@ -214,8 +217,8 @@ func TestRestartWritesBacklog(t *testing.T) {
 		b2 := startBus()
 
 		w2 := startWriter(t, ingest.WriterConfig{}, connect(t, b2, "writer-2"), st)
-		eventually(t, "backlog stored", func() bool { r, _ := p.totals(t); return r == 5500 })
-		eventually(t, "consumer idle", func() bool { return consumerIdle(t, b2, ingest.DefaultDurable) })
+		testkit.CheckFor(t, waitLong, poll, func() error { r, _ := p.totals(t); return testkit.Unless(r == 5500, "stored %d of 5500", r) })
+		testkit.CheckFor(t, waitLong, poll, func() error { return testkit.Unless(consumerIdle(t, b2, ingest.DefaultDurable), "consumer not idle") })
 		if err := w2.stop(t); err != nil {
 			t.Fatal(err)
 		}
@@ -259,7 +262,10 @@ func TestLineLifecycle(t *testing.T) {
 		dl := subscribeDLQ(t, b, "acme")
 		w := startWriter(t, ingest.WriterConfig{FlushInterval: 2 * time.Second}, connect(t, b, "writer"), st)
 		pub.publishAll(t, "acme", p.lines[0], dets(1, 10), 10, "a")
-		eventually(t, "first line written", func() bool { r, _ := p.counts(t, p.lines[0]); return r == 10 })
+		testkit.CheckFor(t, waitLong, poll, func() error {
+			r, _ := p.counts(t, p.lines[0])
+			return testkit.Unless(r == 10, "first line holds %d of 10", r)
+		})
 
 		// Another process creates a line: this one's metadata cache never hears of it.
 		other, err := store.Open(ctx, cfg)
@@ -276,23 +282,31 @@ func TestLineLifecycle(t *testing.T) {
 			t.Fatal(err)
 		}
 		pub.publishAll(t, "acme", l2.ID, dets(1, 7), 7, "b")
-		eventually(t, "new line written", func() bool { r, _ := p.counts(t, l2.ID); return r == 7 })
+		testkit.CheckFor(t, waitLong, poll, func() error { r, _ := p.counts(t, l2.ID); return testkit.Unless(r == 7, "new line holds %d of 7", r) })
 
 		// The line is deleted while a message of it waits for its batch.
 		before := w.w.Stats().Messages
 		pub.publishAll(t, "acme", l2.ID, dets(100, 5), 5, "c")
-		eventually(t, "message queued", func() bool { return w.w.Stats().Messages == before+1 })
+		testkit.CheckFor(t, waitLong, poll, func() error {
+			n := w.w.Stats().Messages
+			return testkit.Unless(n == before+1, "%d messages taken, want %d", n, before+1)
+		})
 		if err := p.tdb.DeleteLine(ctx, l2.ID); err != nil {
 			t.Fatal(err)
 		}
-		eventually(t, "dead letter for the deleted line", func() bool { return len(dl.all()) == 1 })
+		testkit.CheckFor(t, waitLong, poll, func() error {
+			return testkit.Unless(len(dl.all()) == 1, "dead letters %+v, want the deleted line's", dl.all())
+		})
 		if got := dl.all()[0]; got.Reason != detection.ReasonUnknownLine || got.Index != -1 || !strings.Contains(got.Raw, `"id":100`) {
 			t.Fatalf("dead letter %+v", got)
 		}
 		// The writer goes on.
 		pub.publishAll(t, "acme", p.lines[0], dets(11, 10), 10, "d")
-		eventually(t, "first line written again", func() bool { r, _ := p.counts(t, p.lines[0]); return r == 20 })
-		eventually(t, "consumer idle", func() bool { return consumerIdle(t, b, ingest.DefaultDurable) })
+		testkit.CheckFor(t, waitLong, poll, func() error {
+			r, _ := p.counts(t, p.lines[0])
+			return testkit.Unless(r == 20, "first line holds %d of 20", r)
+		})
+		testkit.CheckFor(t, waitLong, poll, func() error { return testkit.Unless(consumerIdle(t, b, ingest.DefaultDurable), "consumer not idle") })
 		if len(dl.all()) != 1 {
 			t.Fatalf("dead letters %+v", dl.all())
 		}
@@ -313,7 +327,7 @@ func TestWriterBehindJudgesAtAcceptance(t *testing.T) {
 		pub := newPublisher(t, b)
 		dl := subscribeDLQ(t, b, "acme")
 		behind := 3 * time.Hour
-		w := startWriter(t, ingest.WriterConfig{Now: func() time.Time { return time.Now().Add(behind) }}, connect(t, b, "writer"), st)
+		w := startWriter(t, ingest.WriterConfig{Clock: aheadClock{clock.Real, behind}}, connect(t, b, "writer"), st)
 
 		// Inside the horizon when accepted (unless publishing took an hour), outside it
 		// when judged by the writer's clock.
@@ -326,8 +340,9 @@ func TestWriterBehindJudgesAtAcceptance(t *testing.T) {
 		ahead := detection.Detection{ID: 2, At: published.Add(detection.MaxFuture + 30*time.Minute).Truncate(time.Millisecond), Area: 1, Product: 1, OK: true}
 		pub.publishRaw(t, bus.DetSubject("acme", line), detection.AppendJSON(nil, ahead))
 
-		eventually(t, "consumer idle", func() bool { return consumerIdle(t, b, ingest.DefaultDurable) })
-		eventually(t, "dead letter", func() bool { return len(dl.all()) >= 1 })
+		testkit.CheckFor(t, waitLong, poll, func() error {
+			return testkit.Unless(consumerIdle(t, b, ingest.DefaultDurable) && len(dl.all()) >= 1, "consumer not idle or no dead letter yet")
+		})
 		if got := dl.all(); len(got) != 1 || got[0].Reason != detection.ReasonInFuture || got[0].Index != 0 || !strings.Contains(got[0].Raw, `"id":2`) {
 			t.Fatalf("dead letters %+v, want one in_future for id 2", got)
 		}
@@ -342,4 +357,46 @@ func TestWriterBehindJudgesAtAcceptance(t *testing.T) {
 			t.Fatal(err)
 		}
 	})
+}
+
+// aheadClock is the real clock, running d ahead.
+type aheadClock struct {
+	clock.Clock
+	d time.Duration
+}
+
+func (c aheadClock) Now() time.Time { return c.Clock.Now().Add(c.d) }
+
+// TestFlushIntervalOnTheWritersClock: a partial batch waits FlushInterval on the writer's
+// clock, and is written and acknowledged when that clock passes it.
+func TestFlushIntervalOnTheWritersClock(t *testing.T) {
+	st := storetest.Engines(t)[0].Open(t) // SQLite: the clock is the point, not the database
+	p := newPlant(t, st, "acme", 1)
+	b := newBus(t)
+	pub := newPublisher(t, b)
+	clk := clock.NewFake(time.Now())
+	w := startWriter(t, ingest.WriterConfig{Clock: clk, FlushInterval: time.Hour}, connect(t, b, "writer"), st)
+	pub.publishAll(t, "acme", p.lines[0], dets(1, 10), 5, "f")
+	testkit.CheckFor(t, waitLong, poll, func() error {
+		n := w.w.Stats().Messages
+		return testkit.Unless(n == 2, "%d of 2 messages taken", n)
+	})
+	// The keep-alive and lag tickers, and the line's flush timer.
+	ctx, cancel := context.WithTimeout(context.Background(), waitLong)
+	defer cancel()
+	if err := clk.BlockUntil(ctx, 3); err != nil {
+		t.Fatalf("the line's flush timer is not set: %v", err)
+	}
+	clk.Advance(59 * time.Minute)
+	if r, _ := p.counts(t, p.lines[0]); r != 0 {
+		t.Fatalf("%d detections stored before the flush interval passed", r)
+	}
+	clk.Advance(time.Minute)
+	testkit.CheckFor(t, waitLong, poll, func() error {
+		r, _ := p.counts(t, p.lines[0])
+		return testkit.Unless(r == 10 && consumerIdle(t, b, ingest.DefaultDurable), "stored %d of 10 (or the consumer is not idle)", r)
+	})
+	if s := w.w.Stats(); s.Batches != 1 {
+		t.Fatalf("%d batches, want the 2 messages in 1", s.Batches)
+	}
 }

@@ -7,8 +7,15 @@
 // configuration (ValidateShifts). The arithmetic lives in stream/oee and the shift
 // calendar in stream/shiftcal, both pure.
 //
+// The engine is a loop (engine.go) that folds detections, fires the lines' timers and
+// publishes; its registry (registry.go) holds the tenants and lines it folds and keeps them
+// in step with the plant model (store.OnChange, a refresh every MetaRefresh, a lookup for
+// detections of an unknown line); persist.go books downtime events and checkpoints.
+//
 // Downtime is decided by event time (a gap between consecutive detections longer than the
 // line's threshold, clipped to planned production time; one event per gap and shift
 // instance), so a live run, a replay and a late backfill of the same detections book the
-// same events. The live "line stopped" alert fires on the wall clock.
+// same events. The live "line stopped" alert fires on the engine's clock (Config.Clock: the
+// wall clock in production, a fake clock that tests move), which also drives every timer,
+// ticker and retry of the engine.
 package stream

@@ -16,8 +16,8 @@ import (
 
 	"github.com/linepulse/linepulse/bus"
 	"github.com/linepulse/linepulse/detection"
+	"github.com/linepulse/linepulse/internal/clock"
 	"github.com/linepulse/linepulse/store"
-	"github.com/linepulse/linepulse/stream/shiftcal"
 )
 
 // Config configures the live engine. Zero fields take the defaults.
@@ -40,8 +40,9 @@ type Config struct {
 	Logger *slog.Logger
 	// Registerer receives the engine's Prometheus metrics. nil: not registered.
 	Registerer prometheus.Registerer
-	// Now is the wall clock of the live rules (alerts, current shift). Default time.Now.
-	Now func() time.Time
+	// Clock is the engine's one clock: the wall clock of the live rules (alerts, current
+	// shift) and every timer and ticker of the engine. Default clock.Real.
+	Clock clock.Clock
 }
 
 func (c *Config) defaults() error {
@@ -69,41 +70,36 @@ func (c *Config) defaults() error {
 	if c.Logger == nil {
 		c.Logger = slog.Default()
 	}
-	if c.Now == nil {
-		c.Now = time.Now
-	}
+	c.Clock = clock.Or(c.Clock)
 	return nil
 }
 
 // Engine is the live KPI, OEE and downtime engine: a deterministic fold over the LP_DET
 // stream through its own ordered consumer. It keeps per line and current shift the counts,
-// rate, product and area mix, state and OEE; raises "line stopped" alerts on the wall clock
+// rate, product and area mix, state and OEE; raises "line stopped" alerts on its clock
 // (one timer per line, no polling); books downtime events in the database (queued and
 // retried while the database is down: counting and alerting never wait for it); publishes
 // coalesced KPI updates and downtime messages; and checkpoints itself to resume exactly.
 //
 // One engine should run per NATS system: two would publish conflicting sequences.
 type Engine struct {
-	cfg  Config
-	nc   *nats.Conn
-	st   *store.Store
-	meta *store.MetaCache
-	log  *slog.Logger
-	m    *metrics
+	cfg Config
+	clk clock.Clock
+	nc  *nats.Conn
+	st  *store.Store
+	log *slog.Logger
+	m   *metrics
 
-	changed chan int64 // tenant ids whose plant model changed (store.OnChange)
+	reg *registry // the tenants and lines folded; owned by the Run loop like the fields below
 
 	// Owned by the Run loop.
 	js        jetstream.JetStream
 	kpiKV     jetstream.KeyValue
-	tenants   map[string]*tenantState
-	byID      map[int64]*tenantState
 	restored  map[lineKey]lineCP
 	lastSeq   uint64
 	sinceCP   int
 	cpBusy    bool
 	cpAll     bool // the last checkpoint failed: write every line next time
-	unknown   map[string]time.Time
 	pendLines map[*lineState]struct{}
 	buf       []store.Detection
 
@@ -111,7 +107,6 @@ type Engine struct {
 	fired   []*lineState
 	wake    chan struct{}
 
-	metaCh    chan *store.Meta
 	persistCh chan *persistOp
 	resultCh  chan persistResult
 	cpCh      chan cpJob
@@ -129,18 +124,7 @@ type lineKey struct {
 	line   int64
 }
 
-type tenantState struct {
-	id        int64
-	slug      string
-	meta      *store.Meta
-	metaDirty bool
-	cal       *shiftcal.Calendar
-	calErr    string
-	loc       *time.Location
-	retention int // days
-	lines     map[int64]*lineState
-}
-
+// lineState is one line's engine state: its fold, its publishing and its timer.
 type lineState struct {
 	ten      *tenantState
 	id       int64
@@ -152,7 +136,7 @@ type lineState struct {
 	cpDirty  bool   // the checkpoint is stale
 	lastPub  time.Time
 	lastKey  string
-	timer    *time.Timer
+	timer    clock.Timer
 	timerAt  time.Time
 	pending  []*persistOp
 	retryAt  time.Time
@@ -173,20 +157,14 @@ func NewEngine(cfg Config, nc *nats.Conn, st *store.Store, meta *store.MetaCache
 	if err != nil {
 		return nil, err
 	}
-	e := &Engine{cfg: cfg, nc: nc, st: st, meta: meta, log: cfg.Logger.With("component", "stream"), m: m,
-		changed: make(chan int64, 64), wake: make(chan struct{}, 1), metaCh: make(chan *store.Meta, 16),
-		persistCh: make(chan *persistOp, 256), resultCh: make(chan persistResult, 256),
+	e := &Engine{cfg: cfg, clk: cfg.Clock, nc: nc, st: st, log: cfg.Logger.With("component", "stream"), m: m,
+		wake: make(chan struct{}, 1), persistCh: make(chan *persistOp, 256), resultCh: make(chan persistResult, 256),
 		cpCh: make(chan cpJob, 1), cpDone: make(chan error, 1), queries: make(chan func())}
-	st.OnChange(func(id int64) {
-		select {
-		case e.changed <- id:
-		default:
-		}
-	})
+	e.reg = newRegistry(st, meta, e.log, cfg.MetaRefresh, cfg.Clock, e)
 	return e, nil
 }
 
-func (e *Engine) now() time.Time { return e.cfg.Now() }
+func (e *Engine) now() time.Time { return e.clk.Now() }
 
 // Run folds the stream until ctx ends, then writes a final checkpoint. It fails only when
 // it cannot start (no JetStream, no LP_DET stream).
@@ -196,8 +174,7 @@ func (e *Engine) Run(ctx context.Context) error {
 		return fmt.Errorf("stream: cannot open JetStream: %w", err)
 	}
 	e.js = js
-	e.tenants, e.byID = map[string]*tenantState{}, map[int64]*tenantState{}
-	e.unknown, e.pendLines = map[string]time.Time{}, map[*lineState]struct{}{}
+	e.pendLines = map[*lineState]struct{}{}
 
 	if e.kpiKV, err = js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{Bucket: KPIBucket, Description: "LinePulse latest KPI update per line", History: 1}); err != nil {
 		return fmt.Errorf("stream: cannot open bucket %s: %w", KPIBucket, err)
@@ -223,10 +200,10 @@ func (e *Engine) Run(ctx context.Context) error {
 		e.resetFloors = true
 	}
 	for _, m := range cp.metas {
-		e.applyMeta(m, false)
+		e.reg.apply(m, false)
 	}
-	e.loadTenants(ctx)
-	e.log.Info("engine starting", "resume_after", e.lastSeq, "tenants", len(e.tenants), "restored_lines", len(cp.lines))
+	e.reg.load(ctx)
+	e.log.Info("engine starting", "resume_after", e.lastSeq, "tenants", len(e.reg.tenants), "restored_lines", len(cp.lines))
 
 	occ := jetstream.OrderedConsumerConfig{FilterSubjects: []string{bus.DetWildcard}, DeliverPolicy: jetstream.DeliverAllPolicy}
 	if e.lastSeq > 0 {
@@ -248,7 +225,7 @@ func (e *Engine) Run(ctx context.Context) error {
 	go func() { defer wg.Done(); e.read(bg, it, msgs) }()
 	go func() { defer wg.Done(); e.persister(bg) }()
 	go func() { defer wg.Done(); e.checkpointer(bg) }()
-	go func() { defer wg.Done(); e.refresher(bg) }()
+	go func() { defer wg.Done(); e.reg.run(bg) }()
 
 	e.loop(ctx, msgs)
 
@@ -261,11 +238,9 @@ func (e *Engine) Run(ctx context.Context) error {
 	stopBG()
 	wg.Wait()
 	e.firedMu.Lock()
-	for _, t := range e.tenants {
-		for _, ls := range t.lines {
-			if ls.timer != nil {
-				ls.timer.Stop()
-			}
+	for ts := range e.reg.all() {
+		for _, ls := range ts.lines {
+			e.lineRemoved(ls)
 		}
 	}
 	e.firedMu.Unlock()
@@ -282,10 +257,8 @@ func (e *Engine) read(ctx context.Context, it jetstream.MessagesContext, out cha
 				return
 			}
 			e.log.Warn("stream consumer error; retrying", "err", err)
-			select {
-			case <-ctx.Done():
+			if !e.clk.Sleep(ctx, 200*time.Millisecond) {
 				return
-			case <-time.After(200 * time.Millisecond):
 			}
 			continue
 		}
@@ -299,12 +272,12 @@ func (e *Engine) read(ctx context.Context, it jetstream.MessagesContext, out cha
 
 func (e *Engine) loop(ctx context.Context, msgs <-chan jetstream.Msg) {
 	slots := PublishSlots(e.cfg.PublishRate)
-	pub := time.NewTicker(time.Duration(float64(time.Second) / e.cfg.PublishRate / float64(slots)))
+	pub := e.clk.NewTicker(time.Duration(float64(time.Second) / e.cfg.PublishRate / float64(slots)))
 	defer pub.Stop()
 	slot := 0
-	cpTick := time.NewTicker(e.cfg.CheckpointEvery)
+	cpTick := e.clk.NewTicker(e.cfg.CheckpointEvery)
 	defer cpTick.Stop()
-	retry := time.NewTicker(time.Second)
+	retry := e.clk.NewTicker(time.Second)
 	defer retry.Stop()
 	for {
 		// Timers first: a stop alert must not wait behind a backlog of detections.
@@ -323,10 +296,10 @@ func (e *Engine) loop(ctx context.Context, msgs <-chan jetstream.Msg) {
 			if e.sinceCP >= e.cfg.CheckpointMessages {
 				e.checkpoint()
 			}
-		case <-pub.C:
+		case <-pub.C():
 			e.publishDue(slot, slots)
 			slot = (slot + 1) % slots
-		case <-cpTick.C:
+		case <-cpTick.C():
 			e.checkpoint()
 		case err := <-e.cpDone:
 			e.cpBusy = false
@@ -337,12 +310,12 @@ func (e *Engine) loop(ctx context.Context, msgs <-chan jetstream.Msg) {
 			} else {
 				e.m.checkpoints.WithLabelValues("ok").Inc()
 			}
-		case <-retry.C:
+		case <-retry.C():
 			e.pumpAll()
 		case r := <-e.resultCh:
 			e.handleResult(r)
-		case m := <-e.metaCh:
-			e.applyMeta(m, true)
+		case m := <-e.reg.updates:
+			e.reg.apply(m, true)
 		case q := <-e.queries:
 			q()
 		}
@@ -369,7 +342,7 @@ func (e *Engine) handleMsg(m jetstream.Msg) {
 		e.m.skipped.WithLabelValues("bad_subject").Inc()
 		return
 	}
-	ls := e.lineFor(slug, lineID)
+	ls := e.reg.lineFor(slug, lineID)
 	if ls == nil {
 		e.m.skipped.WithLabelValues("unknown_line").Inc()
 		return
@@ -396,225 +369,17 @@ func (e *Engine) handleMsg(m jetstream.Msg) {
 	e.arm(ls, now)
 }
 
-// lineFor finds a line's state, loading the tenant's plant model when the tenant or the
-// line is not known yet (at most every few seconds per tenant, so a database outage does
-// not stall the fold).
-func (e *Engine) lineFor(slug string, lineID int64) *lineState {
-	ts := e.tenants[slug]
-	if ts != nil {
-		if ls := ts.lines[lineID]; ls != nil {
-			return ls
-		}
-	}
-	now := time.Now()
-	if t, ok := e.unknown[slug]; ok && now.Sub(t) < 5*time.Second {
-		return nil
-	}
-	e.unknown[slug] = now
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-	defer cancel()
-	var id int64
-	if ts != nil {
-		id = ts.id
-	} else {
-		ten, err := e.st.TenantBySlug(ctx, slug)
-		if err != nil {
-			e.log.Warn("detections for an unknown tenant skipped", "tenant", slug, "err", err)
-			return nil
-		}
-		id = ten.ID
-	}
-	e.meta.Invalidate(id)
-	m, err := e.meta.Get(ctx, id)
-	if err != nil {
-		e.log.Warn("cannot load plant model; detections skipped", "tenant", slug, "err", err)
-		return nil
-	}
-	e.applyMeta(m, true)
-	if ts = e.tenants[slug]; ts != nil {
-		if ls := ts.lines[lineID]; ls != nil {
-			delete(e.unknown, slug)
-			return ls
-		}
-	}
-	e.log.Warn("detections for an unknown line skipped", "tenant", slug, "line", lineID)
-	return nil
-}
+// lineAdded restores a new line from the checkpoint (lineHooks).
+func (e *Engine) lineAdded(ls *lineState) { e.restoreLine(ls) }
 
-// applyMeta installs a tenant's plant model: calendar, lines and their settings.
-func (e *Engine) applyMeta(m *store.Meta, fromDB bool) {
-	if m == nil || m.Tenant.ID <= 0 || m.Tenant.Slug == "" {
-		return
-	}
-	ts := e.byID[m.Tenant.ID]
-	if ts != nil && ts.meta == m {
-		return
-	}
-	if ts == nil {
-		ts = &tenantState{id: m.Tenant.ID, slug: m.Tenant.Slug, lines: map[int64]*lineState{}}
-		e.byID[ts.id], e.tenants[ts.slug] = ts, ts
-	}
-	ts.meta, ts.metaDirty = m, fromDB
-	ts.retention = m.Tenant.Config.RetentionDays
-	if loc, err := loadZone(m.Tenant.Config.Timezone); err == nil {
-		ts.loc = loc
-	} else if ts.loc == nil {
-		ts.loc = time.UTC
-	}
-	cal, err := Calendar(m.Tenant.Config.Timezone, m.Shifts)
-	switch {
-	case err == nil:
-		ts.cal, ts.calErr = cal, ""
-	case err.Error() != ts.calErr:
-		ts.calErr = err.Error()
-		e.log.Error("shift configuration is invalid; keeping the previous calendar", "tenant", ts.slug, "err", err)
-	}
-	now := e.now()
-	for id, l := range m.Lines {
-		conf := e.lineConf(ts, l)
-		ls := ts.lines[id]
-		if ls == nil {
-			ls = &lineState{ten: ts, id: id, line: l, fold: newLineFold(conf), dirty: true}
-			e.restoreLine(ls)
-			ts.lines[id] = ls
-		} else {
-			ls.line = l
-			ls.fold.reconfigure(conf)
-			ls.dirty = true
-		}
-		e.arm(ls, now)
-	}
-	for id, ls := range ts.lines {
-		if _, ok := m.Lines[id]; !ok {
-			if ls.timer != nil {
-				ls.timer.Stop()
-			}
-			delete(ts.lines, id)
-		}
-	}
-}
+// lineChanged re-arms a line's timer: its settings or calendar may have moved its deadline
+// (lineHooks).
+func (e *Engine) lineChanged(ls *lineState) { e.arm(ls, e.now()) }
 
-func (e *Engine) lineConf(ts *tenantState, l store.Line) lineConf {
-	c := lineConf{id: l.ID, cal: ts.cal, loc: ts.loc, threshold: l.DowntimeThreshold(),
-		minMicro: time.Duration(l.MicroStopMinMS) * time.Millisecond, ideal: l.IdealCycleTime()}
-	if err := ValidateLine(l); err != nil {
-		e.log.Error("line configuration is invalid; downtime is not computed for it", "tenant", ts.slug, "line", l.ID, "err", err)
-		c.threshold, c.minMicro = 24*time.Hour, 0
-	}
-	return c
-}
-
-// restoreLine loads a line's checkpoint and its last published sequence.
-func (e *Engine) restoreLine(ls *lineState) {
-	key := lineKey{ls.ten.slug, ls.id}
-	cp, ok := e.restored[key]
-	if ok {
-		delete(e.restored, key)
-		ls.fold.restore(cp)
-		ls.seq, ls.floor = cp.Seq, cp.StreamSeq
-		if e.resetFloors {
-			ls.floor = 0
-		}
-		for _, p := range cp.Pending {
-			op := &persistOp{tenantID: ls.ten.id, lineID: ls.id, start: p.Start}
-			if !p.Delete {
-				op.event = &store.DowntimeEvent{Start: p.Start, End: p.End, DurationMS: p.DurationMS}
-			}
-			ls.pending = append(ls.pending, op)
-		}
-		if len(ls.pending) > 0 {
-			e.pendLines[ls] = struct{}{}
-		}
-	}
-	// Messages published after the checkpoint carried later sequences: continue after the
-	// latest KPI snapshot, and skip one number so a downtime message published after that
-	// snapshot is never reused (a client sees a gap and resyncs, never a repeat).
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-	defer cancel()
-	if en, err := e.kpiKV.Get(ctx, KPIKey(ls.ten.slug, ls.id)); err == nil {
-		var k struct {
-			Seq uint64 `json:"seq"`
-		}
-		if json.Unmarshal(en.Value(), &k) == nil && k.Seq > ls.seq {
-			ls.seq = k.Seq
-		}
-		ls.seq++
-	} else if ok {
-		ls.seq++
-	}
-}
-
-// loadTenants reads every active tenant's plant model (best effort: with the database
-// down the checkpointed models serve).
-func (e *Engine) loadTenants(ctx context.Context) {
-	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	defer cancel()
-	for _, m := range e.fetchAll(ctx, false) {
-		e.applyMeta(m, true)
-	}
-}
-
-// fetchAll lists the tenants and loads their metadata (used by Run and the refresher).
-// fresh re-reads each model even if the cache holds it: changes made by another process
-// (the CLI, another node) do not reach this process's OnChange.
-func (e *Engine) fetchAll(ctx context.Context, fresh bool) []*store.Meta {
-	var out []*store.Meta
-	p := store.Page{Limit: store.MaxPageSize}
-	for {
-		ts, err := e.st.ListTenants(ctx, p)
-		if err != nil {
-			e.log.Warn("cannot list tenants", "err", err)
-			return out
-		}
-		for _, t := range ts {
-			if !t.Active {
-				continue
-			}
-			if fresh {
-				e.meta.Invalidate(t.ID)
-			}
-			m, err := e.meta.Get(ctx, t.ID)
-			if err != nil {
-				e.log.Warn("cannot load plant model", "tenant", t.Slug, "err", err)
-				continue
-			}
-			out = append(out, m)
-		}
-		if len(ts) < p.Limit {
-			return out
-		}
-		p.AfterID = ts[len(ts)-1].ID
-	}
-}
-
-// refresher re-reads plant models on change notifications and periodically, off the loop.
-func (e *Engine) refresher(ctx context.Context) {
-	tick := time.NewTicker(e.cfg.MetaRefresh)
-	defer tick.Stop()
-	send := func(m *store.Meta) {
-		select {
-		case e.metaCh <- m:
-		case <-ctx.Done():
-		}
-	}
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case id := <-e.changed:
-			c, cancel := context.WithTimeout(ctx, 5*time.Second)
-			m, err := e.meta.Get(c, id)
-			cancel()
-			if err == nil {
-				send(m)
-			}
-		case <-tick.C:
-			c, cancel := context.WithTimeout(ctx, 10*time.Second)
-			for _, m := range e.fetchAll(c, true) {
-				send(m)
-			}
-			cancel()
-		}
+// lineRemoved stops a deleted line's timer (lineHooks).
+func (e *Engine) lineRemoved(ls *lineState) {
+	if ls.timer != nil {
+		ls.timer.Stop()
 	}
 }
 
@@ -636,7 +401,7 @@ func (e *Engine) setTimer(ls *lineState, at, now time.Time) {
 	d := max(at.Sub(now), 0)
 	ls.timerAt = at
 	if ls.timer == nil {
-		ls.timer = time.AfterFunc(d, func() { e.fire(ls) })
+		ls.timer = e.clk.AfterFunc(d, func() { e.fire(ls) })
 		return
 	}
 	ls.timer.Reset(d)
@@ -659,7 +424,7 @@ func (e *Engine) handleFired() {
 	e.fired = nil
 	e.firedMu.Unlock()
 	for _, ls := range fired {
-		if ls.ten.lines[ls.id] != ls {
+		if !e.reg.registered(ls) {
 			continue // line deleted meanwhile
 		}
 		now := e.now()
@@ -713,7 +478,7 @@ func (e *Engine) emit(ls *lineState, chs []change, now time.Time) {
 
 func (e *Engine) publish(subject string, data []byte) {
 	msg := &nats.Msg{Subject: subject, Data: data, Header: nats.Header{}}
-	msg.Header.Set(PublishedAtHeader, strconv.FormatInt(time.Now().UnixNano(), 10))
+	msg.Header.Set(PublishedAtHeader, strconv.FormatInt(e.now().UnixNano(), 10))
 	if err := e.nc.PublishMsg(msg); err != nil {
 		e.log.Warn("cannot publish", "subject", subject, "err", err)
 	}
@@ -739,7 +504,7 @@ func PublishSlot(tenantID, lineID int64, slots int) int {
 
 func (e *Engine) publishDue(slot, slots int) {
 	now := e.now()
-	for _, ts := range e.tenants {
+	for ts := range e.reg.all() {
 		for _, ls := range ts.lines {
 			if !ls.line.Active || PublishSlot(ts.id, ls.id, slots) != slot {
 				continue
@@ -804,12 +569,11 @@ func (e *Engine) Periods(ctx context.Context, tenant string, line int64) ([]OEER
 	done := make(chan struct{})
 	q := func() {
 		defer close(done)
-		ts := e.tenants[tenant]
-		if ts == nil || ts.lines[line] == nil {
+		ls := e.reg.line(tenant, line)
+		if ls == nil {
 			return
 		}
 		found = true
-		ls := ts.lines[line]
 		now := e.now()
 		for _, p := range ls.fold.periods {
 			out = append(out, periodReport(ls.fold, p, now))

@@ -15,6 +15,7 @@ import (
 
 	"github.com/linepulse/linepulse/bus"
 	"github.com/linepulse/linepulse/detection"
+	"github.com/linepulse/linepulse/internal/testkit"
 	"github.com/linepulse/linepulse/store"
 	"github.com/linepulse/linepulse/store/storetest"
 )
@@ -36,7 +37,9 @@ func BenchmarkStopLatency(b *testing.B) {
 	e := storetest.Engines(b)[0] // SQLite: the database is not on this path
 	r := newRig(b, e, rigOpts{tz: "UTC", shifts: shiftAllDay(), lines: *stopCount + 4, threshold: threshold, micro: 100 * time.Millisecond, ideal: 10 * time.Millisecond})
 	r.start(Config{Heartbeat: time.Second})
-	eventually(b, "the engine to know the lines", func() bool { return r.seen.kpis(r.lines[len(r.lines)-1].ID) > 0 })
+	testkit.CheckFor(b, waitLong, poll, func() error {
+		return testkit.Unless(r.seen.kpis(r.lines[len(r.lines)-1].ID) > 0, "the engine does not know the lines yet")
+	})
 
 	// Alerts, by line: publish time minus (start + threshold).
 	var mu sync.Mutex
@@ -116,10 +119,10 @@ func BenchmarkStopLatency(b *testing.B) {
 				}
 			}()
 		}
-		eventually(b, "every stop alert", func() bool {
+		testkit.CheckFor(b, waitLong, poll, func() error {
 			mu.Lock()
 			defer mu.Unlock()
-			return len(lat) == *stopCount
+			return testkit.Unless(len(lat) == *stopCount, "%d of %d stop alerts", len(lat), *stopCount)
 		})
 		cancel()
 		wg.Wait()

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"time"
 
+	"github.com/linepulse/linepulse/internal/clock"
 	"github.com/linepulse/linepulse/store"
 )
 
@@ -42,7 +43,7 @@ func (e *Engine) enqueue(ls *lineState, op *persistOp) {
 	}
 	ls.pending = append(kept, op)
 	e.pendLines[ls] = struct{}{}
-	e.pump(ls, time.Now())
+	e.pump(ls, e.now())
 	e.m.persistQueue.Set(float64(e.queued()))
 }
 
@@ -67,9 +68,9 @@ func (e *Engine) pump(ls *lineState, now time.Time) {
 }
 
 func (e *Engine) pumpAll() {
-	now := time.Now()
+	now := e.now()
 	for ls := range e.pendLines {
-		if ls.ten.lines[ls.id] != ls {
+		if !e.reg.registered(ls) {
 			delete(e.pendLines, ls)
 			continue
 		}
@@ -78,19 +79,16 @@ func (e *Engine) pumpAll() {
 }
 
 func (e *Engine) handleResult(r persistResult) {
-	ts := e.byID[r.op.tenantID]
-	if ts == nil {
-		return
-	}
-	ls := ts.lines[r.op.lineID]
+	ls := e.reg.lineByID(r.op.tenantID, r.op.lineID)
 	if ls == nil || len(ls.pending) == 0 || ls.pending[0] != r.op {
 		return
 	}
+	ts := ls.ten
 	if r.err != nil {
 		r.op.inflight = false
 		ls.failures++
 		ls.backoff = min(max(2*ls.backoff, persistBackoffMin), persistBackoffMax)
-		ls.retryAt = time.Now().Add(ls.backoff)
+		ls.retryAt = e.now().Add(ls.backoff)
 		e.m.persistErrors.Inc()
 		if ls.failures == 1 || ls.failures%20 == 0 {
 			e.log.Warn("cannot store downtime event; queued for retry", "tenant", ts.slug, "line", ls.id,
@@ -110,7 +108,7 @@ func (e *Engine) handleResult(r persistResult) {
 	if len(ls.pending) == 0 {
 		delete(e.pendLines, ls)
 	}
-	e.pump(ls, time.Now())
+	e.pump(ls, e.now())
 	e.m.persistQueue.Set(float64(e.queued()))
 }
 
@@ -172,7 +170,7 @@ func (e *Engine) checkpoint() {
 // cpSnapshot serialises the lines (all, or the changed ones) and changed plant models.
 func (e *Engine) cpSnapshot(all bool) cpJob {
 	job := cpJob{seq: e.lastSeq}
-	for _, ts := range e.tenants {
+	for ts := range e.reg.all() {
 		if ts.metaDirty || all {
 			if data, err := json.Marshal(ts.meta); err == nil && len(data) <= maxCPValue {
 				job.writes = append(job.writes, cpWrite{cpMetaPfx + ts.slug, data})
@@ -220,11 +218,11 @@ func (e *Engine) checkpointer(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case job := <-e.cpCh:
-			start := time.Now()
+			start := e.now()
 			c, cancel := context.WithTimeout(ctx, 30*time.Second)
 			err := writeCheckpoint(c, e.js, job.writes, job.seq)
 			cancel()
-			e.m.checkpointDur.Observe(time.Since(start).Seconds())
+			e.m.checkpointDur.Observe(e.now().Sub(start).Seconds())
 			select {
 			case e.cpDone <- err:
 			case <-ctx.Done():
@@ -234,16 +232,55 @@ func (e *Engine) checkpointer(ctx context.Context) {
 	}
 }
 
+// restoreLine loads a line's checkpoint and its last published sequence.
+func (e *Engine) restoreLine(ls *lineState) {
+	key := lineKey{ls.ten.slug, ls.id}
+	cp, ok := e.restored[key]
+	if ok {
+		delete(e.restored, key)
+		ls.fold.restore(cp)
+		ls.seq, ls.floor = cp.Seq, cp.StreamSeq
+		if e.resetFloors {
+			ls.floor = 0
+		}
+		for _, p := range cp.Pending {
+			op := &persistOp{tenantID: ls.ten.id, lineID: ls.id, start: p.Start}
+			if !p.Delete {
+				op.event = &store.DowntimeEvent{Start: p.Start, End: p.End, DurationMS: p.DurationMS}
+			}
+			ls.pending = append(ls.pending, op)
+		}
+		if len(ls.pending) > 0 {
+			e.pendLines[ls] = struct{}{}
+		}
+	}
+	// Messages published after the checkpoint carried later sequences: continue after the
+	// latest KPI snapshot, and skip one number so a downtime message published after that
+	// snapshot is never reused (a client sees a gap and resyncs, never a repeat).
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	if en, err := e.kpiKV.Get(ctx, KPIKey(ls.ten.slug, ls.id)); err == nil {
+		var k struct {
+			Seq uint64 `json:"seq"`
+		}
+		if json.Unmarshal(en.Value(), &k) == nil && k.Seq > ls.seq {
+			ls.seq = k.Seq
+		}
+		ls.seq++
+	} else if ok {
+		ls.seq++
+	}
+}
+
 // finalCheckpoint waits for a running checkpoint and writes everything that changed.
 func (e *Engine) finalCheckpoint() {
 	if e.cpBusy {
-		select {
-		case err := <-e.cpDone:
-			e.cpAll = e.cpAll || err != nil
-		case <-time.After(30 * time.Second):
+		err, ok := clock.RecvWithin(e.clk, 30*time.Second, e.cpDone)
+		if !ok {
 			e.log.Error("checkpoint did not finish; state since the last good checkpoint will be replayed")
 			return
 		}
+		e.cpAll = e.cpAll || err != nil
 		e.cpBusy = false
 	}
 	job := e.cpSnapshot(e.cpAll)

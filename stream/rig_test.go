@@ -3,9 +3,9 @@ package stream
 import (
 	"context"
 	"encoding/json"
+	"flag"
 	"io"
 	"log/slog"
-	"net"
 	"strings"
 	"sync"
 	"testing"
@@ -17,6 +17,8 @@ import (
 	"github.com/linepulse/linepulse/bus"
 	"github.com/linepulse/linepulse/bus/bustest"
 	"github.com/linepulse/linepulse/detection"
+	"github.com/linepulse/linepulse/internal/clock"
+	"github.com/linepulse/linepulse/internal/testkit"
 	"github.com/linepulse/linepulse/store"
 	"github.com/linepulse/linepulse/store/storetest"
 )
@@ -165,11 +167,10 @@ func (x *engineRun) inspect(t testing.TB, fn func(e *Engine)) {
 // fold returns a copy of a line's booked figures, read on the loop.
 func (x *engineRun) line(t testing.TB, line int64) (ls lineSummary) {
 	x.inspect(t, func(e *Engine) {
-		ts := e.tenants["acme"]
-		if ts == nil || ts.lines[line] == nil {
+		l := e.reg.line("acme", line)
+		if l == nil {
 			return
 		}
-		l := ts.lines[line]
 		ls.found = true
 		ls.lastSeq = e.lastSeq
 		for _, p := range l.fold.periods {
@@ -313,81 +314,60 @@ func downStates(ms []DowntimeMessage) string {
 	return b.String()
 }
 
-// eventually polls cond until it holds or a generous deadline passes.
-func eventually(t testing.TB, what string, cond func() bool) {
+// waitLong bounds every wait for an outcome (generous: machines are noisy); poll is how
+// often a wait looks.
+const (
+	waitLong = time.Minute
+	poll     = 5 * time.Millisecond
+)
+
+var (
+	clockStart = flag.String("clock-start", "", "engine tests: the instant (RFC 3339) their fake clocks start at; default an hour ago. "+
+		"Not in the future and within the last 300 days (the decoder's limits), e.g. 2026-10-25T00:59:57Z for a DST change in Europe/Madrid")
+	clockTZ = flag.String("clock-tz", "UTC", "engine tests on a 24-hour shift: the tenant's time zone")
+)
+
+// testStart is the instant the engine tests start their fake clocks at.
+func testStart(t testing.TB) time.Time {
 	t.Helper()
-	deadline := time.Now().Add(60 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(20 * time.Millisecond)
+	if *clockStart == "" {
+		return time.Now().Add(-time.Hour).UTC().Truncate(time.Millisecond)
 	}
-}
-
-// tcpProxy forwards a local port to a server; Pause closes everything (the database
-// "goes away"), Resume listens again on the same port.
-type tcpProxy struct {
-	target string
-	addr   string
-	mu     sync.Mutex
-	ln     net.Listener
-	conns  map[net.Conn]struct{}
-}
-
-func newProxy(t testing.TB, target string) *tcpProxy {
-	p := &tcpProxy{target: target, conns: map[net.Conn]struct{}{}}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	at, err := time.Parse(time.RFC3339Nano, *clockStart)
 	if err != nil {
-		t.Fatal(err)
+		t.Fatalf("-clock-start: %v", err)
 	}
-	p.addr = ln.Addr().String()
-	p.serve(ln)
-	t.Cleanup(p.Pause)
-	return p
+	return at
 }
 
-func (p *tcpProxy) serve(ln net.Listener) {
-	p.mu.Lock()
-	p.ln = ln
-	p.mu.Unlock()
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			s, err := net.Dial("tcp", p.target)
-			if err != nil {
-				c.Close()
-				continue
-			}
-			p.mu.Lock()
-			p.conns[c], p.conns[s] = struct{}{}, struct{}{}
-			p.mu.Unlock()
-			go func() { io.Copy(s, c); s.Close(); c.Close() }()
-			go func() { io.Copy(c, s); s.Close(); c.Close() }()
-		}
-	}()
-}
-
-func (p *tcpProxy) Pause() {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.ln != nil {
-		p.ln.Close()
-		p.ln = nil
-	}
-	for c := range p.conns {
-		c.Close()
-		delete(p.conns, c)
-	}
-}
-
-func (p *tcpProxy) Resume(t testing.TB) {
-	ln, err := net.Listen("tcp", p.addr)
+func testZone(t testing.TB) *time.Location {
+	t.Helper()
+	loc, err := time.LoadLocation(*clockTZ)
 	if err != nil {
-		t.Fatal(err)
+		t.Fatalf("-clock-tz: %v", err)
 	}
-	p.serve(ln)
+	return loc
+}
+
+// shiftAround is a 24-hour shift, every day, that changes 12 hours (local time) after
+// start: a test of a few minutes from start never meets a shift change, whatever the time
+// of day.
+func shiftAround(start time.Time, loc *time.Location) []store.Shift {
+	hm := start.In(loc).Add(12 * time.Hour).Format("15:04")
+	return []store.Shift{{Name: "Day", StartTime: hm, EndTime: hm, IsOvernight: true, Active: true}}
+}
+
+// advancing waits for f like testkit.CheckFor, moving clk forward by step before each
+// look (so the engine's tickers and timers keep firing), by at most limit in all (0: no
+// limit) for a state that more time would end.
+func advancing(t testing.TB, clk *clock.Fake, step, limit time.Duration, f func() error) {
+	t.Helper()
+	var moved time.Duration
+	testkit.CheckFor(t, waitLong, poll, func() error {
+		if limit == 0 || moved < limit {
+			clk.Advance(step)
+			moved += step
+		}
+		return f()
+	})
 }

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/linepulse/linepulse/detection"
+	"github.com/linepulse/linepulse/internal/testkit"
 	"github.com/linepulse/linepulse/store"
 	"github.com/linepulse/linepulse/store/storetest"
 )
@@ -71,7 +72,10 @@ func BenchmarkEngineCatchUp(b *testing.B) {
 		// A fresh engine each time (no checkpoint): it folds the whole stream.
 		_ = r.js.DeleteKeyValue(b.Context(), CheckpointBucket)
 		x := r.start(Config{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
-		eventually(b, "the fold", func() bool { return x.line(b, r.lines[0].ID).lastSeq == msgs })
+		testkit.CheckFor(b, waitLong, poll, func() error {
+			seq := x.line(b, r.lines[0].ID).lastSeq
+			return testkit.Unless(seq == msgs, "folded to stream seq %d of %d", seq, msgs)
+		})
 		x.stop(b)
 	}
 	b.ReportMetric(float64(b.N*perMsg*msgs)/b.Elapsed().Seconds(), "det/s")

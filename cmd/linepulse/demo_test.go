@@ -15,6 +15,7 @@ import (
 	"github.com/linepulse/linepulse/bus"
 	"github.com/linepulse/linepulse/bus/bustest"
 	"github.com/linepulse/linepulse/identity"
+	"github.com/linepulse/linepulse/internal/testkit"
 	"github.com/linepulse/linepulse/store"
 	"github.com/linepulse/linepulse/store/storetest"
 	"github.com/linepulse/linepulse/stream/shiftcal"
@@ -160,8 +161,7 @@ func TestDemoSimulatorPublishes(t *testing.T) {
 	}
 	defer nc.Close()
 	js, _ := jetstream.New(nc)
-	deadline := time.Now().Add(time.Minute)
-	for {
+	testkit.CheckFor(t, time.Minute, 50*time.Millisecond, func() error {
 		st, err := js.Stream(ctx, bus.DetStream)
 		if err != nil {
 			t.Fatal(err)
@@ -176,14 +176,8 @@ func TestDemoSimulatorPublishes(t *testing.T) {
 				missing++
 			}
 		}
-		if missing == 0 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("after a minute %d demo lines still have no detections: %v", missing, info.State.Subjects)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+		return testkit.Unless(missing == 0, "%d demo lines still have no detections: %v", missing, info.State.Subjects)
+	})
 	stop()
 	select {
 	case err := <-done:

@@ -14,6 +14,7 @@ import (
 	"github.com/nats-io/nats.go"
 
 	"github.com/linepulse/linepulse/identity"
+	"github.com/linepulse/linepulse/internal/testkit"
 	"github.com/linepulse/linepulse/store"
 	"github.com/linepulse/linepulse/store/storetest"
 	"github.com/linepulse/linepulse/web"
@@ -146,13 +147,13 @@ func TestDeviceDoorsShareOnePath(t *testing.T) {
 			t.Errorf("serve exited %d: %s", code, serveErr.String())
 		}
 	})
-	waitFor(t, "serve ready", func() bool {
+	testkit.CheckFor(t, time.Minute, 50*time.Millisecond, func() error {
 		resp, err := http.Get(base + "/readyz")
 		if err != nil {
-			return false
+			return err
 		}
 		resp.Body.Close()
-		return resp.StatusCode == http.StatusOK
+		return testkit.Unless(resp.StatusCode == http.StatusOK, "serve not ready: %s", resp.Status)
 	})
 	token := login(t, base, "acme", "admin@acme.test", "admin-password-1")
 

@@ -15,6 +15,7 @@ import (
 
 	"github.com/chromedp/chromedp"
 
+	"github.com/linepulse/linepulse/internal/testkit"
 	"github.com/linepulse/linepulse/web"
 )
 
@@ -52,18 +53,18 @@ func TestEndToEndDemo(t *testing.T) {
 			t.Errorf("serve exited %d: %s", code, serveErr.String())
 		}
 	})
-	waitFor(t, "serve ready", func() bool {
+	testkit.CheckFor(t, time.Minute, 100*time.Millisecond, func() error {
 		resp, err := http.Get(base + "/readyz")
 		if err != nil {
-			return false
+			return err
 		}
 		resp.Body.Close()
-		return resp.StatusCode == 200
+		return testkit.Unless(resp.StatusCode == 200, "/readyz answered %d", resp.StatusCode)
 	})
 	// A user of our own in the demo tenant (its admin's password is random).
-	waitFor(t, "demo tenant seeded", func() bool {
-		code, _, _ := runCLI(t, "e2e-password-123\n", "user", "create", "--tenant", "demo", "--email", "e2e@demo.test", "--role", "supervisor", "--password-stdin", "--data-dir", dir, "--log-level", "error")
-		return code == 0
+	testkit.CheckFor(t, time.Minute, 100*time.Millisecond, func() error {
+		code, _, stderr := runCLI(t, "e2e-password-123\n", "user", "create", "--tenant", "demo", "--email", "e2e@demo.test", "--role", "supervisor", "--password-stdin", "--data-dir", dir, "--log-level", "error")
+		return testkit.Unless(code == 0, "demo tenant not seeded: user create: %s", stderr)
 	})
 
 	bctx := browser(t, chromium)
@@ -91,12 +92,21 @@ func TestEndToEndDemo(t *testing.T) {
 		chromedp.Click(chromedp.CSS(`#login button[type=submit]`)),
 	)
 	const tiles = `document.querySelectorAll('.lp-tile').length`
-	waitFor(t, "three live tiles", func() bool { return evalNumber(tiles) == 3 })
+	testkit.CheckFor(t, time.Minute, 100*time.Millisecond, func() error {
+		n := evalNumber(tiles)
+		return testkit.Unless(n == 3, "%v live tiles, want 3", n)
+	})
 	// Sum of the tiles' total counts (numbers like "1,234").
 	const totals = `Array.from(document.querySelectorAll('.lp-total')).reduce((s, e) => s + (parseInt(e.textContent.replace(/[^0-9]/g, '')) || 0), 0)`
 	var first float64
-	waitFor(t, "counts arrive over the WebSocket", func() bool { first = evalNumber(totals); return first > 0 })
-	waitFor(t, "counts keep moving", func() bool { return evalNumber(totals) > first })
+	testkit.CheckFor(t, time.Minute, 100*time.Millisecond, func() error {
+		first = evalNumber(totals)
+		return testkit.Unless(first > 0, "no counts over the WebSocket yet")
+	})
+	testkit.CheckFor(t, time.Minute, 100*time.Millisecond, func() error {
+		n := evalNumber(totals)
+		return testkit.Unless(n > first, "counts stay at %v", n)
+	})
 	if b, err := chromedp.Run(bctx, chromedp.FullScreenshot(100)); err == nil {
 		os.WriteFile(filepath.Join(os.TempDir(), "linepulse-e2e-dashboard.png"), b, 0o644)
 	}
@@ -114,14 +124,14 @@ func TestEndToEndDemo(t *testing.T) {
 	}
 	from := time.Now().Add(-time.Hour).UTC().Format(time.RFC3339)
 	to := time.Now().Add(time.Hour).UTC().Format(time.RFC3339)
-	waitFor(t, "production stored", func() bool {
+	testkit.CheckFor(t, time.Minute, 100*time.Millisecond, func() error {
 		var prod web.ProductionResponse
 		getJSON(t, base+"/api/v1/lines/"+strconv.FormatInt(lines.Items[0].ID, 10)+"/production?interval=minute&from="+from+"&to="+to, token, &prod)
 		var total int64
 		for _, b := range prod.Items {
 			total += b.Total
 		}
-		return total > 0
+		return testkit.Unless(total > 0, "no production stored yet")
 	})
 }
 
@@ -138,18 +148,6 @@ func browser(t *testing.T, path string) context.Context {
 		t.Fatalf("cannot start chromium: %v", err)
 	}
 	return ctx
-}
-
-// waitFor polls cond for up to a minute: it waits for an outcome, it does not time one.
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(time.Minute)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: not within a minute", what)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
 }
 
 func login(t *testing.T, base, tenant, email, password string) string {

@@ -11,7 +11,10 @@ import (
 // component is one part of the serve process. start runs synchronously in start order
 // (so a later component can rely on an earlier one being ready); run, if set, blocks until
 // its context ends; stop, if set, releases what start took. Components stop in reverse
-// start order, each under its own deadline.
+// start order, each under its own deadline: first stop is called (it may be what ends run,
+// as http.Server.Shutdown ends Serve, so it must be safe while run runs), then run's
+// context is cancelled and run awaited. A component is fully stopped before the one
+// started before it is touched.
 type component struct {
 	name  string
 	start func(ctx context.Context) error
@@ -77,15 +80,16 @@ func (s *supervisor) stopAll() error {
 	for i := len(s.started) - 1; i >= 0; i-- {
 		r := s.started[i]
 		ctx, cancel := context.WithTimeout(context.Background(), s.stopTimeout)
-		if r.cancel != nil {
-			r.cancel()
-		}
-		// stop may be what makes run return (http.Server.Shutdown ends Serve), so it is
-		// called before waiting for run.
+		// stop first: it may be what makes run return (http.Server.Shutdown ends Serve).
+		// Cancelling run at the same time would race it, and "stop, then run ends" is the
+		// order every component can rely on.
 		if r.c.stop != nil {
 			if err := r.c.stop(ctx); err != nil {
 				errs = append(errs, fmt.Errorf("stopping %s: %w", r.c.name, err))
 			}
+		}
+		if r.cancel != nil {
+			r.cancel()
 		}
 		select {
 		case <-r.done:

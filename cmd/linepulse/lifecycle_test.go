@@ -8,6 +8,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/linepulse/linepulse/internal/testkit"
 )
 
 // recorder notes the order in which components start and stop.
@@ -41,15 +43,11 @@ func TestSupervisorStopsInReverseOrder(t *testing.T) {
 	sup := &supervisor{log: slog.New(slog.DiscardHandler), stopTimeout: 5 * time.Second}
 	done := make(chan error)
 	go func() { done <- sup.runAll(ctx, []component{r.component("a"), r.component("b"), r.component("c")}) }()
-	for {
+	testkit.CheckFor(t, time.Minute, time.Millisecond, func() error {
 		r.mu.Lock()
-		n := len(r.events)
-		r.mu.Unlock()
-		if n == 3 {
-			break
-		}
-		time.Sleep(time.Millisecond)
-	}
+		defer r.mu.Unlock()
+		return testkit.Unless(len(r.events) == 3, "events %v, want the three starts", r.events)
+	})
 	cancel()
 	if err := <-done; err != nil {
 		t.Fatal(err)

@@ -12,6 +12,8 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/linepulse/linepulse/internal/testkit"
 )
 
 // fakeFuture is a PubAckFuture resolved (or not) up front.
@@ -131,9 +133,10 @@ func TestRunStopsWhenNeverAcknowledged(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- s.Run(ctx) }()
-	for s.Stats().Resent < 5 {
-		time.Sleep(10 * time.Millisecond)
-	}
+	testkit.CheckFor(t, time.Minute, 10*time.Millisecond, func() error {
+		n := s.Stats().Resent
+		return testkit.Unless(n >= 5, "%d of 5 re-sends", n)
+	})
 	cancel()
 	select {
 	case err := <-done:

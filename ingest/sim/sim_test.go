@@ -19,6 +19,7 @@ import (
 	"github.com/linepulse/linepulse/bus"
 	"github.com/linepulse/linepulse/bus/bustest"
 	"github.com/linepulse/linepulse/detection"
+	"github.com/linepulse/linepulse/internal/testkit"
 )
 
 const (
@@ -216,13 +217,15 @@ func TestSimulatorSurvivesServerRestart(t *testing.T) {
 			done := make(chan error, 1)
 			go func() { done <- s.Run(ctx) }()
 
-			for s.Stats().Acked < count/3 {
+			testkit.CheckFor(t, time.Minute, 5*time.Millisecond, func() error {
 				select {
 				case err := <-done:
 					t.Fatalf("Run returned before the restart: %v", err)
-				case <-time.After(5 * time.Millisecond):
+				default:
 				}
-			}
+				n := s.Stats().Acked
+				return testkit.Unless(n >= count/3, "%d of %d acknowledged", n, count/3)
+			})
 			_ = b.Close()
 			before := s.Stats()
 			time.Sleep(500 * time.Millisecond) // the lines keep generating meanwhile
@@ -295,13 +298,10 @@ func TestLineNotAllowedIsReported(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- s.Run(ctx) }()
-	deadline := time.Now().Add(time.Minute)
-	for s.Stats().Resent < 2 || !strings.Contains(logs.String(), "Permissions Violation") {
-		if time.Now().After(deadline) {
-			t.Fatalf("no re-send or no refusal logged: %+v\n%s", s.Stats(), logs.String())
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	testkit.CheckFor(t, time.Minute, 20*time.Millisecond, func() error {
+		return testkit.Unless(s.Stats().Resent >= 2 && strings.Contains(logs.String(), "Permissions Violation"),
+			"no re-send or no refusal logged: %+v\n%s", s.Stats(), logs.String())
+	})
 	cancel()
 	if err := <-done; err == nil || s.Stats().Acked != 0 {
 		t.Fatalf("Run() = %v, %+v: want the unacknowledged message reported", err, s.Stats())

@@ -29,6 +29,7 @@ import (
 	"github.com/coder/websocket"
 
 	hubpkg "github.com/linepulse/linepulse/hub"
+	"github.com/linepulse/linepulse/internal/testkit"
 	"github.com/linepulse/linepulse/stream"
 )
 
@@ -676,18 +677,18 @@ func TestBrowser(t *testing.T) {
 	// waitJS polls a predicate until it holds; errors while a page loads are retried.
 	waitJS := func(t *testing.T, what, js string) {
 		t.Helper()
-		deadline := time.Now().Add(30 * time.Second)
-		var last any
-		var lastErr error
-		for time.Now().Before(deadline) {
-			last, lastErr = chromedp.Run(ctx, chromedp.Evaluate[any](js))
-			if lastErr == nil && last == true {
-				return
+		held := false
+		defer func() { // runs on the Fatal of CheckFor too
+			if !held {
+				loc, _ := chromedp.Run(ctx, chromedp.Location())
+				t.Logf("%s: at %s\nconsole: %q", what, loc, logs.since(0))
 			}
-			time.Sleep(50 * time.Millisecond)
-		}
-		loc, _ := chromedp.Run(ctx, chromedp.Location())
-		t.Fatalf("%s: %s did not hold within 30 s (last %v, err %v) at %s\nconsole: %q", what, js, last, lastErr, loc, logs.since(0))
+		}()
+		testkit.CheckFor(t, 30*time.Second, 50*time.Millisecond, func() error {
+			last, err := chromedp.Run(ctx, chromedp.Evaluate[any](js))
+			return testkit.Unless(err == nil && last == true, "%s: %s does not hold (last %v, err %v)", what, js, last, err)
+		})
+		held = true
 	}
 	cspViolations := func() []string {
 		v, _ := chromedp.Run(ctx, chromedp.Evaluate[[]string](`window.__csp || []`))
@@ -732,13 +733,9 @@ func TestBrowser(t *testing.T) {
 	if title, _ := chromedp.Run(ctx, chromedp.Title()); title == "inline ran" {
 		t.Fatal("the CSP did not block an inline script")
 	}
-	deadline := time.Now().Add(10 * time.Second)
-	for len(logs.since(mark)) == 0 && time.Now().Before(deadline) {
-		time.Sleep(50 * time.Millisecond)
-	}
-	if len(logs.since(mark)) == 0 {
-		t.Fatal("console listener saw no CSP error on the canary page")
-	}
+	testkit.CheckFor(t, 10*time.Second, 50*time.Millisecond, func() error {
+		return testkit.Unless(len(logs.since(mark)) > 0, "console listener saw no CSP error on the canary page")
+	})
 
 	t.Run("signed out goes to login", func(t *testing.T) {
 		mark := logs.mark()
@@ -853,12 +850,11 @@ func TestBrowser(t *testing.T) {
 		must(t, "export csv", chromedp.Click(chromedp.ID("export-csv")))
 		csvPath := filepath.Join(dir, "line-2-production-24h.csv")
 		var csv []byte
-		for end := time.Now().Add(30 * time.Second); time.Now().Before(end); time.Sleep(50 * time.Millisecond) {
-			if b, err := os.ReadFile(csvPath); err == nil && len(b) > 0 {
-				csv = b
-				break
-			}
-		}
+		testkit.CheckFor(t, 30*time.Second, 50*time.Millisecond, func() error {
+			var err error
+			csv, err = os.ReadFile(csvPath)
+			return testkit.Unless(err == nil && len(csv) > 0, "no CSV download: %v", err)
+		})
 		rows := strings.Split(strings.TrimSpace(string(csv)), "\r\n")
 		if len(rows) < 24 || rows[0] != "start,end,label,total,good,reject" || strings.Count(rows[1], ",") != 5 {
 			t.Errorf("CSV export: %d rows, head %q", len(rows), rows[:min(2, len(rows))])
@@ -867,15 +863,12 @@ func TestBrowser(t *testing.T) {
 
 		must(t, "7 days", chromedp.Click(chromedp.CSS(`button[data-range="7d"]`)))
 		waitJS(t, "7-day totals", `document.querySelector('#production-chart') && document.body.textContent.includes('last 7 days, per day')`)
-		for end := time.Now().Add(30 * time.Second); time.Now().Before(end); time.Sleep(50 * time.Millisecond) {
+		testkit.CheckFor(t, 30*time.Second, 50*time.Millisecond, func() error {
 			api.mu.Lock()
-			n := len(api.intervals)
-			last := api.intervals[n-1]
-			api.mu.Unlock()
-			if last == "day" {
-				break
-			}
-		}
+			defer api.mu.Unlock()
+			last := api.intervals[len(api.intervals)-1]
+			return testkit.Unless(last == "day", "last production request per %s, want day", last)
+		})
 		api.mu.Lock()
 		if got := api.intervals[len(api.intervals)-1]; got != "day" {
 			t.Errorf("7-day view asked for interval %q, want day", got)
