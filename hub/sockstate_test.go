@@ -17,6 +17,8 @@ import (
 
 	"github.com/coder/websocket"
 
+	"github.com/linepulse/linepulse/internal/testkit"
+
 	"github.com/linepulse/linepulse/bus/bustest"
 )
 
@@ -230,13 +232,7 @@ func TestWaitWrittenWakesOnTransition(t *testing.T) {
 
 func eventually(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(wait)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(time.Millisecond)
-	}
+	testkit.CheckFor(t, wait, time.Millisecond, func() error { return testkit.Unless(cond(), "not yet: %s", what) })
 }
 
 // noAuth and noLines satisfy New; the tests below open connections without them.
