@@ -17,9 +17,8 @@ import (
 
 	"github.com/coder/websocket"
 
-	"github.com/linepulse/linepulse/internal/testkit"
-
 	"github.com/linepulse/linepulse/bus/bustest"
+	"github.com/linepulse/linepulse/internal/testkit"
 )
 
 func init() { strictStates.Store(true) } // a bad socket-state transition panics in every test of the package
