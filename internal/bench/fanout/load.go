@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/linepulse/linepulse/internal/bench/wsload"
+	"github.com/linepulse/linepulse/internal/clock"
 )
 
 // LoadConfig is what the clients need; the parent sends it to its child as the first
@@ -162,9 +163,7 @@ func (c *childLoad) Close() {
 	_ = c.in.Close() // the child exits at end of input
 	done := make(chan struct{})
 	go func() { _ = c.cmd.Wait(); close(done) }()
-	select {
-	case <-done:
-	case <-time.After(30 * time.Second):
+	if _, ok := clock.RecvWithin(clock.Real, 30*time.Second, done); !ok {
 		_ = c.cmd.Process.Kill()
 		<-done
 	}

@@ -13,6 +13,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/linepulse/linepulse/ingest/sim"
+	"github.com/linepulse/linepulse/internal/clock"
 )
 
 // publish starts cfg.Publishers simulators, each on its own TCP connection with a
@@ -174,10 +175,8 @@ func (r *benchRun) waitStored(ctx context.Context, want uint64) (time.Time, erro
 		if now.After(deadline) {
 			return now, fmt.Errorf("bench ingest: after %s the writer stored %d of %d detections", drainTimeout, r.writer.Stats().Stored, want)
 		}
-		select {
-		case <-ctx.Done():
+		if !clock.Sleep(ctx, pollGap) {
 			return now, ctx.Err()
-		case <-time.After(pollGap):
 		}
 	}
 }
