@@ -129,6 +129,10 @@ func TestInternalConnectionAndDedupe(t *testing.T) {
 			t.Fatal(err)
 		}
 		m, err := sub.NextMsg(waitFor)
+		// JetStream's advisories of the start-up (stream creation) may still be arriving.
+		for err == nil && strings.HasPrefix(m.Subject, "$JS.EVENT.") {
+			m, err = sub.NextMsg(waitFor)
+		}
 		if err != nil || m.Subject != subj {
 			t.Fatalf("subject %s: %v %v", subj, m, err)
 		}

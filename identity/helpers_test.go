@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go"
-	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/linepulse/linepulse/bus"
 	"github.com/linepulse/linepulse/bus/bustest"
@@ -99,16 +98,6 @@ func startWriter(t testing.TB, cfg ingest.WriterConfig, nc *nats.Conn, st *store
 	return w
 }
 
-func connect(t testing.TB, b *bus.Bus, name string) *nats.Conn {
-	t.Helper()
-	nc, err := b.Connect(name)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(nc.Close)
-	return nc
-}
-
 // detBase is fixed for the test binary, so a detection id always has the same time.
 var detBase = time.Now().Add(-time.Hour).UTC().Truncate(time.Millisecond)
 
@@ -124,24 +113,13 @@ func detections(first uint64, n int) []byte {
 	return []byte("[" + strings.Join(parts, ",") + "]")
 }
 
-// consumerIdle reports whether the durable consumer has nothing pending or unacknowledged.
-func consumerIdle(t testing.TB, b *bus.Bus, durable string) bool {
-	t.Helper()
-	js, err := jetstream.New(connect(t, b, "test-info"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	c, err := js.Consumer(ctx, bus.DetStream, durable)
-	if err != nil {
-		return false
-	}
-	info := c.CachedInfo()
-	return info.NumPending == 0 && info.NumAckPending == 0
-}
-
 func newBus(t testing.TB, mutate ...func(*bus.Config)) *bus.Bus {
 	t.Helper()
 	return bustest.Run(t, mutate...)
 }
+
+// Shared with the other packages' tests.
+var (
+	connect      = bustest.Connect
+	consumerIdle = bustest.ConsumerIdle
+)

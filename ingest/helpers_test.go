@@ -144,16 +144,6 @@ func (r *running) returned() bool {
 	}
 }
 
-func connect(t testing.TB, b *bus.Bus, name string) *nats.Conn {
-	t.Helper()
-	nc, err := b.Connect(name)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(nc.Close)
-	return nc
-}
-
 // publisher publishes detection messages through JetStream with Nats-Msg-Id.
 type publisher struct {
 	js jetstream.JetStream
@@ -252,23 +242,6 @@ func (p publisher) publishRaw(t testing.TB, subject string, body []byte) {
 	}
 }
 
-// consumerIdle reports whether the durable consumer has nothing pending or unacknowledged.
-func consumerIdle(t testing.TB, b *bus.Bus, durable string) bool {
-	t.Helper()
-	js, err := jetstream.New(connect(t, b, "test-info"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	c, err := js.Consumer(ctx, bus.DetStream, durable)
-	if err != nil {
-		return false
-	}
-	info := c.CachedInfo()
-	return info.NumPending == 0 && info.NumAckPending == 0
-}
-
 // dlq collects dead letters of a tenant.
 type dlq struct {
 	mu  sync.Mutex
@@ -309,3 +282,9 @@ func newBus(t testing.TB, mutate ...func(*bus.Config)) *bus.Bus {
 	t.Helper()
 	return bustest.Run(t, mutate...)
 }
+
+// Shared with the other packages' tests.
+var (
+	connect      = bustest.Connect
+	consumerIdle = bustest.ConsumerIdle
+)

@@ -13,6 +13,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
 	"github.com/linepulse/linepulse/bus"
 )
 
@@ -40,6 +43,35 @@ func Run(t testing.TB, mutate ...func(*bus.Config)) *bus.Bus {
 	}
 	t.Cleanup(func() { _ = b.Close() })
 	return b
+}
+
+// Connect opens an in-process, fully privileged connection named name, closed in t.Cleanup.
+func Connect(t testing.TB, b *bus.Bus, name string) *nats.Conn {
+	t.Helper()
+	nc, err := b.Connect(name)
+	if err != nil {
+		t.Fatalf("bustest: %v", err)
+	}
+	t.Cleanup(nc.Close)
+	return nc
+}
+
+// ConsumerIdle reports whether the durable consumer of the detection stream has nothing
+// pending or unacknowledged (false while it does not exist yet).
+func ConsumerIdle(t testing.TB, b *bus.Bus, durable string) bool {
+	t.Helper()
+	js, err := jetstream.New(Connect(t, b, "bustest-info"))
+	if err != nil {
+		t.Fatalf("bustest: %v", err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	c, err := js.Consumer(ctx, bus.DetStream, durable)
+	if err != nil {
+		return false
+	}
+	info := c.CachedInfo()
+	return info.NumPending == 0 && info.NumAckPending == 0
 }
 
 // Cred is a fake device credential: the password and the lines (empty = all).
