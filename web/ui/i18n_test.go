@@ -13,6 +13,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/linepulse/linepulse/store"
 	"github.com/linepulse/linepulse/web"
 	"github.com/linepulse/linepulse/web/ui/i18n"
 )
@@ -188,6 +189,12 @@ func TestScriptsAndCodeHaveNoMissingKey(t *testing.T) {
 	}
 	if n < 20 {
 		t.Errorf("only %d js keys found in the scripts: is the pattern still right?", n)
+	}
+	for _, r := range store.Roles { // the navigation shows role.<role>
+		needKey(t, c, "nav.go", "role."+r, false)
+	}
+	for _, l := range i18n.Supported { // the language switch shows lang.<code>
+		needKey(t, c, "nav.go", "lang."+l, false)
 	}
 	prefixes := map[string]bool{}
 	for _, k := range c.Keys(i18n.Default) {

@@ -169,6 +169,8 @@ type pageData struct {
 	// Auth tells the page's script what the server knows of the session: "user" (signed
 	// in), "none" (no valid session: refresh it or sign in), "unknown" (no Viewers).
 	Auth string
+	// Nav is the navigation for the viewer; nil when signed out.
+	Nav *nav
 	// JS holds the strings the page's scripts show, in Lang (i18n "js." keys).
 	JS      map[string]string
 	LineID  int64
@@ -229,6 +231,7 @@ func (q *req) data(page, titleKey string, args ...any) pageData {
 	if q.viewer != nil {
 		d.Zone = q.viewer.Timezone
 	}
+	d.Nav = navFor(q.viewer, page)
 	return d
 }
 
