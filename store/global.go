@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"math"
 	"regexp"
 	"slices"
 	"strings"
@@ -489,7 +490,20 @@ func (s *Store) appendAuditOnce(ctx context.Context, e *AuditEntry, hash AuditHa
 
 // AuditEntries returns a tenant's audit chain in sequence order, from seq > afterSeq.
 func (s *Store) AuditEntries(ctx context.Context, tenantID, afterSeq int64, limit int) ([]AuditEntry, error) {
-	rows, err := s.global.QueryContext(ctx, "SELECT `id`, `tenant_id`, `seq`, `at`, `user_id`, `action`, `ip_address`, `details`, `prev_hash`, `hash` FROM `audit_log` WHERE `tenant_id` = ? AND `seq` > ? ORDER BY `seq` LIMIT ?", tenantID, afterSeq, limit)
+	return s.auditEntries(ctx, "`tenant_id` = ? AND `seq` > ? ORDER BY `seq`", tenantID, afterSeq, limit)
+}
+
+// AuditEntriesNewestFirst returns a tenant's audit chain newest first, from seq < beforeSeq
+// (0 = from the newest entry).
+func (s *Store) AuditEntriesNewestFirst(ctx context.Context, tenantID, beforeSeq int64, limit int) ([]AuditEntry, error) {
+	if beforeSeq <= 0 {
+		beforeSeq = math.MaxInt64
+	}
+	return s.auditEntries(ctx, "`tenant_id` = ? AND `seq` < ? ORDER BY `seq` DESC", tenantID, beforeSeq, limit)
+}
+
+func (s *Store) auditEntries(ctx context.Context, where string, tenantID, seq int64, limit int) ([]AuditEntry, error) {
+	rows, err := s.global.QueryContext(ctx, "SELECT `id`, `tenant_id`, `seq`, `at`, `user_id`, `action`, `ip_address`, `details`, `prev_hash`, `hash` FROM `audit_log` WHERE "+where+" LIMIT ?", tenantID, seq, limit)
 	if err != nil {
 		return nil, fmt.Errorf("store: cannot read audit log: %w", err)
 	}

@@ -50,7 +50,7 @@ const (
 
 // pageNames are the page templates under templates/; each is parsed with its own copy of
 // the layout and the partials.
-var pageNames = []string{"login", "dashboard", "tv", "line", "error"}
+var pageNames = []string{"login", "dashboard", "tv", "line", "error", "setup"}
 
 // load parses the templates of fsys with the catalogues of cat.
 func load(fsys fs.FS, cat *i18n.Catalog) (*site, error) {
@@ -64,6 +64,8 @@ func load(fsys fs.FS, cat *i18n.Catalog) (*site, error) {
 			}
 			return "/static/" + a.hash + "/" + a.name, nil
 		},
+		// weekdays are the ISO weekdays, 1 = Monday.
+		"weekdays": func() []int { return []int{1, 2, 3, 4, 5, 6, 7} },
 	}).Funcs(langFuncs(cat, i18n.Default))
 	if _, err := base.ParseFS(fsys, "templates/layout.html", "templates/partials/*.html"); err != nil {
 		return nil, fmt.Errorf("ui: cannot parse layout templates: %w", err)

@@ -144,6 +144,8 @@ func (u *UI) current() (*site, error) {
 //	GET /{$}                dashboard: a live tile per visible line
 //	GET /tv?kiosk=T&lines=1,2   big-font shop-floor view, authenticated by the kiosk token
 //	GET /lines/{id}         line detail: production chart, shift OEE, downtime reason coding
+//	GET /setup              the setup screens the viewer may open
+//	GET /setup/{slug}       one setup screen (screens.go)
 //	GET /static/{hash}/{name}   content-addressed assets, cached for a year
 func (u *UI) Handler() http.Handler {
 	mux := http.NewServeMux()
@@ -152,6 +154,8 @@ func (u *UI) Handler() http.Handler {
 	mux.HandleFunc("GET /login", u.page("login", "page.login"))
 	mux.HandleFunc("GET /tv", u.page("tv", "page.tv"))
 	mux.HandleFunc("GET /lines/{id}", u.linePage)
+	mux.HandleFunc("GET /setup", u.setupPage)
+	mux.HandleFunc("GET /setup/{slug}", u.setupPage)
 	mux.HandleFunc("/", u.notFound)
 	return securityHeaders(mux)
 }
@@ -171,6 +175,8 @@ type pageData struct {
 	Auth string
 	// Nav is the navigation for the viewer; nil when signed out.
 	Nav *nav
+	// Setup is the content of the setup pages.
+	Setup *setupData
 	// JS holds the strings the page's scripts show, in Lang (i18n "js." keys).
 	JS      map[string]string
 	LineID  int64

@@ -8,6 +8,8 @@ import { loginURL, refreshSession } from './api.js';
 import { lineDetail } from './line.js';
 import { login } from './login.js';
 import { nav } from './nav.js';
+import { setupScreen } from './setup.js';
+import { auditVerify, shiftCalendar } from './shiftcal.js';
 import { liveTiles } from './tiles.js';
 
 Object.assign(htmx.config, {
@@ -35,6 +37,9 @@ Alpine.data('login', login);
 Alpine.data('nav', nav);
 Alpine.data('liveTiles', liveTiles);
 Alpine.data('lineDetail', lineDetail);
+Alpine.data('setupScreen', setupScreen);
+Alpine.data('shiftCalendar', shiftCalendar);
+Alpine.data('auditVerify', auditVerify);
 
 window.htmx = htmx;
 window.Alpine = Alpine;
