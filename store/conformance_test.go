@@ -228,6 +228,7 @@ func TestConformanceGlobal(t *testing.T) {
 			{Slug: "Bad Slug", Name: "x"},
 			{Slug: "ok", Name: "x", Config: store.TenantConfig{Timezone: "Mars/Olympus"}},
 			{Slug: "ok", Name: ""},
+			{Slug: "ok", Name: "x", Config: store.TenantConfig{Language: "fr"}},
 		} {
 			if err := s.CreateTenant(ctx, &bad); !errors.Is(err, store.ErrInvalid) {
 				t.Fatalf("bad tenant %+v accepted: %v", bad, err)
@@ -235,12 +236,16 @@ func TestConformanceGlobal(t *testing.T) {
 		}
 		got.Name = "Acme Corp"
 		got.Config.RetentionDays = 200
+		got.Config.Language = "es"
 		if err := s.UpdateTenant(ctx, &got); err != nil {
 			t.Fatal(err)
 		}
+		if back, err := s.GetTenant(ctx, got.ID); err != nil || back.Config.Language != "es" {
+			t.Fatalf("tenant language not kept: %+v %v", back.Config, err)
+		}
 
 		u := store.User{TenantID: ten.ID, Email: "Ana@Example.com", PasswordHash: "$argon2id$x", Role: store.RoleSupervisor,
-			Permissions: store.Permissions{Lines: []int64{1, 2}, Deny: []string{"downtime.code"}}}
+			Permissions: store.Permissions{Lines: []int64{1, 2}, Deny: []string{"downtime.code"}}, Language: "es"}
 		if err := s.CreateUser(ctx, &u); err != nil {
 			t.Fatal(err)
 		}
@@ -258,6 +263,9 @@ func TestConformanceGlobal(t *testing.T) {
 		}
 		if err := s.CreateUser(ctx, &store.User{TenantID: ten.ID, Email: "ana@example.com", PasswordHash: "h", Role: store.RoleViewer}); !errors.Is(err, store.ErrConflict) {
 			t.Fatalf("duplicate email: %v", err)
+		}
+		if err := s.CreateUser(ctx, &store.User{TenantID: ten.ID, Email: "fr@example.com", PasswordHash: "h", Role: store.RoleViewer, Language: "fr"}); !errors.Is(err, store.ErrInvalid) {
+			t.Fatalf("unknown language accepted: %v", err)
 		}
 
 		login := store.UserLogin{UserID: u.ID, TenantID: ten.ID, SessionID: "s1", IP: "10.0.0.1", UserAgent: "test"}

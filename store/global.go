@@ -5,7 +5,9 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"math"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 )
@@ -16,9 +18,18 @@ type TenantConfig struct {
 	Timezone string `json:"timezone"`
 	// RetentionDays: detections older than this are dropped, whole months at a time. Default 365.
 	RetentionDays int `json:"retention_days"`
+	// Language is the interface language of the tenant's users who chose none themselves
+	// (one of Languages); "" = none: each browser's Accept-Language applies.
+	Language string `json:"language,omitempty"`
 	// UI holds free-form presentation settings (logo, colours, ...).
 	UI JSON `json:"ui,omitempty"`
 }
+
+// Languages are the interface languages LinePulse speaks (the catalogues of web/ui/i18n).
+var Languages = []string{"en", "es"}
+
+// languageOK accepts "" (no choice) and the codes of Languages.
+func languageOK(l string) bool { return l == "" || slices.Contains(Languages, l) }
 
 // Location resolves the tenant's time zone.
 func (c TenantConfig) Location() (*time.Location, error) {
@@ -52,6 +63,7 @@ func (t *Tenant) validate() error {
 	_, err := time.LoadLocation(t.Config.Timezone)
 	v.check(err == nil && t.Config.Timezone != "Local", "config_tenant.timezone", fmt.Sprintf("unknown time zone %q (use an IANA name such as Europe/Madrid)", t.Config.Timezone))
 	v.check(t.Config.RetentionDays >= 31 && t.Config.RetentionDays <= 3650, "config_tenant.retention_days", "must be between 31 and 3650")
+	v.check(languageOK(t.Config.Language), "config_tenant.language", "must be empty or one of "+strings.Join(Languages, ", "))
 	return v.err()
 }
 
@@ -85,8 +97,11 @@ type User struct {
 	Role         string      `json:"role"`
 	Permissions  Permissions `json:"permissions"`
 	Active       bool        `json:"active"`
-	CreatedAt    time.Time   `json:"created_at"`
-	UpdatedAt    time.Time   `json:"updated_at"`
+	// Language is the user's own interface language (one of Languages); "" = none, the
+	// tenant's setting or the browser's applies.
+	Language  string    `json:"language"`
+	CreatedAt time.Time `json:"created_at"`
+	UpdatedAt time.Time `json:"updated_at"`
 }
 
 var emailRe = regexp.MustCompile(`^[^@\s]{1,64}@[^@\s]{1,189}$`)
@@ -103,6 +118,7 @@ func (u *User) validate() error {
 	}
 	v.check(known, "role", "must be one of "+strings.Join(Roles, ", "))
 	v.check((u.Role == RolePlatformAdmin) == (u.TenantID == 0), "role", "platform_admin users belong to no tenant, every other role to one")
+	v.check(languageOK(u.Language), "language", "must be empty or one of "+strings.Join(Languages, ", "))
 	return v.err()
 }
 
@@ -189,10 +205,10 @@ func newGlobalTables(d dialect) globalTables {
 			func(t *Tenant) []any {
 				return []any{&t.Slug, &t.Name, asJSON(&t.Config), &t.Active, &t.CreatedAt, &t.UpdatedAt}
 			}),
-		user: newTable(d, "user", []string{"tenant_id", "email", "name", "password_hash", "role", "permissions", "active", "created_at", "updated_at"},
+		user: newTable(d, "user", []string{"tenant_id", "email", "name", "password_hash", "role", "permissions", "active", "language", "created_at", "updated_at"},
 			func(u *User) *int64 { return &u.ID },
 			func(u *User) []any {
-				return []any{&u.TenantID, &u.Email, &u.Name, &u.PasswordHash, &u.Role, asJSON(&u.Permissions), &u.Active, &u.CreatedAt, &u.UpdatedAt}
+				return []any{&u.TenantID, &u.Email, &u.Name, &u.PasswordHash, &u.Role, asJSON(&u.Permissions), &u.Active, &u.Language, &u.CreatedAt, &u.UpdatedAt}
 			}),
 		login: newTable(d, "user_login", []string{"user_id", "tenant_id", "session_id", "login_at", "logout_at", "ip_address", "user_agent"},
 			func(l *UserLogin) *int64 { return &l.ID },
@@ -474,7 +490,20 @@ func (s *Store) appendAuditOnce(ctx context.Context, e *AuditEntry, hash AuditHa
 
 // AuditEntries returns a tenant's audit chain in sequence order, from seq > afterSeq.
 func (s *Store) AuditEntries(ctx context.Context, tenantID, afterSeq int64, limit int) ([]AuditEntry, error) {
-	rows, err := s.global.QueryContext(ctx, "SELECT `id`, `tenant_id`, `seq`, `at`, `user_id`, `action`, `ip_address`, `details`, `prev_hash`, `hash` FROM `audit_log` WHERE `tenant_id` = ? AND `seq` > ? ORDER BY `seq` LIMIT ?", tenantID, afterSeq, limit)
+	return s.auditEntries(ctx, "`tenant_id` = ? AND `seq` > ? ORDER BY `seq`", tenantID, afterSeq, limit)
+}
+
+// AuditEntriesNewestFirst returns a tenant's audit chain newest first, from seq < beforeSeq
+// (0 = from the newest entry).
+func (s *Store) AuditEntriesNewestFirst(ctx context.Context, tenantID, beforeSeq int64, limit int) ([]AuditEntry, error) {
+	if beforeSeq <= 0 {
+		beforeSeq = math.MaxInt64
+	}
+	return s.auditEntries(ctx, "`tenant_id` = ? AND `seq` < ? ORDER BY `seq` DESC", tenantID, beforeSeq, limit)
+}
+
+func (s *Store) auditEntries(ctx context.Context, where string, tenantID, seq int64, limit int) ([]AuditEntry, error) {
+	rows, err := s.global.QueryContext(ctx, "SELECT `id`, `tenant_id`, `seq`, `at`, `user_id`, `action`, `ip_address`, `details`, `prev_hash`, `hash` FROM `audit_log` WHERE "+where+" LIMIT ?", tenantID, seq, limit)
 	if err != nil {
 		return nil, fmt.Errorf("store: cannot read audit log: %w", err)
 	}

@@ -221,6 +221,14 @@ func TestAuditAnchorAdvancesUnderConcurrency(t *testing.T) {
 		if err != nil || len(last) != 1 || !bytes.Equal(last[0].Hash, a.Hash) {
 			t.Fatalf("anchor hash is not the newest entry's: %v", err)
 		}
+		newest, err := s.AuditEntriesNewestFirst(ctx, 4, 0, 3)
+		if err != nil || len(newest) != 3 || newest[0].Seq != n || newest[2].Seq != n-2 {
+			t.Fatalf("newest first: %+v %v", newest, err)
+		}
+		older, err := s.AuditEntriesNewestFirst(ctx, 4, newest[2].Seq, 100)
+		if err != nil || len(older) != n-3 || older[0].Seq != n-3 || older[len(older)-1].Seq != 1 {
+			t.Fatalf("older page: %d entries %v", len(older), err)
+		}
 		ids, err := s.AuditTenants(ctx)
 		if err != nil || len(ids) != 1 || ids[0] != 4 {
 			t.Fatalf("audit tenants %v %v", ids, err)

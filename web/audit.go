@@ -2,6 +2,7 @@ package web
 
 import (
 	"context"
+	"slices"
 	"time"
 
 	"github.com/linepulse/linepulse/audit"
@@ -39,8 +40,8 @@ type AuditReport audit.Report
 
 func (a *API) auditRoutes() []*Route {
 	return []*Route{
-		{Method: "GET", Path: "/api/v1/audit", Summary: "Read your scope's audit log in sequence order", Tag: "audit",
-			Scope: ScopeAny, Action: ActAudit, Query: pageParams, Resp: Page[store.AuditEntry]{}, List: true, handle: a.handleAuditList},
+		{Method: "GET", Path: "/api/v1/audit", Summary: "Read your scope's audit log in sequence order (order=desc: newest first, after= then pages backwards)", Tag: "audit",
+			Scope: ScopeAny, Action: ActAudit, Query: auditParams, Resp: Page[store.AuditEntry]{}, List: true, handle: a.handleAuditList},
 		{Method: "GET", Path: "/api/v1/audit/verify", Summary: "Verify your scope's audit hash chain", Tag: "audit",
 			Scope: ScopeAny, Action: ActAudit, Resp: AuditReport{}, handle: a.handleAuditVerify},
 		{Method: "GET", Path: "/api/v1/logins", Summary: "Sign-ins and sign-outs of your scope's users (USER_LOGIN)", Tag: "audit",
@@ -48,9 +49,17 @@ func (a *API) auditRoutes() []*Route {
 	}
 }
 
+// auditParams: the page parameters and the order.
+var auditParams = append(slices.Clone(pageParams), Param{Name: "order", Type: "string", Enum: []string{"asc", "desc"},
+	Desc: "asc (default): oldest first, after= is the last seq seen; desc: newest first, after= is the oldest seq seen"})
+
 // handleAuditList pages by seq (?after is a seq here).
 func (a *API) handleAuditList(c *call) error {
 	p, err := c.q.page()
+	if err != nil {
+		return err
+	}
+	order, err := c.q.oneOf("order", "asc", "asc", "desc")
 	if err != nil {
 		return err
 	}
@@ -58,7 +67,12 @@ func (a *API) handleAuditList(c *call) error {
 	if limit == 0 {
 		limit = store.DefaultPageSize
 	}
-	list, err := a.st.AuditEntries(c.r.Context(), c.p.TenantID, p.AfterID, limit)
+	var list []store.AuditEntry
+	if order == "desc" {
+		list, err = a.st.AuditEntriesNewestFirst(c.r.Context(), c.p.TenantID, p.AfterID, limit)
+	} else {
+		list, err = a.st.AuditEntries(c.r.Context(), c.p.TenantID, p.AfterID, limit)
+	}
 	return replyList(c, p, list, err, func(e *store.AuditEntry) int64 { return e.Seq })
 }
 

@@ -47,6 +47,21 @@ type apiError struct {
 func (e *apiError) Error() string { return e.code + ": " + e.msg }
 func (e *apiError) Unwrap() error { return e.cause }
 
+// withField moves every field error of e onto one field of the request body (when the
+// check that failed is reported on another name than the one the client sent).
+func (e *apiError) withField(name string) *apiError {
+	if e.code != CodeValidation {
+		return e
+	}
+	if len(e.fields) == 0 {
+		e.fields = []store.FieldError{{Field: name, Message: e.msg}}
+	}
+	for i := range e.fields {
+		e.fields[i].Field = name
+	}
+	return e
+}
+
 func errf(status int, code, format string, args ...any) *apiError {
 	return &apiError{status: status, code: code, msg: fmt.Sprintf(format, args...)}
 }

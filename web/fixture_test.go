@@ -57,9 +57,11 @@ func bodies(name string, r refs) map[string]map[string]any {
 			"permissions": map[string]any{"lines": []int64{r.line}}, "active": true},
 		"tenant-users": {"email": name + "-admin@example.test", "name": name, "role": "tenant_admin", "password": "a long password",
 			"permissions": map[string]any{}, "active": true},
-		"tenants": {"slug": name + "-co", "name": name + " Co", "config_tenant": map[string]any{"timezone": "UTC", "retention_days": 90}, "active": true},
-		"config":  {"value": map[string]any{"name": name}},
-		"reason":  {"reason_code": r.failureCode, "comment": name},
+		"tenants":     {"slug": name + "-co", "name": name + " Co", "config_tenant": map[string]any{"timezone": "UTC", "retention_days": 90}, "active": true},
+		"config":      {"value": map[string]any{"name": name}},
+		"tenant":      {"name": name + " plant", "timezone": "Europe/Madrid", "retention_days": 400, "language": "es"},
+		"me-language": {"language": "es"},
+		"reason":      {"reason_code": r.failureCode, "comment": name},
 	}
 }
 

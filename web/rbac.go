@@ -31,6 +31,7 @@ const (
 	ActDashboardsRead   = "dashboards.read"  // dashboard templates visible to one's role
 	ActDashboardsWrite  = "dashboards.write" // change dashboard templates
 	ActWidgetsRead      = "widgets.read"     // the widget catalogue
+	ActSettings         = "settings.manage"  // the own tenant's settings: name, time zone, retention, language
 	roleKiosk           = "kiosk"            // pseudo-role of kiosk tokens, in roleActions only
 	maxPermissionsLines = store.MaxKioskLines
 )
@@ -40,7 +41,7 @@ var roleActions = map[string][]string{
 	store.RolePlatformAdmin: {ActSelf, ActTenants, ActSystemConfig, ActUsers, ActAudit, ActWidgetsRead},
 	store.RoleTenantAdmin: {ActSelf, ActUsers, ActAudit, ActPlantRead, ActPlantWrite, ActConfigRead, ActDevices,
 		ActKiosks, ActDataRead, ActLive, ActDowntimeCode, ActIncidentsRead, ActIncidentsCreate, ActIncidentsWrite,
-		ActCameraControl, ActDashboardsRead, ActDashboardsWrite, ActWidgetsRead},
+		ActCameraControl, ActDashboardsRead, ActDashboardsWrite, ActWidgetsRead, ActSettings},
 	store.RoleSupervisor: {ActSelf, ActPlantRead, ActConfigRead, ActDataRead, ActLive, ActDowntimeCode,
 		ActIncidentsRead, ActIncidentsCreate, ActIncidentsWrite, ActCameraControl, ActDashboardsRead, ActWidgetsRead},
 	store.RoleOperator: {ActSelf, ActPlantRead, ActDataRead, ActLive, ActDowntimeCode, ActIncidentsRead,
@@ -53,7 +54,7 @@ var roleActions = map[string][]string{
 func Actions() []string {
 	return []string{ActSelf, ActTenants, ActSystemConfig, ActUsers, ActAudit, ActPlantRead, ActPlantWrite,
 		ActConfigRead, ActDevices, ActKiosks, ActDataRead, ActLive, ActDowntimeCode, ActIncidentsRead,
-		ActIncidentsCreate, ActIncidentsWrite, ActCameraControl, ActDashboardsRead, ActDashboardsWrite, ActWidgetsRead}
+		ActIncidentsCreate, ActIncidentsWrite, ActCameraControl, ActDashboardsRead, ActDashboardsWrite, ActWidgetsRead, ActSettings}
 }
 
 // RoleActions returns the actions a role grants before per-user denials.

@@ -232,6 +232,7 @@ type Me struct {
 	Kiosk       bool     `json:"kiosk"`
 	KioskID     int64    `json:"kiosk_id,omitempty"`
 	DashboardID int64    `json:"dashboard_id,omitempty"`
+	Language    string   `json:"language"` // the user's own interface language; "" = none
 }
 
 // loginLimit bounds login bodies: three short strings.
@@ -512,7 +513,7 @@ func (a *API) clearCookies(w http.ResponseWriter) {
 
 func (a *API) meRoutes() []*Route {
 	return []*Route{{Method: "GET", Path: "/api/v1/me", Summary: "Who am I: identity, role, lines and allowed actions",
-		Tag: "auth", Scope: ScopeAny, Action: ActSelf, Resp: Me{}, handle: a.handleMe}}
+		Tag: "auth", Scope: ScopeAny, Action: ActSelf, Resp: Me{}, handle: a.handleMe}, a.meLanguageRoute()}
 }
 
 func (a *API) handleMe(c *call) error {
@@ -530,7 +531,7 @@ func meOf(p identity.Principal, u *store.User, dashboard int64) Me {
 	m := Me{UserID: p.UserID, TenantID: p.TenantID, Tenant: p.TenantSlug, Role: p.Role, Lines: p.Lines,
 		Kiosk: p.Kiosk, KioskID: p.KioskID, DashboardID: dashboard}
 	if u != nil {
-		m.Email, m.Name = u.Email, u.Name
+		m.Email, m.Name, m.Language = u.Email, u.Name, u.Language
 	}
 	for _, act := range Actions() {
 		if Can(p, act) {

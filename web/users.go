@@ -19,6 +19,9 @@ type UserInput struct {
 	Password    string            `json:"password,omitempty"`
 	Permissions store.Permissions `json:"permissions"`
 	Active      bool              `json:"active"`
+	// Language is the user's interface language ("en", "es"; "" = the tenant's, else the
+	// browser's). Optional: a PUT without it clears the choice.
+	Language string `json:"language,omitempty"`
 }
 
 // minPasswordLen is the shortest password accepted (the CLI's rule too).
@@ -80,7 +83,7 @@ func (a *API) decodeUser(c *call, v *store.User) error {
 	if err := c.decode(&in); err != nil {
 		return err
 	}
-	v.Email, v.Name, v.Role, v.Permissions, v.Active = in.Email, in.Name, in.Role, in.Permissions, in.Active
+	v.Email, v.Name, v.Role, v.Permissions, v.Active, v.Language = in.Email, in.Name, in.Role, in.Permissions, in.Active, in.Language
 	if in.Password == "" {
 		if c.r.Method == http.MethodPost {
 			return fieldErr("password", "is required")

@@ -297,7 +297,7 @@ func serve(cc *cliContext, cfg serveConfig) error {
 		{
 			name: "ui",
 			start: func(context.Context) error {
-				u, err := ui.New(ui.Config{Logger: cc.log, Dev: *cfg.uiDev})
+				u, err := ui.New(ui.Config{Logger: cc.log, Dev: *cfg.uiDev, Viewers: api})
 				if err != nil {
 					return err
 				}

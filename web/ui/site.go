@@ -12,12 +12,17 @@ import (
 	"io/fs"
 	"path"
 	"strings"
+
+	"github.com/linepulse/linepulse/web/ui/i18n"
 )
 
 // site is the parsed templates and the indexed assets, loaded once (or per request in Dev).
 type site struct {
-	pages  map[string]*template.Template
+	// pages holds each page template per language: lang → page → template, whose t and tn
+	// functions speak that language.
+	pages  map[string]map[string]*template.Template
 	assets map[string]*asset
+	i18n   *i18n.Catalog
 	// missing says why the built assets cannot be served (nil when they can).
 	missing error
 }
@@ -43,8 +48,13 @@ const (
 	maxAssetSize    = 16 << 20
 )
 
-func load(fsys fs.FS) (*site, error) {
-	s := &site{assets: map[string]*asset{}}
+// pageNames are the page templates under templates/; each is parsed with its own copy of
+// the layout and the partials.
+var pageNames = []string{"login", "dashboard", "tv", "line", "error", "setup"}
+
+// load parses the templates of fsys with the catalogues of cat.
+func load(fsys fs.FS, cat *i18n.Catalog) (*site, error) {
+	s := &site{assets: map[string]*asset{}, i18n: cat}
 	s.missing = loadAssets(fsys, s.assets)
 	base := template.New("").Funcs(template.FuncMap{
 		"asset": func(name string) (string, error) {
@@ -54,13 +64,13 @@ func load(fsys fs.FS) (*site, error) {
 			}
 			return "/static/" + a.hash + "/" + a.name, nil
 		},
-	})
+		// weekdays are the ISO weekdays, 1 = Monday.
+		"weekdays": func() []int { return []int{1, 2, 3, 4, 5, 6, 7} },
+	}).Funcs(langFuncs(cat, i18n.Default))
 	if _, err := base.ParseFS(fsys, "templates/layout.html", "templates/partials/*.html"); err != nil {
 		return nil, fmt.Errorf("ui: cannot parse layout templates: %w", err)
 	}
-	// The page templates under templates/; each is parsed with its own copy of the layout.
-	pageNames := []string{"login", "dashboard", "tv", "line", "error"}
-	s.pages = make(map[string]*template.Template, len(pageNames))
+	parsed := make(map[string]*template.Template, len(pageNames))
 	for _, p := range pageNames {
 		t, err := base.Clone()
 		if err != nil {
@@ -72,9 +82,33 @@ func load(fsys fs.FS) (*site, error) {
 		if t.Lookup("layout") == nil || t.Lookup("content") == nil {
 			return nil, fmt.Errorf("ui: template %s must define \"content\" and the layout must define \"layout\"", p)
 		}
-		s.pages[p] = t
+		parsed[p] = t
+	}
+	// One copy per language, its t and tn bound to that language's catalogue.
+	s.pages = map[string]map[string]*template.Template{}
+	for _, lang := range i18n.Supported {
+		s.pages[lang] = make(map[string]*template.Template, len(parsed))
+		for name, t := range parsed {
+			c, err := t.Clone()
+			if err != nil {
+				return nil, fmt.Errorf("ui: cannot clone %s for %s: %w", name, lang, err)
+			}
+			s.pages[lang][name] = c.Funcs(langFuncs(cat, lang))
+		}
 	}
 	return s, nil
+}
+
+// langFuncs are the template functions of one language:
+//
+//	{{t "key"}}                     the text of key
+//	{{t "key" "name" .Value ...}}   with {name} placeholders filled (name/value pairs)
+//	{{tn "key" .Count ...}}         the plural form of key for .Count ({n} is the count)
+func langFuncs(cat *i18n.Catalog, lang string) template.FuncMap {
+	return template.FuncMap{
+		"t":  func(key string, args ...any) string { return cat.T(lang, key, args...) },
+		"tn": func(key string, n int, args ...any) string { return cat.N(lang, key, n, args...) },
+	}
 }
 
 // loadAssets reads the manifest and hashes every file it lists. The error it returns

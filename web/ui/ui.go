@@ -4,10 +4,16 @@
 // built from npm packages by `make assets` into static/dist). It holds no data of its own:
 // pages fetch JSON from /api/v1 and live updates from /ws with the browser's session
 // cookie (or a kiosk token on the TV view).
+//
+// Each page is rendered for its viewer (Config.Viewers, the API): in the viewer's language
+// (the user's own, else the tenant's, else the browser's Accept-Language; catalogues in
+// package i18n) with times in the tenant's zone. README.md says how to add a page and a
+// string.
 package ui
 
 import (
 	"bytes"
+	"context"
 	"embed"
 	"fmt"
 	"io/fs"
@@ -18,6 +24,9 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/linepulse/linepulse/web"
+	"github.com/linepulse/linepulse/web/ui/i18n"
 )
 
 //go:embed templates static
@@ -35,20 +44,34 @@ type Config struct {
 	// Logger receives start-up problems (missing assets) and template errors.
 	// Default slog.Default().
 	Logger *slog.Logger
-	// Dev reads templates and assets from Dir on every request instead of the copies
-	// embedded in the binary, so edits and `npm run watch` show up on reload. Default false.
+	// Dev reads templates, catalogues and assets from Dir on every request instead of the
+	// copies embedded in the binary, so edits and `npm run watch` show up on reload.
+	// Default false.
 	Dev bool
 	// Dir is the source folder of this package, used when Dev is set. Default "web/ui"
 	// (the repository root is the working directory of `make run`).
 	Dir string
 	// Now is the clock used for the Last-Modified of assets; default time.Now.
 	Now func() time.Time
+	// Viewers says who looks at a page (the API: *web.API). Nil means the UI cannot tell:
+	// pages render for nobody in the browser's language and their scripts find out from
+	// the API (tests with a stub API do this).
+	Viewers Viewers
+}
+
+// Viewers identifies the viewer of a page request; *web.API implements it.
+type Viewers interface {
+	// Viewer authenticates the request's session cookie; false = signed out.
+	Viewer(r *http.Request) (web.Viewer, bool)
+	// KioskViewer checks the kiosk token of a TV URL; false = unknown or revoked.
+	KioskViewer(ctx context.Context, token string) (web.Viewer, bool)
 }
 
 // UI is the browser interface. Create it with New; serve it with Handler.
 type UI struct {
 	cfg     Config
 	fsys    fs.FS // holds templates/ and static/
+	catfs   fs.FS // holds the catalogues (<lang>.json)
 	started time.Time
 	site    *site // nil in Dev mode: loaded per request
 }
@@ -61,22 +84,25 @@ func New(cfg Config) (*UI, error) {
 		cfg.Dir = "web/ui"
 	}
 	var fsys fs.FS = embedded
+	var catfs fs.FS
 	if cfg.Dev {
 		fsys = os.DirFS(cfg.Dir)
+		catfs = os.DirFS(path.Join(cfg.Dir, "i18n"))
 	}
-	return newUI(cfg, fsys)
+	return newUI(cfg, fsys, catfs)
 }
 
-// newUI is New with the file system injected (tests use fstest.MapFS).
-func newUI(cfg Config, fsys fs.FS) (*UI, error) {
+// newUI is New with the file systems injected (tests use fstest.MapFS); a nil catfs means
+// the embedded catalogues.
+func newUI(cfg Config, fsys, catfs fs.FS) (*UI, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	u := &UI{cfg: cfg, fsys: fsys, started: cfg.Now().UTC().Truncate(time.Second)}
-	s, err := load(fsys)
+	u := &UI{cfg: cfg, fsys: fsys, catfs: catfs, started: cfg.Now().UTC().Truncate(time.Second)}
+	s, err := u.load()
 	if err != nil {
 		return nil, err
 	}
@@ -89,12 +115,26 @@ func newUI(cfg Config, fsys fs.FS) (*UI, error) {
 	return u, nil
 }
 
+func (u *UI) load() (*site, error) {
+	var cat *i18n.Catalog
+	var err error
+	if u.catfs == nil {
+		cat, err = i18n.Embedded()
+	} else {
+		cat, err = i18n.Load(u.catfs)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return load(u.fsys, cat)
+}
+
 // current returns the loaded site; in Dev mode it reloads from disk each time.
 func (u *UI) current() (*site, error) {
 	if u.site != nil {
 		return u.site, nil
 	}
-	return load(u.fsys)
+	return u.load()
 }
 
 // Handler serves the pages and static assets. Mount it on the catch-all pattern of the
@@ -104,22 +144,41 @@ func (u *UI) current() (*site, error) {
 //	GET /{$}                dashboard: a live tile per visible line
 //	GET /tv?kiosk=T&lines=1,2   big-font shop-floor view, authenticated by the kiosk token
 //	GET /lines/{id}         line detail: production chart, shift OEE, downtime reason coding
+//	GET /setup              the setup screens the viewer may open
+//	GET /setup/{slug}       one setup screen (screens.go)
 //	GET /static/{hash}/{name}   content-addressed assets, cached for a year
 func (u *UI) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /static/{hash}/{name...}", u.static)
-	mux.HandleFunc("GET /{$}", u.page("dashboard", "Dashboard"))
-	mux.HandleFunc("GET /login", u.page("login", "Sign in"))
-	mux.HandleFunc("GET /tv", u.page("tv", "Line TV"))
+	mux.HandleFunc("GET /{$}", u.page("dashboard", "page.dashboard"))
+	mux.HandleFunc("GET /login", u.page("login", "page.login"))
+	mux.HandleFunc("GET /tv", u.page("tv", "page.tv"))
 	mux.HandleFunc("GET /lines/{id}", u.linePage)
+	mux.HandleFunc("GET /setup", u.setupPage)
+	mux.HandleFunc("GET /setup/{slug}", u.setupPage)
 	mux.HandleFunc("/", u.notFound)
 	return securityHeaders(mux)
 }
 
 // pageData is what every template receives.
 type pageData struct {
-	Page    string
-	Title   string
+	Page  string
+	Title string
+	// Lang is the page's language (<html lang>); Zone the IANA zone times are shown in
+	// ("" = the browser's).
+	Lang string
+	Zone string
+	// Viewer is who looks at the page; nil when signed out or unknown.
+	Viewer *web.Viewer
+	// Auth tells the page's script what the server knows of the session: "user" (signed
+	// in), "none" (no valid session: refresh it or sign in), "unknown" (no Viewers).
+	Auth string
+	// Nav is the navigation for the viewer; nil when signed out.
+	Nav *nav
+	// Setup is the content of the setup pages.
+	Setup *setupData
+	// JS holds the strings the page's scripts show, in Lang (i18n "js." keys).
+	JS      map[string]string
 	LineID  int64
 	Kiosk   string
 	Lines   string // comma-separated line ids for the TV view, validated
@@ -127,58 +186,138 @@ type pageData struct {
 	Message string // the explanation on the error page
 }
 
-func (u *UI) page(name, title string) http.HandlerFunc {
+// req is one page request on its way to a template: who asks, in which language.
+type req struct {
+	u      *UI
+	w      http.ResponseWriter
+	r      *http.Request
+	s      *site
+	viewer *web.Viewer
+	lang   string
+	auth   string
+}
+
+// begin loads the site and decides the viewer and the language of a page request. kiosk
+// is the TV view's token ("" elsewhere). Nil means an answer was already written.
+func (u *UI) begin(w http.ResponseWriter, r *http.Request, kiosk string) *req {
+	s, err := u.current()
+	if err != nil {
+		u.cfg.Logger.Error("ui: cannot load templates", "err", err)
+		plainError(w, http.StatusInternalServerError, "LinePulse UI: cannot load templates: "+err.Error())
+		return nil
+	}
+	q := &req{u: u, w: w, r: r, s: s, auth: "unknown"}
+	if u.cfg.Viewers != nil {
+		q.auth = "none"
+		var v web.Viewer
+		var ok bool
+		if kiosk != "" {
+			v, ok = u.cfg.Viewers.KioskViewer(r.Context(), kiosk)
+		} else {
+			v, ok = u.cfg.Viewers.Viewer(r)
+		}
+		if ok {
+			q.viewer, q.auth = &v, "user"
+		}
+	}
+	var chosen string
+	if q.viewer != nil {
+		chosen = q.viewer.Language
+	}
+	q.lang = i18n.Resolve(chosen, i18n.Match(r.Header.Get("Accept-Language")))
+	return q
+}
+
+// t is the text of key in the request's language.
+func (q *req) t(key string, args ...any) string { return q.s.i18n.T(q.lang, key, args...) }
+
+// data starts the page data of a page with the request's viewer and language.
+func (q *req) data(page, titleKey string, args ...any) pageData {
+	d := pageData{Page: page, Title: q.t(titleKey, args...), Lang: q.lang, Viewer: q.viewer, Auth: q.auth, JS: q.s.i18n.JS(q.lang)}
+	if q.viewer != nil {
+		d.Zone = q.viewer.Timezone
+	}
+	d.Nav = navFor(q.viewer, page)
+	return d
+}
+
+func (u *UI) page(name, titleKey string) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		d := pageData{Page: name, Title: title}
 		q := r.URL.Query()
+		kiosk := ""
+		if name == "tv" {
+			kiosk = q.Get("kiosk")
+			if len(kiosk) > 4096 {
+				kiosk = ""
+			}
+		}
+		rq := u.begin(w, r, kiosk)
+		if rq == nil {
+			return
+		}
+		d := rq.data(name, titleKey)
 		switch name {
 		case "tv":
 			d.Kiosk = q.Get("kiosk")
 			if len(d.Kiosk) > 4096 {
-				u.render(w, r, http.StatusBadRequest, "error", pageData{Title: "Bad request", Message: "The kiosk token is too long."})
+				rq.fail(http.StatusBadRequest, "page.bad_request", rq.t("error.kiosk_too_long"))
 				return
 			}
 			lines, ok := parseLineList(q.Get("lines"))
 			if !ok {
-				u.render(w, r, http.StatusBadRequest, "error", pageData{Title: "Bad request", Message: "lines must be a comma-separated list of line ids, for example lines=1,2."})
+				rq.fail(http.StatusBadRequest, "page.bad_request", rq.t("error.bad_lines"))
 				return
 			}
 			d.Lines = lines
 		case "login":
 			d.Next = localPath(q.Get("next"))
 		}
-		u.render(w, r, http.StatusOK, name, d)
+		rq.render(http.StatusOK, name, d)
 	}
 }
 
 func (u *UI) linePage(w http.ResponseWriter, r *http.Request) {
-	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
-	if err != nil || id <= 0 {
-		u.notFound(w, r)
+	rq := u.begin(w, r, "")
+	if rq == nil {
 		return
 	}
-	u.render(w, r, http.StatusOK, "line", pageData{Page: "line", Title: "Line " + strconv.FormatInt(id, 10), LineID: id})
+	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	if err != nil || id <= 0 {
+		rq.notFound()
+		return
+	}
+	d := rq.data("line", "page.line", "id", id)
+	d.LineID = id
+	rq.render(http.StatusOK, "line", d)
 }
 
 func (u *UI) notFound(w http.ResponseWriter, r *http.Request) {
-	u.render(w, r, http.StatusNotFound, "error", pageData{Title: "Not found", Message: "There is no page at " + r.URL.Path + "."})
+	if rq := u.begin(w, r, ""); rq != nil {
+		rq.notFound()
+	}
+}
+
+func (q *req) notFound() {
+	q.fail(http.StatusNotFound, "page.not_found", q.t("error.no_page", "path", q.r.URL.Path))
+}
+
+// fail answers with the error page.
+func (q *req) fail(status int, titleKey, msg string) {
+	d := q.data("error", titleKey)
+	d.Message = msg
+	q.render(status, "error", d)
 }
 
 // render executes a page into a buffer first, so a template error becomes a clean 500.
-func (u *UI) render(w http.ResponseWriter, r *http.Request, status int, name string, d pageData) {
-	s, err := u.current()
-	if err != nil {
-		u.cfg.Logger.Error("ui: cannot load templates", "err", err)
-		plainError(w, http.StatusInternalServerError, "LinePulse UI: cannot load templates: "+err.Error())
-		return
-	}
+func (q *req) render(status int, name string, d pageData) {
+	u, w, s := q.u, q.w, q.s
 	if s.missing != nil {
-		u.cfg.Logger.Error("ui: page requested but browser assets are missing", "path", r.URL.Path, "err", s.missing, "fix", "make assets")
+		u.cfg.Logger.Error("ui: page requested but browser assets are missing", "path", q.r.URL.Path, "err", s.missing, "fix", "make assets")
 		plainError(w, http.StatusInternalServerError, "LinePulse UI: the browser assets are not built ("+s.missing.Error()+").\n\n"+
 			"Run `make assets` (npm ci && npm run build) in the repository, then rebuild the binary.\n")
 		return
 	}
-	t, ok := s.pages[name]
+	t, ok := s.pages[q.lang][name]
 	if !ok {
 		plainError(w, http.StatusInternalServerError, "LinePulse UI: no template "+name)
 		return
@@ -191,7 +330,9 @@ func (u *UI) render(w http.ResponseWriter, r *http.Request, status int, name str
 	}
 	h := w.Header()
 	h.Set("Content-Type", "text/html; charset=utf-8")
+	h.Set("Content-Language", q.lang)
 	h.Set("Cache-Control", "no-store")
+	h.Add("Vary", "Accept-Language, Cookie")
 	w.WriteHeader(status)
 	w.Write(buf.Bytes())
 }

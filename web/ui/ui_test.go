@@ -180,7 +180,7 @@ func sourceFS(t *testing.T, extra fstest.MapFS) fstest.MapFS {
 
 func TestMissingAssetsAnswerWithInstructions(t *testing.T) {
 	var logs strings.Builder
-	u, err := newUI(Config{Logger: slog.New(slog.NewTextHandler(&logs, nil))}, sourceFS(t, nil))
+	u, err := newUI(Config{Logger: slog.New(slog.NewTextHandler(&logs, nil))}, sourceFS(t, nil), nil)
 	if err != nil {
 		t.Fatalf("New must not fail on missing assets: %v", err)
 	}
@@ -196,7 +196,7 @@ func TestMissingAssetsAnswerWithInstructions(t *testing.T) {
 		"static/dist/manifest.json": {Data: []byte(`{"version":1,"files":["app.js","../x"]}`)},
 		"static/dist/app.js":        {Data: []byte("x")},
 	}
-	u, err = newUI(Config{Logger: slog.New(slog.DiscardHandler)}, sourceFS(t, bad))
+	u, err = newUI(Config{Logger: slog.New(slog.DiscardHandler)}, sourceFS(t, bad), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -207,7 +207,7 @@ func TestMissingAssetsAnswerWithInstructions(t *testing.T) {
 
 func TestBrokenTemplateFailsAtStart(t *testing.T) {
 	fsys := sourceFS(t, fstest.MapFS{"templates/line.html": {Data: []byte(`{{define "content"}}{{.Nope`)}})
-	if _, err := newUI(Config{}, fsys); err == nil || !strings.Contains(err.Error(), "line") {
+	if _, err := newUI(Config{}, fsys, nil); err == nil || !strings.Contains(err.Error(), "line") {
 		t.Fatalf("newUI with a broken template: err = %v, want a parse error naming it", err)
 	}
 }

@@ -1,9 +1,10 @@
 // Small JSON client for /api/v1 with the browser's session cookies. A 401 first tries the
 // refresh cookie once, then sends the user to the login page (except on kiosk screens).
+import { t } from './i18n.js';
 
 export class ApiError extends Error {
   constructor(status, code, message, fields) {
-    super(message || `request failed (${status})`);
+    super(message || t('js.api.failed', { status }));
     this.status = status;
     this.code = code || '';
     this.fields = fields || [];
@@ -61,7 +62,7 @@ export async function api(path, opts = {}) {
     if (await refreshSession()) res = await fetch(path, init);
     if (res.status === 401) {
       location.assign(loginURL());
-      throw new ApiError(401, 'unauthenticated', 'signed out');
+      throw new ApiError(401, 'unauthenticated', t('js.api.signed_out'));
     }
   }
   const text = await res.text();
@@ -78,6 +79,19 @@ export async function api(path, opts = {}) {
     throw new ApiError(res.status, e.code, e.message || `${res.status} ${res.statusText}`, e.fields);
   }
   return data;
+}
+
+// errorText is what a person reads about a failed request, in the page's language: the
+// API's messages are English for developers and scripts, so known error codes get their
+// translation (a conflict keeps the API's explanation; field errors are shown next to
+// their fields by the forms).
+export function errorText(e) {
+  if (!(e instanceof ApiError)) return e && e.message ? e.message : String(e);
+  if (e.code && e.code !== 'unauthenticated') {
+    const s = t(`js.err.${e.code}`, { message: e.message });
+    if (!s.startsWith('⟦')) return s;
+  }
+  return e.message;
 }
 
 // items accepts the list shapes an API may use: [..], {items:[..]}, {data:[..]}, {<key>:[..]}.

@@ -4,9 +4,12 @@
 // may only name data and methods of the components registered below.
 import htmx from 'htmx.org';
 import Alpine from '@alpinejs/csp';
+import { loginURL, refreshSession } from './api.js';
 import { lineDetail } from './line.js';
 import { login } from './login.js';
 import { nav } from './nav.js';
+import { setupScreen } from './setup.js';
+import { auditVerify, shiftCalendar } from './shiftcal.js';
 import { liveTiles } from './tiles.js';
 
 Object.assign(htmx.config, {
@@ -34,7 +37,27 @@ Alpine.data('login', login);
 Alpine.data('nav', nav);
 Alpine.data('liveTiles', liveTiles);
 Alpine.data('lineDetail', lineDetail);
+Alpine.data('setupScreen', setupScreen);
+Alpine.data('shiftCalendar', shiftCalendar);
+Alpine.data('auditVerify', auditVerify);
 
 window.htmx = htmx;
 window.Alpine = Alpine;
-Alpine.start();
+
+// The server renders each page for its viewer (language, navigation). A page of signed-in
+// users rendered without a valid session (data-auth="none": the short-lived access cookie
+// expired) refreshes the session and reloads, once; with no session left, it signs in.
+const PUBLIC_PAGES = ['login', 'tv', 'error'];
+const body = document.body;
+if (body.dataset.auth === 'none' && !PUBLIC_PAGES.includes(body.dataset.page)) {
+  let recent = false;
+  try {
+    recent = Date.now() - Number(sessionStorage.getItem('lp.reloaded') || 0) < 10000;
+    sessionStorage.setItem('lp.reloaded', String(Date.now()));
+  } catch {
+    /* storage may be disabled */
+  }
+  refreshSession().then((ok) => (ok && !recent ? location.reload() : location.assign(loginURL())));
+} else {
+  Alpine.start();
+}

@@ -1,7 +1,8 @@
 // lineDetail is the Alpine component of /lines/{id}: live tile, production chart, OEE of
 // the current and previous shift, and the downtime list with reason coding.
 import { BarController, BarElement, CategoryScale, Chart, Legend, LinearScale, Tooltip } from 'chart.js';
-import { api, checkSession, items } from './api.js';
+import { api, checkSession, errorText, items } from './api.js';
+import { t } from './i18n.js';
 import { LiveClient } from './live.js';
 import { dateTime, duration, newTile, num, pct, shortDateTime } from './tile.js';
 import { handleLive, tileHelpers } from './tiles.js';
@@ -9,9 +10,9 @@ import { handleLive, tileHelpers } from './tiles.js';
 Chart.register(BarController, BarElement, CategoryScale, LinearScale, Tooltip, Legend);
 
 const RANGES = {
-  '24h': { hours: 24, interval: 'hour', span: 'last 24 hours', label: 'last 24 hours, per hour' },
-  '7d': { hours: 24 * 7, interval: 'day', span: 'last 7 days', label: 'last 7 days, per day' },
-  '30d': { hours: 24 * 30, interval: 'day', span: 'last 30 days', label: 'last 30 days, per day' },
+  '24h': { hours: 24, interval: 'hour', span: 'js.range.24h.span', label: 'js.range.24h.label' },
+  '7d': { hours: 24 * 7, interval: 'day', span: 'js.range.7d.span', label: 'js.range.7d.label' },
+  '30d': { hours: 24 * 30, interval: 'day', span: 'js.range.30d.span', label: 'js.range.30d.label' },
 };
 
 function numOr(...vals) {
@@ -29,8 +30,8 @@ function oeeCard(r) {
   const planned = numOr(r.planned_s, r.planned_ms !== undefined ? r.planned_ms / 1000 : undefined);
   const down = numOr(r.downtime_s, r.downtime_ms !== undefined ? r.downtime_ms / 1000 : undefined);
   return {
-    shift: (shift && shift.name) || r.shift_name || 'No shift',
-    period: from ? `${shortDateTime(from)} – ${to ? shortDateTime(to) : 'now'}` : '',
+    shift: (shift && shift.name) || r.shift_name || t('js.state.no_shift'),
+    period: from ? `${shortDateTime(from)} – ${to ? shortDateTime(to) : t('js.oee.now')}` : '',
     oee: pct(r.oee),
     availability: pct(r.availability),
     performance: pct(r.performance),
@@ -94,8 +95,9 @@ export function lineDetail() {
     liveError: '',
     now: Date.now(),
     range: '24h',
-    rangeLabel: RANGES['24h'].label,
-    rangeSpan: RANGES['24h'].span,
+    rangeLabel: t(RANGES['24h'].label),
+    rangeSpan: t(RANGES['24h'].span),
+    title: '',
     prodError: '',
     prodEmpty: false,
     prodTotals: { total: '—', good: '—', reject: '—' },
@@ -109,6 +111,7 @@ export function lineDetail() {
 
     async init() {
       this.lineId = Number(this.$el.dataset.line);
+      this.title = this.$el.dataset.title || '';
       ticker = setInterval(() => {
         this.now = Date.now();
       }, 1000);
@@ -117,11 +120,11 @@ export function lineDetail() {
         line = (await api(`/api/v1/lines/${this.lineId}`)) || line;
       } catch (e) {
         if (e.status === 404 || e.status === 403) {
-          this.liveError = `Line ${this.lineId} does not exist or you may not see it.`;
+          this.liveError = t('js.line.not_visible', { id: this.lineId });
           return;
         }
       }
-      this.name = line.name || `Line ${this.lineId}`;
+      this.name = line.name || t('js.tile.line', { id: this.lineId });
       this.tiles = [newTile({ ...line, id: this.lineId })];
       // The failure catalogue first: the reason selects need their options before their value.
       await this.loadFailures();
@@ -161,8 +164,8 @@ export function lineDetail() {
     async setRange(r) {
       if (!RANGES[r]) return;
       this.range = r;
-      this.rangeLabel = RANGES[r].label;
-      this.rangeSpan = RANGES[r].span;
+      this.rangeLabel = t(RANGES[r].label);
+      this.rangeSpan = t(RANGES[r].span);
       await Promise.all([this.loadProduction(), this.loadDowntime()]);
     },
 
@@ -178,7 +181,7 @@ export function lineDetail() {
         this.prodError = '';
       } catch (e) {
         buckets = [];
-        this.prodError = `Cannot load production: ${e.message}`;
+        this.prodError = t('js.production.load_failed', { message: errorText(e) });
       }
       const sum = (k) => buckets.reduce((s, b) => s + (Number(b[k]) || 0), 0);
       this.prodTotals = { total: num(sum('total')), good: num(sum('good')), reject: num(sum('reject')) };
@@ -204,8 +207,8 @@ export function lineDetail() {
         data: {
           labels,
           datasets: [
-            { label: 'Good', data: good, backgroundColor: '#34d399', stack: 'count' },
-            { label: 'Reject', data: reject, backgroundColor: '#f87171', stack: 'count' },
+            { label: t('js.kpi.good'), data: good, backgroundColor: '#34d399', stack: 'count' },
+            { label: t('js.kpi.reject'), data: reject, backgroundColor: '#f87171', stack: 'count' },
           ],
         },
         options: {
@@ -237,7 +240,7 @@ export function lineDetail() {
           return oeeCard(await api(`/api/v1/lines/${this.lineId}/oee?shift=${which}`));
         } catch (e) {
           if (e.status === 404) return null; // no such shift (no shift calendar yet)
-          this.oeeError = `Cannot load OEE: ${e.message}`;
+          this.oeeError = t('js.oee.load_failed', { message: errorText(e) });
           return null;
         }
       };
@@ -253,7 +256,7 @@ export function lineDetail() {
           .map((f) => ({ code: String(f.code), label: f.name ? `${f.code} — ${f.name}` : String(f.code) }))
           .sort((a, b) => a.code.localeCompare(b.code));
       } catch (e) {
-        this.failError = `Cannot load the failure catalogue: ${e.message}`;
+        this.failError = t('js.failures.load_failed', { message: errorText(e) });
       }
     },
 
@@ -264,7 +267,7 @@ export function lineDetail() {
         id: Number(ev.id) || 0,
         start: dateTime(ev.start),
         startISO: ev.start,
-        end: open ? 'ongoing' : dateTime(ev.end),
+        end: open ? t('js.downtime.ongoing') : dateTime(ev.end),
         open,
         durationMs: typeof ev.duration_ms === 'number' ? ev.duration_ms : null,
         reason: ev.reason_code || '',
@@ -284,7 +287,7 @@ export function lineDetail() {
         this.events = evs.map((ev) => this.row(ev));
         this.downError = '';
       } catch (e) {
-        this.downError = `Cannot load downtime: ${e.message}`;
+        this.downError = t('js.downtime.load_failed', { message: errorText(e) });
       }
     },
 
@@ -308,16 +311,16 @@ export function lineDetail() {
     async saveReason(r) {
       if (!r.id || r.reason === r.saved) return;
       r.saving = true;
-      r.note = 'Saving…';
+      r.note = t('js.saving');
       r.noteClass = 'text-slate-400';
       try {
         await api(`/api/v1/lines/${this.lineId}/downtime/${r.id}/reason`, { method: 'PUT', body: { reason_code: r.reason } });
         r.saved = r.reason;
-        r.note = 'Saved';
+        r.note = t('js.saved');
         r.noteClass = 'text-emerald-400';
       } catch (e) {
         r.reason = r.saved;
-        r.note = e.message;
+        r.note = errorText(e);
         r.noteClass = 'text-red-400';
       } finally {
         r.saving = false;

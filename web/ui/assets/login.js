@@ -1,6 +1,7 @@
 // login is the Alpine component of /login: it posts the credentials to the API, which sets
 // the HttpOnly session cookies, and then goes to the page the user came for.
-import { ApiError, api } from './api.js';
+import { ApiError, api, errorText } from './api.js';
+import { t } from './i18n.js';
 
 export function login() {
   return {
@@ -22,7 +23,7 @@ export function login() {
       if (this.busy) return;
       this.error = '';
       if (!this.tenant || !this.email || !this.password) {
-        this.error = 'Enter the plant (tenant), your e-mail and your password.';
+        this.error = t('js.login.missing');
         return;
       }
       this.busy = true;
@@ -42,11 +43,11 @@ export function login() {
       } catch (e) {
         this.password = '';
         if (e instanceof ApiError && (e.status === 401 || e.status === 400)) {
-          this.error = 'Wrong plant, e-mail or password.';
+          this.error = t('js.login.wrong');
         } else if (e instanceof ApiError && e.status === 429) {
-          this.error = 'Too many attempts: wait a minute and try again.';
+          this.error = t('js.login.throttled');
         } else {
-          this.error = `Sign-in failed: ${e.message}`;
+          this.error = t('js.login.failed', { message: errorText(e) });
         }
       } finally {
         this.busy = false;

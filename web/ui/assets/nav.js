@@ -1,9 +1,27 @@
-// nav is the Alpine component of the page header: sign-out.
-import { api } from './api.js';
+// nav is the Alpine component of the page header: the phone menu, the language switch
+// (the user's own choice, saved on the user) and sign-out.
+import { api, errorText } from './api.js';
 
 export function nav() {
   return {
     busy: false,
+    open: false,
+    toggle() {
+      this.open = !this.open;
+    },
+    close() {
+      this.open = false;
+    },
+    async setLanguage(ev) {
+      this.busy = true;
+      try {
+        await api('/api/v1/me/language', { method: 'PUT', body: { language: ev.target.value } });
+        location.reload();
+      } catch (e) {
+        this.busy = false;
+        window.alert(errorText(e));
+      }
+    },
     async logout() {
       this.busy = true;
       try {

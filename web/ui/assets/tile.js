@@ -1,61 +1,46 @@
 // The tile model shared by the dashboard, the TV view and the line page: plain data that
 // Alpine renders, updated from snapshot/kpi/downtime messages (see docs/CONTRACT.md).
+import { dateTime, decimal, duration, integer, percent, shortDateTime, t, time } from './i18n.js';
 
+// STATES are the looks of each line state; their labels are stateLabel(state).
 export const STATES = {
-  running: { label: 'Running', badge: 'bg-emerald-500 text-emerald-950', ring: 'border-emerald-500/70', tv: 'bg-emerald-900/40 border-emerald-500' },
-  down: { label: 'Down', badge: 'bg-red-600 text-white', ring: 'border-red-500', tv: 'bg-red-950/70 border-red-500' },
-  planned_stop: { label: 'Planned stop', badge: 'bg-amber-400 text-amber-950', ring: 'border-amber-400/70', tv: 'bg-amber-950/40 border-amber-400' },
-  no_shift: { label: 'No shift', badge: 'bg-slate-500 text-slate-950', ring: 'border-slate-600', tv: 'bg-slate-900 border-slate-600' },
-  unknown: { label: 'Waiting for data', badge: 'bg-slate-700 text-slate-200', ring: 'border-slate-700', tv: 'bg-slate-900 border-slate-700' },
+  running: { badge: 'bg-emerald-500 text-emerald-950', ring: 'border-emerald-500/70', tv: 'bg-emerald-900/40 border-emerald-500' },
+  down: { badge: 'bg-red-600 text-white', ring: 'border-red-500', tv: 'bg-red-950/70 border-red-500' },
+  planned_stop: { badge: 'bg-amber-400 text-amber-950', ring: 'border-amber-400/70', tv: 'bg-amber-950/40 border-amber-400' },
+  no_shift: { badge: 'bg-slate-500 text-slate-950', ring: 'border-slate-600', tv: 'bg-slate-900 border-slate-600' },
+  unknown: { badge: 'bg-slate-700 text-slate-200', ring: 'border-slate-700', tv: 'bg-slate-900 border-slate-700' },
 };
+
+const STATE_LABELS = {
+  running: 'js.state.running',
+  down: 'js.state.down',
+  planned_stop: 'js.state.planned_stop',
+  no_shift: 'js.state.no_shift',
+  unknown: 'js.state.unknown',
+};
+
+// stateLabel is the translated name of a line state.
+export function stateLabel(state) {
+  return t(STATE_LABELS[state] || STATE_LABELS.unknown);
+}
 
 const PALETTE = ['#38bdf8', '#a78bfa', '#f472b6', '#facc15', '#34d399', '#fb923c', '#60a5fa', '#f87171'];
 
 export function pct(x) {
-  return typeof x === 'number' && Number.isFinite(x) ? `${(x * 100).toFixed(1)}%` : '—';
-}
-
-export function pct0(x) {
-  return typeof x === 'number' && Number.isFinite(x) ? `${Math.round(x * 100)}%` : '—';
+  return percent(x, 1);
 }
 
 export function num(x) {
-  return typeof x === 'number' && Number.isFinite(x) ? Math.round(x).toLocaleString() : '—';
+  return integer(x);
 }
 
 export function rate(x) {
   if (typeof x !== 'number' || !Number.isFinite(x)) return '—';
-  return x < 10 ? x.toFixed(1) : Math.round(x).toLocaleString();
+  return x < 10 ? decimal(x, 1) : integer(x);
 }
 
-export function clockTime(iso) {
-  const d = iso ? new Date(iso) : null;
-  if (!d || Number.isNaN(d.getTime())) return '—';
-  return d.toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
-}
-
-export function dateTime(iso) {
-  const d = iso ? new Date(iso) : null;
-  if (!d || Number.isNaN(d.getTime())) return '—';
-  return d.toLocaleString([], { month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit', second: '2-digit' });
-}
-
-export function shortDateTime(iso) {
-  const d = iso ? new Date(iso) : null;
-  if (!d || Number.isNaN(d.getTime())) return '—';
-  return d.toLocaleString([], { month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit' });
-}
-
-export function duration(ms) {
-  if (typeof ms !== 'number' || !Number.isFinite(ms) || ms < 0) return '—';
-  const s = Math.floor(ms / 1000);
-  const h = Math.floor(s / 3600);
-  const m = Math.floor((s % 3600) / 60);
-  const sec = s % 60;
-  if (h) return `${h} h ${m} min`;
-  if (m) return `${m} min ${sec} s`;
-  return `${sec} s`;
-}
+export const clockTime = time;
+export { dateTime, duration, shortDateTime };
 
 function bar(x) {
   const v = typeof x === 'number' && Number.isFinite(x) ? Math.max(0, Math.min(1, x)) : 0;
@@ -79,11 +64,11 @@ export function newTile(line) {
   const id = Number(line.id);
   return {
     id,
-    name: line.name || `Line ${id}`,
+    name: line.name || t('js.tile.line', { id }),
     href: `/lines/${id}`,
     target: oeeTarget(line),
     state: 'unknown',
-    stateLabel: STATES.unknown.label,
+    stateLabel: stateLabel('unknown'),
     hasData: false,
     oeeValue: null,
     oee: '—',
@@ -109,7 +94,7 @@ export function newTile(line) {
 export function applyKPI(tile, m) {
   const state = STATES[m.state] ? m.state : 'unknown';
   tile.state = state;
-  tile.stateLabel = STATES[state].label;
+  tile.stateLabel = stateLabel(state);
   tile.hasData = true;
   tile.oeeValue = typeof m.oee === 'number' ? m.oee : null;
   tile.oee = pct(m.oee);
@@ -125,16 +110,17 @@ export function applyKPI(tile, m) {
   tile.good = num(c.good);
   tile.reject = num(c.reject);
   tile.rate = rate(m.rate_per_min);
-  tile.shift = m.shift && m.shift.name ? m.shift.name : 'No shift';
+  tile.shift = m.shift && m.shift.name ? m.shift.name : t('js.state.no_shift');
   const products = Array.isArray(m.products) ? m.products.filter((p) => p && p.count > 0) : [];
   const sum = products.reduce((s, p) => s + p.count, 0);
   tile.mix = products.map((p, i) => {
     const share = sum ? p.count / sum : 0;
+    const name = p.name || t('js.tile.product', { id: p.id });
     return {
       key: `${p.id}`,
-      name: p.name || `Product ${p.id}`,
-      label: `${p.name || `Product ${p.id}`} ${Math.round(share * 100)}%`,
-      title: `${p.name || `Product ${p.id}`}: ${num(p.count)}`,
+      name,
+      label: `${name} ${percent(share, 0)}`,
+      title: `${name}: ${num(p.count)}`,
       style: { width: `${(share * 100).toFixed(2)}%`, backgroundColor: safeColor(p.color, i) },
       dot: { backgroundColor: safeColor(p.color, i) },
     };
@@ -148,7 +134,7 @@ export function applyDowntime(tile, ev) {
   if (!ev) return;
   if (ev.state === 'started') {
     tile.state = 'down';
-    tile.stateLabel = STATES.down.label;
+    tile.stateLabel = stateLabel('down');
     tile.downSince = ev.start || new Date().toISOString();
   } else {
     // "ended" or "cancelled": the next kpi update brings the new state

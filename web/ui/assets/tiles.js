@@ -1,22 +1,23 @@
 // liveTiles is the Alpine component of the dashboard (data-mode="dashboard") and the TV
 // view (data-mode="tv", data-kiosk, data-lines): one tile per line, live over /ws.
-import { api, checkSession, items } from './api.js';
+import { api, checkSession, errorText, items } from './api.js';
 import { LiveClient } from './live.js';
+import { t, time } from './i18n.js';
 import { STATES, applyDowntime, applyKPI, clockTime, duration, newTile, oeeClass } from './tile.js';
 
 const STATUS = {
-  connecting: { label: 'Connecting…', cls: 'bg-slate-600' },
-  live: { label: 'Live', cls: 'bg-emerald-500' },
-  reconnecting: { label: 'Reconnecting…', cls: 'bg-amber-400 animate-pulse' },
-  offline: { label: 'Offline', cls: 'bg-red-500' },
-  revoked: { label: 'Access revoked', cls: 'bg-red-500' },
+  connecting: { label: 'js.status.connecting', cls: 'bg-slate-600' },
+  live: { label: 'js.status.live', cls: 'bg-emerald-500' },
+  reconnecting: { label: 'js.status.reconnecting', cls: 'bg-amber-400 animate-pulse' },
+  offline: { label: 'js.status.offline', cls: 'bg-red-500' },
+  revoked: { label: 'js.status.revoked', cls: 'bg-red-500' },
 };
 
 // handleLive applies one hub message to a component holding tiles and alerts; shared with
 // the line page.
 export function handleLive(c, m) {
   if (m.type === 'error') {
-    c.liveError = m.message || m.code || 'live updates refused';
+    c.liveError = m.message || m.code || t('js.live.refused');
     return;
   }
   const t = c.tiles.find((x) => x.id === Number(m.line));
@@ -51,26 +52,29 @@ export const tileHelpers = {
   oeeClass(t) {
     return oeeClass(t);
   },
-  downFor(t) {
-    if (!t.downSince) return '';
-    const since = new Date(t.downSince).getTime();
-    return `since ${clockTime(t.downSince)} · ${duration(Math.max(0, this.now - since))}`;
+  downFor(tile) {
+    if (!tile.downSince) return '';
+    const since = new Date(tile.downSince).getTime();
+    return t('js.tile.down_for', { time: clockTime(tile.downSince), duration: duration(Math.max(0, this.now - since)) });
   },
   alertText(a) {
     const since = new Date(a.since).getTime();
-    return `stopped at ${clockTime(a.since)} · down ${duration(Math.max(0, this.now - since))}`;
+    return t('js.alert.text', { time: clockTime(a.since), duration: duration(Math.max(0, this.now - since)) });
+  },
+  alertTitle(a) {
+    return t('js.alert.is_down', { name: a.name });
   },
   dismiss(a) {
     this.alerts = this.alerts.filter((x) => x.key !== a.key);
   },
   statusLabel() {
-    return (STATUS[this.status] || STATUS.connecting).label;
+    return t((STATUS[this.status] || STATUS.connecting).label);
   },
   statusClass() {
     return (STATUS[this.status] || STATUS.connecting).cls;
   },
   clock() {
-    return new Date(this.now).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
+    return time(this.now);
   },
 };
 
@@ -103,7 +107,7 @@ export function liveTiles() {
       let lines = [];
       if (this.mode === 'tv') {
         if (!kiosk) {
-          this.error = 'This TV link has no kiosk token: open /tv?kiosk=<token>&lines=1,2 (an admin issues kiosk tokens).';
+          this.error = t('js.tv.no_token');
         }
         // Line names, if the API accepts the kiosk token for reading; else "Line N".
         try {
@@ -119,7 +123,7 @@ export function liveTiles() {
         try {
           lines = items(await api('/api/v1/lines?limit=500'), 'lines');
         } catch (e) {
-          this.error = `Cannot load the lines: ${e.message}`;
+          this.error = t('js.lines.load_failed', { message: errorText(e) });
           this.loading = false;
           return;
         }
