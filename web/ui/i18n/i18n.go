@@ -1,8 +1,9 @@
-// Package i18n holds LinePulse's interface languages: one catalogue per language
-// (<lang>.json in this folder, embedded), the lookup of a string by key with named
+// Package i18n holds LinePulse's interface languages: one catalogue per language, the
+// files <lang>/*.json in this folder (embedded; one file per feature, merged on load), the lookup of a string by key with named
 // arguments and plurals, and the choice of a language for a request.
 //
-// A catalogue is a flat JSON object of key → text. Keys are dotted, grouped by page or
+// Each file is a flat JSON object of key → text; a key defined in two files of one
+// language is an error. Keys are dotted, grouped by page or
 // subject ("nav.setup", "lines.field.name"). Texts may hold named placeholders, {name},
 // filled from arguments given as name/value pairs. A plural has one key per CLDR
 // category, key.one and key.other (Spanish may add key.many); N picks the form for a
@@ -32,7 +33,7 @@ const Default = "en"
 // same codes (a test keeps them in step).
 var Supported = []string{"en", "es"}
 
-//go:embed *.json
+//go:embed en es
 var embedded embed.FS
 
 // Catalog is the loaded catalogues. It does not change after Load.
@@ -46,24 +47,45 @@ func Embedded() (*Catalog, error) { return Load(embedded) }
 // maxCatalogSize bounds a catalogue file.
 const maxCatalogSize = 1 << 20
 
-// Load reads <lang>.json for every supported language from fsys.
+// Load reads <lang>/*.json for every supported language from fsys.
 func Load(fsys fs.FS) (*Catalog, error) {
 	c := &Catalog{texts: map[string]map[string]string{}}
 	for _, lang := range Supported {
-		raw, err := fs.ReadFile(fsys, lang+".json")
-		if err != nil {
-			return nil, fmt.Errorf("i18n: cannot read the %s catalogue: %w", lang, err)
-		}
-		if len(raw) > maxCatalogSize {
-			return nil, fmt.Errorf("i18n: the %s catalogue is larger than %d bytes", lang, maxCatalogSize)
+		files, err := fs.Glob(fsys, lang+"/*.json")
+		if err != nil || len(files) == 0 {
+			return nil, fmt.Errorf("i18n: cannot find the %s catalogue (%s/*.json): %v", lang, lang, err)
 		}
 		m := map[string]string{}
-		if err := json.Unmarshal(raw, &m); err != nil {
-			return nil, fmt.Errorf("i18n: %s.json: %w", lang, err)
+		for _, name := range files {
+			if err := loadFile(fsys, name, m); err != nil {
+				return nil, err
+			}
 		}
 		c.texts[lang] = m
 	}
 	return c, nil
+}
+
+// loadFile adds the keys of one catalogue file to m.
+func loadFile(fsys fs.FS, name string, m map[string]string) error {
+	raw, err := fs.ReadFile(fsys, name)
+	if err != nil {
+		return fmt.Errorf("i18n: cannot read %s: %w", name, err)
+	}
+	if len(raw) > maxCatalogSize {
+		return fmt.Errorf("i18n: %s is larger than %d bytes", name, maxCatalogSize)
+	}
+	part := map[string]string{}
+	if err := json.Unmarshal(raw, &part); err != nil {
+		return fmt.Errorf("i18n: %s: %w", name, err)
+	}
+	for k, v := range part {
+		if _, dup := m[k]; dup {
+			return fmt.Errorf("i18n: %s: key %q is already defined in another file", name, k)
+		}
+		m[k] = v
+	}
+	return nil
 }
 
 // Has reports whether lang's catalogue has key.

@@ -50,8 +50,8 @@ func TestCataloguesAgree(t *testing.T) {
 
 func TestLookup(t *testing.T) {
 	c, err := Load(fstest.MapFS{
-		"en.json": {Data: []byte(`{"hi":"Hello {name}","n.one":"{n} line","n.other":"{n} lines","only":"English"}`)},
-		"es.json": {Data: []byte(`{"hi":"Hola {name}","n.one":"{n} línea","n.other":"{n} líneas","n.many":"{n} de líneas"}`)},
+		"en/core.json": {Data: []byte(`{"hi":"Hello {name}","n.one":"{n} line","n.other":"{n} lines","only":"English"}`)},
+		"es/core.json": {Data: []byte(`{"hi":"Hola {name}","n.one":"{n} línea","n.other":"{n} líneas","n.many":"{n} de líneas"}`)},
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -75,8 +75,21 @@ func TestLookup(t *testing.T) {
 			t.Errorf("got %q, want %q", tc.got, tc.want)
 		}
 	}
-	if _, err := Load(fstest.MapFS{"en.json": {Data: []byte(`{`)}}); err == nil {
+	if _, err := Load(fstest.MapFS{"en/core.json": {Data: []byte(`{`)}}); err == nil {
 		t.Error("a broken catalogue loaded")
+	}
+	if _, err := Load(fstest.MapFS{
+		"en/a.json": {Data: []byte(`{"k":"one"}`)}, "en/b.json": {Data: []byte(`{"k":"two"}`)},
+		"es/a.json": {Data: []byte(`{"k":"uno"}`)},
+	}); err == nil || !strings.Contains(err.Error(), `"k"`) {
+		t.Errorf("a key defined in two files: %v", err)
+	}
+	split, err := Load(fstest.MapFS{
+		"en/a.json": {Data: []byte(`{"a":"A"}`)}, "en/b.json": {Data: []byte(`{"b":"B"}`)},
+		"es/a.json": {Data: []byte(`{"a":"Á","b":"Bé"}`)},
+	})
+	if err != nil || split.T("en", "b") != "B" || split.T("es", "a") != "Á" {
+		t.Errorf("files of one language merge: %v", err)
 	}
 }
 
