@@ -3,6 +3,7 @@ package store
 import (
 	"cmp"
 	"context"
+	"database/sql"
 	"fmt"
 	"slices"
 	"strconv"
@@ -139,4 +140,20 @@ func ceilMinute(t time.Time) int64 {
 		m++
 	}
 	return m
+}
+
+// FirstProductionMinute is the start of the first minute in [from, to) (whole minutes
+// overlapping it) in which the line made anything, from the rollups; ok is false when it
+// made nothing. The OEE of a range uses it to tell unmonitored time from run time.
+func (t *TenantDB) FirstProductionMinute(ctx context.Context, lineID int64, from, to time.Time) (first time.Time, ok bool, err error) {
+	var m sql.NullInt64
+	err = t.db.QueryRowContext(ctx, "SELECT MIN(`minute`) FROM `production_minute` WHERE `line_id` = ? AND `minute` >= ? AND `minute` < ? AND `total` > 0",
+		lineID, floorMinute(from), ceilMinute(to)).Scan(&m)
+	if err != nil {
+		return time.Time{}, false, fmt.Errorf("store: cannot find the first production of line %d: %w", lineID, err)
+	}
+	if !m.Valid {
+		return time.Time{}, false, nil
+	}
+	return time.Unix(m.Int64*60, 0).UTC(), true, nil
 }

@@ -64,6 +64,9 @@ type periodCP struct {
 	Downtime int64      `json:"downtime_ns"`
 	Micro    int64      `json:"micro,omitempty"`
 	Events   int64      `json:"events,omitempty"`
+	First    *time.Time `json:"first,omitempty"`
+	Lead     int64      `json:"lead_ns,omitempty"`
+	Covered  bool       `json:"covered,omitempty"`
 }
 
 type persistCP struct {
@@ -84,12 +87,18 @@ func (f *lineFold) snapshot() lineCP {
 		cp.Last = &last
 	}
 	for _, p := range f.periods {
-		cp.Periods = append(cp.Periods, periodCP{
+		pc := periodCP{
 			Start: p.Start, End: p.End, Shift: p.Shift, ShiftID: p.ShiftID, Name: p.Name,
 			Total: p.Counts.Total, Good: p.Counts.Good,
 			Products: sortedCounts(p.Products, 0), Areas: sortedCounts(p.Areas, 0),
 			Downtime: int64(p.Downtime), Micro: p.Micro, Events: p.Events,
-		})
+			Lead: int64(p.Lead), Covered: p.Covered,
+		}
+		if !p.First.IsZero() {
+			first := p.First
+			pc.First = &first
+		}
+		cp.Periods = append(cp.Periods, pc)
 	}
 	for i := range f.rate.sec {
 		if f.rate.n[i] > 0 {
@@ -114,7 +123,11 @@ func (f *lineFold) restore(cp lineCP) {
 		np := &period{Start: p.Start, End: p.End, Shift: p.Shift, ShiftID: p.ShiftID, Name: p.Name,
 			Counts:   oee.Counts{Total: p.Total, Good: p.Good, Reject: p.Total - p.Good},
 			Products: map[int64]int64{}, Areas: map[int64]int64{},
-			Downtime: time.Duration(p.Downtime), Micro: p.Micro, Events: p.Events}
+			Downtime: time.Duration(p.Downtime), Micro: p.Micro, Events: p.Events,
+			Lead: time.Duration(p.Lead), Covered: p.Covered}
+		if p.First != nil {
+			np.First = *p.First
+		}
 		for _, kv := range p.Products {
 			np.Products[kv[0]] = kv[1]
 		}

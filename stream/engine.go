@@ -533,7 +533,11 @@ func (e *Engine) publishKPI(ls *lineState, state string, p *period, now time.Tim
 		Availability: r.Availability, Performance: r.Performance, Quality: r.Quality, OEE: r.OEE,
 		PerformanceOver100: r.PerformanceOver100,
 		PlannedS:           r.PlannedTime.Seconds(), RunS: r.RunTime.Seconds(), DowntimeS: r.Downtime.Seconds(),
-		MicroStops: p.Micro, Products: []ProductCount{}, Areas: []AreaCount{}, StreamSeq: e.lastSeq,
+		UnmonitoredS: r.Unmonitored.Seconds(),
+		MicroStops:   p.Micro, Products: []ProductCount{}, Areas: []AreaCount{}, StreamSeq: e.lastSeq,
+	}
+	if start, ok := ls.fold.openSince(); ok {
+		u.OpenDowntime = &OpenDowntime{Start: Time(start), ElapsedS: max(now.Sub(start), 0).Seconds()}
 	}
 	if p.Shift {
 		u.Shift = &KPIShift{ID: p.ShiftID, Name: p.Name, Start: Time(p.Start), End: Time(p.End)}

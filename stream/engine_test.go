@@ -138,8 +138,8 @@ func checkGolden(t *testing.T, who string, r OEEReport) {
 	if r.Total != goldenTotal || r.Good != goldenGood || r.Reject != goldenTotal-goldenGood || r.Events != 2 {
 		t.Errorf("%s: counts %d/%d/%d events %d", who, r.Total, r.Good, r.Reject, r.Events)
 	}
-	if r.PlannedS != goldenPlanned.Seconds() || r.DowntimeS != goldenDown.Seconds() || r.RunS != (goldenPlanned-goldenDown).Seconds() {
-		t.Errorf("%s: planned %v down %v run %v", who, r.PlannedS, r.DowntimeS, r.RunS)
+	if r.PlannedS != goldenPlanned.Seconds() || r.DowntimeS != goldenDown.Seconds() || r.RunS != (goldenPlanned-goldenDown).Seconds() || r.UnmonitoredS != 0 {
+		t.Errorf("%s: planned %v down %v run %v unmonitored %v", who, r.PlannedS, r.DowntimeS, r.RunS, r.UnmonitoredS)
 	}
 	checkRatio(t, who+" availability", r.Availability, 23400.0/26100)
 	checkRatio(t, who+" performance", r.Performance, 23394.0/23400)

@@ -52,8 +52,14 @@ type period struct {
 	Products   map[int64]int64
 	Areas      map[int64]int64
 	Downtime   time.Duration // booked (closed) downtime inside this period
-	Micro      int64
-	Events     int64
+	// First is the period's earliest detection (zero: none yet). Planned time before it
+	// is unmonitored unless a booked stop (Lead) or a detection within the threshold
+	// before the period began (Covered) accounts for it (docs/OEE.md).
+	First   time.Time
+	Lead    time.Duration // booked downtime of this period that ends at or before First
+	Covered bool
+	Micro   int64
+	Events  int64
 }
 
 func (p *period) contains(t time.Time) bool { return !t.Before(p.Start) && t.Before(p.End) }
@@ -121,6 +127,12 @@ func (f *lineFold) observe(d store.Detection, arrival time.Time) []change {
 		f.arrival = arrival
 	}
 	if p := f.periodFor(d.At, true); p != nil {
+		if p.First.IsZero() || d.At.Before(p.First) {
+			if p.First.IsZero() {
+				p.Covered = seen && prev.Before(d.At) && d.At.Sub(prev) <= f.conf.threshold
+			}
+			p.First = d.At
+		}
 		p.Counts.Total++
 		if d.OK {
 			p.Counts.Good++
@@ -279,6 +291,9 @@ func (f *lineFold) book(g stopGroup) {
 	for _, pc := range g.pieces {
 		if p := f.periodFor(pc.Start, true); p != nil {
 			p.Downtime += pc.Duration
+			if p.First.IsZero() || !pc.End.After(p.First) {
+				p.Lead += pc.Duration
+			}
 		}
 	}
 }
@@ -349,16 +364,20 @@ func (f *lineFold) state(now time.Time) string {
 			return StatePlannedStop
 		}
 	}
-	if _, seen := f.tr.Last(); f.open != nil || !seen {
+	if f.open != nil {
 		return StateDown
+	}
+	if _, seen := f.tr.Last(); !seen {
+		return StateNoData
 	}
 	return StateRunning
 }
 
-// figures computes OEE of period p as of now: planned time elapsed so far, and the running
-// stop's planned time counted as downtime.
+// figures computes OEE of period p as of now: planned time elapsed so far, the running
+// stop's planned time counted as downtime, and the planned time before the period's first
+// detection that no stop accounts for as unmonitored (docs/OEE.md).
 func (f *lineFold) figures(p *period, now time.Time) oee.Result {
-	var planned, down time.Duration
+	var planned, down, unmon time.Duration
 	if p.Shift && f.conf.cal != nil {
 		end := p.End
 		if now.Before(end) {
@@ -366,11 +385,27 @@ func (f *lineFold) figures(p *period, now time.Time) oee.Result {
 		}
 		planned = f.conf.cal.PlannedTime(f.conf.id, p.Start, end)
 		down = p.Downtime
+		var open time.Duration
 		if f.open != nil && f.open.InstStart.Equal(p.Start) && now.After(f.open.Start) {
-			down += f.conf.cal.PlannedTime(f.conf.id, f.open.Start, end)
+			open = f.conf.cal.PlannedTime(f.conf.id, f.open.Start, end)
+			down += open
+		}
+		switch {
+		case p.First.IsZero():
+			unmon = planned - down
+		case !p.Covered && p.First.After(p.Start):
+			unmon = f.conf.cal.PlannedTime(f.conf.id, p.Start, earlier(p.First, end)) - p.Lead
 		}
 	}
-	return oee.Compute(planned, down, f.conf.ideal, p.Counts)
+	return oee.ComputeMonitored(planned, max(unmon, 0), down, f.conf.ideal, p.Counts)
+}
+
+// openSince is the running stop's start, if one is announced.
+func (f *lineFold) openSince() (time.Time, bool) {
+	if f.open == nil {
+		return time.Time{}, false
+	}
+	return f.open.Start, true
 }
 
 // current returns the period containing now (an empty one if nothing happened in it yet).

@@ -283,7 +283,7 @@ func TestFoldStatesAndBreaks(t *testing.T) {
 	if s := f.state(at(5, 0)); s != StateNoShift {
 		t.Errorf("05:00 %s", s)
 	}
-	if s := f.state(at(7, 0)); s != StateDown {
+	if s := f.state(at(7, 0)); s != StateNoData {
 		t.Errorf("07:00 before any detection: %s", s)
 	}
 	f.observe(store.Detection{ID: 1, At: at(9, 59), Area: 1, Product: 1, OK: true}, at(9, 59))

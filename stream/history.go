@@ -83,21 +83,23 @@ type ShiftRef struct {
 
 // OEEReport is OEE over a range or a shift instance. Times are seconds; ratios fractions.
 type OEEReport struct {
-	From               time.Time `json:"from"`
-	To                 time.Time `json:"to"`
-	Shift              *ShiftRef `json:"shift"`
-	PlannedS           float64   `json:"planned_s"`
-	RunS               float64   `json:"run_s"`
-	DowntimeS          float64   `json:"downtime_s"`
-	Availability       float64   `json:"availability"`
-	Performance        float64   `json:"performance"`
-	Quality            float64   `json:"quality"`
-	OEE                float64   `json:"oee"`
-	PerformanceOver100 bool      `json:"performance_over_100"`
-	Total              int64     `json:"total"`
-	Good               int64     `json:"good"`
-	Reject             int64     `json:"reject"`
-	Events             int64     `json:"events"` // downtime events in the range
+	From      time.Time `json:"from"`
+	To        time.Time `json:"to"`
+	Shift     *ShiftRef `json:"shift"`
+	PlannedS  float64   `json:"planned_s"`
+	RunS      float64   `json:"run_s"`
+	DowntimeS float64   `json:"downtime_s"`
+	// UnmonitoredS is planned time with no data, left out of A/P/Q (docs/OEE.md).
+	UnmonitoredS       float64 `json:"unmonitored_s"`
+	Availability       float64 `json:"availability"`
+	Performance        float64 `json:"performance"`
+	Quality            float64 `json:"quality"`
+	OEE                float64 `json:"oee"`
+	PerformanceOver100 bool    `json:"performance_over_100"`
+	Total              int64   `json:"total"`
+	Good               int64   `json:"good"`
+	Reject             int64   `json:"reject"`
+	Events             int64   `json:"events"` // downtime events in the range
 	// MicroStops is known only to the live engine (Engine.Periods): 0 from History.
 	MicroStops int64 `json:"micro_stops,omitempty"`
 }
@@ -106,6 +108,7 @@ func reportOf(r oee.Result, from, to time.Time) OEEReport {
 	return OEEReport{
 		From: from.UTC(), To: to.UTC(),
 		PlannedS: r.PlannedTime.Seconds(), RunS: r.RunTime.Seconds(), DowntimeS: r.Downtime.Seconds(),
+		UnmonitoredS: r.Unmonitored.Seconds(),
 		Availability: r.Availability, Performance: r.Performance, Quality: r.Quality, OEE: r.OEE,
 		PerformanceOver100: r.PerformanceOver100,
 		Total:              r.Counts.Total, Good: r.Counts.Good, Reject: r.Counts.Reject,
@@ -348,8 +351,12 @@ func (h *History) oee(ctx context.Context, lc lineCtx, from, to time.Time) (OEER
 	if err != nil {
 		return OEEReport{}, err
 	}
+	first, err := h.firstData(ctx, lc, from, to)
+	if err != nil {
+		return OEEReport{}, err
+	}
 	now := h.now()
-	var down time.Duration
+	var down, lead time.Duration
 	var events int64
 	for _, ev := range evs {
 		end := now
@@ -360,7 +367,9 @@ func (h *History) oee(ctx context.Context, lc lineCtx, from, to time.Time) (OEER
 			down += d
 			events++
 		}
+		lead += PlannedOverlap(ev.Start, earlier(end, first), planned)
 	}
+	unmon := PlannedOverlap(from, first, planned) - lead
 	rows, err := h.production(ctx, lc, from, to, stepFor([]ProductionBucket{{Start: from, End: to}}))
 	if err != nil {
 		return OEEReport{}, err
@@ -371,9 +380,28 @@ func (h *History) oee(ctx context.Context, lc lineCtx, from, to time.Time) (OEER
 		c.Good += r.Good
 		c.Reject += r.Reject
 	}
-	rep := reportOf(oee.Compute(plannedTime, down, lc.line.IdealCycleTime(), c), from, to)
+	rep := reportOf(oee.ComputeMonitored(plannedTime, max(unmon, 0), down, lc.line.IdealCycleTime(), c), from, to)
 	rep.Events = events
 	return rep, nil
+}
+
+// firstData is where the range's monitored time begins (docs/OEE.md): from, when the line
+// made something within its downtime threshold before from (production running across the
+// range's start); else the first minute the line made something in [from, to); else to.
+// Planned time before it that no downtime event covers is unmonitored. Rollups are by the
+// minute, so this is exact to the minute (the live engine knows the detection's instant).
+func (h *History) firstData(ctx context.Context, lc lineCtx, from, to time.Time) (time.Time, error) {
+	if thr := lc.line.DowntimeThreshold(); thr > 0 {
+		_, before, err := lc.tdb.FirstProductionMinute(ctx, lc.line.ID, from.Add(-thr), from)
+		if err != nil || before {
+			return from, err
+		}
+	}
+	first, ok, err := lc.tdb.FirstProductionMinute(ctx, lc.line.ID, from, to)
+	if err != nil || !ok {
+		return to, err
+	}
+	return later(first, from), nil
 }
 
 // PlannedOverlap is the length of [s, e) inside the intervals (planned production time as

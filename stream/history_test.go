@@ -15,31 +15,41 @@ import (
 // TestHistoryBucketsAcrossDST buckets production in Madrid local time over the night the
 // clocks go back (25 Oct 2026): that local day has 25 hours, the repeated 02:00 hour is two
 // buckets, and the night shift 22:00-06:00 is 9 hours long. Rollups and raw agree.
+// historyLine makes tenant "acme" (Madrid) with one line (threshold thresholdMS, ideal
+// cycle 1 s) and the shifts.
+func historyLine(t *testing.T, e storetest.Engine, thresholdMS int64, shifts []store.Shift) (*store.Store, store.Tenant, *store.TenantDB, store.Line) {
+	t.Helper()
+	ctx := context.Background()
+	s := e.Open(t)
+	ten := store.Tenant{Slug: "acme", Name: "Acme", Config: store.TenantConfig{Timezone: "Europe/Madrid", RetentionDays: 3650}}
+	if err := s.CreateTenant(ctx, &ten); err != nil {
+		t.Fatal(err)
+	}
+	tdb, err := s.Tenant(ctx, ten.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := store.Line{Name: "L", DowntimeThresholdMS: thresholdMS, IdealCycleTimeMS: 1000}
+	if err := tdb.CreateLine(ctx, &l); err != nil {
+		t.Fatal(err)
+	}
+	for _, sh := range shifts {
+		sh.ID = 0
+		if err := tdb.Shifts.Create(ctx, &sh); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return s, ten, tdb, l
+}
+
 func TestHistoryBucketsAcrossDST(t *testing.T) {
 	storetest.Run(t, func(t *testing.T, e storetest.Engine) {
 		ctx := context.Background()
 		loc := madrid(t)
-		s := e.Open(t)
-		ten := store.Tenant{Slug: "acme", Name: "Acme", Config: store.TenantConfig{Timezone: "Europe/Madrid", RetentionDays: 3650}}
-		if err := s.CreateTenant(ctx, &ten); err != nil {
-			t.Fatal(err)
-		}
-		tdb, err := s.Tenant(ctx, ten.ID)
-		if err != nil {
-			t.Fatal(err)
-		}
-		l := store.Line{Name: "L", DowntimeThresholdMS: 60000, IdealCycleTimeMS: 1000}
-		if err := tdb.CreateLine(ctx, &l); err != nil {
-			t.Fatal(err)
-		}
-		for _, sh := range []store.Shift{
+		s, ten, tdb, l := historyLine(t, e, 60000, []store.Shift{
 			{Name: "Night", StartTime: "22:00", EndTime: "06:00", IsOvernight: true, Active: true},
 			{Name: "Morning", StartTime: "06:00", EndTime: "14:00", Active: true},
-		} {
-			if err := tdb.Shifts.Create(ctx, &sh); err != nil {
-				t.Fatal(err)
-			}
-		}
+		})
 		w, err := tdb.NewWriterPool(ctx, 1)
 		if err != nil {
 			t.Fatal(err)

@@ -26,6 +26,7 @@ const (
 	StateRunning     = "running"      // planned time, producing
 	StateDown        = "down"         // planned time, a stop is running
 	StatePlannedStop = "planned_stop" // inside a planned break
+	StateNoData      = "no_data"      // planned time, and the line has sent no detection yet
 	StateNoShift     = "no_shift"     // outside every shift
 )
 
@@ -57,10 +58,20 @@ type KPIUpdate struct {
 	PlannedS           float64        `json:"planned_s"`
 	RunS               float64        `json:"run_s"`
 	DowntimeS          float64        `json:"downtime_s"`
+	UnmonitoredS       float64        `json:"unmonitored_s"`
+	OpenDowntime       *OpenDowntime  `json:"open_downtime"`
 	MicroStops         int64          `json:"micro_stops"`
 	Products           []ProductCount `json:"products"`
 	Areas              []AreaCount    `json:"areas"`
 	StreamSeq          uint64         `json:"stream_seq"`
+}
+
+// OpenDowntime is the line's running stop in a KPI update, so a page opened in the middle
+// of a stop shows it: Start is where the stop's downtime begins (the same start as the
+// "started" downtime message), ElapsedS the wall-clock seconds from Start to the update.
+type OpenDowntime struct {
+	Start    Time    `json:"start"`
+	ElapsedS float64 `json:"elapsed_s"`
 }
 
 // KPIShift is the shift instance a KPI update covers.

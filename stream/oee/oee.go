@@ -16,8 +16,12 @@ type Counts struct {
 // Result is OEE over one period. Ratios are fractions (0.85 = 85 %).
 type Result struct {
 	PlannedTime, Downtime, RunTime time.Duration
-	Availability, Performance      float64
-	Quality, OEE                   float64
+	// Unmonitored is planned time with no data (no detection and no known stop):
+	// it is neither run time nor downtime and is left out of the A/P/Q
+	// denominators. PlannedTime = RunTime + Downtime + Unmonitored.
+	Unmonitored               time.Duration
+	Availability, Performance float64
+	Quality, OEE              float64
 	// PerformanceOver100 says the line beat its ideal cycle time, which means
 	// the ideal cycle time is set wrong. Performance and OEE are reported
 	// uncapped so the error stays visible.
@@ -25,33 +29,44 @@ type Result struct {
 	Counts             Counts
 }
 
-// Compute applies the standard definitions:
+// Compute is ComputeMonitored with every planned instant monitored.
+func Compute(planned, downtime, idealCycle time.Duration, c Counts) Result {
+	return ComputeMonitored(planned, 0, downtime, idealCycle, c)
+}
+
+// ComputeMonitored applies the standard definitions to the monitored part of
+// planned time (docs/OEE.md):
 //
-//	run          = planned − downtime
-//	availability = run / planned
+//	monitored    = planned − unmonitored
+//	run          = monitored − downtime
+//	availability = run / monitored
 //	performance  = idealCycle × total / run
 //	quality      = good / total
 //	OEE          = availability × performance × quality
 //
 // Inputs are made consistent rather than rejected, so a live display never
-// shows nonsense: negative values count as 0, downtime is capped at planned
-// (Planned = Run + Downtime always holds), Good is capped at Total and
-// Reject is recomputed as Total − Good.
+// shows nonsense: negative values count as 0, unmonitored is capped at
+// planned and downtime at monitored (Planned = Run + Downtime + Unmonitored
+// always holds), Good is capped at Total and Reject is recomputed as
+// Total − Good.
 //
-// A ratio whose denominator is 0 is 0. In particular quality is 0 when
-// nothing was made: 100 % quality on a line that produced nothing would
-// read as good news on the shop-floor screen. OEE is 0 then in any case,
-// since performance is 0. An idealCycle <= 0 (not configured) gives
-// performance 0.
-func Compute(planned, downtime, idealCycle time.Duration, c Counts) Result {
+// A ratio whose denominator is 0 is 0. In particular availability is 0 when
+// nothing of the period was monitored (a shift with no data is not 100 %
+// available), and quality is 0 when nothing was made: 100 % quality on a
+// line that produced nothing would read as good news on the shop-floor
+// screen. OEE is 0 then in any case, since performance is 0. An idealCycle
+// <= 0 (not configured) gives performance 0.
+func ComputeMonitored(planned, unmonitored, downtime, idealCycle time.Duration, c Counts) Result {
 	planned = max(planned, 0)
-	downtime = min(max(downtime, 0), planned)
+	unmonitored = min(max(unmonitored, 0), planned)
+	monitored := planned - unmonitored
+	downtime = min(max(downtime, 0), monitored)
 	c.Total = max(c.Total, 0)
 	c.Good = min(max(c.Good, 0), c.Total)
 	c.Reject = c.Total - c.Good
-	r := Result{PlannedTime: planned, Downtime: downtime, RunTime: planned - downtime, Counts: c}
-	if planned > 0 {
-		r.Availability = float64(r.RunTime) / float64(planned)
+	r := Result{PlannedTime: planned, Downtime: downtime, Unmonitored: unmonitored, RunTime: monitored - downtime, Counts: c}
+	if monitored > 0 {
+		r.Availability = float64(r.RunTime) / float64(monitored)
 	}
 	if r.RunTime > 0 && idealCycle > 0 {
 		r.Performance = float64(idealCycle) * float64(c.Total) / float64(r.RunTime)
@@ -64,4 +79,13 @@ func Compute(planned, downtime, idealCycle time.Duration, c Counts) Result {
 	}
 	r.OEE = r.Availability * r.Performance * r.Quality
 	return r
+}
+
+// UnmonitoredShare is the unmonitored part of planned time (0 when nothing
+// was planned).
+func (r Result) UnmonitoredShare() float64 {
+	if r.PlannedTime <= 0 {
+		return 0
+	}
+	return float64(r.Unmonitored) / float64(r.PlannedTime)
 }

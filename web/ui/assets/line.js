@@ -4,7 +4,7 @@ import { BarController, BarElement, CategoryScale, Chart, Legend, LinearScale, T
 import { api, checkSession, errorText, items } from './api.js';
 import { t } from './i18n.js';
 import { LiveClient } from './live.js';
-import { dateTime, duration, newTile, num, pct, shortDateTime } from './tile.js';
+import { dateTime, duration, monitored, newTile, num, pct, shortDateTime, unmonitoredText } from './tile.js';
 import { handleLive, tileHelpers } from './tiles.js';
 
 Chart.register(BarController, BarElement, CategoryScale, LinearScale, Tooltip, Legend);
@@ -29,13 +29,15 @@ function oeeCard(r) {
   const to = r.to || r.end || (shift && shift.end);
   const planned = numOr(r.planned_s, r.planned_ms !== undefined ? r.planned_ms / 1000 : undefined);
   const down = numOr(r.downtime_s, r.downtime_ms !== undefined ? r.downtime_ms / 1000 : undefined);
+  const known = monitored(r);
   return {
     shift: (shift && shift.name) || r.shift_name || t('js.state.no_shift'),
     period: from ? `${shortDateTime(from)} – ${to ? shortDateTime(to) : t('js.oee.now')}` : '',
-    oee: pct(r.oee),
-    availability: pct(r.availability),
-    performance: pct(r.performance),
-    quality: pct(r.quality),
+    oee: known ? pct(r.oee) : '—',
+    availability: known ? pct(r.availability) : '—',
+    performance: known ? pct(r.performance) : '—',
+    quality: known ? pct(r.quality) : '—',
+    unmonitored: unmonitoredText(r),
     over100: !!r.performance_over_100,
     total: num(c.total),
     good: num(c.good),

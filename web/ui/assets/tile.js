@@ -8,6 +8,7 @@ export const STATES = {
   down: { badge: 'bg-red-600 text-white', ring: 'border-red-500', tv: 'bg-red-950/70 border-red-500' },
   planned_stop: { badge: 'bg-amber-400 text-amber-950', ring: 'border-amber-400/70', tv: 'bg-amber-950/40 border-amber-400' },
   no_shift: { badge: 'bg-slate-500 text-slate-950', ring: 'border-slate-600', tv: 'bg-slate-900 border-slate-600' },
+  no_data: { badge: 'bg-slate-300 text-slate-900', ring: 'border-dashed border-slate-400', tv: 'bg-slate-900 border-dashed border-slate-400' },
   unknown: { badge: 'bg-slate-700 text-slate-200', ring: 'border-slate-700', tv: 'bg-slate-900 border-slate-700' },
 };
 
@@ -16,6 +17,7 @@ const STATE_LABELS = {
   down: 'js.state.down',
   planned_stop: 'js.state.planned_stop',
   no_shift: 'js.state.no_shift',
+  no_data: 'js.state.no_data',
   unknown: 'js.state.unknown',
 };
 
@@ -86,8 +88,32 @@ export function newTile(line) {
     shift: '—',
     mix: [],
     downSince: null,
+    unmonitored: '',
     updated: null,
   };
+}
+
+// unmonitoredShare is the part of a message's planned time with no data (docs/OEE.md), or
+// null when nothing was planned.
+export function unmonitoredShare(m) {
+  const planned = Number(m && m.planned_s);
+  const unmon = Number(m && m.unmonitored_s);
+  if (!Number.isFinite(planned) || planned <= 0 || !Number.isFinite(unmon)) return null;
+  return Math.max(0, Math.min(1, unmon / planned));
+}
+
+// unmonitoredText labels the unmonitored share ('' when there is none).
+export function unmonitoredText(m) {
+  const share = unmonitoredShare(m);
+  if (share === null || share <= 0) return '';
+  return t('js.tile.unmonitored', { share: percent(share, share < 0.01 ? 1 : 0) });
+}
+
+// monitored says whether any of a message's planned time had data: when none had, A/P/Q/OEE
+// are not figures (shown as "—", never as 0 % or 100 %).
+export function monitored(m) {
+  const share = unmonitoredShare(m);
+  return share === null ? m && m.state !== 'no_data' : share < 1;
 }
 
 // applyKPI copies one kpi/snapshot message into a tile.
@@ -96,11 +122,13 @@ export function applyKPI(tile, m) {
   tile.state = state;
   tile.stateLabel = stateLabel(state);
   tile.hasData = true;
-  tile.oeeValue = typeof m.oee === 'number' ? m.oee : null;
-  tile.oee = pct(m.oee);
-  tile.availability = pct(m.availability);
-  tile.performance = pct(m.performance);
-  tile.quality = pct(m.quality);
+  const known = monitored(m);
+  tile.oeeValue = known && typeof m.oee === 'number' ? m.oee : null;
+  tile.oee = known ? pct(m.oee) : '—';
+  tile.availability = known ? pct(m.availability) : '—';
+  tile.performance = known ? pct(m.performance) : '—';
+  tile.quality = known ? pct(m.quality) : '—';
+  tile.unmonitored = unmonitoredText(m);
   tile.aBar = bar(m.availability);
   tile.pBar = bar(m.performance);
   tile.qBar = bar(m.quality);
@@ -125,7 +153,9 @@ export function applyKPI(tile, m) {
       dot: { backgroundColor: safeColor(p.color, i) },
     };
   });
-  if (state !== 'down') tile.downSince = null;
+  // The running stop comes with every update, so a page opened in the middle of it shows it.
+  const open = m.open_downtime;
+  tile.downSince = state === 'down' && open && open.start ? open.start : state === 'down' ? tile.downSince : null;
   tile.updated = m.at || null;
 }
 
