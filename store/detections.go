@@ -121,7 +121,8 @@ type detKey struct {
 
 type rollKey struct{ minute, area, product int64 }
 
-type rollVal struct{ total, good int64 }
+// firstMS is the earliest detection's milliseconds into the minute.
+type rollVal struct{ total, good, firstMS int64 }
 
 // dedupe drops repeats inside a batch (same id and time), keeping the first.
 func dedupe(batch []Detection) []Detection {
@@ -232,7 +233,10 @@ func (t *TenantDB) insertRows(ctx context.Context, tx *sql.Tx, det string, lineI
 			}
 			args = append(args, int64(d.ID), d.At, d.Area, d.Product, d.OK, conf, d.Camera)
 			k := rollKey{d.At.Unix() / 60, d.Area, d.Product}
-			v := rollups[k]
+			v, ok := rollups[k]
+			if ms := d.At.UnixMilli() - k.minute*60000; !ok || ms < v.firstMS {
+				v.firstMS = ms
+			}
 			v.total++
 			if d.OK {
 				v.good++
@@ -270,15 +274,15 @@ func (t *TenantDB) upsertRollups(ctx context.Context, tx *sql.Tx, lineID int64, 
 		}
 		return a.product < b.product
 	})
-	args := make([]any, 0, min(len(keys), insertChunk)*7)
+	args := make([]any, 0, min(len(keys), insertChunk)*8)
 	for start := 0; start < len(keys); start += insertChunk {
 		chunk := keys[start:min(start+insertChunk, len(keys))]
 		args = args[:0]
 		for _, k := range chunk {
 			v := rollups[k]
-			args = append(args, lineID, k.minute, k.area, k.product, v.total, v.good, v.total-v.good)
+			args = append(args, lineID, k.minute, k.area, k.product, v.total, v.good, v.total-v.good, v.firstMS)
 		}
-		q := "INSERT INTO `production_minute` (`line_id`, `minute`, `area_id`, `product_id`, `total`, `good`, `reject`) VALUES " + tuples(len(chunk), 7) + " " + t.s.d.rollupUpsert()
+		q := "INSERT INTO `production_minute` (`line_id`, `minute`, `area_id`, `product_id`, `total`, `good`, `reject`, `first_ms`) VALUES " + tuples(len(chunk), 8) + " " + t.s.d.rollupUpsert()
 		if _, err := tx.ExecContext(ctx, q, args...); err != nil {
 			return err
 		}

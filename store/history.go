@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"slices"
 	"strconv"
@@ -142,18 +143,20 @@ func ceilMinute(t time.Time) int64 {
 	return m
 }
 
-// FirstProductionMinute is the start of the first minute in [from, to) (whole minutes
-// overlapping it) in which the line made anything, from the rollups; ok is false when it
-// made nothing. The OEE of a range uses it to tell unmonitored time from run time.
-func (t *TenantDB) FirstProductionMinute(ctx context.Context, lineID int64, from, to time.Time) (first time.Time, ok bool, err error) {
-	var m sql.NullInt64
-	err = t.db.QueryRowContext(ctx, "SELECT MIN(`minute`) FROM `production_minute` WHERE `line_id` = ? AND `minute` >= ? AND `minute` < ? AND `total` > 0",
-		lineID, floorMinute(from), ceilMinute(to)).Scan(&m)
+// FirstProduction is the time of the line's first detection in the whole minutes
+// overlapping [from, to), from the rollups (exact to the millisecond for rows written with
+// first_ms, else the minute's start); ok is false when it made nothing. The OEE of a range
+// uses it to tell unmonitored time from run time.
+func (t *TenantDB) FirstProduction(ctx context.Context, lineID int64, from, to time.Time) (first time.Time, ok bool, err error) {
+	var m, ms sql.NullInt64
+	err = t.db.QueryRowContext(ctx, "SELECT `minute`, MIN(`first_ms`) FROM `production_minute` WHERE `line_id` = ? AND `minute` = "+
+		"(SELECT MIN(`minute`) FROM `production_minute` WHERE `line_id` = ? AND `minute` >= ? AND `minute` < ? AND `total` > 0) AND `total` > 0 GROUP BY `minute`",
+		lineID, lineID, floorMinute(from), ceilMinute(to)).Scan(&m, &ms)
+	if errors.Is(err, sql.ErrNoRows) {
+		return time.Time{}, false, nil
+	}
 	if err != nil {
 		return time.Time{}, false, fmt.Errorf("store: cannot find the first production of line %d: %w", lineID, err)
 	}
-	if !m.Valid {
-		return time.Time{}, false, nil
-	}
-	return time.Unix(m.Int64*60, 0).UTC(), true, nil
+	return time.UnixMilli(m.Int64*60000 + ms.Int64).UTC(), true, nil
 }

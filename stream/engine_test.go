@@ -219,6 +219,13 @@ func TestEngineLiveReplayBackfill(t *testing.T) {
 		if got := ended(liveMsgs); !slices.Equal(got, want) {
 			t.Fatalf("live events %v, want %v", got, want)
 		}
+		// The KPI updates carry the running stop, so a page opened now shows it.
+		started := liveMsgs[len(liveMsgs)-1].Event.Start
+		advancing(t, clk, 10*time.Millisecond, 0, func() error {
+			k, ok := r.seen.lastKPI(live)
+			return testkit.Unless(ok && k.State == StateDown && k.OpenDowntime != nil && k.OpenDowntime.Start == started && k.OpenDowntime.ElapsedS > 0,
+				"last KPI state %s open %+v, want down since %v", k.State, k.OpenDowntime, started.Time())
+		})
 		liveSum := x.line(t, live)
 		if liveSum.total != 100 || liveSum.events != 2 || liveSum.micro < 1 {
 			t.Fatalf("live figures %+v", liveSum)

@@ -387,17 +387,16 @@ func (h *History) oee(ctx context.Context, lc lineCtx, from, to time.Time) (OEER
 
 // firstData is where the range's monitored time begins (docs/OEE.md): from, when the line
 // made something within its downtime threshold before from (production running across the
-// range's start); else the first minute the line made something in [from, to); else to.
-// Planned time before it that no downtime event covers is unmonitored. Rollups are by the
-// minute, so this is exact to the minute (the live engine knows the detection's instant).
+// range's start); else the line's first detection in [from, to); else to. Planned time
+// before it that no downtime event covers is unmonitored.
 func (h *History) firstData(ctx context.Context, lc lineCtx, from, to time.Time) (time.Time, error) {
 	if thr := lc.line.DowntimeThreshold(); thr > 0 {
-		_, before, err := lc.tdb.FirstProductionMinute(ctx, lc.line.ID, from.Add(-thr), from)
+		_, before, err := lc.tdb.FirstProduction(ctx, lc.line.ID, from.Add(-thr), from)
 		if err != nil || before {
 			return from, err
 		}
 	}
-	first, ok, err := lc.tdb.FirstProductionMinute(ctx, lc.line.ID, from, to)
+	first, ok, err := lc.tdb.FirstProduction(ctx, lc.line.ID, from, to)
 	if err != nil || !ok {
 		return to, err
 	}

@@ -88,7 +88,7 @@ func TestFoldNoDataIsUnmonitored(t *testing.T) {
 
 // TestHistoryShiftWithoutData: the OEE of a past shift in which the line sent nothing is
 // not availability 1.0: every planned second is unmonitored. A shift whose production
-// began late has the time before its first detection unmonitored, to the minute.
+// began late has the time before its first detection unmonitored.
 func TestHistoryShiftWithoutData(t *testing.T) {
 	storetest.Run(t, func(t *testing.T, e storetest.Engine) {
 		ctx := context.Background()
@@ -106,21 +106,21 @@ func TestHistoryShiftWithoutData(t *testing.T) {
 			t.Errorf("shift without data: %+v", rep)
 		}
 
-		// 8 Jan: one unit a second from 13:00 to 14:00 only. Unmonitored 06:00-13:00 minus
-		// the breaks = 7 h − 45 min = 22500 s; run 3600 s; A = 1, P = 3600/3600 = 1.
+		// 8 Jan: one unit a second from 13:00:30 to 14:00 only. Unmonitored 06:00-13:00:30
+		// minus the breaks = 7 h 30 s − 45 min = 22530 s; run 3570 s; A = 1, P = 3570/3570.
 		w, err := tdb.NewWriterPool(ctx, 1)
 		if err != nil {
 			t.Fatal(err)
 		}
 		defer w.Close()
-		if _, err := tdb.WriteDetections(ctx, w, l.ID, everySecond(at(8, 13, 0), at(8, 14, 0), 0)); err != nil {
+		if _, err := tdb.WriteDetections(ctx, w, l.ID, everySecond(at(8, 13, 0).Add(30*time.Second), at(8, 14, 0), 0)); err != nil {
 			t.Fatal(err)
 		}
 		rep, err = h.OEE(ctx, ten.ID, l.ID, at(8, 6, 0), at(8, 14, 0))
 		if err != nil {
 			t.Fatal(err)
 		}
-		if rep.PlannedS != 26100 || rep.UnmonitoredS != 22500 || rep.RunS != 3600 || rep.Total != 3600 {
+		if rep.PlannedS != 26100 || rep.UnmonitoredS != 22530 || rep.RunS != 3570 || rep.Total != 3570 {
 			t.Errorf("late start: %+v", rep)
 		}
 		checkRatio(t, "availability", rep.Availability, 1)
