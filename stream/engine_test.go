@@ -91,7 +91,7 @@ func TestEngineGolden(t *testing.T) {
 		for _, ev := range evs {
 			got = append(got, fmt.Sprintf("%s %dms", ev.Start.In(loc).Format("15:04:05"), ev.DurationMS))
 		}
-		if want := []string{"07:00:00 1200000ms", "11:50:00 1500000ms", "06:00:00 5000ms"}; !slices.Equal(got, want) {
+		if want := []string{"07:00:00 1200000ms", "11:50:00 1500000ms", "06:00:00 35000ms"}; !slices.Equal(got, want) {
 			t.Errorf("stored events %v, want %v", got, want)
 		}
 		hours, err := h.Production(ctx, r.ten.ID, line, shiftStart, shiftEnd, IntervalHour)

@@ -192,9 +192,10 @@ func (f *lineFold) deadline() (time.Time, bool) {
 	return dl, true
 }
 
-// tick applies the wall-clock rule at now: it books the part of a running gap that lies in
-// shift instances already over, and announces a stop when now is planned time past the
-// deadline. It returns the changes and when it wants to run next (zero: not before the
+// tick applies the wall-clock rule at now: it judges the running gap as a detection at now
+// would (oee.Classify: by its runs of planned time), books its downtime that lies in shift
+// instances already over, and announces a stop when now is planned time and the gap has
+// downtime in the current instance. It returns the changes and when it wants to run next (zero: not before the
 // next detection).
 func (f *lineFold) tick(now time.Time) ([]change, time.Time) {
 	dl, ok := f.deadline()
@@ -208,15 +209,16 @@ func (f *lineFold) tick(now time.Time) ([]change, time.Time) {
 	if from := now.Add(-maxGap); last.Before(from) {
 		last = from
 	}
-	var pieces []oee.Stop
-	for _, iv := range f.planned(last, now.Add(time.Millisecond)) {
-		pieces = append(pieces, oee.Stop{Start: iv.Start, End: iv.End, Duration: iv.End.Sub(iv.Start)})
-	}
+	// The gap so far, judged as the detection that ends it will judge it (the run that
+	// reaches now by its length so far).
+	pl := f.planned(last, now.Add(time.Millisecond))
+	pieces, _ := oee.Classify(oee.Gap{From: last, To: now}, f.conf.threshold, f.conf.minMicro, pl)
+	_, nowPlanned := oee.RunStart(pl, now)
 	var out []change
 	for _, g := range f.group(pieces) {
 		if g.instEnd.After(now) {
 			// The instance still runs: announce if now is planned (not in a break).
-			if f.open == nil && g.End.After(now) {
+			if f.open == nil && nowPlanned {
 				f.open = &liveStop{Start: g.Start, InstStart: g.instStart}
 				out = append(out, change{State: DowntimeStarted, Start: g.Start})
 			}
@@ -240,6 +242,13 @@ func (f *lineFold) tick(now time.Time) ([]change, time.Time) {
 	var next time.Time
 	if f.conf.cal != nil {
 		next, _ = f.conf.cal.NextChange(f.conf.id, now)
+	}
+	// The run of planned time that reaches now becomes a stop once it is longer than the
+	// threshold (after a break, a threshold after the break's end).
+	if rs, ok := oee.RunStart(pl, now); ok && f.open == nil {
+		if w := rs.Add(f.conf.threshold + time.Millisecond); w.After(now) && (next.IsZero() || w.Before(next)) {
+			next = w
+		}
 	}
 	return out, next
 }

@@ -30,7 +30,7 @@ import (
 //	OEE = 22794/26100 (good units × ideal cycle / planned time)
 //
 // The detection at 14:00:00 is after the shift (an off-shift period); the next morning's
-// first detection at 06:00:05 books the late start 06:00:00-06:00:05 of the next shift.
+// first detection at 06:00:35 books the late start 06:00:00-06:00:35 of the next shift.
 const (
 	goldenTotal   = 23394
 	goldenGood    = 22794
@@ -75,7 +75,7 @@ func goldenDetections(loc *time.Location, day time.Time) []store.Detection {
 		out = append(out, store.Detection{ID: id, At: ts.UTC(), Area: 1 + int64(id%2), Product: 1 + int64(id%3), OK: ok})
 	}
 	id++
-	out = append(out, store.Detection{ID: id, At: at(30, 0, 5).UTC(), Area: 1, Product: 1, OK: true}) // next day 06:00:05
+	out = append(out, store.Detection{ID: id, At: at(30, 0, 35).UTC(), Area: 1, Product: 1, OK: true}) // next day 06:00:35
 	return out
 }
 
@@ -153,7 +153,7 @@ func TestFoldGoldenLiveReplayBackfill(t *testing.T) {
 	wantEvents := []string{
 		"01-07 07:00:00-07:20:00 20m0s",
 		"01-07 11:50:00-12:45:00 25m0s",
-		"01-08 06:00:00-06:00:05 5s",
+		"01-08 06:00:00-06:00:35 35s",
 	}
 
 	live := goldenFold(t, loc)
@@ -161,9 +161,9 @@ func TestFoldGoldenLiveReplayBackfill(t *testing.T) {
 	if got := booked(liveChs, loc); !slices.Equal(got, wantEvents) {
 		t.Fatalf("live events:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(wantEvents, "\n"))
 	}
-	// Live: each stop is announced, then ended; the late start is announced at 06:00:00
-	// (the gap already exceeds the threshold) and ended by the first detection; the line
-	// is silent after 06:00:05, so a last stop is announced at 06:00:35.
+	// Live: each stop is announced, then ended; the late start is announced a threshold
+	// into the shift (06:00:30: its planned part decides) and ended by the first detection;
+	// the line is silent after 06:00:35, so a last stop is announced at 06:01:05.
 	if s := states(liveChs); s != "seseses" {
 		t.Errorf("live message states = %q, want seseses", s)
 	}

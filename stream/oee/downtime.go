@@ -22,19 +22,36 @@ type Stop struct {
 // Classify applies the downtime rule to one gap, given the planned
 // intervals (sorted, disjoint) around it.
 //
-// The gap's raw length decides what it is, as the design says; only then is
-// it clipped to planned time:
-//   - longer than threshold: downtime. The pieces are the gap intersected
-//     with each planned interval, so a gap across a break gives two pieces
-//     (the break is not downtime, the restart after it is) and a gap across
-//     a shift change gives one piece per shift. micro is false.
+// A gap is judged by its length inside planned time, not by its raw length:
+// the gap is cut into runs of contiguous planned time (a break or the time
+// between shifts cuts it; a shift change with no pause between the shifts
+// does not), and each run is judged on its own:
+//   - longer than threshold: downtime. Its pieces are the run intersected
+//     with each planned interval, so a run across a shift change gives one
+//     piece per shift.
 //   - longer than minMicro, up to threshold: a micro-stop (a performance
-//     loss, no pieces), if the gap touches planned time at all.
+//     loss, no pieces).
 //   - otherwise nothing.
+//
+// So the last detection 1.5 s before a break and the next one 1 s after it
+// make no stop, whatever the break's length; a line that stood 10 minutes
+// before a break and 15 after it gets both pieces (one event). micro is
+// false when the gap has downtime.
 func Classify(g Gap, threshold, minMicro time.Duration, planned []Interval) (pieces []Stop, micro bool) {
 	gap := g.To.Sub(g.From)
 	if gap <= 0 || gap <= minMicro {
 		return nil, false
+	}
+	var run []Stop
+	var runLen time.Duration
+	judge := func() {
+		switch {
+		case runLen > threshold:
+			pieces = append(pieces, run...)
+		case runLen > minMicro:
+			micro = true
+		}
+		run, runLen = run[:0:0], 0
 	}
 	for _, p := range planned {
 		s, e := g.From, g.To
@@ -47,12 +64,29 @@ func Classify(g Gap, threshold, minMicro time.Duration, planned []Interval) (pie
 		if !e.After(s) {
 			continue
 		}
-		if gap <= threshold {
-			return nil, true
+		if n := len(run); n > 0 && !run[n-1].End.Equal(s) {
+			judge()
 		}
-		pieces = append(pieces, Stop{Start: s, End: e, Duration: e.Sub(s)})
+		run = append(run, Stop{Start: s, End: e, Duration: e.Sub(s)})
+		runLen += e.Sub(s)
 	}
-	return pieces, false
+	judge()
+	return pieces, micro && len(pieces) == 0
+}
+
+// RunStart is the start of the run of contiguous planned time (as Classify
+// joins it) that contains at, and whether at is planned at all.
+func RunStart(planned []Interval, at time.Time) (time.Time, bool) {
+	var start time.Time
+	for i, p := range planned {
+		if i == 0 || !planned[i-1].End.Equal(p.Start) {
+			start = p.Start
+		}
+		if !at.Before(p.Start) && at.Before(p.End) {
+			return start, true
+		}
+	}
+	return time.Time{}, false
 }
 
 // Tracker applies Classify to the detections of one line, in stream order.
@@ -94,20 +128,24 @@ func (t *Tracker) Observe(at time.Time) (stops []Stop, micro bool) {
 // Last is the latest detection observed.
 func (t *Tracker) Last() (time.Time, bool) { return t.last, t.seen }
 
-// Open says whether a stop is running at wall-clock time now: more than
-// threshold since the last detection, and now is planned time. start is
-// where the booked downtime will begin (the first planned instant after the
-// last detection), so the live alert and the event booked later agree.
-// threshold is a parameter so the alert follows the line's current setting.
+// Open says whether a stop is running at wall-clock time now: now is planned
+// time and the gap since the last detection, judged so far by Classify, has
+// downtime. start is where the booked downtime will begin (its first piece),
+// so the live alert and the event booked later agree. threshold is a
+// parameter so the alert follows the line's current setting.
 func (t *Tracker) Open(now time.Time, threshold time.Duration) (start time.Time, open bool) {
 	if !t.seen || now.Sub(t.last) <= threshold {
 		return time.Time{}, false
 	}
 	pl := t.plannedIn(t.last, now.Add(1)) // [last, now]
-	if len(pl) == 0 || !pl[len(pl)-1].End.After(now) {
-		return time.Time{}, false // now is not planned
+	if _, planned := RunStart(pl, now); !planned {
+		return time.Time{}, false
 	}
-	return pl[0].Start, true
+	stops, _ := Classify(Gap{From: t.last, To: now}, threshold, t.minMicro, pl)
+	if len(stops) == 0 {
+		return time.Time{}, false
+	}
+	return stops[0].Start, true
 }
 
 func (t *Tracker) plannedIn(from, to time.Time) []Interval {

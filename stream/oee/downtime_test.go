@@ -42,16 +42,23 @@ func TestClassify(t *testing.T) {
 		{name: "long gap in a break is nothing", from: "10:01:00", to: "10:10:00"},
 		{name: "gap exactly the break", from: "10:00:00", to: "10:15:00"},
 		{
-			// The gap is measured raw (16m10s > 30 s), then clipped: the break
-			// itself is not downtime, the slow restart after it is.
-			name: "gap across a break becomes two pieces", from: "09:59:50", to: "10:16:00",
-			wantStops: []string{"09:59:50-10:00:00", "10:15:00-10:16:00"},
+			// Judged piece by piece: 10 s before the break is nothing, the slow
+			// restart after it (60 s > 30 s) is downtime; the break never is.
+			name: "gap across a break, slow restart", from: "09:59:50", to: "10:16:00",
+			wantStops: []string{"10:15:00-10:16:00"},
 		},
+		{name: "gap across a break, both pieces short", from: "09:59:50", to: "10:15:20", wantMicro: true},
+		{name: "gap across a break, both pieces long", from: "09:59:00", to: "10:16:00",
+			wantStops: []string{"09:59:00-10:00:00", "10:15:00-10:16:00"}},
 		{name: "gap into a break", from: "11:50:00", to: "12:45:00", wantStops: []string{"11:50:00-12:00:00", "12:30:00-12:45:00"}},
 		{name: "late start", from: "05:00:00", to: "06:10:00", wantStops: []string{"06:00:00-06:10:00"}},
 		{name: "whole day", from: "05:00:00", to: "15:00:00",
 			wantStops: []string{"06:00:00-10:00:00", "10:15:00-12:00:00", "12:30:00-14:00:00"}},
-		{name: "micro-stop straddling the shift start counts", from: "05:59:50", to: "06:00:05", wantMicro: true},
+		{name: "micro-stop straddling the shift start counts its planned part", from: "05:59:50", to: "06:00:06", wantMicro: true},
+		{name: "only 5 s of it planned: nothing", from: "05:59:50", to: "06:00:05"},
+		{name: "shift change without a pause does not cut a gap", from: "07:59:50", to: "08:00:25",
+			planned:   []Interval{{Start: day(t, "06:00:00"), End: day(t, "08:00:00")}, {Start: day(t, "08:00:00"), End: day(t, "14:00:00")}},
+			wantStops: []string{"07:59:50-08:00:00", "08:00:00-08:00:25"}},
 		{name: "reversed gap", from: "08:00:31", to: "08:00:00"},
 		{name: "no planned time", from: "08:00:00", to: "09:00:00", planned: []Interval{}},
 	}
@@ -67,6 +74,34 @@ func TestClassify(t *testing.T) {
 			}
 			checkStops(t, stops, tt.wantStops)
 		})
+	}
+}
+
+// TestClassifyBreakEdge is the acceptance case of issue 14: the last detection 1.5 s
+// before a 15-minute break, the next 1 s after it, threshold 120 s: no downtime (the raw
+// gap is 902.5 s, but only 2.5 s of it is planned time, in two pieces).
+func TestClassifyBreakEdge(t *testing.T) {
+	planned := []Interval{
+		{Start: day(t, "06:00:00"), End: day(t, "10:00:00")},
+		{Start: day(t, "10:15:00"), End: day(t, "14:00:00")},
+	}
+	g := Gap{From: day(t, "09:59:58").Add(500 * time.Millisecond), To: day(t, "10:15:01")}
+	if stops, micro := Classify(g, 120*time.Second, 5*time.Second, planned); len(stops) != 0 || micro {
+		t.Errorf("break edge: stops %v micro %v, want none", stops, micro)
+	}
+	// The same live, on the golden calendar (Madrid; its first break is 10:00-10:15).
+	cal, loc := goldenCalendar(t)
+	local := func(ts time.Time) time.Time {
+		return time.Date(ts.Year(), ts.Month(), ts.Day(), ts.Hour(), ts.Minute(), ts.Second(), ts.Nanosecond(), loc)
+	}
+	g = Gap{From: local(g.From), To: local(g.To)}
+	tr := NewTracker(120*time.Second, 5*time.Second, func(from, to time.Time) []Interval { return cal.PlannedIntervals(1, from, to) })
+	tr.Observe(g.From)
+	if _, open := tr.Open(local(day(t, "10:16:00")), 120*time.Second); open {
+		t.Error("open at 10:16, 60 s after the break")
+	}
+	if stops, _ := tr.Observe(g.To); len(stops) != 0 {
+		t.Errorf("tracker booked %v", stops)
 	}
 }
 
@@ -199,9 +234,11 @@ func TestTrackerOpen(t *testing.T) {
 		{name: "quiet since the break began, not restarted", last: "2026-01-07 10:00:00", now: "2026-01-07 10:15:31", wantStart: "2026-01-07 10:15:00"},
 		{name: "after the shift", last: "2026-01-07 13:59:59", now: "2026-01-07 15:00:00"},
 		{name: "late start next morning", last: "2026-01-07 14:00:00", now: "2026-01-08 06:10:00", wantStart: "2026-01-08 06:00:00"},
-		// The last planned second of yesterday belongs to the same gap, so the
-		// stop (and the event booked later) starts there.
-		{name: "quiet from just before the end", last: "2026-01-07 13:59:59", now: "2026-01-08 06:10:00", wantStart: "2026-01-07 13:59:59"},
+		// The last planned second of yesterday is a run of its own (1 s: no stop),
+		// so the stop (and the event booked later) starts this morning.
+		{name: "quiet from just before the end", last: "2026-01-07 13:59:59", now: "2026-01-08 06:10:00", wantStart: "2026-01-08 06:00:00"},
+		{name: "quiet a minute before the end", last: "2026-01-07 13:59:00", now: "2026-01-08 06:10:00", wantStart: "2026-01-07 13:59:00"},
+		{name: "restart after a break not yet late", last: "2026-01-07 09:59:58", now: "2026-01-07 10:15:30"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
