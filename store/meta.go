@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sync"
 	"sync/atomic"
 )
@@ -16,6 +17,9 @@ type Meta struct {
 	Products map[int64]Product
 	Shifts   []Shift
 	Failures map[string]Failure // by code
+	// Nodes are each line's vision nodes: the node of every camera mapped (camera_area)
+	// to one of the line's areas, sorted, without repeats.
+	Nodes map[int64][]string
 }
 
 // AreaName resolves an area id; unknown ids (relaxed integrity) read "unknown area N".
@@ -141,5 +145,37 @@ func (c *MetaCache) load(ctx context.Context, tenantID int64) (*Meta, error) {
 	for _, f := range failures {
 		m.Failures[f.Code] = f
 	}
+	if m.Nodes, err = lineNodes(ctx, t, m.Areas); err != nil {
+		return nil, err
+	}
 	return m, nil
+}
+
+// lineNodes maps lines to vision nodes through camera → camera_area → area.
+func lineNodes(ctx context.Context, t *TenantDB, areas map[int64]Area) (map[int64][]string, error) {
+	cams, err := t.Cameras.All(ctx)
+	if err != nil {
+		return nil, err
+	}
+	node := make(map[int64]string, len(cams))
+	for _, c := range cams {
+		if c.Node != "" {
+			node[c.ID] = c.Node
+		}
+	}
+	links, err := t.CameraAreas.All(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := map[int64][]string{}
+	for _, ca := range links {
+		a, ok := areas[ca.AreaID]
+		if n := node[ca.CameraID]; ok && n != "" && !slices.Contains(out[a.LineID], n) {
+			out[a.LineID] = append(out[a.LineID], n)
+		}
+	}
+	for _, ns := range out {
+		slices.Sort(ns)
+	}
+	return out, nil
 }

@@ -36,6 +36,8 @@ type Config struct {
 	// MetaRefresh is how often the plant model of every tenant is re-read (changes made in
 	// this process are seen at once through store.OnChange). Default 30s.
 	MetaRefresh time.Duration
+	// Nodes overrides the node-health settings read from SYSTEM_CONFIG (tests).
+	Nodes *NodeSettings
 	// Logger receives the engine's logs. Default slog.Default().
 	Logger *slog.Logger
 	// Registerer receives the engine's Prometheus metrics. nil: not registered.
@@ -95,6 +97,11 @@ type Engine struct {
 	// Owned by the Run loop.
 	js        jetstream.JetStream
 	kpiKV     jetstream.KeyValue
+	nodesKV   jetstream.KeyValue
+	nodes     *NodeTracker
+	nodeSet   NodeSettings
+	telem     chan *nats.Msg
+	monitorCh chan monitorRow
 	restored  map[lineKey]lineCP
 	lastSeq   uint64
 	sinceCP   int
@@ -159,7 +166,8 @@ func NewEngine(cfg Config, nc *nats.Conn, st *store.Store, meta *store.MetaCache
 	}
 	e := &Engine{cfg: cfg, clk: cfg.Clock, nc: nc, st: st, log: cfg.Logger.With("component", "stream"), m: m,
 		wake: make(chan struct{}, 1), persistCh: make(chan *persistOp, 256), resultCh: make(chan persistResult, 256),
-		cpCh: make(chan cpJob, 1), cpDone: make(chan error, 1), queries: make(chan func())}
+		cpCh: make(chan cpJob, 1), cpDone: make(chan error, 1), queries: make(chan func()),
+		nodes: NewNodeTracker(), telem: make(chan *nats.Msg, 1024), monitorCh: make(chan monitorRow, 256)}
 	e.reg = newRegistry(st, meta, e.log, cfg.MetaRefresh, cfg.Clock, e)
 	return e, nil
 }
@@ -187,6 +195,11 @@ func (e *Engine) Run(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("stream: cannot open stream %s: %w", bus.DetStream, err)
 	}
+	stopNodes, err := e.startNodes(ctx)
+	if err != nil {
+		return err
+	}
+	defer stopNodes()
 	cp, errs := readCheckpoint(ctx, cpKV)
 	for _, err := range errs {
 		e.log.Warn("checkpoint entry skipped", "err", err)
@@ -221,7 +234,8 @@ func (e *Engine) Run(ctx context.Context) error {
 	bg, stopBG := context.WithCancel(context.WithoutCancel(ctx))
 	var wg sync.WaitGroup
 	msgs := make(chan jetstream.Msg, 64)
-	wg.Add(4)
+	wg.Add(5)
+	go func() { defer wg.Done(); e.monitorWriter(bg) }()
 	go func() { defer wg.Done(); e.read(bg, it, msgs) }()
 	go func() { defer wg.Done(); e.persister(bg) }()
 	go func() { defer wg.Done(); e.checkpointer(bg) }()
@@ -318,6 +332,8 @@ func (e *Engine) loop(ctx context.Context, msgs <-chan jetstream.Msg) {
 			e.reg.apply(m, true)
 		case q := <-e.queries:
 			q()
+		case m := <-e.telem:
+			e.handleTelemetry(m)
 		}
 	}
 }
@@ -429,6 +445,7 @@ func (e *Engine) handleFired() {
 		}
 		now := e.now()
 		ls.timerAt = time.Time{}
+		ls.fold.offline = e.lineOffline(ls, now)
 		chs, next := ls.fold.tick(now)
 		if len(chs) > 0 {
 			e.emit(ls, chs, now)
@@ -445,7 +462,7 @@ func (e *Engine) handleFired() {
 func (e *Engine) emit(ls *lineState, chs []change, now time.Time) {
 	for _, c := range chs {
 		ls.seq++
-		body := DowntimeMsgBody{ID: c.ID, State: c.State, Start: Time(c.Start)}
+		body := DowntimeMsgBody{ID: c.ID, State: c.State, Start: Time(c.Start), NodeOffline: c.NodeOffline}
 		if c.State == DowntimeEnded {
 			end := Time(c.End)
 			body.End, body.DurationMS = &end, c.Duration.Milliseconds()
@@ -509,6 +526,7 @@ func (e *Engine) publishDue(slot, slots int) {
 			if !ls.line.Active || PublishSlot(ts.id, ls.id, slots) != slot {
 				continue
 			}
+			ls.fold.offline = e.lineOffline(ls, now)
 			state := ls.fold.state(now)
 			p := ls.fold.current(now)
 			key := state + "/" + p.Start.String()

@@ -69,6 +69,8 @@ type liveStop struct {
 	Start     time.Time `json:"start"`
 	InstStart time.Time `json:"inst_start"` // the shift instance it belongs to
 	ID        int64     `json:"id"`         // row id once stored
+	// NodeOffline: it began while the line's vision nodes were silent.
+	NodeOffline bool `json:"node_offline,omitempty"`
 }
 
 // change is a downtime message to publish and the persistence it implies.
@@ -78,6 +80,8 @@ type change struct {
 	End      time.Time // zero unless ended
 	Duration time.Duration
 	ID       int64
+	// NodeOffline: the stop began while the line's vision nodes were silent.
+	NodeOffline bool
 }
 
 // lineFold is one line's live state.
@@ -89,6 +93,7 @@ type lineFold struct {
 	rate      rateWindow
 	open      *liveStop
 	finalized []time.Time
+	offline   bool // every vision node of the line is silent (set by the engine)
 }
 
 func newLineFold(c lineConf) *lineFold {
@@ -160,7 +165,7 @@ func (f *lineFold) observe(d store.Detection, arrival time.Time) []change {
 		f.book(g)
 		c := change{State: DowntimeEnded, Start: g.Start, End: g.End, Duration: g.Duration}
 		if f.open != nil && f.open.Start.Equal(g.Start) {
-			c.ID = f.open.ID
+			c.ID, c.NodeOffline = f.open.ID, f.open.NodeOffline
 			f.open = nil
 		}
 		out = append(out, c)
@@ -219,8 +224,8 @@ func (f *lineFold) tick(now time.Time) ([]change, time.Time) {
 		if g.instEnd.After(now) {
 			// The instance still runs: announce if now is planned (not in a break).
 			if f.open == nil && nowPlanned {
-				f.open = &liveStop{Start: g.Start, InstStart: g.instStart}
-				out = append(out, change{State: DowntimeStarted, Start: g.Start})
+				f.open = &liveStop{Start: g.Start, InstStart: g.instStart, NodeOffline: f.offline}
+				out = append(out, change{State: DowntimeStarted, Start: g.Start, NodeOffline: f.offline})
 			}
 			continue
 		}
@@ -234,7 +239,7 @@ func (f *lineFold) tick(now time.Time) ([]change, time.Time) {
 		}
 		c := change{State: DowntimeEnded, Start: g.Start, End: g.End, Duration: g.Duration}
 		if f.open != nil && f.open.Start.Equal(g.Start) {
-			c.ID = f.open.ID
+			c.ID, c.NodeOffline = f.open.ID, f.open.NodeOffline
 			f.open = nil
 		}
 		out = append(out, c)
@@ -372,6 +377,9 @@ func (f *lineFold) state(now time.Time) string {
 		if !now.Before(b.Start) && now.Before(b.End) {
 			return StatePlannedStop
 		}
+	}
+	if f.offline {
+		return StateOffline
 	}
 	if f.open != nil {
 		return StateDown

@@ -27,6 +27,7 @@ const (
 	StateDown        = "down"         // planned time, a stop is running
 	StatePlannedStop = "planned_stop" // inside a planned break
 	StateNoData      = "no_data"      // planned time, and the line has sent no detection yet
+	StateOffline     = "offline"      // planned time, and every vision node of the line is silent
 	StateNoShift     = "no_shift"     // outside every shift
 )
 
@@ -123,6 +124,9 @@ type DowntimeMsgBody struct {
 	End        *Time  `json:"end"`
 	DurationMS int64  `json:"duration_ms"`
 	ReasonCode string `json:"reason_code"`
+	// NodeOffline marks a stop that began while the line's vision nodes were silent: the
+	// line may have run unseen.
+	NodeOffline bool `json:"node_offline,omitempty"`
 }
 
 // Time marshals as RFC 3339 in UTC with exactly three fraction digits

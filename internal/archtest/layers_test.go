@@ -19,6 +19,7 @@ const module = "github.com/linepulse/linepulse/"
 var layers = map[string]int{
 	// 0: leaves: the wire formats, schemas and tools that know nothing of LinePulse.
 	"detection":             0,
+	"telemetry":             0,
 	"migrations":            0,
 	"internal/clock":        0,
 	"internal/testkit":      0,
