@@ -450,6 +450,17 @@ func (b *Bus) Disconnect(tenant, device string) int {
 	return n
 }
 
+// EdgeStats returns what this process's ingest edge has stored since Start.
+func (b *Bus) EdgeStats() EdgeStats {
+	b.mu.Lock()
+	e := b.edge
+	b.mu.Unlock()
+	if e == nil {
+		return EdgeStats{}
+	}
+	return EdgeStats{Writes: e.writes.Load(), Messages: e.stored.Load()}
+}
+
 // Healthy returns nil when the bus can take detections: the embedded server runs with
 // JetStream, the control connection is up and the LP_DET stream answers. For /readyz.
 func (b *Bus) Healthy() error {

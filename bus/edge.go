@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -105,6 +106,15 @@ type edge struct {
 	inBatch  map[string]*edgeMsg
 	leaders  []*edgeMsg
 	stopOnce sync.Once
+	writes   atomic.Int64 // stream writes (atomic batches or single messages)
+	stored   atomic.Int64 // messages stored by them
+}
+
+// EdgeStats counts what the ingest edge of this process stored: Writes durable
+// writes (one atomic batch publish, or one message), holding Messages messages.
+type EdgeStats struct {
+	Writes   int64
+	Messages int64
 }
 
 func startEdge(nc *nats.Conn, log *slog.Logger, clk clock.Clock, admit Admit, maxBatch int, dupWindow time.Duration) (*edge, error) {
@@ -276,9 +286,11 @@ func (e *edge) publishBatch(ms []*edgeMsg, now time.Time) error {
 	if ack.Count != len(ms) || ack.Sequence < uint64(len(ms)) {
 		return fmt.Errorf("batch acknowledgement %q does not match %d messages", resp.Data, len(ms))
 	}
+	e.writes.Add(1)
+	e.stored.Add(int64(len(ms)))
 	first := ack.Sequence - uint64(len(ms)) + 1
 	for i, m := range ms {
-		e.stored(m, first+uint64(i), false, now)
+		e.acked(m, first+uint64(i), false, now)
 	}
 	return nil
 }
@@ -304,7 +316,11 @@ func (e *edge) publishEach(ms []*edgeMsg) {
 		}
 		select {
 		case ack := <-f.Ok():
-			e.stored(ms[i], ack.Sequence, ack.Duplicate, e.clock.Now())
+			if !ack.Duplicate {
+				e.writes.Add(1)
+				e.stored.Add(1)
+			}
+			e.acked(ms[i], ack.Sequence, ack.Duplicate, e.clock.Now())
 		case err := <-f.Err():
 			var apiErr *jetstream.APIError
 			code := 503
@@ -316,8 +332,8 @@ func (e *edge) publishEach(ms []*edgeMsg) {
 	}
 }
 
-// stored answers m and the re-sends that waited on it, and remembers its id.
-func (e *edge) stored(m *edgeMsg, seq uint64, dup bool, now time.Time) {
+// acked answers m and the re-sends that waited on it, and remembers its id.
+func (e *edge) acked(m *edgeMsg, seq uint64, dup bool, now time.Time) {
 	e.replyAck(m.reply, seq, dup)
 	for _, f := range m.followers {
 		e.replyAck(f.reply, seq, true)
