@@ -98,16 +98,31 @@ type edge struct {
 	js       jetstream.JetStream
 	admit    Admit
 	maxBatch int
-	in       chan *edgeMsg
+	writers  []*edgeWriter
 	stop     chan struct{}
-	done     chan struct{}
+	wg       sync.WaitGroup
 	sub      *nats.Subscription
-	recent   *recentIDs
-	inBatch  map[string]*edgeMsg
-	leaders  []*edgeMsg
 	stopOnce sync.Once
 	writes   atomic.Int64 // stream writes (atomic batches or single messages)
 	stored   atomic.Int64 // messages stored by them
+}
+
+// edgeSmallGroup is the largest group stored message by message: an atomic batch
+// stages its messages in a store of its own first, a fixed cost of several fsyncs.
+const edgeSmallGroup = 4
+
+// edgeWriters is how many group commits may be in flight at once. A line's messages
+// always go to the same writer, so they are stored in the order they arrived and a
+// re-send meets its first delivery in one writer's memory.
+const edgeWriters = 2
+
+// edgeWriter gathers and stores the messages of its share of the lines.
+type edgeWriter struct {
+	e       *edge
+	in      chan *edgeMsg
+	recent  *recentIDs
+	inBatch map[string]*edgeMsg
+	leaders []*edgeMsg
 }
 
 // EdgeStats counts what the ingest edge of this process stored: Writes durable
@@ -124,11 +139,11 @@ func startEdge(nc *nats.Conn, log *slog.Logger, clk clock.Clock, admit Admit, ma
 	}
 	e := &edge{
 		log: log, clock: clk, nc: nc, js: js, admit: admit, maxBatch: maxBatch,
-		in:      make(chan *edgeMsg, 4*maxBatch),
-		stop:    make(chan struct{}),
-		done:    make(chan struct{}),
-		recent:  newRecentIDs(dupWindow, recentIDsMax),
-		inBatch: make(map[string]*edgeMsg),
+		stop: make(chan struct{}),
+	}
+	for range edgeWriters {
+		e.writers = append(e.writers, &edgeWriter{e: e, in: make(chan *edgeMsg, 2*maxBatch),
+			recent: newRecentIDs(dupWindow, recentIDsMax/edgeWriters), inBatch: make(map[string]*edgeMsg)})
 	}
 	sub, err := nc.QueueSubscribe(edgeWildcard, EdgeQueue, e.receive)
 	if err != nil {
@@ -142,7 +157,10 @@ func startEdge(nc *nats.Conn, log *slog.Logger, clk clock.Clock, admit Admit, ma
 		return nil, fmt.Errorf("cannot subscribe the edge: %w", err)
 	}
 	e.sub = sub
-	go e.run()
+	for _, w := range e.writers {
+		e.wg.Add(1)
+		go w.run()
+	}
 	return e, nil
 }
 
@@ -152,7 +170,7 @@ func (e *edge) close() {
 	e.stopOnce.Do(func() {
 		_ = e.sub.Unsubscribe()
 		close(e.stop)
-		<-e.done
+		e.wg.Wait()
 	})
 }
 
@@ -172,70 +190,83 @@ func (e *edge) receive(m *nats.Msg) {
 	if id := m.Header.Get(jetstream.MsgIDHeader); id != "" {
 		em.id = ScopedMsgID(tenant, line, id)
 	}
+	w := e.writers[(fnv32(tenant)+uint32(line))%uint32(len(e.writers))]
 	select {
-	case e.in <- em:
+	case w.in <- em:
 	case <-e.stop:
 	}
 }
 
 // run is the group commit: it takes whatever waits (up to maxBatch) and stores it
 // with one write, then starts over; while one write is in flight the next batch gathers.
-func (e *edge) run() {
-	defer close(e.done)
+func (w *edgeWriter) run() {
+	e := w.e
+	defer e.wg.Done()
 	batch := make([]*edgeMsg, 0, e.maxBatch)
 	for {
 		select {
 		case <-e.stop:
 			return
-		case m := <-e.in:
+		case m := <-w.in:
 			batch = append(batch[:0], m)
 		}
 	fill:
 		for len(batch) < e.maxBatch {
 			select {
-			case m := <-e.in:
+			case m := <-w.in:
 				batch = append(batch, m)
 			default:
 				break fill
 			}
 		}
-		e.commit(batch)
+		w.commit(batch)
 	}
 }
 
-func (e *edge) commit(batch []*edgeMsg) {
+// fnv32 is FNV-1a: spreads tenants over the writers.
+func fnv32(s string) uint32 {
+	h := uint32(2166136261)
+	for i := 0; i < len(s); i++ {
+		h ^= uint32(s[i])
+		h *= 16777619
+	}
+	return h
+}
+
+func (w *edgeWriter) commit(batch []*edgeMsg) {
+	e := w.e
 	now := e.clock.Now()
-	e.leaders = e.leaders[:0]
+	w.leaders = w.leaders[:0]
 	for _, m := range batch {
 		if m.id != "" {
-			if seq, ok := e.recent.get(m.id, now); ok {
+			if seq, ok := w.recent.get(m.id, now); ok {
 				e.replyAck(m.reply, seq, true)
 				continue
 			}
-			if l, ok := e.inBatch[m.id]; ok {
+			if l, ok := w.inBatch[m.id]; ok {
 				l.followers = append(l.followers, m)
 				continue
 			}
-			e.inBatch[m.id] = m
+			w.inBatch[m.id] = m
 		}
-		e.leaders = append(e.leaders, m)
+		w.leaders = append(w.leaders, m)
 	}
-	clear(e.inBatch)
+	clear(w.inBatch)
 	switch {
-	case len(e.leaders) == 0:
-	case len(e.leaders) == 1:
-		e.publishEach(e.leaders)
+	case len(w.leaders) == 0:
+	case len(w.leaders) <= edgeSmallGroup:
+		w.publishEach(w.leaders)
 	default:
-		err := e.publishBatch(e.leaders, now)
+		err := w.publishBatch(w.leaders, now)
 		var apiErr *jetstream.APIError
 		if errors.As(err, &apiErr) {
 			// The batch was refused as a whole, typically because one message re-sends
 			// one stored earlier: store them one by one, each gets its own answer.
-			e.log.Debug("bus: edge batch refused, storing one by one", "messages", len(e.leaders), "err", err)
-			e.publishEach(e.leaders)
+			e.log.Debug("bus: edge batch refused, storing one by one", "messages", len(w.leaders), "err", err)
+			w.publishEach(w.leaders)
 		} else if err != nil {
-			e.log.Warn("bus: edge cannot store a batch, devices will re-send", "messages", len(e.leaders), "err", err)
-			for _, m := range e.leaders {
+			e.log.Warn("bus: edge cannot store a batch, devices will re-send", "messages", len(w.leaders), "err", err)
+			for _, m := range w.leaders {
 				e.replyErrorAll(m, 503, "cannot store: "+err.Error())
 			}
 		}
@@ -254,7 +285,8 @@ type batchAck struct {
 
 // publishBatch stores ms with one atomic batch publish (one fsync with SyncAlways) and
 // acknowledges each. An *jetstream.APIError means nothing was stored.
-func (e *edge) publishBatch(ms []*edgeMsg, now time.Time) error {
+func (w *edgeWriter) publishBatch(ms []*edgeMsg, now time.Time) error {
+	e := w.e
 	id := nuid.Next()
 	var resp *nats.Msg
 	for i, m := range ms {
@@ -290,13 +322,14 @@ func (e *edge) publishBatch(ms []*edgeMsg, now time.Time) error {
 	e.stored.Add(int64(len(ms)))
 	first := ack.Sequence - uint64(len(ms)) + 1
 	for i, m := range ms {
-		e.acked(m, first+uint64(i), false, now)
+		w.acked(m, first+uint64(i), false, now)
 	}
 	return nil
 }
 
 // publishEach stores ms one message at a time (pipelined), each with its own answer.
-func (e *edge) publishEach(ms []*edgeMsg) {
+func (w *edgeWriter) publishEach(ms []*edgeMsg) {
+	e := w.e
 	futs := make([]jetstream.PubAckFuture, len(ms))
 	for i, m := range ms {
 		msg := &nats.Msg{Subject: m.subject, Data: m.body, Header: nats.Header{}}
@@ -320,7 +353,7 @@ func (e *edge) publishEach(ms []*edgeMsg) {
 				e.writes.Add(1)
 				e.stored.Add(1)
 			}
-			e.acked(ms[i], ack.Sequence, ack.Duplicate, e.clock.Now())
+			w.acked(ms[i], ack.Sequence, ack.Duplicate, e.clock.Now())
 		case err := <-f.Err():
 			var apiErr *jetstream.APIError
 			code := 503
@@ -333,14 +366,15 @@ func (e *edge) publishEach(ms []*edgeMsg) {
 }
 
 // acked answers m and the re-sends that waited on it, and remembers its id.
-func (e *edge) acked(m *edgeMsg, seq uint64, dup bool, now time.Time) {
+func (w *edgeWriter) acked(m *edgeMsg, seq uint64, dup bool, now time.Time) {
+	e := w.e
 	e.replyAck(m.reply, seq, dup)
 	for _, f := range m.followers {
 		e.replyAck(f.reply, seq, true)
 	}
 	m.followers = nil
 	if m.id != "" {
-		e.recent.put(m.id, seq, now)
+		w.recent.put(m.id, seq, now)
 	}
 }
 
