@@ -230,6 +230,9 @@ func (b *Bus) start(ctx context.Context) error {
 	if _, err := js.CreateOrUpdateStream(ctx, b.DetStreamConfig()); err != nil {
 		return fmt.Errorf("bus: cannot create or update stream %s: %w", DetStream, err)
 	}
+	if _, err := js.CreateOrUpdateStream(ctx, b.DLQStreamConfig()); err != nil {
+		return fmt.Errorf("bus: cannot create or update stream %s: %w", DLQStream, err)
+	}
 	enc, err := b.connect("linepulse-edge")
 	if err != nil {
 		return fmt.Errorf("bus: cannot open edge connection: %w", err)

@@ -15,6 +15,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/nats-io/nuid"
 
+	"github.com/linepulse/linepulse/detection"
 	"github.com/linepulse/linepulse/internal/clock"
 )
 
@@ -76,11 +77,12 @@ func ScopedMsgID(tenant string, line int64, id string) string {
 }
 
 // Admit decides, before anything is stored, whether a device's whole message is
-// refused (for example every detection in it too old). A non-nil error is sent to the
-// device as an error reply ({"error":{"code":400,"description":…}}) and the message is
-// not stored; nil stores it. at is when the edge received it. It must be safe for
-// concurrent use and quick: it runs on the edge's receiving goroutine.
-type Admit func(tenant, device string, line int64, body []byte, at time.Time) error
+// refused (for example every detection in it too old, judged by detection.WindowAt at
+// at, when the edge received it). A refusal is sent to the device as an error reply
+// ({"error":{"code":400,"description":"<reason>: <detail>"}}), published as a dead
+// letter on lp.<tenant>.dlq, and the message is not stored; nil stores it. It must be
+// safe for concurrent use and quick: it runs on the edge's receiving goroutine.
+type Admit func(tenant, device string, line int64, body []byte, at time.Time) *detection.Rejected
 
 // edgeMsg is one device request waiting to be stored.
 type edgeMsg struct {
@@ -180,13 +182,17 @@ func (e *edge) receive(m *nats.Msg) {
 	if !ok {
 		return
 	}
+	em := &edgeMsg{subject: DetSubject(tenant, line), reply: m.Reply, body: m.Data}
 	if e.admit != nil {
-		if err := e.admit(tenant, device, line, m.Data, e.clock.Now()); err != nil {
-			e.replyError(m.Reply, 400, err.Error())
+		now := e.clock.Now()
+		if r := e.admit(tenant, device, line, m.Data, now); r != nil {
+			if dl, err := json.Marshal(r.DeadLetter(em.subject, now)); err == nil {
+				_ = e.nc.Publish(DLQSubject(tenant), dl)
+			}
+			e.replyError(m.Reply, 400, string(r.Reason)+": "+r.Detail)
 			return
 		}
 	}
-	em := &edgeMsg{subject: DetSubject(tenant, line), reply: m.Reply, body: m.Data}
 	if id := m.Header.Get(jetstream.MsgIDHeader); id != "" {
 		em.id = ScopedMsgID(tenant, line, id)
 	}

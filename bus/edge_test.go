@@ -12,6 +12,8 @@ import (
 
 	"github.com/linepulse/linepulse/bus"
 	"github.com/linepulse/linepulse/bus/bustest"
+	"github.com/linepulse/linepulse/detection"
+	"github.com/linepulse/linepulse/internal/testkit"
 )
 
 // TestEdgeGroupCommit: many messages in flight are stored with few writes; every
@@ -118,12 +120,13 @@ func TestEdgeAdmitRefuses(t *testing.T) {
 	)
 	b := bustest.Run(t, func(c *bus.Config) {
 		c.Devices = devs
-		c.Admit = func(tenant, device string, line int64, body []byte, _ time.Time) error {
+		c.Admit = func(tenant, device string, line int64, body []byte, _ time.Time) *detection.Rejected {
 			mu.Lock()
 			defer mu.Unlock()
 			got = append(got, fmt.Sprintf("%s %s %d %s", tenant, device, line, body))
 			if string(body) == "old" {
-				return errors.New("too_old: every detection is older than the retention")
+				r := detection.RejectMessage(detection.ReasonTooOld, "every detection is older than the retention", body)
+				return &r
 			}
 			return nil
 		}
@@ -143,6 +146,19 @@ func TestEdgeAdmitRefuses(t *testing.T) {
 	}
 	if n := streamMsgs(t, b); n != 1 {
 		t.Fatalf("stream holds %d, want 1", n)
+	}
+	// The refusal is a dead letter of the tenant, and of no other.
+	var dls []detection.DeadLetter
+	testkit.CheckFor(t, waitFor, 20*time.Millisecond, func() error {
+		dls, err = b.DeadLetters(testCtx(t), "acme", 10)
+		return testkit.Unless(err == nil && len(dls) > 0, "no dead letter yet (%v)", err)
+	})
+	if len(dls) != 1 || dls[0].Reason != detection.ReasonTooOld || dls[0].Index != -1 ||
+		dls[0].Subject != "lp.acme.line.7.det" || dls[0].Raw != "old" {
+		t.Fatalf("dead letters: %+v %v", dls, err)
+	}
+	if dls, err := b.DeadLetters(testCtx(t), "globex", 10); err != nil || len(dls) != 0 {
+		t.Fatalf("another tenant's dead letters: %+v %v", dls, err)
 	}
 	mu.Lock()
 	defer mu.Unlock()
