@@ -113,6 +113,10 @@ type edge struct {
 // stages its messages in a store of its own first, a fixed cost of several fsyncs.
 const edgeSmallGroup = 4
 
+// edgeMaxGroupBytes bounds the payload of one group: the server stages an atomic batch
+// before it commits it, so a group's cost (and its devices' wait) grows with its bytes.
+const edgeMaxGroupBytes = 1 << 20
+
 // edgeWriters is how many group commits may be in flight at once. A line's messages
 // always go to the same writer, so they are stored in the order they arrived and a
 // re-send meets its first delivery in one writer's memory.
@@ -216,11 +220,13 @@ func (w *edgeWriter) run() {
 		case m := <-w.in:
 			batch = append(batch[:0], m)
 		}
+		size := len(batch[0].body)
 	fill:
-		for len(batch) < e.maxBatch {
+		for len(batch) < e.maxBatch && size < edgeMaxGroupBytes {
 			select {
 			case m := <-w.in:
 				batch = append(batch, m)
+				size += len(m.body)
 			default:
 				break fill
 			}
