@@ -51,6 +51,15 @@ type authenticator struct {
 
 	mu     sync.Mutex
 	epochs map[string]uint64 // "<tenant>.<device>" -> revocation epoch, bumped by Disconnect
+
+	accounts deviceAccounts
+}
+
+// setServer is called before the server accepts connections.
+func (a *authenticator) setServer(srv *server.Server) {
+	a.accounts.mu.Lock()
+	a.accounts.srv = srv
+	a.accounts.mu.Unlock()
 }
 
 func newAuthenticator(log *slog.Logger, devices DeviceAuth, baseCtx context.Context) (*authenticator, error) {
@@ -155,6 +164,12 @@ func (a *authenticator) Check(c server.ClientAuthentication) bool {
 		}
 	}
 
+	acc, err := a.accounts.account(tenant, device)
+	if err != nil {
+		a.refuse(c, user, remote, err.Error())
+		return false
+	}
+
 	// Register under the lock so that a concurrent Disconnect either sees this
 	// connection (it is registered under its user name before Disconnect looks) or
 	// makes us refuse it (the epoch moved while we were checking the password).
@@ -164,7 +179,7 @@ func (a *authenticator) Check(c server.ClientAuthentication) bool {
 		a.refuse(c, user, remote, "device was disconnected during authentication")
 		return false
 	}
-	c.RegisterUser(&server.User{Username: key, Permissions: devicePermissions(dev)})
+	c.RegisterUser(&server.User{Username: key, Permissions: devicePermissions(dev), Account: acc})
 	a.log.Debug("bus: device connected", "user", key, "remote", remote, "cid", c.GetID())
 	return true
 }

@@ -13,6 +13,8 @@ import (
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/linepulse/linepulse/internal/clock"
 )
 
 // Defaults applied by New to zero-valued Config fields, and by DefaultConfig.
@@ -61,6 +63,14 @@ type Config struct {
 	// Devices authenticates edge devices (user "<tenant>.<device>", password = secret).
 	// nil = only the internal, in-process user can connect.
 	Devices DeviceAuth
+	// Admit, when set, is asked by the ingest edge about every device message before it
+	// is stored; an error refuses the whole message (the device gets it as an error reply).
+	Admit Admit
+	// EdgeMaxBatch is the most device messages the edge stores with one atomic batch
+	// publish (one fsync). Default DefaultEdgeMaxBatch; at most 1000.
+	EdgeMaxBatch int
+	// Clock is the edge's time (duplicate memory, Admit). Default clock.Real.
+	Clock clock.Clock
 	// Logger receives the bus's and the embedded server's logs. Default slog.Default().
 	Logger *slog.Logger
 }
@@ -108,6 +118,7 @@ type Bus struct {
 	srv   *server.Server
 	ctl   *nats.Conn // the bus's own control connection (stream management, health)
 	js    jetstream.JetStream
+	edge  *edge
 }
 
 // New validates cfg, applies defaults and generates the per-process internal
@@ -134,6 +145,13 @@ func New(cfg Config) (*Bus, error) {
 	if cfg.Replicas <= 0 {
 		cfg.Replicas = 1
 	}
+	if cfg.EdgeMaxBatch <= 0 {
+		cfg.EdgeMaxBatch = DefaultEdgeMaxBatch
+	}
+	if cfg.EdgeMaxBatch > 1000 {
+		return nil, fmt.Errorf("bus: edge batch %d exceeds nats-server's atomic batch limit of 1000", cfg.EdgeMaxBatch)
+	}
+	cfg.Clock = clock.Or(cfg.Clock)
 	b := &Bus{cfg: cfg, log: cfg.Logger.With("component", "bus")}
 	if cfg.URL == "" {
 		if cfg.StoreDir == "" {
@@ -212,6 +230,17 @@ func (b *Bus) start(ctx context.Context) error {
 	if _, err := js.CreateOrUpdateStream(ctx, b.DetStreamConfig()); err != nil {
 		return fmt.Errorf("bus: cannot create or update stream %s: %w", DetStream, err)
 	}
+	if _, err := js.CreateOrUpdateStream(ctx, b.DLQStreamConfig()); err != nil {
+		return fmt.Errorf("bus: cannot create or update stream %s: %w", DLQStream, err)
+	}
+	enc, err := b.connect("linepulse-edge")
+	if err != nil {
+		return fmt.Errorf("bus: cannot open edge connection: %w", err)
+	}
+	if b.edge, err = startEdge(enc, b.log, b.cfg.Clock, b.cfg.Admit, b.cfg.EdgeMaxBatch, b.cfg.DuplicateWindow); err != nil {
+		enc.Close()
+		return fmt.Errorf("bus: %w", err)
+	}
 	b.log.Info("bus: ready", "embedded", b.Embedded(), "client_url", b.clientURLLocked(), "stream", DetStream,
 		"sync_always", b.cfg.SyncAlways, "replay_window", b.cfg.ReplayWindow)
 	return nil
@@ -237,6 +266,10 @@ func (b *Bus) startServer(ctx context.Context) error {
 	}
 	sl := newServerLogger(b.cfg.Logger)
 	srv.SetLoggerV2(sl, sl.debugEnabled(), false, false)
+	if err := exportEdge(srv.GlobalAccount()); err != nil {
+		return err
+	}
+	b.auth.setServer(srv)
 	b.srv = srv
 	srv.Start() // JetStream recovery runs here; accept loops run in goroutines
 
@@ -273,6 +306,8 @@ func (b *Bus) DetStreamConfig() jetstream.StreamConfig {
 		Storage:     jetstream.FileStorage,
 		Replicas:    b.cfg.Replicas,
 		Duplicates:  b.cfg.DuplicateWindow,
+		// The edge stores each group of device messages with one atomic batch publish.
+		AllowAtomicPublish: true,
 	}
 }
 
@@ -292,6 +327,10 @@ func (b *Bus) Close() error {
 
 func (b *Bus) stopLocked() {
 	b.cancel()
+	if b.edge != nil {
+		b.edge.close()
+		b.edge.nc.Close()
+	}
 	if b.ctl != nil {
 		b.ctl.Close()
 	}
@@ -412,6 +451,17 @@ func (b *Bus) Disconnect(tenant, device string) int {
 		b.log.Info("bus: device disconnected", "user", user, "connections", n)
 	}
 	return n
+}
+
+// EdgeStats returns what this process's ingest edge has stored since Start.
+func (b *Bus) EdgeStats() EdgeStats {
+	b.mu.Lock()
+	e := b.edge
+	b.mu.Unlock()
+	if e == nil {
+		return EdgeStats{}
+	}
+	return EdgeStats{Writes: e.writes.Load(), Messages: e.stored.Load()}
 }
 
 // Healthy returns nil when the bus can take detections: the embedded server runs with

@@ -3,6 +3,7 @@ package bus_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -98,6 +99,9 @@ func mustDevice(t *testing.T, b *bus.Bus, tenant, name, password string, opts ..
 func (d *device) expectViolation(t *testing.T, what, subject string) {
 	t.Helper()
 	want := `Permissions Violation for ` + what + ` to "` + subject + `"`
+	if strings.HasSuffix(what, " of") { // "Publish with Reply of"
+		want = `Permissions Violation for ` + what + ` "` + subject + `"`
+	}
 	deadline := time.After(waitFor)
 	for {
 		select {
@@ -277,13 +281,8 @@ func TestDevicePermissions(t *testing.T) {
 		t.Fatalf("device received %s", m.Subject)
 	}
 
-	// Its own inbox works (request/reply with the internal user as responder).
-	resp, err := in.Subscribe("svc.echo", func(m *nats.Msg) { _ = m.Respond(m.Data) })
-	if err != nil {
-		t.Fatal(err)
-	}
-	_ = resp
-	_ = in.Flush()
+	// Its inbox lies in its own account: LinePulse's account reaches it only by
+	// answering the device's requests (the acknowledgements above).
 	inbox := d.nc.NewInbox()
 	if !strings.HasPrefix(inbox, "_INBOX.acme.cam1.") {
 		t.Fatalf("inbox %q", inbox)
@@ -294,8 +293,9 @@ func TestDevicePermissions(t *testing.T) {
 	}
 	_ = d.nc.Flush()
 	_ = in.Publish(inbox, []byte("hi"))
-	if m, err := own.NextMsg(waitFor); err != nil || string(m.Data) != "hi" {
-		t.Fatalf("own inbox: %v %v", m, err)
+	_ = in.Flush()
+	if m, err := own.NextMsg(300 * time.Millisecond); err == nil {
+		t.Fatalf("a publish in LinePulse's account reached the device's inbox: %q", m.Data)
 	}
 }
 
@@ -586,5 +586,81 @@ func TestMaxPayload(t *testing.T) {
 	}
 	if err := nc.Publish(bus.DetSubject("acme", 1), make([]byte, 2048)); !errors.Is(err, nats.ErrMaxPayload) {
 		t.Fatalf("oversized publish: %v", err)
+	}
+}
+
+// TestUpgradeKeepsUnwrittenDetections: a data directory of the version before the
+// edge (LP_DET without atomic publish, device ids not scoped, detections the writer
+// has not stored yet) starts with this version: the stream is updated in place, the
+// writer's durable consumer still has every un-written message pending, and devices
+// publish through the edge.
+func TestUpgradeKeepsUnwrittenDetections(t *testing.T) {
+	dir := t.TempDir()
+	devs := bustest.Devices(map[string]bustest.Cred{"acme.cam1": {Password: "pw"}})
+	start := func() *bus.Bus {
+		return bustest.Run(t, func(c *bus.Config) { c.StoreDir = dir; c.Devices = devs })
+	}
+	b1 := start()
+	nc := internalConn(t, b1)
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := testCtx(t)
+	old := b1.DetStreamConfig()
+	old.AllowAtomicPublish = false
+	if _, err := js.UpdateStream(ctx, old); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 5 {
+		if _, err := js.Publish(ctx, bus.DetSubject("acme", 1), []byte(`{}`), jetstream.WithMsgID(fmt.Sprint("1-", i))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	c, err := js.CreateOrUpdateConsumer(ctx, bus.DetStream, jetstream.ConsumerConfig{Durable: "lp-writer", AckPolicy: jetstream.AckExplicitPolicy})
+	if err != nil {
+		t.Fatal(err)
+	}
+	batch, err := c.FetchNoWait(2) // two written and acknowledged, three not
+	if err != nil {
+		t.Fatal(err)
+	}
+	for m := range batch.Messages() {
+		if err := m.DoubleAck(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	nc.Close()
+	if err := b1.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	b2 := start()
+	js2, err := jetstream.New(internalConn(t, b2))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := js2.Stream(ctx, bus.DetStream)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !s.CachedInfo().Config.AllowAtomicPublish || s.CachedInfo().State.Msgs != 5 {
+		t.Fatalf("after the upgrade: %+v %+v", s.CachedInfo().Config, s.CachedInfo().State)
+	}
+	c2, err := js2.Consumer(ctx, bus.DetStream, "lp-writer")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p := c2.CachedInfo().NumPending; p != 3 {
+		t.Fatalf("the writer's consumer has %d pending, want the 3 un-written", p)
+	}
+	d := mustDevice(t, b2, "acme", "cam1", "pw")
+	djs, err := jetstream.New(d.nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ack, err := djs.Publish(ctx, bus.DetSubject("acme", 1), []byte(`{}`), jetstream.WithMsgID("1-0"))
+	if err != nil || ack.Duplicate || ack.Sequence != 6 {
+		t.Fatalf("a device's id from before the upgrade, in its new scope: %+v %v", ack, err)
 	}
 }

@@ -1,7 +1,8 @@
 // Package bus owns LinePulse's message bus: the NATS subject names of the binding
 // contract, the embedded NATS server with JetStream (or the connection to an external
-// NATS cluster), the LP_DET detection stream, and the authentication and permissions
-// of edge devices. ingest, stream and hub get their connections from it (Bus.Connect).
+// NATS cluster), the LP_DET detection stream and its ingest edge (group commit), the
+// LP_DLQ dead letters, and the authentication, accounts and permissions of edge
+// devices. ingest, stream and hub get their connections from it (Bus.Connect).
 //
 // # Subjects
 //
@@ -27,16 +28,29 @@
 //
 // Run(ctx) wraps Start, <-ctx.Done() and Close for the errgroup lifecycle.
 //
-// # Durability
+// # Durability and the ingest edge
 //
-// With Config.SyncAlways (the DefaultConfig choice) the server fsyncs every message
-// before it sends the PubAck: an acknowledged detection survives a power cut. With
-// SyncAlways false the store is fsynced every Config.SyncInterval (2 min): faster,
-// but a power cut may lose the acknowledged messages of the last interval.
-// Publishers should set a Nats-Msg-Id header (e.g. "<line>-<first detection id>"):
-// the stream drops re-publications of the same id within Config.DuplicateWindow.
+// Devices never talk to JetStream. A device's request on lp.<tenant>.line.<line>.det
+// reaches the ingest edge (edge.go, queue group EdgeQueue, one per process) in
+// LinePulse's account as lp._edge.<tenant>.<device>.<line>; tenant and device are
+// written by the device's account import, never by the device. The edge gathers what
+// waits (up to Config.EdgeMaxBatch messages or 1 MiB, on two writers with the lines
+// sharded over them, so each line keeps its order) and stores it in LP_DET with one
+// JetStream atomic batch publish: with Config.SyncAlways (the DefaultConfig choice)
+// one fsync covers the whole group (group commit). Only then does it answer each
+// device with a JetStream-style acknowledgement, {"stream":"LP_DET","seq":N}, with
+// "duplicate":true for a re-send. SyncAlways false fsyncs every Config.SyncInterval
+// (2 min): a power cut may lose the acknowledged messages of the last interval.
 //
-// # Edge devices: credentials and permissions
+// De-duplication: a device's Nats-Msg-Id is stored as ScopedMsgID(tenant, line, id),
+// so two tenants or two lines never collide; a re-send within Config.DuplicateWindow
+// is answered from the edge's memory or, when another process stored the first, by
+// the stream (the group is then stored message by message). Admit (Config.Admit)
+// may refuse a whole message first: the device gets an error reply
+// ({"error":{"code":400,"description":"too_old: ..."}}) and the refusal is a dead
+// letter on lp.<tenant>.dlq, kept in stream LP_DLQ (DeadLetters).
+//
+// # Edge devices: credentials, accounts and permissions
 //
 // A device connects to the embedded server over TCP (Config.Listen, default :4222)
 // with user/password authentication:
@@ -45,17 +59,22 @@
 //	                              [A-Za-z0-9_-]{1,64}); see DeviceUser
 //	password: the device secret printed by `linepulse device create`
 //
-// Config.Devices (DeviceAuth) checks them. An authenticated device may only:
+// Config.Devices (DeviceAuth) checks them. Every device is placed in an account of its
+// own ("device:<tenant>.<device>", accounts.go), created at its first connection, with
+// no JetStream and two service imports from LinePulse's account (the server's global
+// account): its tenant's detection subjects, mapped to the edge, and its own telemetry
+// subject. A service import rewrites each request's reply subject, so whatever reply a
+// device sets, the answer comes back into its own account: a reply of $KV.LP_LEASE.…,
+// $JS.API.…, lp._sys.…, another tenant's subject or another device's inbox reaches
+// nothing. Within its account a device may only:
 //
 //	publish   lp.<tenant>.line.<line>.det        for each line it is assigned to
 //	                                             (lp.<tenant>.line.*.det if it has none)
 //	publish   lp.<tenant>.node.<device>.telemetry
 //	subscribe _INBOX.<tenant>.<device>.>         its own reply inbox
 //
-// Nothing else: not other tenants, not kpi/downtime/dlq subjects, not the JetStream API
-// ($JS.API.>). The JetStream PubAck of a detection comes back on the reply inbox, so a
-// device MUST set the custom inbox prefix _INBOX.<tenant>.<device> (DeviceInboxPrefix),
-// otherwise its inbox subscription is refused and it never sees an acknowledgement:
+// The acknowledgement comes back on the reply inbox, so a device MUST set the custom
+// inbox prefix _INBOX.<tenant>.<device> (DeviceInboxPrefix):
 //
 //	nc, err := nats.Connect("nats://linepulse.local:4222",
 //		nats.UserInfo("acme.cam-01", secret),
@@ -65,15 +84,15 @@
 //	ack, err := js.Publish(ctx, "lp.acme.line.3.det", body, jetstream.WithMsgID("3-1001"))
 //	// ack != nil: the detections are stored in stream LP_DET (fsynced by default)
 //
-// With the nats CLI (a request, so the PubAck is printed):
+// With the nats CLI (a request, so the acknowledgement is printed):
 //
 //	nats req --server nats://linepulse.local:4222 --user acme.cam-01 --password "$SECRET" \
 //	    --inbox-prefix _INBOX.acme.cam-01 lp.acme.line.3.det '{"id":1,...}'
 //
-// Only jetstream.Publish/PublishAsync (plain publish with a reply inbox) work for a
-// device: APIs that call $JS.API (stream or consumer management, info) are denied.
-// A publication to a denied subject is dropped by the server, which reports a
-// "Permissions Violation" to the client asynchronously (nats.ErrorHandler).
+// Only jetstream.Publish/PublishAsync (a request with a reply inbox) and plain
+// requests work for a device: there is no JetStream API in its account. A publication
+// to a denied subject is dropped by the server, which reports a "Permissions
+// Violation" to the client asynchronously (nats.ErrorHandler).
 //
 // Bus.Disconnect(tenant, device) closes the live connections of a revoked device.
 //
@@ -81,6 +100,7 @@
 // connections (never over TCP); unknown users, tokens and nkeys are refused.
 // Refusals are logged at Info without the password.
 //
-// With an external NATS (Config.URL) the bus only connects and manages the stream:
-// device accounts and permissions are then configured on that cluster.
+// With an external NATS (Config.URL) the bus connects as LinePulse's user, manages the
+// streams and runs the edge; accounts, device users and their imports are configured
+// on that cluster: WriteAccountsConfig (`linepulse nats config`) prints them.
 package bus

@@ -15,6 +15,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"golang.org/x/time/rate"
 
+	"github.com/linepulse/linepulse/detection"
 	"github.com/linepulse/linepulse/identity"
 	"github.com/linepulse/linepulse/store"
 )
@@ -92,6 +93,13 @@ type Deps struct {
 	OnSessionEnd func(sessionID string)
 	// OnKioskRevoked is called after a kiosk token is revoked.
 	OnKioskRevoked func(tenantID, kioskID int64)
+	// DeadLetters lists a tenant's recent refused device messages (bus.Bus).
+	DeadLetters DeadLetterReader
+}
+
+// DeadLetterReader returns a tenant's most recent dead letters, newest first.
+type DeadLetterReader interface {
+	DeadLetters(ctx context.Context, tenantSlug string, limit int) ([]detection.DeadLetter, error)
 }
 
 // API is the REST API v1: authentication, RBAC, audit and every plant entity. It is an

@@ -127,18 +127,10 @@ func deviceListCommand() *command {
 	c, f := newDeviceCommand("device list", "list a tenant's edge devices")
 	c.run = func(cc *cliContext) error {
 		return f.withTenant(cc, func(s *store.Store, t *store.TenantDB) error {
-			all := []store.Device{}
-			p := store.Page{Limit: store.MaxPageSize}
-			for {
-				batch, err := s.ListDevices(cc.ctx, t.ID(), p)
-				if err != nil {
-					return err
-				}
-				all = append(all, batch...)
-				if len(batch) < p.Limit {
-					break
-				}
-				p.AfterID = batch[len(batch)-1].ID
+			all, err := allPages(func(p store.Page) ([]store.Device, error) { return s.ListDevices(cc.ctx, t.ID(), p) },
+				func(d store.Device) int64 { return d.ID })
+			if err != nil {
+				return err
 			}
 			if *f.format == "json" {
 				return json.NewEncoder(cc.stdout).Encode(all)
@@ -167,4 +159,21 @@ func joinInts(ids []int64) string {
 		parts[i] = strconv.FormatInt(id, 10)
 	}
 	return strings.Join(parts, ",")
+}
+
+// allPages reads every page of a list.
+func allPages[T any](list func(store.Page) ([]T, error), id func(T) int64) ([]T, error) {
+	all := []T{}
+	p := store.Page{Limit: store.MaxPageSize}
+	for {
+		batch, err := list(p)
+		if err != nil {
+			return nil, err
+		}
+		all = append(all, batch...)
+		if len(batch) < p.Limit {
+			return all, nil
+		}
+		p.AfterID = id(batch[len(batch)-1])
+	}
 }

@@ -90,6 +90,12 @@ func TestDeviceCommands(t *testing.T) {
 		if _, err := auth.AuthenticateDevice(context.Background(), c.User, c.Password); err == nil {
 			t.Fatal("revoked device still authenticates")
 		}
+		// The external cluster's accounts: the revoked device is gone from them.
+		code, out, stderr = cli("nats", "config")
+		if code != 0 || strings.Contains(out, `"device:acme.cam-01"`) || !strings.Contains(out, `"device:acme.cam-02"`) ||
+			!strings.Contains(out, `to: "lp.acme.line.*.det"`) || !strings.Contains(out, "$LP_DEVICE_") {
+			t.Fatalf("nats config: %d %s %s", code, out, stderr)
+		}
 		code, out, _ = cli("device", "list", "--tenant", "acme", "--format", "json")
 		var listed []store.Device
 		if code != 0 || json.Unmarshal([]byte(out), &listed) != nil || len(listed) != 2 || listed[0].RevokedAt == nil || listed[1].RevokedAt != nil {

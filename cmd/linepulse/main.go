@@ -149,6 +149,7 @@ func commands() []*command {
 		deviceCreateCommand(),
 		deviceRevokeCommand(),
 		deviceListCommand(),
+		natsConfigCommand(),
 		simCommand(),
 		benchIngestCommand(),
 		benchQueryCommand(),

@@ -175,6 +175,7 @@ func serve(cc *cliContext, cfg serveConfig) error {
 				bc.Listen, bc.URL, bc.ReplayWindow, bc.Logger = *cfg.natsListen, *cfg.natsURL, *cfg.replayWindow, cc.log
 				bc.StoreDir = filepath.Join(*cfg.store.dataDir, "jetstream")
 				bc.Devices = devAuth
+				bc.Admit = ingest.NewAdmission(st, nil).Admit
 				switch *cfg.natsSync {
 				case "always":
 				case "interval":
@@ -262,7 +263,7 @@ func serve(cc *cliContext, cfg serveConfig) error {
 				}
 				api, err = web.NewAPI(web.APIConfig{Keyring: kr, AccessTTL: *cfg.accessTTL, RefreshTTL: *cfg.refreshTTL, TLS: tls,
 					TrustedOrigins: splitList(*cfg.allowedOrigins), TrustedProxies: proxies, NATSURL: *cfg.natsPublicURL, Logger: cc.log, Registry: reg},
-					web.Deps{Store: st, Devices: &identity.Devices{Store: st, Bus: b, Auth: devAuth},
+					web.Deps{Store: st, Devices: &identity.Devices{Store: st, Bus: b, Auth: devAuth}, DeadLetters: b,
 						Analytics: stream.NewHistory(st, meta), ValidateShifts: stream.ValidateShifts,
 						OnSessionEnd: func(sid string) {
 							if h := live.Load(); h != nil {

@@ -91,7 +91,8 @@ func streamContent(t *testing.T, b *bus.Bus) (map[int64]map[uint64]int, int) {
 		if len(rej) > 0 {
 			t.Fatalf("message %d does not decode: %+v", seq, rej)
 		}
-		want := fmt.Sprintf("acme-%d-%d-%d", line, dets[0].ID, len(dets))
+		// The device's id, scoped by the edge to its tenant and line.
+		want := bus.ScopedMsgID("acme", line, fmt.Sprintf("acme-%d-%d-%d", line, dets[0].ID, len(dets)))
 		if got := m.Header.Get(jetstream.MsgIDHeader); got != want {
 			t.Fatalf("message %d has Nats-Msg-Id %q, want %q", seq, got, want)
 		}

@@ -64,13 +64,19 @@ const (
 
 // Result holds the figures of one run.
 type Result struct {
-	Engine            string  `json:"engine"`
-	Lines             int     `json:"lines"`
-	Batch             int     `json:"batch"`
-	Publishers        int     `json:"publishers"`
-	Pool              int     `json:"writer_connections"`
-	Detections        int64   `json:"detections"`
-	PublishPerSec     float64 `json:"publish_per_s"`
+	Engine        string  `json:"engine"`
+	Lines         int     `json:"lines"`
+	Batch         int     `json:"batch"`
+	Publishers    int     `json:"publishers"`
+	Pool          int     `json:"writer_connections"`
+	Detections    int64   `json:"detections"`
+	PublishPerSec float64 `json:"publish_per_s"`
+	// AckedMsgsPerSec is the acknowledged messages per second of phase 1 (durable ones
+	// with SyncAlways): PublishPerSec / Batch.
+	AckedMsgsPerSec float64 `json:"acked_messages_per_s"`
+	// EdgeWrites durable writes (group commits) stored EdgeMessages messages in phase 1.
+	EdgeWrites        int64   `json:"edge_writes"`
+	EdgeMessages      int64   `json:"edge_messages"`
 	EndToEndPerSec    float64 `json:"end_to_end_per_s"`
 	LatencyRatePerSec float64 `json:"latency_phase_rate_per_s"`
 	LatencyDetections int64   `json:"latency_phase_detections"`
@@ -162,6 +168,7 @@ func Run(ctx context.Context, cfg Config, out io.Writer) (err error) {
 func (res *Result) summarize() {
 	ratio := "no ratio (the raw phase committed no row)"
 	res.Ratio = 0
+	res.AckedMsgsPerSec = res.PublishPerSec / float64(max(res.Batch, 1))
 	if v, ok := fraction(res.EndToEndPerSec, res.RawPerSec); ok {
 		res.Ratio, ratio = v, fmt.Sprintf("ratio %.2f", v)
 	}
@@ -174,9 +181,18 @@ func (res *Result) writeText(out io.Writer) {
 	fmt.Fprintf(out, "engine %s, %d lines, %d detections per message, %d publishers, %d writer connections\n",
 		res.Engine, res.Lines, res.Batch, res.Publishers, res.Pool)
 	if res.DiskFsyncPerSec > 0 {
-		fmt.Fprintf(out, "disk: %.0f fsync/s in the JetStream directory; with an fsync per message, durable publishing stays below about %.0f detections/s\n",
+		fmt.Fprintf(out, "disk: %.0f fsync/s in the JetStream directory; with an fsync per message, durable publishing would stay below about %.0f detections/s\n",
 			res.DiskFsyncPerSec, res.DiskFsyncPerSec*float64(res.Batch))
 	}
+	ofFsync := ""
+	if v, ok := fraction(res.AckedMsgsPerSec, res.DiskFsyncPerSec); ok {
+		ofFsync = fmt.Sprintf(", %.1f× the disk's fsync rate", v)
+	}
+	perWrite := ""
+	if v, ok := fraction(float64(res.EdgeMessages), float64(res.EdgeWrites)); ok {
+		perWrite = fmt.Sprintf("; the edge stored %d messages in %d writes (%.1f per fsync)", res.EdgeMessages, res.EdgeWrites, v)
+	}
+	fmt.Fprintf(out, "acknowledged: %.0f messages/s, %.0f detections/s%s%s\n", res.AckedMsgsPerSec, res.PublishPerSec, ofFsync, perWrite)
 	ofPublish := "no publish rate"
 	if v, ok := fraction(res.EndToEndPerSec, res.PublishPerSec); ok {
 		ofPublish = fmt.Sprintf("%.2f of the publish rate", v)

@@ -106,6 +106,7 @@ func (r *benchRun) throughput() error {
 	ctx := r.ctx
 	r.start = time.Now()
 	base := r.writer.Stats().Stored
+	edge0 := r.b.EdgeStats()
 	sims, wait, err := r.publish(ctx, r.cfg.Duration, fastRate, 1, r.start, true, nil)
 	if err != nil {
 		return err
@@ -128,6 +129,8 @@ func (r *benchRun) throughput() error {
 		}
 	}
 	pubEnd := time.Now()
+	edge1 := r.b.EdgeStats()
+	r.res.EdgeWrites, r.res.EdgeMessages = edge1.Writes-edge0.Writes, edge1.Messages-edge0.Messages
 	_, total := sumAcked(sims)
 	if total == 0 {
 		return fmt.Errorf("bench ingest: no detection was acknowledged in --duration %s", r.cfg.Duration)
