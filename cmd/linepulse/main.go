@@ -151,6 +151,7 @@ func commands() []*command {
 		deviceListCommand(),
 		simCommand(),
 		benchIngestCommand(),
+		plantApplyCommand(),
 		benchQueryCommand(),
 		auditVerifyCommand(),
 	}
