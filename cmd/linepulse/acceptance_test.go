@@ -439,8 +439,16 @@ func TestAcceptancePlantThroughTheUI(t *testing.T) {
 	d.create("failures", map[string]any{"code": "MEC", "name": "Atasco", "type_failure.category": "unplanned"})
 	d.create("users", map[string]any{"email": "op@acme.test", "name": "Olga", "role": "operator", "password": "operator-password-1"})
 	d.create("users", map[string]any{"email": "viewer@acme.test", "name": "Victor", "role": "viewer", "password": "viewer-password-1"})
+	const secretShown = `[...document.querySelectorAll('.lp-secret')].some((e) => e.offsetParent !== null)`
 	dev := d.create("devices", map[string]any{"name": "cam-1", "lines": []string{"Llenado 1", "Envasado 2"}})
+	d.shoot("devices-credentials", secretShown)
 	kiosk := d.create("kiosks", map[string]any{"name": "Pantalla nave", "lines": []string{"Llenado 1", "Envasado 2"}})
+	d.shoot("kiosks-tv-url", secretShown)
+	for _, slug := range []string{"shifts", "users", "lines"} {
+		d.open("/setup/" + slug)
+		d.do("new "+slug, chromedp.WaitVisible(chromedp.ID("setup-new")), chromedp.Click(chromedp.ID("setup-new")))
+		d.shoot("form-"+slug, `document.querySelector('#setup-save').offsetParent !== null`)
+	}
 	for _, k := range []string{"credentials.user", "credentials.password", "credentials.url", "credentials.inbox_prefix"} {
 		if dev.Secret[k] == "" {
 			t.Fatalf("the device screen did not show %s once: %+v", k, dev.Secret)
@@ -526,6 +534,9 @@ func TestAcceptancePlantThroughTheUI(t *testing.T) {
 				seen = append(seen, m[1])
 			}
 		}
+		if !slices.Contains(seen, "lines") || !slices.Contains(seen, "shifts") {
+			t.Errorf("%s may read the plant but is offered only %v", who.email, seen)
+		}
 		for _, never := range []string{"users", "devices", "kiosks", "settings", "audit", "tenants", "system"} {
 			if slices.Contains(seen, never) {
 				t.Errorf("%s is offered the %s screen (%v)", who.email, never, seen)
@@ -538,6 +549,7 @@ func TestAcceptancePlantThroughTheUI(t *testing.T) {
 			if buttons != 0 {
 				t.Errorf("%s sees %d change buttons on /setup/%s", who.email, buttons, slug)
 			}
+			d.until(who.email+" is told /setup/"+slug+" is read-only", `!!document.querySelector('.lp-readonly')`)
 		}
 		var refused struct {
 			Status int    `json:"status"`
