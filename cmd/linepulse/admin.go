@@ -102,6 +102,7 @@ func tenantCreateCommand() *command {
 		if err := s.CreateTenant(cc.ctx, &t); err != nil {
 			return err
 		}
+		auditChange(cc, s, 0, "tenant.create", t.ID, nil, t)
 		return output(cc.stdout, *format, map[string]any{"id": t.ID, "slug": t.Slug, "name": t.Name, "timezone": t.Config.Timezone, "retention_days": t.Config.RetentionDays},
 			"id", "slug", "name", "timezone", "retention_days")
 	})
@@ -177,6 +178,7 @@ func lineCreateCommand() *command {
 		if err := t.CreateLine(cc.ctx, &l); err != nil {
 			return err
 		}
+		auditChange(cc, s, t.ID(), "config.line.create", l.ID, nil, l)
 		det, _ := store.DetectionsTable(l.ID)
 		return output(cc.stdout, *format, map[string]any{"id": l.ID, "tenant": *tenant, "name": l.Name, "table": det,
 			"downtime_threshold": threshold.String(), "ideal_cycle_time": ideal.String()},

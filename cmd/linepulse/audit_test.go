@@ -211,7 +211,8 @@ func TestCLIChangesAreAudited(t *testing.T) {
 		if details[0].After["email"] != "admin@acme.test" || details[1].After["name"] != "cam-1" || details[2].Before["name"] != "cam-1" {
 			t.Errorf("details %+v", details)
 		}
-		if acts, details := chain(0); strings.Join(acts, " ") != "user.create" || details[0].After["role"] != "platform_admin" {
+		if acts, details := chain(0); strings.Join(acts, " ") != "tenant.create user.create" || details[0].After["slug"] != "acme" ||
+			details[1].After["role"] != "platform_admin" {
 			t.Fatalf("platform chain: %v %+v", acts, details)
 		}
 		cli("", "audit", "verify", "--all")

@@ -24,43 +24,8 @@ import (
 // in, sees one tile per demo line, and watches the counts move as detections flow through
 // the whole pipeline. The REST API then shows the same detections stored in the rollups.
 func TestEndToEndDemo(t *testing.T) {
-	const chromium = "/usr/bin/chromium"
-	if _, err := os.Stat(chromium); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("%s missing in CI", chromium)
-		}
-		t.Skipf("*** END-TO-END TEST SKIPPED: %s not installed ***", chromium)
-	}
-	if _, err := os.Stat(filepath.Join("..", "..", "web", "ui", "static", "dist", "app.js")); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("UI assets missing in CI: make test builds them (make assets)")
-		}
-		t.Skip("*** END-TO-END TEST SKIPPED: UI assets not built (make assets) ***")
-	}
-	dir := t.TempDir()
-	addr := freeAddr(t)
-	base := "http://" + addr
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan int, 1)
-	var serveErr bytes.Buffer
-	go func() {
-		done <- run(ctx, []string{"serve", "--demo", "--http", addr, "--nats-listen", "127.0.0.1:-1", "--data-dir", dir, "--log-level", "warn"},
-			strings.NewReader(""), io.Discard, &serveErr, func(string) string { return "" })
-	}()
-	t.Cleanup(func() {
-		cancel()
-		if code := <-done; code != 0 {
-			t.Errorf("serve exited %d: %s", code, serveErr.String())
-		}
-	})
-	testkit.CheckFor(t, time.Minute, 100*time.Millisecond, func() error {
-		resp, err := http.Get(base + "/readyz")
-		if err != nil {
-			return err
-		}
-		resp.Body.Close()
-		return testkit.Unless(resp.StatusCode == 200, "/readyz answered %d", resp.StatusCode)
-	})
+	chromium := needBrowser(t)
+	dir, base := startServe(t, "--demo")
 	// A user of our own in the demo tenant (its admin's password is random).
 	testkit.CheckFor(t, time.Minute, 100*time.Millisecond, func() error {
 		code, _, stderr := runCLI(t, "e2e-password-123\n", "user", "create", "--tenant", "demo", "--email", "e2e@demo.test", "--role", "supervisor", "--password-stdin", "--data-dir", dir, "--log-level", "error")
@@ -145,6 +110,58 @@ func TestEndToEndDemo(t *testing.T) {
 		}
 		return testkit.Unless(total > 0, "no production stored yet")
 	})
+}
+
+// needBrowser returns the Chromium to drive, or skips (fails in CI) when it or the built
+// UI assets are missing.
+func needBrowser(t *testing.T) string {
+	t.Helper()
+	const chromium = "/usr/bin/chromium"
+	if _, err := os.Stat(chromium); err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("%s missing in CI", chromium)
+		}
+		t.Skipf("*** END-TO-END TEST SKIPPED: %s not installed ***", chromium)
+	}
+	if _, err := os.Stat(filepath.Join("..", "..", "web", "ui", "static", "dist", "app.js")); err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("UI assets missing in CI: make test builds them (make assets)")
+		}
+		t.Skip("*** END-TO-END TEST SKIPPED: UI assets not built (make assets) ***")
+	}
+	return chromium
+}
+
+// startServe runs the real `serve` (SQLite in a temporary directory, the embedded NATS on
+// a free port) until the test ends, and returns its data directory and base URL once it
+// is ready. extra are more serve flags.
+func startServe(t *testing.T, extra ...string) (dir, base string) {
+	t.Helper()
+	dir = t.TempDir()
+	addr := freeAddr(t)
+	base = "http://" + addr
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan int, 1)
+	var serveErr bytes.Buffer
+	args := append([]string{"serve", "--http", addr, "--nats-listen", "127.0.0.1:-1", "--data-dir", dir, "--log-level", "warn"}, extra...)
+	go func() {
+		done <- run(ctx, args, strings.NewReader(""), io.Discard, &serveErr, func(string) string { return "" })
+	}()
+	t.Cleanup(func() {
+		cancel()
+		if code := <-done; code != 0 {
+			t.Errorf("serve exited %d: %s", code, serveErr.String())
+		}
+	})
+	testkit.CheckFor(t, time.Minute, 100*time.Millisecond, func() error {
+		resp, err := http.Get(base + "/readyz")
+		if err != nil {
+			return err
+		}
+		resp.Body.Close()
+		return testkit.Unless(resp.StatusCode == 200, "/readyz answered %d", resp.StatusCode)
+	})
+	return dir, base
 }
 
 func browser(t *testing.T, path string) context.Context {

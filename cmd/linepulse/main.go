@@ -152,6 +152,7 @@ func commands() []*command {
 		natsConfigCommand(),
 		simCommand(),
 		benchIngestCommand(),
+		plantApplyCommand(),
 		benchQueryCommand(),
 		auditVerifyCommand(),
 	}

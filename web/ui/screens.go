@@ -129,11 +129,12 @@ var (
 		{Name: "details", Kind: "json", Label: "audit.field.details"}}
 )
 
-// denyOptions are the actions a user's permissions may remove, labelled action.<name>.
+// denyOptions are the actions a tenant user's permissions may remove, labelled action.<name>.
 func denyOptions() []option {
 	var out []option
 	for _, a := range web.Actions() {
-		if a != web.ActSelf {
+		// A tenant user never holds the platform's actions: nothing to deny.
+		if a != web.ActSelf && a != web.ActTenants && a != web.ActSystemConfig {
 			out = append(out, option{Value: a, Key: "action." + a})
 		}
 	}

@@ -106,7 +106,9 @@ func (q *req) screenView(s *screen) *screenView {
 		id = "id"
 	}
 	sv.Spec = screenSpec{Slug: s.Slug, API: s.API, IDField: id, Single: s.Single, Upsert: s.Upsert, NoEdit: s.NoEdit, KeepRow: s.KeepRow,
-		Revoke: s.Revoke, Paged: s.Paged, NewestFirst: s.NewestFirst, CanWrite: sv.CanWrite, Secret: len(s.Secret) > 0}
+		Revoke: s.Revoke, Paged: s.Paged, NewestFirst: s.NewestFirst, CanWrite: sv.CanWrite, Secret: len(s.Secret) > 0,
+		// Lists, never null: the script iterates them (a single screen has no columns, a log no fields).
+		Columns: []columnSpec{}, Fields: []fieldSpec{}}
 	for _, c := range s.Columns {
 		sv.Columns = append(sv.Columns, columnView{column: c, LabelKey: s.labelKey(c.Label, c.Name)})
 		cs := columnSpec{Name: c.Name, Kind: c.Kind, Ref: c.Ref, RefLabel: c.RefLabel, Options: q.options(c.Options), Extra: c.Extra}
