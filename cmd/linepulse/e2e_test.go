@@ -24,7 +24,59 @@ import (
 // in, sees one tile per demo line, and watches the counts move as detections flow through
 // the whole pipeline. The REST API then shows the same detections stored in the rollups.
 func TestEndToEndDemo(t *testing.T) {
-	const chromium = "/usr/bin/chromium"
+	base, _ := startDemo(t, "e2e@demo.test", "supervisor")
+	bctx := browser(t, chromium)
+	evalNumber := func(js string) float64 { return evalNum(bctx, js) }
+	signIn(t, bctx, base, "e2e@demo.test")
+	const tiles = `document.querySelectorAll('.lp-tile').length`
+	testkit.CheckFor(t, time.Minute, 100*time.Millisecond, func() error {
+		n := evalNumber(tiles)
+		return testkit.Unless(n == 3, "%v live tiles, want 3", n)
+	})
+	// Sum of the tiles' total counts (numbers like "1,234").
+	const totals = `Array.from(document.querySelectorAll('.lp-total')).reduce((s, e) => s + (parseInt(e.textContent.replace(/[^0-9]/g, '')) || 0), 0)`
+	var first float64
+	testkit.CheckFor(t, time.Minute, 100*time.Millisecond, func() error {
+		first = evalNumber(totals)
+		return testkit.Unless(first > 0, "no counts over the WebSocket yet")
+	})
+	testkit.CheckFor(t, time.Minute, 100*time.Millisecond, func() error {
+		n := evalNumber(totals)
+		return testkit.Unless(n > first, "counts stay at %v", n)
+	})
+	screenshot(bctx, "dashboard")
+
+	// The same detections were written by the batch writer: production from the rollups.
+	token := login(t, base, "demo", "e2e@demo.test", "e2e-password-123")
+	var lines struct {
+		Items []struct {
+			ID int64 `json:"id"`
+		} `json:"items"`
+	}
+	getJSON(t, base+"/api/v1/lines", token, &lines)
+	if len(lines.Items) != 3 {
+		t.Fatalf("lines: %+v", lines)
+	}
+	from := time.Now().Add(-time.Hour).UTC().Format(time.RFC3339)
+	to := time.Now().Add(time.Hour).UTC().Format(time.RFC3339)
+	testkit.CheckFor(t, time.Minute, 100*time.Millisecond, func() error {
+		var prod web.ProductionResponse
+		getJSON(t, base+"/api/v1/lines/"+strconv.FormatInt(lines.Items[0].ID, 10)+"/production?interval=minute&from="+from+"&to="+to, token, &prod)
+		var total int64
+		for _, b := range prod.Items {
+			total += b.Total
+		}
+		return testkit.Unless(total > 0, "no production stored yet")
+	})
+}
+
+const chromium = "/usr/bin/chromium"
+
+// startDemo runs the real `serve --demo` (skipping the test without Chromium or built UI
+// assets) and adds a user of ours, password "e2e-password-123", to the demo tenant (its
+// admin's password is random). It returns the base URL and the data directory.
+func startDemo(t *testing.T, email, role string) (string, string) {
+	t.Helper()
 	if _, err := os.Stat(chromium); err != nil {
 		if os.Getenv("CI") == "true" {
 			t.Fatalf("%s missing in CI", chromium)
@@ -61,78 +113,44 @@ func TestEndToEndDemo(t *testing.T) {
 		resp.Body.Close()
 		return testkit.Unless(resp.StatusCode == 200, "/readyz answered %d", resp.StatusCode)
 	})
-	// A user of our own in the demo tenant (its admin's password is random).
 	testkit.CheckFor(t, time.Minute, 100*time.Millisecond, func() error {
-		code, _, stderr := runCLI(t, "e2e-password-123\n", "user", "create", "--tenant", "demo", "--email", "e2e@demo.test", "--role", "supervisor", "--password-stdin", "--data-dir", dir, "--log-level", "error")
+		code, _, stderr := runCLI(t, "e2e-password-123\n", "user", "create", "--tenant", "demo", "--email", email, "--role", role, "--password-stdin", "--data-dir", dir, "--log-level", "error")
 		return testkit.Unless(code == 0, "demo tenant not seeded: user create: %s", stderr)
 	})
 
-	bctx := browser(t, chromium)
-	step := func(what string, actions ...chromedp.Action[chromedp.Void]) {
-		t.Helper()
-		sctx, cancel := context.WithTimeout(bctx, 60*time.Second)
-		defer cancel()
-		if err := chromedp.Do(sctx, actions...); err != nil {
-			t.Fatalf("%s: %v", what, err)
-		}
+	return base, dir
+}
+
+// browserStep runs actions, failing the test after a minute.
+func browserStep(t *testing.T, bctx context.Context, what string, actions ...chromedp.Action[chromedp.Void]) {
+	t.Helper()
+	sctx, cancel := context.WithTimeout(bctx, 60*time.Second)
+	defer cancel()
+	if err := chromedp.Do(sctx, actions...); err != nil {
+		t.Fatalf("%s: %v", what, err)
 	}
-	evalNumber := func(js string) float64 {
-		v, err := chromedp.Run(bctx, chromedp.Evaluate[float64](js))
-		if err != nil {
-			return -1
-		}
-		return v
+}
+
+// evalNum evaluates js to a number in the page; -1 when it fails.
+func evalNum(bctx context.Context, js string) float64 {
+	v, err := chromedp.Run(bctx, chromedp.Evaluate[float64](js))
+	if err != nil {
+		return -1
 	}
-	step("sign in",
+	return v
+}
+
+// signIn signs a startDemo user in through the login page.
+func signIn(t *testing.T, bctx context.Context, base, email string) {
+	t.Helper()
+	browserStep(t, bctx, "sign in",
 		chromedp.Navigate(base+"/login"),
 		chromedp.WaitVisible(chromedp.CSS(`input[name=tenant]`)),
 		chromedp.SendKeys(chromedp.CSS(`input[name=tenant]`), "demo"),
-		chromedp.SendKeys(chromedp.CSS(`input[name=email]`), "e2e@demo.test"),
+		chromedp.SendKeys(chromedp.CSS(`input[name=email]`), email),
 		chromedp.SendKeys(chromedp.CSS(`input[name=password]`), "e2e-password-123"),
 		chromedp.Click(chromedp.CSS(`#login button[type=submit]`)),
 	)
-	const tiles = `document.querySelectorAll('.lp-tile').length`
-	testkit.CheckFor(t, time.Minute, 100*time.Millisecond, func() error {
-		n := evalNumber(tiles)
-		return testkit.Unless(n == 3, "%v live tiles, want 3", n)
-	})
-	// Sum of the tiles' total counts (numbers like "1,234").
-	const totals = `Array.from(document.querySelectorAll('.lp-total')).reduce((s, e) => s + (parseInt(e.textContent.replace(/[^0-9]/g, '')) || 0), 0)`
-	var first float64
-	testkit.CheckFor(t, time.Minute, 100*time.Millisecond, func() error {
-		first = evalNumber(totals)
-		return testkit.Unless(first > 0, "no counts over the WebSocket yet")
-	})
-	testkit.CheckFor(t, time.Minute, 100*time.Millisecond, func() error {
-		n := evalNumber(totals)
-		return testkit.Unless(n > first, "counts stay at %v", n)
-	})
-	if b, err := chromedp.Run(bctx, chromedp.FullScreenshot(100)); err == nil {
-		os.WriteFile(filepath.Join(os.TempDir(), "linepulse-e2e-dashboard.png"), b, 0o644)
-	}
-
-	// The same detections were written by the batch writer: production from the rollups.
-	token := login(t, base, "demo", "e2e@demo.test", "e2e-password-123")
-	var lines struct {
-		Items []struct {
-			ID int64 `json:"id"`
-		} `json:"items"`
-	}
-	getJSON(t, base+"/api/v1/lines", token, &lines)
-	if len(lines.Items) != 3 {
-		t.Fatalf("lines: %+v", lines)
-	}
-	from := time.Now().Add(-time.Hour).UTC().Format(time.RFC3339)
-	to := time.Now().Add(time.Hour).UTC().Format(time.RFC3339)
-	testkit.CheckFor(t, time.Minute, 100*time.Millisecond, func() error {
-		var prod web.ProductionResponse
-		getJSON(t, base+"/api/v1/lines/"+strconv.FormatInt(lines.Items[0].ID, 10)+"/production?interval=minute&from="+from+"&to="+to, token, &prod)
-		var total int64
-		for _, b := range prod.Items {
-			total += b.Total
-		}
-		return testkit.Unless(total > 0, "no production stored yet")
-	})
 }
 
 func browser(t *testing.T, path string) context.Context {

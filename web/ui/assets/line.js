@@ -1,13 +1,11 @@
 // lineDetail is the Alpine component of /lines/{id}: live tile, production chart, OEE of
 // the current and previous shift, and the downtime list with reason coding.
-import { BarController, BarElement, CategoryScale, Chart, Legend, LinearScale, Tooltip } from 'chart.js';
 import { api, checkSession, errorText, items } from './api.js';
+import { drawProduction } from './chart.js';
 import { t } from './i18n.js';
 import { LiveClient } from './live.js';
 import { dateTime, duration, newTile, num, pct, shortDateTime } from './tile.js';
 import { handleLive, tileHelpers } from './tiles.js';
-
-Chart.register(BarController, BarElement, CategoryScale, LinearScale, Tooltip, Legend);
 
 const RANGES = {
   '24h': { hours: 24, interval: 'hour', span: 'js.range.24h.span', label: 'js.range.24h.label' },
@@ -43,25 +41,6 @@ function oeeCard(r) {
     planned: planned === null ? '—' : duration(planned * 1000),
     downtime: down === null ? '—' : duration(down * 1000),
   };
-}
-
-// The API labels buckets in the plant's time zone ("2006-01-02 15:04 MST", a date, or
-// "date shift"); the axis shows the short part, the tooltip all of it.
-function fullLabel(b) {
-  return (b && (b.label || dateTime(b.start))) || '';
-}
-
-function shortLabel(b, interval) {
-  const label = fullLabel(b);
-  if (interval === 'hour' || interval === 'minute') {
-    const m = /\b(\d{1,2}:\d{2})\b/.exec(label);
-    if (m) return m[1];
-  }
-  if (interval === 'day') {
-    const m = /^\d{4}-(\d{2}-\d{2})$/.exec(label);
-    if (m) return m[1];
-  }
-  return label;
 }
 
 function csvCell(v) {
@@ -192,39 +171,7 @@ export function lineDetail() {
     drawChart() {
       const canvas = this.$refs.chart;
       if (!canvas) return;
-      const labels = buckets.map((b) => shortLabel(b, this.window().interval));
-      const good = buckets.map((b) => Number(b.good) || 0);
-      const reject = buckets.map((b) => Number(b.reject) || 0);
-      if (chart) {
-        chart.data.labels = labels;
-        chart.data.datasets[0].data = good;
-        chart.data.datasets[1].data = reject;
-        chart.update();
-        return;
-      }
-      chart = new Chart(canvas, {
-        type: 'bar',
-        data: {
-          labels,
-          datasets: [
-            { label: t('js.kpi.good'), data: good, backgroundColor: '#34d399', stack: 'count' },
-            { label: t('js.kpi.reject'), data: reject, backgroundColor: '#f87171', stack: 'count' },
-          ],
-        },
-        options: {
-          responsive: true,
-          maintainAspectRatio: false,
-          animation: false,
-          scales: {
-            x: { stacked: true, ticks: { color: '#94a3b8', maxRotation: 0, autoSkip: true }, grid: { color: '#1e293b' } },
-            y: { stacked: true, beginAtZero: true, ticks: { color: '#94a3b8' }, grid: { color: '#1e293b' } },
-          },
-          plugins: {
-            legend: { labels: { color: '#e2e8f0' } },
-            tooltip: { callbacks: { title: (points) => (points.length ? fullLabel(buckets[points[0].dataIndex]) : '') } },
-          },
-        },
-      });
+      chart = drawProduction(chart, canvas, buckets, this.window().interval);
     },
 
     exportCSV() {
