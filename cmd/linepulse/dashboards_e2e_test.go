@@ -82,6 +82,43 @@ func TestDashboardFromConfiguration(t *testing.T) {
 		})
 		screenshot(bctx, "dashboard-"+page.name)
 	}
+	// The grid editor: a new dashboard with a production chart; the schema refuses 9999
+	// hours and the refusal shows on the widget; 12 hours are saved.
+	browserStep(t, bctx, "new dashboard", chromedp.Navigate(base+"/dashboards"), chromedp.WaitVisible(chromedp.ID("new-board")), chromedp.Click(chromedp.ID("new-board")))
+	setField := func(sel, value, event string) error {
+		got, err := chromedp.Run(bctx, chromedp.Evaluate[string](fmt.Sprintf(`(() => { const e = document.querySelector(%q); if (!e) throw new Error('no %s'); e.value = %q; e.dispatchEvent(new Event(%q, {bubbles: true})); return e.value })()`, sel, sel, value, event)))
+		return testkit.Unless(err == nil && got == value, "%s holds %q (%v), want %q", sel, got, err, value)
+	}
+	testkit.CheckFor(t, time.Minute, 100*time.Millisecond, func() error {
+		return setField("#add-type", "production_chart", "change")
+	})
+	browserStep(t, bctx, "add widget", chromedp.Click(chromedp.ID("add-widget")), chromedp.WaitVisible(chromedp.CSS(`[data-param=hours]`)))
+	edited := func(hours, want string) {
+		t.Helper()
+		if err := setField("[data-param=hours]", hours, "input"); err != nil {
+			t.Fatal(err)
+		}
+		browserStep(t, bctx, "save", chromedp.Click(chromedp.ID("save-board")))
+		testkit.CheckFor(t, time.Minute, 100*time.Millisecond, func() error {
+			got, _ := chromedp.Run(bctx, chromedp.Evaluate[string](`(document.querySelector('.lp-widget-error') || {}).textContent || document.body.innerText`))
+			return testkit.Unless(strings.Contains(got, want), "editor says %.300q, want %q", got, want)
+		})
+	}
+	edited("9999", "params.hours: maximum")
+	edited("12", "Saved")
+	screenshot(bctx, "dashboard-editor")
+	var boards struct {
+		Items []struct {
+			Name         string          `json:"name"`
+			LayoutConfig json.RawMessage `json:"layout_config"`
+		} `json:"items"`
+	}
+	getJSON(t, base+"/api/v1/dashboards", token, &boards)
+	if n := len(boards.Items); n != 2 || !strings.Contains(string(boards.Items[1].LayoutConfig), `"widget_type":"production_chart"`) ||
+		!strings.Contains(string(boards.Items[1].LayoutConfig), `"hours":12`) {
+		t.Errorf("saved dashboards: %+v", boards.Items)
+	}
+
 	// A phone: no horizontal overflow.
 	browserStep(t, bctx, "phone", chromedp.EmulateViewport(390, 844), chromedp.Navigate(fmt.Sprintf("%s/dashboards/%d", base, dash.ID)))
 	testkit.CheckFor(t, time.Minute, 100*time.Millisecond, func() error {

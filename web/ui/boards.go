@@ -101,3 +101,36 @@ func (q *req) boardError(err error) {
 	q.u.cfg.Logger.Error("ui: cannot load dashboard", "err", err)
 	q.fail(http.StatusInternalServerError, "page.board_error", q.t("board.load_failed"))
 }
+
+// boardsPage serves /dashboards (the list) and /dashboards/{id}/edit (the grid editor);
+// their scripts read and save the templates through the API.
+func (u *UI) boardsPage(edit bool) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		var rq *req
+		var id int64
+		if edit {
+			if rq, id = u.beginID(w, r); id == 0 {
+				return
+			}
+		} else if rq = u.begin(w, r, ""); rq == nil {
+			return
+		}
+		page, action := "dashboards", web.ActDashboardsRead
+		if edit {
+			page, action = "boardedit", web.ActDashboardsWrite
+		}
+		if rq.viewer != nil && !rq.viewer.Can(action) {
+			rq.fail(http.StatusForbidden, "page.forbidden", rq.t("error.forbidden_screen"))
+			return
+		}
+		d := rq.data(page, "page."+page)
+		d.BoardID = id
+		d.Roles = map[string]string{}
+		for _, role := range store.Roles {
+			if role != store.RolePlatformAdmin {
+				d.Roles[role] = rq.t("role." + role)
+			}
+		}
+		rq.render(http.StatusOK, page, d)
+	}
+}

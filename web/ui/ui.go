@@ -145,7 +145,9 @@ func (u *UI) current() (*site, error) {
 //	GET /tv?kiosk=T&lines=1,2   big-font shop-floor view, authenticated by the kiosk token
 //	                        (its bound dashboard template when it has one)
 //	GET /lines/{id}         line detail: production chart, shift OEE, downtime reason coding
+//	GET /dashboards         the dashboard templates the viewer may see
 //	GET /dashboards/{id}    one dashboard template, widget by widget (boards.go)
+//	GET /dashboards/{id}/edit   the grid editor of a template
 //	GET /setup              the setup screens the viewer may open
 //	GET /setup/{slug}       one setup screen (screens.go)
 //	GET /static/{hash}/{name}   content-addressed assets, cached for a year
@@ -156,7 +158,9 @@ func (u *UI) Handler() http.Handler {
 	mux.HandleFunc("GET /login", u.page("login", "page.login"))
 	mux.HandleFunc("GET /tv", u.page("tv", "page.tv"))
 	mux.HandleFunc("GET /lines/{id}", u.linePage)
+	mux.HandleFunc("GET /dashboards", u.boardsPage(false))
 	mux.HandleFunc("GET /dashboards/{id}", u.boardPage)
+	mux.HandleFunc("GET /dashboards/{id}/edit", u.boardsPage(true))
 	mux.HandleFunc("GET /setup", u.setupPage)
 	mux.HandleFunc("GET /setup/{slug}", u.setupPage)
 	mux.HandleFunc("/", u.notFound)
@@ -180,8 +184,11 @@ type pageData struct {
 	Nav *nav
 	// Setup is the content of the setup pages.
 	Setup *setupData
-	// Board is the dashboard template the page renders (nil: the default tiles).
-	Board *boardData
+	// Board is the dashboard template the page renders (nil: the default tiles); BoardID
+	// the template the editor opens; Roles the role names (role → label) its scripts show.
+	Board   *boardData
+	BoardID int64
+	Roles   map[string]string
 	// JS holds the strings the page's scripts show, in Lang (i18n "js." keys).
 	JS      map[string]string
 	LineID  int64

@@ -4,6 +4,7 @@
 // live state (one tile per line, see tile.js) or its own API data.
 import Alpine from '@alpinejs/csp';
 import { api, checkSession, errorText, items } from './api.js';
+import { ENUM_LABELS, widgetName } from './boardedit.js';
 import { drawProduction } from './chart.js';
 import { dateTime, duration, integer, percent, t, time } from './i18n.js';
 import { LiveClient } from './live.js';
@@ -12,28 +13,6 @@ import { handleLive, tileHelpers } from './tiles.js';
 
 // shared is the live state of the page's board: Alpine tracks reads of it in every widget.
 const shared = Alpine.reactive({ tiles: [], alerts: [], status: 'connecting', liveError: '', now: Date.now(), raw: {}, info: {}, kiosk: '' });
-
-const WIDGET_NAMES = {
-  kpi_tile: 'js.widget.kpi_tile',
-  line_state: 'js.widget.line_state',
-  oee_gauge: 'js.widget.oee_gauge',
-  production_chart: 'js.widget.production_chart',
-  product_mix: 'js.widget.product_mix',
-  downtime_list: 'js.widget.downtime_list',
-  plant_map: 'js.widget.plant_map',
-  stop_timeline: 'js.widget.stop_timeline',
-  counter_target: 'js.widget.counter_target',
-  clock_banner: 'js.widget.clock_banner',
-};
-
-const METRICS = {
-  oee: 'js.kpi.oee',
-  availability: 'js.kpi.availability',
-  performance: 'js.kpi.performance',
-  quality: 'js.kpi.quality',
-  count: 'js.kpi.count',
-  rate: 'js.kpi.rate',
-};
 
 // apiGet reads the API as the page's viewer: the session cookie, or the TV's kiosk token.
 export function apiGet(path) {
@@ -172,7 +151,7 @@ export function widget() {
 
     title() {
       if (this.params.title) return this.params.title;
-      const name = t(WIDGET_NAMES[this.type] || 'js.widget.unknown');
+      const name = widgetName(this.type, t('js.widget.unknown'));
       return this.line ? `${name} · ${this.t.name}` : name;
     },
 
@@ -203,7 +182,7 @@ export function widget() {
 
     // kpi_tile
     metricLabel() {
-      return t(METRICS[this.params.metric] || METRICS.oee);
+      return t(ENUM_LABELS[this.params.metric] || ENUM_LABELS.oee);
     },
     metricValue() {
       const tl = this.t;
