@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -118,6 +119,26 @@ func TestDashboardFromConfiguration(t *testing.T) {
 		!strings.Contains(string(boards.Items[1].LayoutConfig), `"hours":12`) {
 		t.Errorf("saved dashboards: %+v", boards.Items)
 	}
+
+	// The plant map: the demo's areas over an uploaded floor plan, coloured by their line's
+	// state; an area opens its line.
+	plan := base64.StdEncoding.EncodeToString([]byte(`<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 200 120"><rect width="200" height="120" fill="#1e293b"/><script>alert(1)</script></svg>`))
+	if code, body := sendJSON(t, "PUT", base+"/api/v1/floorplan", token, map[string]string{"content_type": "image/svg+xml", "data": plan}); code != http.StatusOK {
+		t.Fatalf("floor plan: %d %s", code, body)
+	}
+	browserStep(t, bctx, "open the map", chromedp.Navigate(base+"/map"))
+	testkit.CheckFor(t, time.Minute, 100*time.Millisecond, func() error {
+		n := evalNum(bctx, `document.querySelectorAll('[data-widget=plant_map] .lp-area').length`)
+		img := evalNum(bctx, `(document.querySelector('.lp-map img') || {src: ''}).src.startsWith('data:image/svg+xml') ? 1 : 0`)
+		painted := evalNum(bctx, `Array.from(document.querySelectorAll('.lp-area')).filter(a => a.style.backgroundColor && !a.style.backgroundColor.includes('51, 65, 85')).length`)
+		return testkit.Unless(n >= 3 && img == 1 && painted == n, "%v areas (%v coloured by a live state), floor plan shown %v", n, painted, img)
+	})
+	screenshot(bctx, "map")
+	browserStep(t, bctx, "click an area", chromedp.Click(chromedp.CSS(`.lp-area`)))
+	testkit.CheckFor(t, time.Minute, 100*time.Millisecond, func() error {
+		loc, _ := chromedp.Run(bctx, chromedp.Location())
+		return testkit.Unless(strings.Contains(loc, "/lines/"), "clicking an area went to %s", loc)
+	})
 
 	// A phone: no horizontal overflow.
 	browserStep(t, bctx, "phone", chromedp.EmulateViewport(390, 844), chromedp.Navigate(fmt.Sprintf("%s/dashboards/%d", base, dash.ID)))

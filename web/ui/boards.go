@@ -134,3 +134,15 @@ func (u *UI) boardsPage(edit bool) http.HandlerFunc {
 		rq.render(http.StatusOK, page, d)
 	}
 }
+
+// mapPage serves /map: the plant map widget over the whole page (every area), and the
+// floor-plan upload for those who may change the plant model.
+func (u *UI) mapPage(w http.ResponseWriter, r *http.Request) {
+	rq := u.begin(w, r, "")
+	if rq == nil {
+		return
+	}
+	d := rq.data("map", "page.map")
+	d.Board = &boardData{Name: rq.t("page.map"), Widgets: []boardWidget{{Type: "plant_map", Params: "{}", Span: 12, Rows: 4}}}
+	rq.render(http.StatusOK, "map", d)
+}

@@ -19,6 +19,7 @@ type navLink struct {
 
 var navLinks = []navLink{
 	{Href: "/", Key: "nav.dashboard", Action: web.ActLive, Pages: []string{"dashboard", "line"}},
+	{Href: "/map", Key: "nav.map", Action: web.ActPlantRead, Pages: []string{"map"}},
 	{Href: "/dashboards", Key: "nav.dashboards", Action: web.ActDashboardsRead, Pages: []string{"dashboards", "board", "boardedit"}},
 }
 

@@ -145,6 +145,7 @@ func (u *UI) current() (*site, error) {
 //	GET /tv?kiosk=T&lines=1,2   big-font shop-floor view, authenticated by the kiosk token
 //	                        (its bound dashboard template when it has one)
 //	GET /lines/{id}         line detail: production chart, shift OEE, downtime reason coding
+//	GET /map                the plant map: areas over the floor plan, coloured live
 //	GET /dashboards         the dashboard templates the viewer may see
 //	GET /dashboards/{id}    one dashboard template, widget by widget (boards.go)
 //	GET /dashboards/{id}/edit   the grid editor of a template
@@ -158,6 +159,7 @@ func (u *UI) Handler() http.Handler {
 	mux.HandleFunc("GET /login", u.page("login", "page.login"))
 	mux.HandleFunc("GET /tv", u.page("tv", "page.tv"))
 	mux.HandleFunc("GET /lines/{id}", u.linePage)
+	mux.HandleFunc("GET /map", u.mapPage)
 	mux.HandleFunc("GET /dashboards", u.boardsPage(false))
 	mux.HandleFunc("GET /dashboards/{id}", u.boardPage)
 	mux.HandleFunc("GET /dashboards/{id}/edit", u.boardsPage(true))

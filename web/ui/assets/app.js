@@ -5,7 +5,7 @@
 import htmx from 'htmx.org';
 import Alpine from '@alpinejs/csp';
 import { loginURL, refreshSession } from './api.js';
-import { board, widget } from './board.js';
+import { board, floorPlan, widget } from './board.js';
 import { boardEditor, boardList } from './boardedit.js';
 import { lineDetail } from './line.js';
 import { login } from './login.js';
@@ -40,6 +40,7 @@ Alpine.data('nav', nav);
 Alpine.data('liveTiles', liveTiles);
 Alpine.data('board', board);
 Alpine.data('widget', widget);
+Alpine.data('floorPlan', floorPlan);
 Alpine.data('boardList', boardList);
 Alpine.data('boardEditor', boardEditor);
 Alpine.data('lineDetail', lineDetail);

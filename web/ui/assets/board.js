@@ -99,6 +99,7 @@ export function board() {
 }
 
 // tones of a line state on the map and the timeline.
+const MAX_PLAN_BYTES = 2 * 1024 * 1024;
 const FILL = { running: '#059669', down: '#dc2626', planned_stop: '#d97706', no_shift: '#475569', unknown: '#334155' };
 
 export function widget() {
@@ -106,7 +107,9 @@ export function widget() {
   let timer = null;
   let self = null;
   const onLine = (ev) => {
-    if (self && ev.detail.line === self.line) self.refresh();
+    if (!self || ev.detail.line !== self.line) return;
+    if (ev.detail.plan) self.planSize = null;
+    self.refresh();
   };
   return {
     type: '',
@@ -118,6 +121,7 @@ export function widget() {
     previous: null,
     areas: [],
     mapBox: {},
+    planSize: null,
     plan: '',
     segments: [],
     span: '',
@@ -274,16 +278,18 @@ export function widget() {
         maxX = Math.max(maxX, a.coord_x2);
         maxY = Math.max(maxY, a.coord_y2);
       }
-      try {
-        const fp = await apiGet('/api/v1/floorplan');
-        if (fp && fp.width > 0 && fp.height > 0) {
-          maxX = fp.width;
-          maxY = fp.height;
-          this.plan = fp.url || '';
+      if (this.planSize === null) {
+        // Once per page (and after an upload): a plant without a floor plan answers 404.
+        try {
+          const fp = await apiGet('/api/v1/floorplan');
+          this.plan = fp.data_url || '';
+          this.planSize = fp.width > 0 && fp.height > 0 ? [fp.width, fp.height] : [];
+        } catch {
+          this.plan = '';
+          this.planSize = [];
         }
-      } catch {
-        this.plan = '';
       }
+      if (this.planSize.length) [maxX, maxY] = this.planSize;
       this.mapBox = { aspectRatio: `${maxX} / ${maxY}` };
       const pc = (v, of) => `${((v / of) * 100).toFixed(3)}%`;
       this.areas = areas.map((a) => ({
@@ -375,6 +381,60 @@ export function widget() {
     // clock_banner
     clock() {
       return time(shared.now);
+    },
+  };
+}
+
+// floorPlan is the upload form of the plant map page: PNG, JPEG or SVG, sent base64 to
+// PUT /api/v1/floorplan (the API checks and sanitises it); the map redraws.
+export function floorPlan() {
+  return {
+    busy: false,
+    note: '',
+    noteClass: '',
+
+    redraw() {
+      window.dispatchEvent(new CustomEvent('lp-line', { detail: { line: 0, plan: true } }));
+    },
+
+    say(text, ok) {
+      this.note = text;
+      this.noteClass = ok ? 'text-emerald-300' : 'text-red-300';
+    },
+
+    upload(ev) {
+      const file = ev.target.files && ev.target.files[0];
+      if (!file) return;
+      if (file.size > MAX_PLAN_BYTES) {
+        this.say(t('js.map.too_large'), false);
+        return;
+      }
+      const reader = new FileReader();
+      reader.onload = async () => {
+        const data = String(reader.result).replace(/^data:[^,]*,/, '');
+        this.busy = true;
+        try {
+          await api('/api/v1/floorplan', { method: 'PUT', body: { content_type: file.type, data } });
+          this.say(t('js.saved'), true);
+          this.redraw();
+        } catch (e) {
+          this.say(e.fields && e.fields.length ? e.fields.map((f) => f.message).join('; ') : errorText(e), false);
+        } finally {
+          this.busy = false;
+          ev.target.value = '';
+        }
+      };
+      reader.readAsDataURL(file);
+    },
+
+    async remove() {
+      try {
+        await api('/api/v1/floorplan', { method: 'DELETE' });
+        this.say(t('js.map.removed'), true);
+        this.redraw();
+      } catch (e) {
+        this.say(errorText(e), false);
+      }
     },
   };
 }
