@@ -3,6 +3,7 @@
 import { api, checkSession, errorText, items } from './api.js';
 import { drawProduction } from './chart.js';
 import { t } from './i18n.js';
+import { incidents } from './incidents.js';
 import { LiveClient } from './live.js';
 import { dateTime, duration, newTile, num, pct, shortDateTime } from './tile.js';
 import { handleLive, tileHelpers } from './tiles.js';
@@ -66,6 +67,7 @@ export function lineDetail() {
   let buckets = [];
   return {
     ...tileHelpers,
+    ...incidents(),
     lineId: 0,
     name: '',
     tiles: [],
@@ -107,7 +109,7 @@ export function lineDetail() {
       this.tiles = [newTile({ ...line, id: this.lineId })];
       // The failure catalogue first: the reason selects need their options before their value.
       await this.loadFailures();
-      await Promise.all([this.loadProduction(), this.loadOEE(), this.loadDowntime()]);
+      await Promise.all([this.loadProduction(), this.loadOEE(), this.loadDowntime(), this.loadIncidents()]);
       live = new LiveClient({
         lines: [this.lineId],
         onMessage: (m) => {
@@ -200,7 +202,7 @@ export function lineDetail() {
       try {
         this.failures = items(await api('/api/v1/failures?limit=500'), 'failures')
           .filter((f) => f && f.code)
-          .map((f) => ({ code: String(f.code), label: f.name ? `${f.code} — ${f.name}` : String(f.code) }))
+          .map((f) => ({ id: Number(f.id), sid: String(f.id), code: String(f.code), label: f.name ? `${f.code} — ${f.name}` : String(f.code) }))
           .sort((a, b) => a.code.localeCompare(b.code));
       } catch (e) {
         this.failError = t('js.failures.load_failed', { message: errorText(e) });
@@ -222,6 +224,8 @@ export function lineDetail() {
         saving: false,
         note: '',
         noteClass: '',
+        reporting: false,
+        report: { failure: '', title: '', description: '', error: '' },
       };
     },
 
