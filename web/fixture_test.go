@@ -2,6 +2,7 @@ package web_test
 
 import (
 	"context"
+	"encoding/base64"
 	"log/slog"
 	"net/http"
 	"time"
@@ -51,6 +52,8 @@ func bodies(name string, r refs) map[string]map[string]any {
 		"camera-events": {"camera_id": r.camera, "action": "restart", "reason": name + " test", "gpu_usage": 0.5, "occurred_at": at},
 		"devices":       {"name": name + "-dev", "lines": []int64{r.line}},
 		"kiosks":        {"name": name + " tv", "lines": []int64{r.line}, "dashboard_id": r.dashboard},
+		"floorplan": {"content_type": "image/svg+xml", "data": base64.StdEncoding.EncodeToString([]byte(
+			`<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 100 60"><title>` + name + ` plan</title><rect width="10" height="10"/></svg>`))},
 		"dashboards": {"name": name + " dash", "role_access": "viewer", "layout_config": map[string]any{"widgets": []any{
 			map[string]any{"widget_type": "kpi_tile", "x": 0, "y": 0, "w": 3, "h": 2, "params": map[string]any{"line_id": r.line, "metric": "oee"}}}}},
 		"users": {"email": name + "-u@example.test", "name": name, "role": "operator", "password": "a long password",
@@ -107,5 +110,6 @@ func (ev *env) plant(ten store.Tenant, admin, name string) fixture {
 	got := ev.must(http.StatusCreated, req{method: "POST", path: "/api/v1/incidents", token: admin, body: bodies(name, f.refs())["incidents"]}, nil)
 	f.ids["incidents"] = idOf(ev.t, got)
 	f.ids["widgets"] = 1
+	ev.must(http.StatusOK, req{method: "PUT", path: "/api/v1/floorplan", token: admin, body: bodies(name, f.refs())["floorplan"]}, nil)
 	return f
 }

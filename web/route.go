@@ -28,6 +28,8 @@ type Route struct {
 	Resp     any // sample of the response type; nil = 204 No Content
 	List     bool
 	Status   int // success status; default 200, or 204 when Resp is nil
+	// MaxBody bounds this route's request body instead of APIConfig.MaxBodyBytes (uploads).
+	MaxBody int64
 
 	handle func(c *call) error
 }
@@ -88,7 +90,7 @@ func (a *API) buildRoutes() error {
 		a.authRoutes(), a.meRoutes(), a.tenantRoutes(), a.tenantSettingsRoutes(), a.userRoutes(), a.lineRoutes(), a.areaRoutes(),
 		a.productRoutes(), a.shiftRoutes(), a.filterRoutes(), a.failureRoutes(), a.incidentRoutes(),
 		a.cameraRoutes(), a.cameraAreaRoutes(), a.cameraEventRoutes(), a.deviceRoutes(), a.kioskRoutes(),
-		a.widgetRoutes(), a.dashboardRoutes(), a.configRoutes(), a.auditRoutes(), a.dataRoutes(), a.deadLetterRoutes(),
+		a.widgetRoutes(), a.dashboardRoutes(), a.floorPlanRoutes(), a.configRoutes(), a.auditRoutes(), a.dataRoutes(), a.deadLetterRoutes(),
 		a.openAPIRoutes(),
 	}
 	seen := map[string]bool{}
@@ -225,7 +227,13 @@ func (c *call) pathID(name string) (int64, error) {
 }
 
 // decode reads the JSON body into dst.
-func (c *call) decode(dst any) error { return decodeJSON(c.w, c.r, c.a.cfg.MaxBodyBytes, dst) }
+func (c *call) decode(dst any) error {
+	limit := c.a.cfg.MaxBodyBytes
+	if c.route.MaxBody > 0 {
+		limit = c.route.MaxBody
+	}
+	return decodeJSON(c.w, c.r, limit, dst)
+}
 
 // reply writes v with the route's success status.
 func (c *call) reply(v any) error {

@@ -156,7 +156,7 @@ func TestEveryEndpointRefusesBadInput(t *testing.T) {
 					delete(valid, "refresh_token")
 				}
 			}
-			huge := `{"name":"` + strings.Repeat("a", 64<<10) + `"}`
+			huge := `{"name":"` + strings.Repeat("a", max(64<<10, int(r.MaxBody))) + `"}`
 			check(r, req{method: r.Method, path: path, body: huge}, http.StatusRequestEntityTooLarge, "oversized body", "")
 			check(r, req{method: r.Method, path: path, body: `{"name":`}, http.StatusBadRequest, "malformed JSON", "")
 			check(r, req{method: r.Method, path: path, body: `[]`}, http.StatusBadRequest, "array body", "")

@@ -32,6 +32,8 @@ type Viewer struct {
 	Actions []string
 	// Lines limits the lines the viewer sees; nil = every line.
 	Lines []int64
+	// DashboardID is the dashboard a kiosk token is bound to (0 = none; always 0 for users).
+	DashboardID int64
 }
 
 // Can reports whether the viewer may perform action.
@@ -51,11 +53,13 @@ func (a *API) Viewer(r *http.Request) (Viewer, bool) {
 // KioskViewer is the Viewer of a kiosk token (the TV view's ?kiosk=); false when the
 // token is unknown or revoked.
 func (a *API) KioskViewer(ctx context.Context, token string) (Viewer, bool) {
-	p, _, err := a.kioskPrincipal(ctx, token)
+	p, dash, err := a.kioskPrincipal(ctx, token)
 	if err != nil {
 		return Viewer{}, false
 	}
-	return a.viewerOf(ctx, p)
+	v, ok := a.viewerOf(ctx, p)
+	v.DashboardID = dash
+	return v, ok
 }
 
 func (a *API) viewerOf(ctx context.Context, p identity.Principal) (Viewer, bool) {

@@ -29,6 +29,14 @@ var builtinWidgets = []store.Widget{
 		RequiredParams: store.JSON(`{"type":"object","additionalProperties":false,"required":["line_id"],"properties":{"line_id":{"type":"integer","minimum":1},"limit":{"type":"integer","minimum":1,"maximum":100},"title":{"type":"string","maxLength":100}}}`)},
 	{WidgetType: "oee_gauge", Name: "OEE gauge", Description: "OEE with availability, performance and quality of the current or previous shift.",
 		RequiredParams: store.JSON(`{"type":"object","additionalProperties":false,"required":["line_id"],"properties":{"line_id":{"type":"integer","minimum":1},"shift":{"enum":["current","previous"]},"title":{"type":"string","maxLength":100}}}`)},
+	{WidgetType: "plant_map", Name: "Plant map", Description: "The areas drawn from their coordinates over the floor plan, coloured live by their line's state; click an area for its line.",
+		RequiredParams: store.JSON(`{"type":"object","additionalProperties":false,"properties":{"line_id":{"type":"integer","minimum":1},"title":{"type":"string","maxLength":100}}}`)},
+	{WidgetType: "stop_timeline", Name: "Stop timeline", Description: "The current shift as a bar: running, down and planned stops (breaks).",
+		RequiredParams: store.JSON(`{"type":"object","additionalProperties":false,"required":["line_id"],"properties":{"line_id":{"type":"integer","minimum":1},"title":{"type":"string","maxLength":100}}}`)},
+	{WidgetType: "counter_target", Name: "Counter vs target", Description: "Good count of the shift against a target (given, or what the ideal cycle time allows so far).",
+		RequiredParams: store.JSON(`{"type":"object","additionalProperties":false,"required":["line_id"],"properties":{"line_id":{"type":"integer","minimum":1},"target":{"type":"integer","minimum":1,"maximum":100000000},"title":{"type":"string","maxLength":100}}}`)},
+	{WidgetType: "clock_banner", Name: "Clock and shift", Description: "The time in the plant's zone and the current shift of a line.",
+		RequiredParams: store.JSON(`{"type":"object","additionalProperties":false,"properties":{"line_id":{"type":"integer","minimum":1},"title":{"type":"string","maxLength":100}}}`)},
 }
 
 // SeedWidgets installs or updates the built-in widget catalogue; serve calls it at start.

@@ -24,38 +24,10 @@ import (
 // in, sees one tile per demo line, and watches the counts move as detections flow through
 // the whole pipeline. The REST API then shows the same detections stored in the rollups.
 func TestEndToEndDemo(t *testing.T) {
-	chromium := needBrowser(t)
-	dir, base := startServe(t, "--demo")
-	// A user of our own in the demo tenant (its admin's password is random).
-	testkit.CheckFor(t, time.Minute, 100*time.Millisecond, func() error {
-		code, _, stderr := runCLI(t, "e2e-password-123\n", "user", "create", "--tenant", "demo", "--email", "e2e@demo.test", "--role", "supervisor", "--password-stdin", "--data-dir", dir, "--log-level", "error")
-		return testkit.Unless(code == 0, "demo tenant not seeded: user create: %s", stderr)
-	})
-
+	base, _ := startDemo(t, "e2e@demo.test", "supervisor")
 	bctx := browser(t, chromium)
-	step := func(what string, actions ...chromedp.Action[chromedp.Void]) {
-		t.Helper()
-		sctx, cancel := context.WithTimeout(bctx, 60*time.Second)
-		defer cancel()
-		if err := chromedp.Do(sctx, actions...); err != nil {
-			t.Fatalf("%s: %v", what, err)
-		}
-	}
-	evalNumber := func(js string) float64 {
-		v, err := chromedp.Run(bctx, chromedp.Evaluate[float64](js))
-		if err != nil {
-			return -1
-		}
-		return v
-	}
-	step("sign in",
-		chromedp.Navigate(base+"/login"),
-		chromedp.WaitVisible(chromedp.CSS(`input[name=tenant]`)),
-		chromedp.SendKeys(chromedp.CSS(`input[name=tenant]`), "demo"),
-		chromedp.SendKeys(chromedp.CSS(`input[name=email]`), "e2e@demo.test"),
-		chromedp.SendKeys(chromedp.CSS(`input[name=password]`), "e2e-password-123"),
-		chromedp.Click(chromedp.CSS(`#login button[type=submit]`)),
-	)
+	evalNumber := func(js string) float64 { return evalNum(bctx, js) }
+	signIn(t, bctx, base, "e2e@demo.test")
 	const tiles = `document.querySelectorAll('.lp-tile').length`
 	testkit.CheckFor(t, time.Minute, 100*time.Millisecond, func() error {
 		n := evalNumber(tiles)
@@ -84,9 +56,7 @@ func TestEndToEndDemo(t *testing.T) {
 	if bad, err := chromedp.Run(bctx, chromedp.Evaluate[[]string](`window.lpBad.slice(0, 5)`)); err != nil || len(bad) > 0 {
 		t.Errorf("tiles showed availability 100 %% with performance under 10 %%: %v (%v)", bad, err)
 	}
-	if b, err := chromedp.Run(bctx, chromedp.FullScreenshot(100)); err == nil {
-		os.WriteFile(filepath.Join(os.TempDir(), "linepulse-e2e-dashboard.png"), b, 0o644)
-	}
+	screenshot(bctx, "dashboard")
 
 	// The same detections were written by the batch writer: production from the rollups.
 	token := login(t, base, "demo", "e2e@demo.test", "e2e-password-123")
@@ -112,11 +82,58 @@ func TestEndToEndDemo(t *testing.T) {
 	})
 }
 
+const chromium = "/usr/bin/chromium"
+
+// startDemo runs the real `serve --demo` (see startServe) and adds a user of ours,
+// password "e2e-password-123", to the demo tenant (its admin's password is random). It
+// returns the base URL and the data directory.
+func startDemo(t *testing.T, email, role string) (string, string) {
+	t.Helper()
+	needBrowser(t)
+	dir, base := startServe(t, "--demo")
+	testkit.CheckFor(t, time.Minute, 100*time.Millisecond, func() error {
+		code, _, stderr := runCLI(t, "e2e-password-123\n", "user", "create", "--tenant", "demo", "--email", email, "--role", role, "--password-stdin", "--data-dir", dir, "--log-level", "error")
+		return testkit.Unless(code == 0, "demo tenant not seeded: user create: %s", stderr)
+	})
+	return base, dir
+}
+
+// browserStep runs actions, failing the test after a minute.
+func browserStep(t *testing.T, bctx context.Context, what string, actions ...chromedp.Action[chromedp.Void]) {
+	t.Helper()
+	sctx, cancel := context.WithTimeout(bctx, 60*time.Second)
+	defer cancel()
+	if err := chromedp.Do(sctx, actions...); err != nil {
+		t.Fatalf("%s: %v", what, err)
+	}
+}
+
+// evalNum evaluates js to a number in the page; -1 when it fails.
+func evalNum(bctx context.Context, js string) float64 {
+	v, err := chromedp.Run(bctx, chromedp.Evaluate[float64](js))
+	if err != nil {
+		return -1
+	}
+	return v
+}
+
+// signIn signs a startDemo user in through the login page.
+func signIn(t *testing.T, bctx context.Context, base, email string) {
+	t.Helper()
+	browserStep(t, bctx, "sign in",
+		chromedp.Navigate(base+"/login"),
+		chromedp.WaitVisible(chromedp.CSS(`input[name=tenant]`)),
+		chromedp.SendKeys(chromedp.CSS(`input[name=tenant]`), "demo"),
+		chromedp.SendKeys(chromedp.CSS(`input[name=email]`), email),
+		chromedp.SendKeys(chromedp.CSS(`input[name=password]`), "e2e-password-123"),
+		chromedp.Click(chromedp.CSS(`#login button[type=submit]`)),
+	)
+}
+
 // needBrowser returns the Chromium to drive, or skips (fails in CI) when it or the built
 // UI assets are missing.
 func needBrowser(t *testing.T) string {
 	t.Helper()
-	const chromium = "/usr/bin/chromium"
 	if _, err := os.Stat(chromium); err != nil {
 		if os.Getenv("CI") == "true" {
 			t.Fatalf("%s missing in CI", chromium)

@@ -19,6 +19,8 @@ type navLink struct {
 
 var navLinks = []navLink{
 	{Href: "/", Key: "nav.dashboard", Action: web.ActLive, Pages: []string{"dashboard", "line"}},
+	{Href: "/map", Key: "nav.map", Action: web.ActPlantRead, Pages: []string{"map"}},
+	{Href: "/dashboards", Key: "nav.dashboards", Action: web.ActDashboardsRead, Pages: []string{"dashboards", "board", "boardedit"}},
 }
 
 // nav is the navigation of a page, computed for its viewer.

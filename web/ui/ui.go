@@ -141,9 +141,14 @@ func (u *UI) current() (*site, error) {
 // application's mux ("GET /"); more specific routes (/api/, /ws, /healthz) win over it.
 //
 //	GET /login              sign-in form
-//	GET /{$}                dashboard: a live tile per visible line
+//	GET /{$}                dashboard: the template for the viewer's role, else a live tile per visible line
 //	GET /tv?kiosk=T&lines=1,2   big-font shop-floor view, authenticated by the kiosk token
+//	                        (its bound dashboard template when it has one)
 //	GET /lines/{id}         line detail: production chart, shift OEE, downtime reason coding
+//	GET /map                the plant map: areas over the floor plan, coloured live
+//	GET /dashboards         the dashboard templates the viewer may see
+//	GET /dashboards/{id}    one dashboard template, widget by widget (boards.go)
+//	GET /dashboards/{id}/edit   the grid editor of a template
 //	GET /setup              the setup screens the viewer may open
 //	GET /setup/{slug}       one setup screen (screens.go)
 //	GET /static/{hash}/{name}   content-addressed assets, cached for a year
@@ -154,6 +159,10 @@ func (u *UI) Handler() http.Handler {
 	mux.HandleFunc("GET /login", u.page("login", "page.login"))
 	mux.HandleFunc("GET /tv", u.page("tv", "page.tv"))
 	mux.HandleFunc("GET /lines/{id}", u.linePage)
+	mux.HandleFunc("GET /map", u.mapPage)
+	mux.HandleFunc("GET /dashboards", u.boardsPage(false))
+	mux.HandleFunc("GET /dashboards/{id}", u.boardPage)
+	mux.HandleFunc("GET /dashboards/{id}/edit", u.boardsPage(true))
 	mux.HandleFunc("GET /setup", u.setupPage)
 	mux.HandleFunc("GET /setup/{slug}", u.setupPage)
 	mux.HandleFunc("/", u.notFound)
@@ -177,6 +186,11 @@ type pageData struct {
 	Nav *nav
 	// Setup is the content of the setup pages.
 	Setup *setupData
+	// Board is the dashboard template the page renders (nil: the default tiles); BoardID
+	// the template the editor opens; Roles the role names (role → label) its scripts show.
+	Board   *boardData
+	BoardID int64
+	Roles   map[string]string
 	// JS holds the strings the page's scripts show, in Lang (i18n "js." keys).
 	JS      map[string]string
 	LineID  int64
@@ -269,6 +283,9 @@ func (u *UI) page(name, titleKey string) http.HandlerFunc {
 				return
 			}
 			d.Lines = lines
+			d.Board = rq.applicableBoard()
+		case "dashboard":
+			d.Board = rq.applicableBoard()
 		case "login":
 			d.Next = localPath(q.Get("next"))
 		}
@@ -276,14 +293,35 @@ func (u *UI) page(name, titleKey string) http.HandlerFunc {
 	}
 }
 
-func (u *UI) linePage(w http.ResponseWriter, r *http.Request) {
+// applicableBoard is the dashboard template that applies to the viewer, nil for the
+// default tiles (also when it cannot be read: the plant still sees its lines).
+func (q *req) applicableBoard() *boardData {
+	b, err := q.board(0)
+	if err != nil {
+		q.u.cfg.Logger.Error("ui: cannot load the applicable dashboard", "err", err)
+		return nil
+	}
+	return b
+}
+
+// beginID begins a page request whose path names an {id}; 0 means an answer (404) was
+// already written.
+func (u *UI) beginID(w http.ResponseWriter, r *http.Request) (*req, int64) {
 	rq := u.begin(w, r, "")
 	if rq == nil {
-		return
+		return nil, 0
 	}
 	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
 	if err != nil || id <= 0 {
 		rq.notFound()
+		return nil, 0
+	}
+	return rq, id
+}
+
+func (u *UI) linePage(w http.ResponseWriter, r *http.Request) {
+	rq, id := u.beginID(w, r)
+	if id == 0 {
 		return
 	}
 	d := rq.data("line", "page.line", "id", id)

@@ -426,6 +426,7 @@ type stubAPI struct {
 	mu        sync.Mutex
 	reasons   []string // "line/event=code" of every PUT reason
 	intervals []string // interval of every production query
+	incidents []map[string]any
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
@@ -547,6 +548,38 @@ func (a *stubAPI) register(mux *http.ServeMux) {
 		writeJSON(w, 200, map[string]any{"items": []map[string]any{
 			{"id": 1, "code": "F01", "name": "Jam at the filler"}, {"id": 2, "code": "F02", "name": "Material shortage"},
 		}})
+	}))
+	// Incidents: a solved one of failure F02 (its solution shows under stops coded F02),
+	// and what the page reports and solves.
+	mux.HandleFunc("GET /api/v1/incidents", authed(func(w http.ResponseWriter, r *http.Request) {
+		a.mu.Lock()
+		defer a.mu.Unlock()
+		if a.incidents == nil {
+			a.incidents = []map[string]any{{"id": 1, "line_id": 1, "failure_id": 2, "title": "Empty cap hopper", "description": "", "solution": "Refill the cap hopper",
+				"has_solution": true, "occurred_at": "2026-11-27T09:00:00Z", "resolved_at": "2026-11-27T09:20:00Z", "downtime_event_id": 0}}
+		}
+		writeJSON(w, 200, map[string]any{"items": a.incidents})
+	}))
+	mux.HandleFunc("POST /api/v1/incidents", authed(func(w http.ResponseWriter, r *http.Request) {
+		var in map[string]any
+		json.NewDecoder(r.Body).Decode(&in)
+		a.mu.Lock()
+		defer a.mu.Unlock()
+		in["id"] = len(a.incidents) + 1
+		a.incidents = append(a.incidents, in)
+		writeJSON(w, 201, in)
+	}))
+	mux.HandleFunc("PUT /api/v1/incidents/{id}", authed(func(w http.ResponseWriter, r *http.Request) {
+		var in map[string]any
+		json.NewDecoder(r.Body).Decode(&in)
+		a.mu.Lock()
+		defer a.mu.Unlock()
+		for i, inc := range a.incidents {
+			if fmt.Sprint(inc["id"]) == r.PathValue("id") {
+				a.incidents[i] = in
+			}
+		}
+		writeJSON(w, 200, in)
 	}))
 }
 
@@ -858,6 +891,19 @@ func TestBrowser(t *testing.T) {
 		rows := strings.Split(strings.TrimSpace(string(csv)), "\r\n")
 		if len(rows) < 24 || rows[0] != "start,end,label,total,good,reject" || strings.Count(rows[1], ",") != 5 {
 			t.Errorf("CSV export: %d rows, head %q", len(rows), rows[:min(2, len(rows))])
+		}
+		// Incidents: known solutions under the stop coded F02; report one from stop 11, solve it.
+		waitJS(t, "known solution", `document.querySelector('tr[data-event="12"]').parentElement.querySelector('tr.lp-known').textContent.includes('Refill the cap hopper')`)
+		must(t, "report", chromedp.Click(chromedp.CSS(`tr[data-event="11"] .lp-report`)))
+		eval(t, `(() => { const f = document.querySelector('tr[data-event="11"]').parentElement; const d = f.querySelector('[name=incident-description]'); d.value = 'Bottle stuck in the star wheel'; d.dispatchEvent(new Event('input', {bubbles: true})); f.querySelector('.lp-send-report').click(); })()`)
+		waitJS(t, "open incident listed", `document.querySelectorAll('.lp-incident').length === 1 && document.querySelector('.lp-incident').textContent.includes('Bottle stuck in the star wheel') && document.querySelector('.lp-incident').textContent.includes('F01')`)
+		eval(t, `(() => { const s = document.querySelector('.lp-incident [name=incident-solution]'); s.value = 'Realign the guide'; s.dispatchEvent(new Event('input', {bubbles: true})); document.querySelector('.lp-incident .lp-solve').click(); })()`)
+		waitJS(t, "solved", `document.querySelectorAll('.lp-incident').length === 0 && document.querySelector('tr[data-event="11"]').parentElement.querySelector('tr.lp-known').textContent.includes('Realign the guide')`)
+		api.mu.Lock()
+		last := api.incidents[len(api.incidents)-1]
+		api.mu.Unlock()
+		if last["downtime_event_id"] != float64(11) || last["failure_id"] != float64(1) || last["has_solution"] != true || last["resolved_at"] == nil || last["line_id"] != float64(2) {
+			t.Errorf("incident saved as %v", last)
 		}
 		shot(t, "linepulse-line.png")
 

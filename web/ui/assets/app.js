@@ -5,6 +5,8 @@
 import htmx from 'htmx.org';
 import Alpine from '@alpinejs/csp';
 import { loginURL, refreshSession } from './api.js';
+import { board, floorPlan, widget } from './board.js';
+import { boardEditor, boardList } from './boardedit.js';
 import { lineDetail } from './line.js';
 import { login } from './login.js';
 import { nav } from './nav.js';
@@ -36,6 +38,11 @@ Alpine.directive('boost', (el) => {
 Alpine.data('login', login);
 Alpine.data('nav', nav);
 Alpine.data('liveTiles', liveTiles);
+Alpine.data('board', board);
+Alpine.data('widget', widget);
+Alpine.data('floorPlan', floorPlan);
+Alpine.data('boardList', boardList);
+Alpine.data('boardEditor', boardEditor);
 Alpine.data('lineDetail', lineDetail);
 Alpine.data('setupScreen', setupScreen);
 Alpine.data('shiftCalendar', shiftCalendar);

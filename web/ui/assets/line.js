@@ -1,13 +1,12 @@
 // lineDetail is the Alpine component of /lines/{id}: live tile, production chart, OEE of
 // the current and previous shift, and the downtime list with reason coding.
-import { BarController, BarElement, CategoryScale, Chart, Legend, LinearScale, Tooltip } from 'chart.js';
 import { api, checkSession, errorText, items } from './api.js';
+import { drawProduction } from './chart.js';
 import { t } from './i18n.js';
+import { incidents } from './incidents.js';
 import { LiveClient } from './live.js';
 import { dateTime, duration, monitored, newTile, num, pct, shortDateTime, unmonitoredText } from './tile.js';
 import { handleLive, tileHelpers } from './tiles.js';
-
-Chart.register(BarController, BarElement, CategoryScale, LinearScale, Tooltip, Legend);
 
 const RANGES = {
   '24h': { hours: 24, interval: 'hour', span: 'js.range.24h.span', label: 'js.range.24h.label' },
@@ -47,25 +46,6 @@ function oeeCard(r) {
   };
 }
 
-// The API labels buckets in the plant's time zone ("2006-01-02 15:04 MST", a date, or
-// "date shift"); the axis shows the short part, the tooltip all of it.
-function fullLabel(b) {
-  return (b && (b.label || dateTime(b.start))) || '';
-}
-
-function shortLabel(b, interval) {
-  const label = fullLabel(b);
-  if (interval === 'hour' || interval === 'minute') {
-    const m = /\b(\d{1,2}:\d{2})\b/.exec(label);
-    if (m) return m[1];
-  }
-  if (interval === 'day') {
-    const m = /^\d{4}-(\d{2}-\d{2})$/.exec(label);
-    if (m) return m[1];
-  }
-  return label;
-}
-
 function csvCell(v) {
   const s = v === null || v === undefined ? '' : String(v);
   return /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
@@ -89,6 +69,7 @@ export function lineDetail() {
   let buckets = [];
   return {
     ...tileHelpers,
+    ...incidents(),
     lineId: 0,
     name: '',
     tiles: [],
@@ -130,7 +111,7 @@ export function lineDetail() {
       this.tiles = [newTile({ ...line, id: this.lineId })];
       // The failure catalogue first: the reason selects need their options before their value.
       await this.loadFailures();
-      await Promise.all([this.loadProduction(), this.loadOEE(), this.loadDowntime()]);
+      await Promise.all([this.loadProduction(), this.loadOEE(), this.loadDowntime(), this.loadIncidents()]);
       live = new LiveClient({
         lines: [this.lineId],
         onMessage: (m) => {
@@ -194,39 +175,7 @@ export function lineDetail() {
     drawChart() {
       const canvas = this.$refs.chart;
       if (!canvas) return;
-      const labels = buckets.map((b) => shortLabel(b, this.window().interval));
-      const good = buckets.map((b) => Number(b.good) || 0);
-      const reject = buckets.map((b) => Number(b.reject) || 0);
-      if (chart) {
-        chart.data.labels = labels;
-        chart.data.datasets[0].data = good;
-        chart.data.datasets[1].data = reject;
-        chart.update();
-        return;
-      }
-      chart = new Chart(canvas, {
-        type: 'bar',
-        data: {
-          labels,
-          datasets: [
-            { label: t('js.kpi.good'), data: good, backgroundColor: '#34d399', stack: 'count' },
-            { label: t('js.kpi.reject'), data: reject, backgroundColor: '#f87171', stack: 'count' },
-          ],
-        },
-        options: {
-          responsive: true,
-          maintainAspectRatio: false,
-          animation: false,
-          scales: {
-            x: { stacked: true, ticks: { color: '#94a3b8', maxRotation: 0, autoSkip: true }, grid: { color: '#1e293b' } },
-            y: { stacked: true, beginAtZero: true, ticks: { color: '#94a3b8' }, grid: { color: '#1e293b' } },
-          },
-          plugins: {
-            legend: { labels: { color: '#e2e8f0' } },
-            tooltip: { callbacks: { title: (points) => (points.length ? fullLabel(buckets[points[0].dataIndex]) : '') } },
-          },
-        },
-      });
+      chart = drawProduction(chart, canvas, buckets, this.window().interval);
     },
 
     exportCSV() {
@@ -255,7 +204,7 @@ export function lineDetail() {
       try {
         this.failures = items(await api('/api/v1/failures?limit=500'), 'failures')
           .filter((f) => f && f.code)
-          .map((f) => ({ code: String(f.code), label: f.name ? `${f.code} — ${f.name}` : String(f.code) }))
+          .map((f) => ({ id: Number(f.id), sid: String(f.id), code: String(f.code), label: f.name ? `${f.code} — ${f.name}` : String(f.code) }))
           .sort((a, b) => a.code.localeCompare(b.code));
       } catch (e) {
         this.failError = t('js.failures.load_failed', { message: errorText(e) });
@@ -277,6 +226,8 @@ export function lineDetail() {
         saving: false,
         note: '',
         noteClass: '',
+        reporting: false,
+        report: { failure: '', title: '', description: '', error: '' },
       };
     },
 
