@@ -329,7 +329,7 @@ func (t *TenantDB) OpenAlert(ctx context.Context, a *Alert, channels []int64) (c
 	if err := t.alerting.alerts.insert(ctx, tx, a); err != nil {
 		if errors.Is(err, ErrConflict) {
 			tx.Rollback()
-			old, gerr := t.alertByOccurrence(ctx, a.RuleID, a.Occurrence)
+			old, gerr := t.AlertByOccurrence(ctx, a.RuleID, a.Occurrence)
 			if gerr != nil {
 				return false, gerr
 			}
@@ -347,7 +347,8 @@ func (t *TenantDB) OpenAlert(ctx context.Context, a *Alert, channels []int64) (c
 	return true, nil
 }
 
-func (t *TenantDB) alertByOccurrence(ctx context.Context, rule int64, occ string) (Alert, error) {
+// AlertByOccurrence reads the alert of one occurrence of a rule.
+func (t *TenantDB) AlertByOccurrence(ctx context.Context, rule int64, occ string) (Alert, error) {
 	rows, err := t.alerting.alerts.list(ctx, t.db, "`rule_id` = ? AND `occurrence` = ?", []any{rule, occ}, Page{Limit: 1})
 	if err != nil {
 		return Alert{}, err
@@ -450,6 +451,15 @@ func (t *TenantDB) ListAlerts(ctx context.Context, state string, p Page) ([]Aler
 		return t.alerting.alerts.list(ctx, t.db, "", nil, p)
 	}
 	return t.alerting.alerts.list(ctx, t.db, "`state` = ?", []any{state}, p)
+}
+
+// OpenAlertOf returns the firing or acknowledged alert of a rule on a line, or nil.
+func (t *TenantDB) OpenAlertOf(ctx context.Context, rule, line int64) (*Alert, error) {
+	rows, err := t.alerting.alerts.list(ctx, t.db, "`rule_id` = ? AND `line_id` = ? AND `state` IN ('firing', 'acknowledged')", []any{rule, line}, Page{Limit: 1})
+	if err != nil || len(rows) == 0 {
+		return nil, err
+	}
+	return &rows[0], nil
 }
 
 // OpenAlerts returns every firing or acknowledged alert (the evaluator's state on start).

@@ -2,6 +2,7 @@ package web
 
 import (
 	"context"
+	"net/http"
 	"slices"
 
 	"github.com/linepulse/linepulse/store"
@@ -9,6 +10,13 @@ import (
 
 // AckInput is the body of POST /api/v1/alerts/{id}/ack.
 type AckInput struct {
+	Comment *string `json:"comment"` // required, may be ""
+}
+
+// AckLinkInput is the body of POST /api/v1/alerts/ack-link: the token of an e-mail's
+// acknowledge link stands in for credentials, for that one alert.
+type AckLinkInput struct {
+	Token   string  `json:"token"`
 	Comment *string `json:"comment"` // required, may be ""
 }
 
@@ -30,7 +38,7 @@ func (a *API) alertRoutes() []*Route {
 		audit: "config.alert_rule", read: ActAlertsRead, write: ActAlertsManage,
 		id:   func(v *store.AlertRule) *int64 { return &v.ID },
 		init: func(v *store.AlertRule) { v.Active = true }, prepare: checkRule},
-		collectionOps(func(t *store.TenantDB) store.Collection[store.AlertRule, *store.AlertRule] { return t.AlertRules }))...)
+		a.ruleOps())...)
 	stateParam := Param{Name: "state", Type: "string", Enum: []string{store.AlertFiring, store.AlertAcknowledged, store.AlertResolved}, Desc: "only alerts in this state"}
 	item := "/api/v1/alerts/{id}"
 	return append(rs,
@@ -48,6 +56,8 @@ func (a *API) alertRoutes() []*Route {
 			}},
 		&Route{Method: "POST", Path: item + "/ack", Summary: "Acknowledge a firing alert (stops its escalation)", Tag: "alerts", Resource: "alerts",
 			Action: ActAlertsAck, Body: AckInput{}, Resp: store.Alert{}, handle: a.handleAck},
+		&Route{Method: "POST", Path: "/api/v1/alerts/ack-link", Summary: "Acknowledge an alert with the signed link of its e-mail (no other credentials)", Tag: "alerts",
+			Resource: "alerts", Scope: ScopePublic, Body: AckLinkInput{}, Resp: store.Alert{}, handle: a.handleAckLink},
 		&Route{Method: "GET", Path: item + "/deliveries", Summary: "Every delivery attempt of an alert's notifications", Tag: "alerts", Resource: "alerts",
 			Action: ActAlertsRead, Resp: Page[store.Delivery]{}, List: true, handle: a.handleDeliveries},
 	)
@@ -92,6 +102,22 @@ func channelOps() ops[store.AlertChannel] {
 		*v = v.Redacted()
 		return err
 	}
+	return o
+}
+
+// ruleOps are the collection's operations; a change reaches the alert engine at once.
+func (a *API) ruleOps() ops[store.AlertRule] {
+	o := collectionOps(func(t *store.TenantDB) store.Collection[store.AlertRule, *store.AlertRule] { return t.AlertRules })
+	tell := func(c *call, err error) error {
+		if err == nil && a.deps.Alerts != nil {
+			a.deps.Alerts.Invalidate(c.p.TenantID)
+		}
+		return err
+	}
+	create, update, del := o.create, o.update, o.del
+	o.create = func(c *call, v *store.AlertRule) error { return tell(c, create(c, v)) }
+	o.update = func(c *call, v *store.AlertRule) error { return tell(c, update(c, v)) }
+	o.del = func(c *call, id int64) error { return tell(c, del(c, id)) }
 	return o
 }
 
@@ -204,6 +230,34 @@ func (a *API) handleAck(c *call) error {
 		return err
 	}
 	a.audit(c.r.Context(), c.p.TenantID, c.p.UserID, "alert.ack", c.ip, map[string]any{"id": al.ID, "comment": *in.Comment, "via": "api"})
+	return c.reply(acked)
+}
+
+func (a *API) handleAckLink(c *call) error {
+	var in AckLinkInput
+	if err := c.decode(&in); err != nil {
+		return err
+	}
+	if in.Comment == nil {
+		return fieldErr("comment", "is required (it may be empty)")
+	}
+	if a.deps.AckLinks == nil {
+		return errf(http.StatusServiceUnavailable, CodeUnavailable, "acknowledge links are not configured on this server")
+	}
+	claim, err := a.deps.AckLinks.Verify(in.Token, a.now())
+	if err != nil {
+		return errf(http.StatusForbidden, CodeForbidden, "invalid or expired acknowledge link").withField("token")
+	}
+	t, err := a.st.Tenant(c.r.Context(), claim.TenantID)
+	if err != nil {
+		return err
+	}
+	acked, err := t.AckAlert(c.r.Context(), claim.AlertID, 0, *in.Comment)
+	if err != nil {
+		return err
+	}
+	a.audit(c.r.Context(), claim.TenantID, 0, "alert.ack", c.ip, map[string]any{"id": claim.AlertID, "comment": *in.Comment,
+		"via": "email_link", "channel_id": claim.ChannelID})
 	return c.reply(acked)
 }
 

@@ -5,6 +5,7 @@ import (
 	"context"
 	"net/http"
 	"testing"
+	"time"
 
 	"github.com/linepulse/linepulse/store"
 	"github.com/linepulse/linepulse/store/storetest"
@@ -99,6 +100,25 @@ func TestAlertingAPI(t *testing.T) {
 		if sum.Firing != 0 || sum.Acknowledged != 1 {
 			t.Fatalf("summary after ack: %+v", sum)
 		}
+		// The signed link of an e-mail acknowledges its one alert, without credentials;
+		// forged, expired or another alert's links do not.
+		linkAlert := ev.alert(ev.acme, f, "by-link")
+		other := ev.alert(ev.acme, f, "other")
+		tok := ev.links.Token(ev.acme.ID, linkAlert, ch, ev.clock.Now().Add(time.Hour))
+		for _, bad := range []string{tok + "x", ev.links.Token(ev.acme.ID, linkAlert, ch, ev.clock.Now().Add(-time.Second)),
+			ev.links.Token(ev.beta.ID, linkAlert, ch, ev.clock.Now().Add(time.Hour))[:10] + tok[10:], "", "a.b"} {
+			if got := ev.do(req{method: "POST", path: "/api/v1/alerts/ack-link", body: map[string]any{"token": bad, "comment": ""}}); got.code != http.StatusForbidden {
+				t.Errorf("bad link %q: %s", bad, got)
+			}
+		}
+		ev.must(http.StatusOK, req{method: "POST", path: "/api/v1/alerts/ack-link", body: map[string]any{"token": tok, "comment": "from my phone"}}, &acked)
+		if acked.ID != linkAlert || acked.State != store.AlertAcknowledged || acked.AckComment != "from my phone" {
+			t.Fatalf("acknowledged by link: %+v", acked)
+		}
+		if o, _ := tdb.GetAlert(context.Background(), other); o.State != store.AlertFiring {
+			t.Fatalf("the link acknowledged another alert: %+v", o)
+		}
+
 		var dl struct{ Items []store.Delivery }
 		ev.must(http.StatusOK, req{method: "GET", path: "/api/v1/alerts/" + itoa(al) + "/deliveries", token: op}, &dl)
 		if dl.Items == nil {
