@@ -32,9 +32,9 @@ type rig struct {
 	seq  uint64
 }
 
-func newRig(t *testing.T, e storetest.Engine) *rig {
+func newRig(t *testing.T, e storetest.Engine, mutate ...func(*store.Config)) *rig {
 	t.Helper()
-	st := e.Open(t)
+	st := e.Open(t, mutate...)
 	tdb := storetest.Tenant(t, st, "acme")
 	b := bustest.Run(t)
 	r := &rig{t: t, st: st, tdb: tdb, bus: b, nc: bustest.Connect(t, b, "publisher")}
@@ -186,3 +186,5 @@ func (r *rig) settled() bool {
 	_, pending, err := r.tdb.NextNotificationDue(context.Background())
 	return err == nil && !pending
 }
+
+func (r *rig) quiet() *slog.Logger { return slog.New(slog.DiscardHandler) }

@@ -264,7 +264,7 @@ func title(p Payload) string {
 	if line == "" {
 		line = "line " + strconv.FormatInt(p.Line.ID, 10)
 	}
-	return fmt.Sprintf("[%s] %s: %s – %s (%s)", state, p.Rule, line, what, p.Severity)
+	return fmt.Sprintf("[%s] %s: %s - %s (%s)", state, p.Rule, line, what, p.Severity)
 }
 
 func webhookBody(format string, p Payload) ([]byte, error) {
