@@ -154,6 +154,8 @@ func (u *UI) Handler() http.Handler {
 	mux.HandleFunc("GET /login", u.page("login", "page.login"))
 	mux.HandleFunc("GET /tv", u.page("tv", "page.tv"))
 	mux.HandleFunc("GET /lines/{id}", u.linePage)
+	mux.HandleFunc("GET /alerts", u.page("notifications", "page.notifications"))
+	mux.HandleFunc("GET /alerts/ack", u.page("ack", "page.ack"))
 	mux.HandleFunc("GET /setup", u.setupPage)
 	mux.HandleFunc("GET /setup/{slug}", u.setupPage)
 	mux.HandleFunc("/", u.notFound)
