@@ -152,6 +152,7 @@ func commands() []*command {
 		simCommand(),
 		benchIngestCommand(),
 		benchQueryCommand(),
+		benchAlertsCommand(),
 		auditVerifyCommand(),
 	}
 }

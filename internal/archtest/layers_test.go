@@ -51,6 +51,7 @@ var layers = map[string]int{
 	"internal/bench/ingest": 5,
 	"internal/bench/fanout": 5,
 	"internal/bench/query":  5,
+	"internal/bench/alerts": 5,
 	// 6: wiring; nothing imports it.
 	"cmd/linepulse": 6,
 }

@@ -127,3 +127,53 @@ func TestBellAndNotificationCentre(t *testing.T) {
 	run("open deliveries", chromedp.Click(chromedp.CSS(".lp-deliveries")))
 	waitJS("deliveries shown", `[...document.querySelectorAll('.lp-alert-row li')].some((li) => li.offsetParent !== null)`)
 }
+
+// TestStopBannerSurvivesReload: a page opened (or reloaded) while a line is down shows the
+// stop banner with its start and elapsed time, from the snapshot and the open event.
+func TestStopBannerSurvivesReload(t *testing.T) {
+	u := builtUI(t)
+	ctx := startBrowser(t)
+	hub := newStubHub(t)
+	hub.mu.Lock()
+	hub.state[2] = "down"
+	hub.mu.Unlock()
+	mux := http.NewServeMux()
+	(&stubAPI{}).register(mux)
+	mux.Handle("GET /ws", hub)
+	mux.Handle("/", u.Handler())
+	start := time.Now().Add(-7 * time.Minute).UTC().Truncate(time.Millisecond)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == "GET" && r.URL.Path == "/api/v1/lines/2/downtime" {
+			writeJSON(w, 200, map[string]any{"items": []map[string]any{{"id": 0, "line_id": 2, "start": start, "end": nil, "duration_ms": 0, "reason_code": ""}}})
+			return
+		}
+		mux.ServeHTTP(w, r)
+	}))
+	t.Cleanup(srv.Close)
+	run := func(what string, steps ...chromedp.Action[chromedp.Void]) {
+		t.Helper()
+		sctx, cancel := context.WithTimeout(ctx, 45*time.Second)
+		defer cancel()
+		if err := chromedp.Do(sctx, steps...); err != nil {
+			t.Fatalf("%s: %v", what, err)
+		}
+	}
+	banner := `(() => { const b = document.querySelector('#downtime-banner [data-alert-line="2"]');
+		return !!b && b.offsetParent !== null && b.textContent.includes('Packaging') && /down \d/.test(b.textContent); })()`
+	wait := func(what string) {
+		t.Helper()
+		testkit.CheckFor(t, 30*time.Second, 50*time.Millisecond, func() error {
+			v, err := chromedp.Run(ctx, chromedp.Evaluate[any](banner))
+			return testkit.Unless(err == nil && v == true, "%s: banner not shown (%v, %v)", what, v, err)
+		})
+	}
+	run("open the dashboard mid-stop",
+		chromedp.Action[chromedp.Void](func(c context.Context, tg *chromedp.Target) (chromedp.Void, error) {
+			_, err := cdp.Call(c, tg, network.SetCookie, network.SetCookieParams{Name: stubCookie, Value: stubSession, URL: srv.URL + "/"})
+			return chromedp.Void{}, err
+		}),
+		chromedp.Navigate(srv.URL+"/"))
+	wait("first load")
+	run("reload", chromedp.Reload())
+	wait("after reload")
+}
