@@ -27,6 +27,10 @@ type TenantDB struct {
 	Cameras     Collection[Camera, *Camera]
 	CameraAreas Collection[CameraArea, *CameraArea]
 	CameraLog   Collection[CameraControlEvent, *CameraControlEvent]
+
+	AlertChannels Collection[AlertChannel, *AlertChannel]
+	AlertRules    Collection[AlertRule, *AlertRule]
+	alerting      alertTables
 }
 
 func newTenantDB(s *Store, ten Tenant, db *sql.DB) *TenantDB {
@@ -81,6 +85,7 @@ func newTenantDB(s *Store, ten Tenant, db *sql.DB) *TenantDB {
 		func(c *CameraControlEvent) []any {
 			return []any{&c.CameraID, &c.UserID, &c.Action, &c.Reason, &c.GPUUsage, &c.OccurredAt}
 		})}
+	newAlertCollections(t)
 	return t
 }
 

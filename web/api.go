@@ -15,6 +15,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"golang.org/x/time/rate"
 
+	"github.com/linepulse/linepulse/alert"
 	"github.com/linepulse/linepulse/detection"
 	"github.com/linepulse/linepulse/identity"
 	"github.com/linepulse/linepulse/store"
@@ -95,11 +96,24 @@ type Deps struct {
 	OnKioskRevoked func(tenantID, kioskID int64)
 	// DeadLetters lists a tenant's recent refused device messages (bus.Bus).
 	DeadLetters DeadLetterReader
+	// Alerts is told of changes that alerting reacts to at once (alert.Engine); optional.
+	Alerts AlertHooks
+	// AckLinks checks the signed acknowledge links of alert e-mails; nil: such links are
+	// refused.
+	AckLinks *alert.Links
 }
 
 // DeadLetterReader returns a tenant's most recent dead letters, newest first.
 type DeadLetterReader interface {
 	DeadLetters(ctx context.Context, tenantSlug string, limit int) ([]detection.DeadLetter, error)
+}
+
+// AlertHooks are the alert engine's reactions to API changes.
+type AlertHooks interface {
+	// DowntimeCoded: a downtime event got a reason (its uncoded-downtime alerts resolve).
+	DowntimeCoded(ctx context.Context, tenantID, lineID, eventID int64)
+	// Invalidate: the tenant's alert rules changed.
+	Invalidate(tenantID int64)
 }
 
 // API is the REST API v1: authentication, RBAC, audit and every plant entity. It is an

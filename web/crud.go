@@ -119,16 +119,22 @@ func (s spec[T]) visible(c *call, v *T) (bool, error) {
 	return line == 0 || c.p.CanSeeLine(line), nil
 }
 
-func (s spec[T]) handleList(c *call, o ops[T]) error {
+// listQuery reads a list's page and its optional line_id, which the caller must see.
+func (c *call) listQuery() (store.Page, int64, error) {
 	p, err := c.q.page()
 	if err != nil {
-		return err
+		return p, 0, err
 	}
 	lineID, err := c.q.id("line_id")
 	if err != nil {
-		return err
+		return p, 0, err
 	}
-	if err := c.seeLine(lineID); err != nil {
+	return p, lineID, c.seeLine(lineID)
+}
+
+func (s spec[T]) handleList(c *call, o ops[T]) error {
+	p, lineID, err := c.listQuery()
+	if err != nil {
 		return err
 	}
 	rows, err := o.list(c, store.ListOptions{LineID: lineID, Page: p})

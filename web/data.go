@@ -238,6 +238,9 @@ func (a *API) handleReason(c *call) error {
 	a.audit(ctx, c.p.TenantID, c.p.UserID, "downtime.reason", c.ip, map[string]any{"line_id": id, "event_id": ev,
 		"before": map[string]any{"reason_code": old.ReasonCode, "comment": old.Comment},
 		"after":  map[string]any{"reason_code": now.ReasonCode, "comment": now.Comment}})
+	if a.deps.Alerts != nil {
+		a.deps.Alerts.DowntimeCoded(context.WithoutCancel(ctx), c.p.TenantID, id, ev)
+	}
 	return c.reply(now)
 }
 

@@ -23,13 +23,13 @@ type fixture struct {
 
 // refs are the ids a request body may reference.
 type refs struct {
-	line, area, camera, failure, dashboard, event int64
-	failureCode                                   string
+	line, area, camera, failure, dashboard, event, channel int64
+	failureCode                                            string
 }
 
 func (f fixture) refs() refs {
 	return refs{line: f.line, area: f.ids["areas"], camera: f.ids["cameras"], failure: f.ids["failures"],
-		dashboard: f.ids["dashboards"], event: f.event, failureCode: f.failureCode}
+		dashboard: f.ids["dashboards"], event: f.event, channel: f.ids["notification-channels"], failureCode: f.failureCode}
 }
 
 // bodies returns a complete, valid body per resource (create and replace), named with
@@ -65,12 +65,17 @@ func bodies(name string, r refs) map[string]map[string]any {
 		"tenant":      {"name": name + " plant", "timezone": "Europe/Madrid", "retention_days": 400, "language": "es"},
 		"me-language": {"language": "es"},
 		"reason":      {"reason_code": r.failureCode, "comment": name},
+		"notification-channels": {"name": name + " hook", "kind": "webhook",
+			"config": map[string]any{"url": "https://example.test/" + name, "secret": "s-" + name, "format": "generic"}},
+		"alert-rules": {"name": name + " rule", "kind": "line_down", "severity": "critical", "lines": []int64{r.line}, "after": "30s",
+			"channels": []int64{r.channel}, "active": true},
+		"alerts": {"comment": name + " ack"},
 	}
 }
 
 // createOrder lists resources in dependency order.
 var createOrder = []string{"lines", "areas", "products", "failures", "shifts", "filters", "cameras", "camera-areas",
-	"camera-events", "dashboards", "devices", "kiosks", "users"}
+	"camera-events", "dashboards", "devices", "kiosks", "users", "notification-channels", "alert-rules"}
 
 // plant creates one of every tenant object through the API as the tenant's admin.
 func (ev *env) plant(ten store.Tenant, admin, name string) fixture {
@@ -111,5 +116,22 @@ func (ev *env) plant(ten store.Tenant, admin, name string) fixture {
 	f.ids["incidents"] = idOf(ev.t, got)
 	f.ids["widgets"] = 1
 	ev.must(http.StatusOK, req{method: "PUT", path: "/api/v1/floorplan", token: admin, body: bodies(name, f.refs())["floorplan"]}, nil)
+	f.ids["alerts"] = ev.alert(ten, f, name)
 	return f
+}
+
+// alert records a firing alert of the fixture's rule (alerts are raised by the evaluator,
+// not the API).
+func (ev *env) alert(ten store.Tenant, f fixture, name string) int64 {
+	ev.t.Helper()
+	tdb, err := ev.st.Tenant(context.Background(), ten.ID)
+	if err != nil {
+		ev.t.Fatal(err)
+	}
+	al := store.Alert{RuleID: f.ids["alert-rules"], LineID: f.line, Occurrence: name, Kind: store.RuleLineDown, Severity: "critical",
+		Subject: name, StartedAt: ev.clock.Now()}
+	if _, err := tdb.OpenAlert(context.Background(), &al, []int64{f.ids["notification-channels"]}); err != nil {
+		ev.t.Fatal(err)
+	}
+	return al.ID
 }

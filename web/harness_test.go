@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/linepulse/linepulse/alert"
 	"github.com/linepulse/linepulse/identity"
 	"github.com/linepulse/linepulse/store"
 	"github.com/linepulse/linepulse/store/storetest"
@@ -51,6 +52,7 @@ type env struct {
 	clock *clock
 	kr    *identity.Keyring
 	cfg   web.APIConfig
+	links *alert.Links // signs the acknowledge links of alert e-mails
 
 	acme, beta store.Tenant
 	// disconnected records Disconnect calls (tenant.device).
@@ -75,9 +77,13 @@ func newEnv(t *testing.T, e storetest.Engine, opts ...envOpt) *env {
 	for _, o := range opts {
 		o(&cfg)
 	}
-	ev := &env{t: t, st: st, clock: ck, kr: kr, cfg: cfg}
+	links, err := alert.NewLinks([]byte("a test key of at least thirty-two bytes"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ev := &env{t: t, st: st, clock: ck, kr: kr, cfg: cfg, links: links}
 	hist := stream.NewHistory(st, store.NewMetaCache(st)).WithClock(ck.Now)
-	api, err := web.NewAPI(cfg, web.Deps{Store: st, Devices: &identity.Devices{Store: st, Bus: disconnectRecorder{ev}}, Analytics: hist, ValidateShifts: stream.ValidateShifts, DeadLetters: fakeDeadLetters{},
+	api, err := web.NewAPI(cfg, web.Deps{Store: st, Devices: &identity.Devices{Store: st, Bus: disconnectRecorder{ev}}, Analytics: hist, ValidateShifts: stream.ValidateShifts, DeadLetters: fakeDeadLetters{}, AckLinks: links,
 		OnSessionEnd: func(sid string) {
 			ev.mu.Lock()
 			ev.ended = append(ev.ended, sid)

@@ -185,8 +185,10 @@ func hasRefs(body map[string]any) bool {
 			return true
 		}
 	}
-	if ls, ok := body["lines"].([]int64); ok && len(ls) > 0 {
-		return true
+	for _, k := range []string{"lines", "channels"} {
+		if ls, ok := body[k].([]int64); ok && len(ls) > 0 {
+			return true
+		}
 	}
 	if p, ok := body["permissions"].(map[string]any); ok && p["lines"] != nil {
 		return true

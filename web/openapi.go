@@ -40,6 +40,7 @@ var (
 	timeType = reflect.TypeOf(time.Time{})
 	jsonType = reflect.TypeOf(store.JSON(nil))
 	rawType  = reflect.TypeOf(json.RawMessage(nil))
+	durType  = reflect.TypeOf(store.Duration(0))
 )
 
 // schema returns the JSON Schema of t, registering named structs as components.
@@ -49,6 +50,8 @@ func (g *schemaGen) schema(t reflect.Type) map[string]any {
 		return map[string]any{"type": "string", "format": "date-time"}
 	case jsonType, rawType:
 		return map[string]any{"description": "any JSON value"}
+	case durType:
+		return map[string]any{"type": "string", "description": `a duration such as "30s", "5m" or "1h30m"`}
 	}
 	switch t.Kind() {
 	case reflect.Pointer:

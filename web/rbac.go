@@ -32,6 +32,9 @@ const (
 	ActDashboardsWrite  = "dashboards.write" // change dashboard templates
 	ActWidgetsRead      = "widgets.read"     // the widget catalogue
 	ActSettings         = "settings.manage"  // the own tenant's settings: name, time zone, retention, language
+	ActAlertsRead       = "alerts.read"      // alerts, their deliveries, alert rules and notification channels
+	ActAlertsAck        = "alerts.ack"       // acknowledge a firing alert
+	ActAlertsManage     = "alerts.manage"    // change alert rules and notification channels
 	roleKiosk           = "kiosk"            // pseudo-role of kiosk tokens, in roleActions only
 	maxPermissionsLines = store.MaxKioskLines
 )
@@ -41,11 +44,13 @@ var roleActions = map[string][]string{
 	store.RolePlatformAdmin: {ActSelf, ActTenants, ActSystemConfig, ActUsers, ActAudit, ActWidgetsRead},
 	store.RoleTenantAdmin: {ActSelf, ActUsers, ActAudit, ActPlantRead, ActPlantWrite, ActConfigRead, ActDevices,
 		ActKiosks, ActDataRead, ActLive, ActDowntimeCode, ActIncidentsRead, ActIncidentsCreate, ActIncidentsWrite,
-		ActCameraControl, ActDashboardsRead, ActDashboardsWrite, ActWidgetsRead, ActSettings},
+		ActCameraControl, ActDashboardsRead, ActDashboardsWrite, ActWidgetsRead, ActSettings,
+		ActAlertsRead, ActAlertsAck, ActAlertsManage},
 	store.RoleSupervisor: {ActSelf, ActPlantRead, ActConfigRead, ActDataRead, ActLive, ActDowntimeCode,
-		ActIncidentsRead, ActIncidentsCreate, ActIncidentsWrite, ActCameraControl, ActDashboardsRead, ActWidgetsRead},
+		ActIncidentsRead, ActIncidentsCreate, ActIncidentsWrite, ActCameraControl, ActDashboardsRead, ActWidgetsRead,
+		ActAlertsRead, ActAlertsAck},
 	store.RoleOperator: {ActSelf, ActPlantRead, ActDataRead, ActLive, ActDowntimeCode, ActIncidentsRead,
-		ActIncidentsCreate, ActDashboardsRead, ActWidgetsRead},
+		ActIncidentsCreate, ActDashboardsRead, ActWidgetsRead, ActAlertsRead},
 	store.RoleViewer: {ActSelf, ActPlantRead, ActDataRead, ActLive, ActIncidentsRead, ActDashboardsRead, ActWidgetsRead},
 	roleKiosk:        {ActSelf, ActPlantRead, ActDataRead, ActLive, ActDashboardsRead, ActWidgetsRead},
 }
@@ -54,7 +59,8 @@ var roleActions = map[string][]string{
 func Actions() []string {
 	return []string{ActSelf, ActTenants, ActSystemConfig, ActUsers, ActAudit, ActPlantRead, ActPlantWrite,
 		ActConfigRead, ActDevices, ActKiosks, ActDataRead, ActLive, ActDowntimeCode, ActIncidentsRead,
-		ActIncidentsCreate, ActIncidentsWrite, ActCameraControl, ActDashboardsRead, ActDashboardsWrite, ActWidgetsRead, ActSettings}
+		ActIncidentsCreate, ActIncidentsWrite, ActCameraControl, ActDashboardsRead, ActDashboardsWrite, ActWidgetsRead, ActSettings,
+		ActAlertsRead, ActAlertsAck, ActAlertsManage}
 }
 
 // RoleActions returns the actions a role grants before per-user denials.

@@ -76,7 +76,7 @@ func decodeJSON(w http.ResponseWriter, r *http.Request, limit int64, dst any) er
 // readOnly are fields the server sets: accepted in bodies (a client may send back what it
 // read) but ignored, and never required.
 var readOnly = map[string]bool{"id": true, "tenant_id": true, "created_at": true, "updated_at": true,
-	"revoked_at": true, "last_used_at": true, "reported_by": true, "user_id": true}
+	"revoked_at": true, "last_used_at": true, "reported_by": true, "user_id": true, "failing": true, "last_error": true}
 
 // requireFields makes PUT a full replacement: every writable field of dst's type that is
 // not marked omitempty must be present, so a forgotten field is an error rather than a

@@ -90,7 +90,7 @@ func (a *API) buildRoutes() error {
 		a.authRoutes(), a.meRoutes(), a.tenantRoutes(), a.tenantSettingsRoutes(), a.userRoutes(), a.lineRoutes(), a.areaRoutes(),
 		a.productRoutes(), a.shiftRoutes(), a.filterRoutes(), a.failureRoutes(), a.incidentRoutes(),
 		a.cameraRoutes(), a.cameraAreaRoutes(), a.cameraEventRoutes(), a.deviceRoutes(), a.kioskRoutes(),
-		a.widgetRoutes(), a.dashboardRoutes(), a.floorPlanRoutes(), a.configRoutes(), a.auditRoutes(), a.dataRoutes(), a.deadLetterRoutes(),
+		a.widgetRoutes(), a.dashboardRoutes(), a.floorPlanRoutes(), a.configRoutes(), a.auditRoutes(), a.dataRoutes(), a.deadLetterRoutes(), a.alertRoutes(),
 		a.openAPIRoutes(),
 	}
 	seen := map[string]bool{}

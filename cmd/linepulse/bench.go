@@ -3,6 +3,7 @@ package main
 import (
 	"os"
 
+	"github.com/linepulse/linepulse/internal/bench/alerts"
 	"github.com/linepulse/linepulse/internal/bench/fanout"
 	"github.com/linepulse/linepulse/internal/bench/ingest"
 	"github.com/linepulse/linepulse/internal/bench/query"
@@ -89,6 +90,23 @@ func benchFanoutCommand() *command {
 		}
 		cfg.Child, cfg.ChildStderr, cfg.Logger = []string{exe, "bench", "fanout", "--load-child", "--log-level", "warn"}, cc.stderr, cc.log
 		return fanout.Run(cc.ctx, cfg, cc.stdout)
+	}
+	return c
+}
+
+func benchAlertsCommand() *command {
+	c := &command{name: "bench alerts", short: "measure alert latency: from last detection + threshold + after to the webhook's arrival, with the KPI and alert engines in-process", flags: newFlags("bench alerts")}
+	f, cfg := c.flags, alerts.DefaultConfig()
+	f.IntVar(&cfg.Lines, "lines", cfg.Lines, "lines, each stopping once")
+	f.IntVar(&cfg.Rules, "rules", cfg.Rules, "line_down rules, each watching its share of the lines")
+	f.DurationVar(&cfg.Threshold, "threshold", cfg.Threshold, "downtime threshold of the lines")
+	f.DurationVar(&cfg.After, "after", cfg.After, "the rules' after")
+	f.DurationVar(&cfg.Spread, "spread", cfg.Spread, "the stops are spread over this long")
+	f.DurationVar(&cfg.Timeout, "timeout", cfg.Timeout, "longest wait for the alerts")
+	f.StringVar(&cfg.Format, "format", cfg.Format, "output format: text or json")
+	c.run = func(cc *cliContext) error {
+		cfg.Logger = cc.log
+		return alerts.Run(cc.ctx, cfg, cc.stdout)
 	}
 	return c
 }

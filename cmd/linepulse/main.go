@@ -154,6 +154,7 @@ func commands() []*command {
 		benchIngestCommand(),
 		plantApplyCommand(),
 		benchQueryCommand(),
+		benchAlertsCommand(),
 		auditVerifyCommand(),
 	}
 }

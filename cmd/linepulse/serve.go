@@ -18,6 +18,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
+	"github.com/linepulse/linepulse/alert"
 	"github.com/linepulse/linepulse/bus"
 	"github.com/linepulse/linepulse/hub"
 	"github.com/linepulse/linepulse/identity"
@@ -53,6 +54,8 @@ type serveConfig struct {
 	publishRate       *float64
 	leaseTTL          *time.Duration
 	uiDev             *bool
+	publicURL         *string
+	alertLinkKey      *string
 }
 
 func serveCommand() *command {
@@ -83,6 +86,8 @@ func serveCommand() *command {
 		publishRate:       f.Float64("kpi-rate", 4, "most KPI updates per second published per line"),
 		leaseTTL:          f.Duration("engine-lease-ttl", 15*time.Second, "instances sharing one NATS run a single KPI engine: how long the one running it may be silent before another takes over"),
 		uiDev:             f.Bool("ui-dev", false, "serve UI templates and assets from web/ui on disk, re-read on every request (development)"),
+		publicURL:         f.String("public-url", "", "where people open LinePulse (https://linepulse.plant): the links in alert webhooks and e-mails; empty = no links"),
+		alertLinkKey:      f.String("alert-link-key", "", "key file that signs the acknowledge links of alert e-mails (created 0600 when missing; copy it to every node); default <data-dir>/alert-link.key"),
 	}
 	c.run = func(cc *cliContext) error { return serve(cc, cfg) }
 	return c
@@ -148,6 +153,8 @@ func serve(cc *cliContext, cfg serveConfig) error {
 		api     *web.API
 		ln      net.Listener
 		live    atomic.Pointer[hub.Hub] // set once the hub exists; the API starts before it
+		alerts  *alert.Engine
+		links   *alert.Links
 	)
 	comps := []component{
 		{
@@ -250,6 +257,23 @@ func serve(cc *cliContext, cfg serveConfig) error {
 				})
 			}, nil
 		}),
+		natsComponent("alerts", &b, func(nc *nats.Conn) (func(context.Context) error, error) {
+			keyFile := *cfg.alertLinkKey
+			if keyFile == "" {
+				keyFile = filepath.Join(*cfg.store.dataDir, "alert-link.key")
+			}
+			var err error
+			if links, err = alert.LoadOrCreateLinks(keyFile); err != nil {
+				return nil, err
+			}
+			// Every instance evaluates and sends: alerts are unique per occurrence and the
+			// outbox is claimed row by row, so nothing is sent twice.
+			alerts, err = alert.New(alert.Config{Store: st, NC: nc, Holder: instanceID(), BaseURL: *cfg.publicURL, Links: links, Logger: cc.log})
+			if err != nil {
+				return nil, err
+			}
+			return alerts.Run, nil
+		}),
 		{
 			name: "api",
 			start: func(ctx context.Context) error {
@@ -264,7 +288,7 @@ func serve(cc *cliContext, cfg serveConfig) error {
 				api, err = web.NewAPI(web.APIConfig{Keyring: kr, AccessTTL: *cfg.accessTTL, RefreshTTL: *cfg.refreshTTL, TLS: tls,
 					TrustedOrigins: splitList(*cfg.allowedOrigins), TrustedProxies: proxies, NATSURL: *cfg.natsPublicURL, Logger: cc.log, Registry: reg},
 					web.Deps{Store: st, Devices: &identity.Devices{Store: st, Bus: b, Auth: devAuth}, DeadLetters: b,
-						Analytics: stream.NewHistory(st, meta), ValidateShifts: stream.ValidateShifts,
+						Analytics: stream.NewHistory(st, meta), ValidateShifts: stream.ValidateShifts, Alerts: alerts, AckLinks: links,
 						OnSessionEnd: func(sid string) {
 							if h := live.Load(); h != nil {
 								h.EndSession(sid)

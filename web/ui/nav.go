@@ -34,6 +34,8 @@ type nav struct {
 	User   string
 	Role   string
 	Langs  []langOption
+	// Bell shows the unacknowledged-alert count, linked to the notification centre.
+	Bell bool
 }
 
 type navItem struct {
@@ -54,7 +56,7 @@ func navFor(v *web.Viewer, page string) *nav {
 	if v == nil || v.Kiosk {
 		return nil
 	}
-	n := &nav{Tenant: v.TenantName, User: v.Name, Role: "role." + v.Role}
+	n := &nav{Tenant: v.TenantName, User: v.Name, Role: "role." + v.Role, Bell: v.Can(web.ActAlertsRead)}
 	if n.User == "" {
 		n.User = v.Email
 	}

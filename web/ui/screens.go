@@ -116,6 +116,7 @@ const (
 	apiCameras    = "/api/v1/cameras"
 	apiDashboards = "/api/v1/dashboards"
 	apiUsers      = "/api/v1/users"
+	apiChannels   = "/api/v1/notification-channels"
 )
 
 var (
@@ -212,6 +213,32 @@ var screens = []screen{
 			{Name: "dashboard_id", Kind: "ref", Ref: apiDashboards, Zero: "kiosks.default_dashboard", Default: 0}},
 		Secret: []secretItem{{Key: "kiosks.secret.tv_url", Path: "tv_url", Kind: "url"}, {Key: "kiosks.secret.token", Path: "token"}}},
 
+	{Slug: "notification-channels", Group: "setup.group.alerts", Key: "channels", API: apiChannels, Read: web.ActAlertsRead, Write: web.ActAlertsManage,
+		Columns: []column{{Name: "name"}, {Name: "kind", Kind: "option", Options: channelKinds}, {Name: "config.url", Kind: "code"},
+			{Name: "config.to", Kind: "json"}, {Name: "failing", Kind: "bool"}, {Name: "last_error"}},
+		Fields: []field{{Name: "name", Kind: "text", Required: true}, {Name: "kind", Kind: "select", Options: channelKinds, Default: "webhook"},
+			{Name: "config.url", Kind: "text", Help: "channels.help.url"},
+			{Name: "config.format", Kind: "select", Options: webhookFormats, Default: "generic"},
+			{Name: "config.secret", Kind: "password", Help: "channels.help.secret"},
+			{Name: "config.host", Kind: "text", Help: "channels.help.host"}, {Name: "config.port", Kind: "number", Step: "1", Min: "0", Max: "65535", Default: 587},
+			{Name: "config.tls", Kind: "select", Options: tlsModes, Default: "starttls"},
+			{Name: "config.username", Kind: "text"}, {Name: "config.password", Kind: "password", Help: "channels.help.secret"},
+			{Name: "config.from", Kind: "text"}, {Name: "config.to", Kind: "json", Default: []string{}, Help: "channels.help.to"}}},
+	{Slug: "alert-rules", Group: "setup.group.alerts", Key: "rules", API: "/api/v1/alert-rules", Read: web.ActAlertsRead, Write: web.ActAlertsManage,
+		Columns: []column{{Name: "name"}, {Name: "kind", Kind: "option", Options: ruleKinds}, {Name: "severity", Kind: "option", Options: severities},
+			{Name: "lines", Kind: "refs", Ref: apiLines, Zero: "setup.all_lines"}, {Name: "after", Kind: "code"},
+			{Name: "channels", Kind: "refs", Ref: apiChannels, RefLabel: "name"}, {Name: "escalate_after", Kind: "code"}, {Name: "active", Kind: "bool"}},
+		Fields: []field{{Name: "name", Kind: "text", Required: true}, {Name: "kind", Kind: "select", Options: ruleKinds, Default: "line_down"},
+			{Name: "severity", Kind: "select", Options: severities, Default: "warning"},
+			{Name: "lines", Kind: "refs", Ref: apiLines, Help: "rules.help.lines"},
+			{Name: "after", Kind: "text", Default: "0s", Required: true, Help: "rules.help.after"},
+			{Name: "threshold", Kind: "percent", Default: 0.6, Help: "rules.help.threshold"},
+			{Name: "metric", Kind: "select", Options: ruleMetrics, Default: "oee"},
+			{Name: "channels", Kind: "refs", Ref: apiChannels, RefLabel: "name", Required: true},
+			{Name: "escalate_after", Kind: "text", Default: "0s", Help: "rules.help.escalate"},
+			{Name: "escalate_channels", Kind: "refs", Ref: apiChannels, RefLabel: "name"},
+			{Name: "active", Kind: "checkbox", Default: true}}},
+
 	{Slug: "users", Group: "setup.group.people", Key: "users", API: apiUsers, Read: web.ActUsers, Write: web.ActUsers,
 		Columns: []column{{Name: "email"}, {Name: "name"}, {Name: "role", Kind: "option", Options: tenantRoles},
 			{Name: "permissions.lines", Kind: "refs", Ref: apiLines, Zero: "setup.all_lines"}, {Name: "language", Kind: "option", Options: languageOptions},
@@ -253,6 +280,18 @@ var screens = []screen{
 }
 
 var (
+	channelKinds = []option{{Value: "webhook", Key: "channels.kind.webhook"}, {Value: "email", Key: "channels.kind.email"},
+		{Value: "browser", Key: "channels.kind.browser"}}
+	webhookFormats = []option{{Value: "generic", Key: "channels.format.generic"}, {Value: "slack", Key: "channels.format.slack"},
+		{Value: "teams", Key: "channels.format.teams"}}
+	tlsModes = []option{{Value: "starttls", Key: "channels.tls.starttls"}, {Value: "tls", Key: "channels.tls.tls"},
+		{Value: "none", Key: "channels.tls.none"}}
+	ruleKinds = []option{{Value: "line_down", Key: "rules.kind.line_down"}, {Value: "oee_below", Key: "rules.kind.oee_below"},
+		{Value: "uncoded_downtime", Key: "rules.kind.uncoded_downtime"}, {Value: "node_offline", Key: "rules.kind.node_offline"}}
+	severities = []option{{Value: "info", Key: "rules.severity.info"}, {Value: "warning", Key: "rules.severity.warning"},
+		{Value: "critical", Key: "rules.severity.critical"}}
+	ruleMetrics = []option{{Value: "oee", Key: "rules.metric.oee"}, {Value: "availability", Key: "rules.metric.availability"},
+		{Value: "performance", Key: "rules.metric.performance"}, {Value: "quality", Key: "rules.metric.quality"}}
 	filterTypes = []option{{Value: "time_range", Key: "filters.type.time_range"}, {Value: "line", Key: "filters.type.line"},
 		{Value: "product", Key: "filters.type.product"}, {Value: "area", Key: "filters.type.area"}, {Value: "shift", Key: "filters.type.shift"}}
 	cameraStatuses = []option{{Value: "active", Key: "camera_areas.status.active"}, {Value: "inactive", Key: "camera_areas.status.inactive"},

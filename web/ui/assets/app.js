@@ -4,6 +4,7 @@
 // may only name data and methods of the components registered below.
 import htmx from 'htmx.org';
 import Alpine from '@alpinejs/csp';
+import { ackLink, notificationCentre } from './alerts.js';
 import { loginURL, refreshSession } from './api.js';
 import { board, floorPlan, widget } from './board.js';
 import { boardEditor, boardList } from './boardedit.js';
@@ -47,6 +48,8 @@ Alpine.data('lineDetail', lineDetail);
 Alpine.data('setupScreen', setupScreen);
 Alpine.data('shiftCalendar', shiftCalendar);
 Alpine.data('auditVerify', auditVerify);
+Alpine.data('notificationCentre', notificationCentre);
+Alpine.data('ackLink', ackLink);
 
 window.htmx = htmx;
 window.Alpine = Alpine;
@@ -54,7 +57,7 @@ window.Alpine = Alpine;
 // The server renders each page for its viewer (language, navigation). A page of signed-in
 // users rendered without a valid session (data-auth="none": the short-lived access cookie
 // expired) refreshes the session and reloads, once; with no session left, it signs in.
-const PUBLIC_PAGES = ['login', 'tv', 'error'];
+const PUBLIC_PAGES = ['login', 'tv', 'error', 'ack'];
 const body = document.body;
 if (body.dataset.auth === 'none' && !PUBLIC_PAGES.includes(body.dataset.page)) {
   let recent = false;

@@ -1,11 +1,16 @@
 // nav is the Alpine component of the page header: the phone menu, the language switch
 // (the user's own choice, saved on the user) and sign-out.
+import { bell } from './alerts.js';
 import { api, errorText } from './api.js';
 
 export function nav() {
   return {
     busy: false,
     open: false,
+    alertCount: 0,
+    init() {
+      if (this.$root.querySelector('#nav-bell')) bell(this);
+    },
     toggle() {
       this.open = !this.open;
     },

@@ -25,16 +25,68 @@ export function handleLive(c, m) {
   if (m.type === 'snapshot' || m.type === 'kpi') {
     applyKPI(t, m);
     if (t.state !== 'down') c.alerts = c.alerts.filter((a) => a.line !== t.id);
+    else if (!c.alerts.some((a) => a.line === t.id)) restoreStop(c, t, m);
   } else if (m.type === 'downtime') {
     const ev = m.event || {};
     applyDowntime(t, ev);
     if (ev.state === 'started') {
       c.alerts = c.alerts.filter((a) => a.line !== t.id);
       c.alerts.push({ key: `${t.id}:${m.seq}`, line: t.id, name: t.name, href: t.href, since: ev.start || new Date().toISOString() });
+      if (c.mode === 'tv') chime();
     } else {
       // "ended", or "cancelled" (late detections proved the stop false)
       c.alerts = c.alerts.filter((a) => a.line !== t.id);
     }
+  }
+}
+
+// restoreStop shows the banner of a line that is already down when the page opens (a
+// reload mid-stop): from the snapshot's open_downtime when the engine sends it, else from
+// the line's open downtime event (the engine books it when the stop starts).
+async function restoreStop(c, t, m) {
+  const show = (start) => {
+    if (t.state === 'down' && !c.alerts.some((a) => a.line === t.id)) {
+      c.alerts.push({ key: `${t.id}:open`, line: t.id, name: t.name, href: t.href, since: start });
+    }
+  };
+  if (m.open_downtime && m.open_downtime.start) {
+    show(m.open_downtime.start);
+    return;
+  }
+  if (t.restoring) return;
+  t.restoring = true;
+  try {
+    const to = new Date();
+    const from = new Date(to.getTime() - 24 * 3600 * 1000);
+    const q = `from=${encodeURIComponent(from.toISOString())}&to=${encodeURIComponent(to.toISOString())}&limit=500`;
+    const headers = c.kiosk ? { Authorization: `Kiosk ${c.kiosk}` } : {};
+    const open = items(await api(`/api/v1/lines/${t.id}/downtime?${q}`, { noRedirect: true, headers })).find((e) => !e.end);
+    if (open) show(open.start);
+  } catch {
+    /* the next started event shows it */
+  } finally {
+    t.restoring = false;
+  }
+}
+
+// chime sounds on the TV when a line stops: after someone touched the screen once, or
+// always with &sound=1 in the TV URL (its browser must then allow autoplay, e.g. Chromium's
+// --autoplay-policy=no-user-gesture-required); browsers refuse audio otherwise.
+function chime() {
+  const touched = navigator.userActivation && navigator.userActivation.hasBeenActive;
+  if (!touched && new URLSearchParams(location.search).get('sound') !== '1') return;
+  try {
+    const ac = new (window.AudioContext || window.webkitAudioContext)();
+    const o = ac.createOscillator();
+    const g = ac.createGain();
+    o.frequency.value = 880;
+    g.gain.setValueAtTime(0.2, ac.currentTime);
+    g.gain.exponentialRampToValueAtTime(0.001, ac.currentTime + 0.8);
+    o.connect(g).connect(ac.destination);
+    o.start();
+    o.stop(ac.currentTime + 0.8);
+  } catch {
+    /* no audio on this screen */
   }
 }
 
@@ -84,6 +136,7 @@ export function liveTiles() {
   return {
     ...tileHelpers,
     mode: 'dashboard',
+    kiosk: '',
     tiles: [],
     alerts: [],
     status: 'connecting',
@@ -96,6 +149,7 @@ export function liveTiles() {
       const ds = this.$el.dataset;
       this.mode = ds.mode === 'tv' ? 'tv' : 'dashboard';
       const kiosk = ds.kiosk || '';
+      this.kiosk = kiosk;
       const wanted = (ds.lines || '')
         .split(',')
         .map(Number)
