@@ -75,10 +75,11 @@ type ProductionBucket struct {
 
 // ShiftRef names a shift instance.
 type ShiftRef struct {
-	ID    int64     `json:"id"`
-	Name  string    `json:"name"`
-	Start time.Time `json:"start"`
-	End   time.Time `json:"end"`
+	ID       int64     `json:"id"`
+	Instance string    `json:"instance,omitempty"` // "2026-12-01.1": see InstanceID
+	Name     string    `json:"name"`
+	Start    time.Time `json:"start"`
+	End      time.Time `json:"end"`
 }
 
 // OEEReport is OEE over a range or a shift instance. Times are seconds; ratios fractions.
@@ -97,7 +98,9 @@ type OEEReport struct {
 	Total              int64     `json:"total"`
 	Good               int64     `json:"good"`
 	Reject             int64     `json:"reject"`
-	Events             int64     `json:"events"` // downtime events in the range
+	Events             int64     `json:"events"` // unplanned downtime events in the range
+	// PlannedStopS is the time of stops coded with a planned reason: outside PlannedS.
+	PlannedStopS float64 `json:"planned_stop_s"`
 	// MicroStops is known only to the live engine (Engine.Periods): 0 from History.
 	MicroStops int64 `json:"micro_stops,omitempty"`
 }
@@ -119,6 +122,8 @@ type lineCtx struct {
 	cal  *shiftcal.Calendar
 	loc  *time.Location
 	cerr error // the calendar could not be built
+	// failures is the reason catalogue by code (kinds and the tree).
+	failures map[string]store.Failure
 }
 
 func (h *History) lineCtx(ctx context.Context, tenantID, lineID int64) (lineCtx, error) {
@@ -155,7 +160,7 @@ func (h *History) lineCtx(ctx context.Context, tenantID, lineID int64) (lineCtx,
 	if ce.loc == nil {
 		return lineCtx{}, fmt.Errorf("stream: tenant configuration: %w", ce.err)
 	}
-	return lineCtx{tdb: tdb, line: l, cal: ce.cal, loc: ce.loc, cerr: ce.err}, nil
+	return lineCtx{tdb: tdb, line: l, cal: ce.cal, loc: ce.loc, cerr: ce.err, failures: m.Failures}, nil
 }
 
 func (lc lineCtx) calendar() (*shiftcal.Calendar, error) {
@@ -331,7 +336,12 @@ func (h *History) OEE(ctx context.Context, tenantID, lineID int64, from, to time
 	if err != nil {
 		return OEEReport{}, err
 	}
-	return h.oee(ctx, lc, from, to)
+	rep, err := h.oee(ctx, lc, from, to)
+	if err != nil {
+		return OEEReport{}, err
+	}
+	rep.Shift = lc.instanceAt(from, to)
+	return rep, nil
 }
 
 func (h *History) oee(ctx context.Context, lc lineCtx, from, to time.Time) (OEEReport, error) {
@@ -349,7 +359,7 @@ func (h *History) oee(ctx context.Context, lc lineCtx, from, to time.Time) (OEER
 		return OEEReport{}, err
 	}
 	now := h.now()
-	var down time.Duration
+	var down, plannedStops time.Duration
 	var events int64
 	for _, ev := range evs {
 		end := now
@@ -357,10 +367,16 @@ func (h *History) oee(ctx context.Context, lc lineCtx, from, to time.Time) (OEER
 			end = *ev.End
 		}
 		if d := PlannedOverlap(ev.Start, end, planned); d > 0 {
+			// A stop coded with a planned reason leaves planned time (docs/OEE.md).
+			if lc.failures[ev.ReasonCode].Planned() {
+				plannedStops += d
+				continue
+			}
 			down += d
 			events++
 		}
 	}
+	plannedTime -= plannedStops
 	rows, err := h.production(ctx, lc, from, to, stepFor([]ProductionBucket{{Start: from, End: to}}))
 	if err != nil {
 		return OEEReport{}, err
@@ -373,6 +389,7 @@ func (h *History) oee(ctx context.Context, lc lineCtx, from, to time.Time) (OEER
 	}
 	rep := reportOf(oee.Compute(plannedTime, down, lc.line.IdealCycleTime(), c), from, to)
 	rep.Events = events
+	rep.PlannedStopS = plannedStops.Seconds()
 	return rep, nil
 }
 
@@ -419,19 +436,7 @@ func (h *History) ShiftOEE(ctx context.Context, tenantID, lineID int64, which st
 	if !ok {
 		return OEEReport{}, fmt.Errorf("stream: no %s shift on line %d: %w", which, lineID, store.ErrNotFound)
 	}
-	to := in.End
-	if now.Before(to) {
-		to = now
-	}
-	if !to.After(in.Start) {
-		to = in.Start.Add(time.Millisecond)
-	}
-	rep, err := h.oee(ctx, lc, in.Start, to)
-	if err != nil {
-		return OEEReport{}, err
-	}
-	rep.Shift = &ShiftRef{ID: in.ShiftID, Name: in.Name, Start: in.Start.UTC(), End: in.End.UTC()}
-	return rep, nil
+	return h.instanceOEE(ctx, lc, in, now)
 }
 
 // Downtime lists a line's downtime events overlapping [from, to), paged by id.

@@ -1,0 +1,410 @@
+package stream
+
+import (
+	"context"
+	"fmt"
+	"regexp"
+	"slices"
+	"sort"
+	"strconv"
+	"time"
+
+	"github.com/linepulse/linepulse/loss"
+	"github.com/linepulse/linepulse/store"
+	"github.com/linepulse/linepulse/stream/shiftcal"
+)
+
+// InstanceID names a shift instance: the local date it starts and the shift's id,
+// "2026-12-01.1". It is stable (a shift's edits keep it) and readable.
+func InstanceID(in shiftcal.Instance) string {
+	return in.Date + "." + strconv.FormatInt(in.ShiftID, 10)
+}
+
+var instanceRe = regexp.MustCompile(`^(\d{4}-\d{2}-\d{2})\.(\d{1,18})$`)
+
+// parseInstance splits an instance id into its local date and shift id.
+func parseInstance(id string) (time.Time, int64, error) {
+	m := instanceRe.FindStringSubmatch(id)
+	if m == nil {
+		return time.Time{}, 0, invalid("shift_instance", "instance", fmt.Sprintf("%q is not a shift instance id (date.shift, e.g. 2026-12-01.1)", id))
+	}
+	d, err := time.Parse(time.DateOnly, m[1])
+	if err != nil {
+		return time.Time{}, 0, invalid("shift_instance", "instance", fmt.Sprintf("%q: bad date", id))
+	}
+	sid, _ := strconv.ParseInt(m[2], 10, 64)
+	return d, sid, nil
+}
+
+func refOf(in shiftcal.Instance) *ShiftRef {
+	return &ShiftRef{ID: in.ShiftID, Instance: InstanceID(in), Name: in.Name, Start: in.Start.UTC(), End: in.End.UTC()}
+}
+
+// instanceAt names the shift instance that is exactly [from, to), or nil.
+func (lc lineCtx) instanceAt(from, to time.Time) *ShiftRef {
+	if lc.cal == nil {
+		return nil
+	}
+	for _, in := range lc.cal.Instances(lc.line.ID, from, to) {
+		if in.Start.Equal(from) && in.End.Equal(to) {
+			return refOf(in)
+		}
+	}
+	return nil
+}
+
+// instanceOEE is the OEE of an instance up to now (whole once it ended).
+func (h *History) instanceOEE(ctx context.Context, lc lineCtx, in shiftcal.Instance, now time.Time) (OEEReport, error) {
+	to := instanceEnd(in, now)
+	rep, err := h.oee(ctx, lc, in.Start, to)
+	if err != nil {
+		return OEEReport{}, err
+	}
+	rep.Shift = refOf(in)
+	return rep, nil
+}
+
+// instanceEnd is where the figures of an instance stop: its end, or now while it runs.
+func instanceEnd(in shiftcal.Instance, now time.Time) time.Time {
+	to := earlier(in.End, now)
+	if !to.After(in.Start) {
+		to = in.Start.Add(time.Millisecond)
+	}
+	return to
+}
+
+// ShiftSummary is one shift instance of a line with its figures (up to now while it runs).
+type ShiftSummary struct {
+	ID      string    `json:"id"` // InstanceID
+	ShiftID int64     `json:"shift_id"`
+	Name    string    `json:"name"`
+	Date    string    `json:"date"` // local date it starts
+	Start   time.Time `json:"start"`
+	End     time.Time `json:"end"`
+	Running bool      `json:"running"` // the instance has not ended yet
+	OEEReport
+}
+
+// ShiftDetail is one instance with its stops and its loss waterfall.
+type ShiftDetail struct {
+	ShiftSummary
+	Stops  []store.DowntimeEvent `json:"stops"`
+	Losses loss.Waterfall        `json:"losses"`
+}
+
+// MaxShiftList bounds Shifts.
+const MaxShiftList = 2000
+
+// Shifts lists the instances of a line's shifts that started in [from, to) and before now,
+// oldest first, each with its OEE.
+func (h *History) Shifts(ctx context.Context, tenantID, lineID int64, from, to time.Time) ([]ShiftSummary, error) {
+	if err := checkRange(from, to); err != nil {
+		return nil, err
+	}
+	lc, err := h.lineCtx(ctx, tenantID, lineID)
+	if err != nil {
+		return nil, err
+	}
+	cal, err := lc.calendar()
+	if err != nil {
+		return nil, err
+	}
+	now := h.now()
+	out := []ShiftSummary{}
+	for _, in := range cal.Instances(lineID, from, to) {
+		if in.Start.Before(from) || !in.Start.Before(to) || in.Start.After(now) {
+			continue
+		}
+		if len(out) == MaxShiftList {
+			return nil, invalid("range", "to", fmt.Sprintf("more than %d shift instances: narrow the range", MaxShiftList))
+		}
+		rep, err := h.instanceOEE(ctx, lc, in, now)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, summaryOf(in, rep, now))
+	}
+	return out, nil
+}
+
+func summaryOf(in shiftcal.Instance, rep OEEReport, now time.Time) ShiftSummary {
+	return ShiftSummary{ID: InstanceID(in), ShiftID: in.ShiftID, Name: in.Name, Date: in.Date,
+		Start: in.Start.UTC(), End: in.End.UTC(), Running: now.Before(in.End), OEEReport: rep}
+}
+
+// instance finds an instance of a line by id; store.ErrNotFound when there is none (or it
+// has not started).
+func (h *History) instance(lc lineCtx, id string) (shiftcal.Instance, error) {
+	day, sid, err := parseInstance(id)
+	if err != nil {
+		return shiftcal.Instance{}, err
+	}
+	cal, err := lc.calendar()
+	if err != nil {
+		return shiftcal.Instance{}, err
+	}
+	local := time.Date(day.Year(), day.Month(), day.Day(), 12, 0, 0, 0, lc.loc)
+	for _, in := range cal.Instances(lc.line.ID, local.Add(-36*time.Hour), local.Add(36*time.Hour)) {
+		if in.ShiftID == sid && InstanceID(in) == id && !in.Start.After(h.now()) {
+			return in, nil
+		}
+	}
+	return shiftcal.Instance{}, fmt.Errorf("stream: no shift instance %s on line %d: %w", id, lc.line.ID, store.ErrNotFound)
+}
+
+// Shift returns one instance with its stops and loss waterfall.
+func (h *History) Shift(ctx context.Context, tenantID, lineID int64, id string) (ShiftDetail, error) {
+	lc, err := h.lineCtx(ctx, tenantID, lineID)
+	if err != nil {
+		return ShiftDetail{}, err
+	}
+	in, err := h.instance(lc, id)
+	if err != nil {
+		return ShiftDetail{}, err
+	}
+	now := h.now()
+	to := instanceEnd(in, now)
+	rep, err := h.instanceOEE(ctx, lc, in, now)
+	if err != nil {
+		return ShiftDetail{}, err
+	}
+	w, err := h.losses(ctx, lc, in.Start, to)
+	if err != nil {
+		return ShiftDetail{}, err
+	}
+	stops, err := lc.tdb.DowntimeBetween(ctx, lineID, in.Start, to)
+	if err != nil {
+		return ShiftDetail{}, err
+	}
+	if stops == nil {
+		stops = []store.DowntimeEvent{}
+	}
+	return ShiftDetail{ShiftSummary: summaryOf(in, rep, now), Stops: stops, Losses: w}, nil
+}
+
+// LossReport is the loss waterfall of a line over a range with the OEE it reconciles with.
+type LossReport struct {
+	LineID int64          `json:"line_id"`
+	OEE    OEEReport      `json:"oee"`
+	Losses loss.Waterfall `json:"losses"`
+}
+
+// Losses is the six-big-losses waterfall of a line over [from, to).
+func (h *History) Losses(ctx context.Context, tenantID, lineID int64, from, to time.Time) (LossReport, error) {
+	if err := checkRange(from, to); err != nil {
+		return LossReport{}, err
+	}
+	lc, err := h.lineCtx(ctx, tenantID, lineID)
+	if err != nil {
+		return LossReport{}, err
+	}
+	rep, err := h.oee(ctx, lc, from, to)
+	if err != nil {
+		return LossReport{}, err
+	}
+	rep.Shift = lc.instanceAt(from, to)
+	w, err := h.losses(ctx, lc, from, to)
+	if err != nil {
+		return LossReport{}, err
+	}
+	return LossReport{LineID: lineID, OEE: rep, Losses: w}, nil
+}
+
+// StartupWindow is how long after a shift start or the end of a stop rejects count as
+// start-up rejects (whole minutes of the rollups starting inside it).
+const StartupWindow = 5 * time.Minute
+
+// losses gathers the waterfall's inputs exactly as oee does (planned intervals, booked
+// events clipped to them, counts from the same source) and computes it.
+func (h *History) losses(ctx context.Context, lc lineCtx, from, to time.Time) (loss.Waterfall, error) {
+	cal, err := lc.calendar()
+	if err != nil {
+		return loss.Waterfall{}, err
+	}
+	planned := cal.PlannedIntervals(lc.line.ID, from, to)
+	var plannedTime time.Duration
+	for _, iv := range planned {
+		plannedTime += iv.End.Sub(iv.Start)
+	}
+	evs, err := lc.tdb.DowntimeBetween(ctx, lc.line.ID, from, to)
+	if err != nil {
+		return loss.Waterfall{}, err
+	}
+	now := h.now()
+	in := loss.Input{Planned: plannedTime}
+	var plannedParts, unplannedParts partSet
+	var starts []time.Time // where start-up windows open
+	for _, ins := range cal.Instances(lc.line.ID, from, to) {
+		starts = append(starts, ins.Start)
+	}
+	for _, ev := range evs {
+		end := now
+		if ev.End != nil {
+			end = *ev.End
+			starts = append(starts, end)
+		}
+		d := PlannedOverlap(ev.Start, end, planned)
+		if d <= 0 {
+			continue
+		}
+		f := lc.failures[ev.ReasonCode]
+		if f.Planned() {
+			plannedParts.add(f.Code, f.Name, d)
+			continue
+		}
+		cat := category(lc.failures, ev.ReasonCode)
+		unplannedParts.add(cat.Code, cat.Name, d)
+	}
+	in.PlannedStops, in.UnplannedStops = plannedParts.parts, unplannedParts.parts
+	slices.SortFunc(starts, time.Time.Compare)
+	rows, err := h.production(ctx, lc, from, to, 1)
+	if err != nil {
+		return loss.Waterfall{}, err
+	}
+	ideal := lc.line.IdealCycleTime()
+	var total, startup, rejects int64
+	for _, r := range rows {
+		total += r.Total
+		rejects += r.Reject
+		if r.Reject > 0 && inStartup(r.Start(), starts) {
+			startup += r.Reject
+		}
+	}
+	in.IdealTotal = ideal * time.Duration(total)
+	in.IdealStartup = ideal * time.Duration(startup)
+	in.IdealProcess = ideal * time.Duration(rejects-startup)
+	return loss.Compute(in), nil
+}
+
+// inStartup reports whether the minute starting at t is in the start-up window of the
+// latest start at or before it (starts sorted).
+func inStartup(t time.Time, starts []time.Time) bool {
+	i := sort.Search(len(starts), func(i int) bool { return starts[i].Truncate(time.Minute).After(t) })
+	return i > 0 && t.Before(starts[i-1].Add(StartupWindow))
+}
+
+// partSet sums durations by key, in first-seen order.
+type partSet struct {
+	idx   map[string]int
+	parts []loss.Part
+}
+
+func (p *partSet) add(key, label string, d time.Duration) {
+	if p.idx == nil {
+		p.idx = map[string]int{}
+	}
+	i, ok := p.idx[key]
+	if !ok {
+		i = len(p.parts)
+		p.idx[key] = i
+		p.parts = append(p.parts, loss.Part{Key: key, Label: label})
+	}
+	p.parts[i].Duration += d
+}
+
+// category is the root of a reason's tree (the reason itself when it has no parent); an
+// unknown or empty code is the uncoded category.
+func category(failures map[string]store.Failure, code string) store.Failure {
+	f, ok := failures[code]
+	if !ok {
+		return store.Failure{Code: loss.Uncoded}
+	}
+	byID := func(id int64) (store.Failure, bool) {
+		for _, g := range failures {
+			if g.ID == id {
+				return g, true
+			}
+		}
+		return store.Failure{}, false
+	}
+	for depth := 1; f.ParentID != 0 && depth < store.MaxReasonDepth+2; depth++ {
+		p, ok := byID(f.ParentID)
+		if !ok {
+			break
+		}
+		f = p
+	}
+	return f
+}
+
+// Pareto groups.
+const (
+	GroupReason   = "reason"
+	GroupCategory = "category"
+	GroupLine     = "line"
+	GroupShift    = "shift"
+)
+
+// MaxParetoLines bounds the lines of one Pareto.
+const MaxParetoLines = 200
+
+// Pareto groups the stops of lines over [from, to) by reason, category (the root of the
+// reason tree), line or shift, longest total first. A stop counts with its planned
+// production time inside the range, as in OEE; a stop across two shift instances counts in
+// each with its part. Planned-reason stops are included (they are stops).
+func (h *History) Pareto(ctx context.Context, tenantID int64, lines []int64, from, to time.Time, group string) (loss.Pareto, error) {
+	if err := checkRange(from, to); err != nil {
+		return loss.Pareto{}, err
+	}
+	switch group {
+	case GroupReason, GroupCategory, GroupLine, GroupShift:
+	default:
+		return loss.Pareto{}, invalid("pareto_query", "group", fmt.Sprintf("unknown group %q: use reason, category, line or shift", group))
+	}
+	if len(lines) > MaxParetoLines {
+		return loss.Pareto{}, invalid("pareto_query", "lines", fmt.Sprintf("at most %d lines", MaxParetoLines))
+	}
+	now := h.now()
+	var stops []loss.Stop
+	for _, id := range lines {
+		lc, err := h.lineCtx(ctx, tenantID, id)
+		if err != nil {
+			return loss.Pareto{}, err
+		}
+		cal, err := lc.calendar()
+		if err != nil {
+			return loss.Pareto{}, err
+		}
+		evs, err := lc.tdb.DowntimeBetween(ctx, id, from, to)
+		if err != nil {
+			return loss.Pareto{}, err
+		}
+		var insts []shiftcal.Instance
+		if group == GroupShift {
+			insts = cal.Instances(id, from, to)
+		}
+		planned := cal.PlannedIntervals(id, from, to)
+		for _, ev := range evs {
+			end := now
+			if ev.End != nil {
+				end = *ev.End
+			}
+			if group == GroupShift {
+				for _, in := range insts {
+					ivs := cal.PlannedIntervals(id, later(in.Start, from), earlier(in.End, to))
+					if d := PlannedOverlap(ev.Start, end, ivs); d > 0 {
+						stops = append(stops, loss.Stop{Key: strconv.FormatInt(in.ShiftID, 10), Label: in.Name, Duration: d, Uncoded: ev.ReasonCode == ""})
+					}
+				}
+				continue
+			}
+			d := PlannedOverlap(ev.Start, end, planned)
+			if d <= 0 {
+				continue
+			}
+			var s loss.Stop
+			switch group {
+			case GroupReason:
+				s = loss.Stop{Key: ev.ReasonCode, Label: lc.failures[ev.ReasonCode].Name}
+			case GroupCategory:
+				f := category(lc.failures, ev.ReasonCode)
+				s = loss.Stop{Key: f.Code, Label: f.Name}
+			case GroupLine:
+				s = loss.Stop{Key: strconv.FormatInt(id, 10), Label: lc.line.Name}
+			}
+			s.Duration, s.Uncoded = d, ev.ReasonCode == ""
+			stops = append(stops, s)
+		}
+	}
+	return loss.MakePareto(stops), nil
+}
