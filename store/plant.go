@@ -164,10 +164,11 @@ type Failure struct {
 	Description string `json:"description"`
 	// ParentID places the failure in the reason tree (category → reason, at most
 	// MaxReasonDepth levels); 0 = a root. The API checks the parent exists and the depth.
-	ParentID int64 `json:"parent_id"`
+	ParentID int64 `json:"parent_id,omitempty"`
 	// Kind is ReasonUnplanned (default; its stops are availability loss) or ReasonPlanned
-	// (its stops leave planned time: changeover, planned cleaning).
-	Kind string `json:"kind"`
+	// (its stops leave planned time: changeover, planned cleaning). Both are optional in a
+	// PUT, so clients that predate the tree keep working: an absent kind keeps the old one.
+	Kind string `json:"kind,omitempty"`
 	timestamps
 }
 

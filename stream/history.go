@@ -327,7 +327,7 @@ func foldRows(b []ProductionBucket, rows []store.ProductionRow, step int) {
 
 // OEE computes OEE over [from, to): planned time from the shift calendar, downtime from the
 // booked events clipped to planned time (an open event runs until now), counts from the
-// rollups.
+// rollups. A range that is exactly a shift instance is named in Shift.
 func (h *History) OEE(ctx context.Context, tenantID, lineID int64, from, to time.Time) (OEEReport, error) {
 	if err := checkRange(from, to); err != nil {
 		return OEEReport{}, err
@@ -345,36 +345,21 @@ func (h *History) OEE(ctx context.Context, tenantID, lineID int64, from, to time
 }
 
 func (h *History) oee(ctx context.Context, lc lineCtx, from, to time.Time) (OEEReport, error) {
-	cal, err := lc.calendar()
+	sp, err := h.stopsIn(ctx, lc, from, to)
 	if err != nil {
 		return OEEReport{}, err
 	}
-	planned := cal.PlannedIntervals(lc.line.ID, from, to)
-	var plannedTime time.Duration
-	for _, iv := range planned {
-		plannedTime += iv.End.Sub(iv.Start)
-	}
-	evs, err := lc.tdb.DowntimeBetween(ctx, lc.line.ID, from, to)
-	if err != nil {
-		return OEEReport{}, err
-	}
-	now := h.now()
+	plannedTime := sp.plannedTime
 	var down, plannedStops time.Duration
 	var events int64
-	for _, ev := range evs {
-		end := now
-		if ev.End != nil {
-			end = *ev.End
+	for _, st := range sp.stops {
+		// A stop coded with a planned reason leaves planned time (docs/LOSSES.md).
+		if lc.failures[st.ev.ReasonCode].Planned() {
+			plannedStops += st.d
+			continue
 		}
-		if d := PlannedOverlap(ev.Start, end, planned); d > 0 {
-			// A stop coded with a planned reason leaves planned time (docs/OEE.md).
-			if lc.failures[ev.ReasonCode].Planned() {
-				plannedStops += d
-				continue
-			}
-			down += d
-			events++
-		}
+		down += st.d
+		events++
 	}
 	plannedTime -= plannedStops
 	rows, err := h.production(ctx, lc, from, to, stepFor([]ProductionBucket{{Start: from, End: to}}))

@@ -191,23 +191,59 @@ type LossReport struct {
 
 // Losses is the six-big-losses waterfall of a line over [from, to).
 func (h *History) Losses(ctx context.Context, tenantID, lineID int64, from, to time.Time) (LossReport, error) {
-	if err := checkRange(from, to); err != nil {
+	rep, err := h.OEE(ctx, tenantID, lineID, from, to)
+	if err != nil {
 		return LossReport{}, err
 	}
 	lc, err := h.lineCtx(ctx, tenantID, lineID)
 	if err != nil {
 		return LossReport{}, err
 	}
-	rep, err := h.oee(ctx, lc, from, to)
-	if err != nil {
-		return LossReport{}, err
-	}
-	rep.Shift = lc.instanceAt(from, to)
 	w, err := h.losses(ctx, lc, from, to)
 	if err != nil {
 		return LossReport{}, err
 	}
 	return LossReport{LineID: lineID, OEE: rep, Losses: w}, nil
+}
+
+// stopSet is what OEE and losses read over a range: the planned intervals and the booked
+// events, each with its planned production time inside the range.
+type stopSet struct {
+	cal         *shiftcal.Calendar
+	planned     []shiftcal.Interval
+	plannedTime time.Duration
+	evs         []store.DowntimeEvent // every event overlapping the range
+	stops       []clippedStop         // the events with planned time in the range
+}
+
+type clippedStop struct {
+	ev store.DowntimeEvent
+	d  time.Duration // its planned production time in the range (an open event runs until now)
+}
+
+func (h *History) stopsIn(ctx context.Context, lc lineCtx, from, to time.Time) (stopSet, error) {
+	cal, err := lc.calendar()
+	if err != nil {
+		return stopSet{}, err
+	}
+	sp := stopSet{cal: cal, planned: cal.PlannedIntervals(lc.line.ID, from, to)}
+	for _, iv := range sp.planned {
+		sp.plannedTime += iv.End.Sub(iv.Start)
+	}
+	if sp.evs, err = lc.tdb.DowntimeBetween(ctx, lc.line.ID, from, to); err != nil {
+		return stopSet{}, err
+	}
+	now := h.now()
+	for _, ev := range sp.evs {
+		end := now
+		if ev.End != nil {
+			end = *ev.End
+		}
+		if d := PlannedOverlap(ev.Start, end, sp.planned); d > 0 {
+			sp.stops = append(sp.stops, clippedStop{ev, d})
+		}
+	}
+	return sp, nil
 }
 
 // StartupWindow is how long after a shift start or the end of a stop rejects count as
@@ -217,43 +253,29 @@ const StartupWindow = 5 * time.Minute
 // losses gathers the waterfall's inputs exactly as oee does (planned intervals, booked
 // events clipped to them, counts from the same source) and computes it.
 func (h *History) losses(ctx context.Context, lc lineCtx, from, to time.Time) (loss.Waterfall, error) {
-	cal, err := lc.calendar()
+	sp, err := h.stopsIn(ctx, lc, from, to)
 	if err != nil {
 		return loss.Waterfall{}, err
 	}
-	planned := cal.PlannedIntervals(lc.line.ID, from, to)
-	var plannedTime time.Duration
-	for _, iv := range planned {
-		plannedTime += iv.End.Sub(iv.Start)
-	}
-	evs, err := lc.tdb.DowntimeBetween(ctx, lc.line.ID, from, to)
-	if err != nil {
-		return loss.Waterfall{}, err
-	}
-	now := h.now()
-	in := loss.Input{Planned: plannedTime}
+	in := loss.Input{Planned: sp.plannedTime}
 	var plannedParts, unplannedParts partSet
 	var starts []time.Time // where start-up windows open
-	for _, ins := range cal.Instances(lc.line.ID, from, to) {
+	for _, ins := range sp.cal.Instances(lc.line.ID, from, to) {
 		starts = append(starts, ins.Start)
 	}
-	for _, ev := range evs {
-		end := now
+	for _, ev := range sp.evs {
 		if ev.End != nil {
-			end = *ev.End
-			starts = append(starts, end)
+			starts = append(starts, *ev.End)
 		}
-		d := PlannedOverlap(ev.Start, end, planned)
-		if d <= 0 {
-			continue
-		}
-		f := lc.failures[ev.ReasonCode]
+	}
+	for _, st := range sp.stops {
+		f := lc.failures[st.ev.ReasonCode]
 		if f.Planned() {
-			plannedParts.add(f.Code, f.Name, d)
+			plannedParts.add(f.Code, f.Name, st.d)
 			continue
 		}
-		cat := category(lc.failures, ev.ReasonCode)
-		unplannedParts.add(cat.Code, cat.Name, d)
+		cat := category(lc.failures, st.ev.ReasonCode)
+		unplannedParts.add(cat.Code, cat.Name, st.d)
 	}
 	in.PlannedStops, in.UnplannedStops = plannedParts.parts, unplannedParts.parts
 	slices.SortFunc(starts, time.Time.Compare)
@@ -361,50 +383,45 @@ func (h *History) Pareto(ctx context.Context, tenantID int64, lines []int64, fro
 		if err != nil {
 			return loss.Pareto{}, err
 		}
-		cal, err := lc.calendar()
+		sp, err := h.stopsIn(ctx, lc, from, to)
 		if err != nil {
 			return loss.Pareto{}, err
 		}
-		evs, err := lc.tdb.DowntimeBetween(ctx, id, from, to)
-		if err != nil {
-			return loss.Pareto{}, err
-		}
-		var insts []shiftcal.Instance
 		if group == GroupShift {
-			insts = cal.Instances(id, from, to)
+			stops = append(stops, byInstance(sp, id, from, to, now)...)
+			continue
 		}
-		planned := cal.PlannedIntervals(id, from, to)
-		for _, ev := range evs {
-			end := now
-			if ev.End != nil {
-				end = *ev.End
-			}
-			if group == GroupShift {
-				for _, in := range insts {
-					ivs := cal.PlannedIntervals(id, later(in.Start, from), earlier(in.End, to))
-					if d := PlannedOverlap(ev.Start, end, ivs); d > 0 {
-						stops = append(stops, loss.Stop{Key: strconv.FormatInt(in.ShiftID, 10), Label: in.Name, Duration: d, Uncoded: ev.ReasonCode == ""})
-					}
-				}
-				continue
-			}
-			d := PlannedOverlap(ev.Start, end, planned)
-			if d <= 0 {
-				continue
-			}
-			var s loss.Stop
+		for _, st := range sp.stops {
+			s := loss.Stop{Duration: st.d, Uncoded: st.ev.ReasonCode == ""}
 			switch group {
 			case GroupReason:
-				s = loss.Stop{Key: ev.ReasonCode, Label: lc.failures[ev.ReasonCode].Name}
+				s.Key, s.Label = st.ev.ReasonCode, lc.failures[st.ev.ReasonCode].Name
 			case GroupCategory:
-				f := category(lc.failures, ev.ReasonCode)
-				s = loss.Stop{Key: f.Code, Label: f.Name}
+				f := category(lc.failures, st.ev.ReasonCode)
+				s.Key, s.Label = f.Code, f.Name
 			case GroupLine:
-				s = loss.Stop{Key: strconv.FormatInt(id, 10), Label: lc.line.Name}
+				s.Key, s.Label = strconv.FormatInt(id, 10), lc.line.Name
 			}
-			s.Duration, s.Uncoded = d, ev.ReasonCode == ""
 			stops = append(stops, s)
 		}
 	}
 	return loss.MakePareto(stops), nil
+}
+
+// byInstance splits stops by the shift instance their planned time falls in (by shift).
+func byInstance(sp stopSet, line int64, from, to, now time.Time) []loss.Stop {
+	var out []loss.Stop
+	for _, in := range sp.cal.Instances(line, from, to) {
+		ivs := sp.cal.PlannedIntervals(line, later(in.Start, from), earlier(in.End, to))
+		for _, st := range sp.stops {
+			end := now
+			if st.ev.End != nil {
+				end = *st.ev.End
+			}
+			if d := PlannedOverlap(st.ev.Start, end, ivs); d > 0 {
+				out = append(out, loss.Stop{Key: strconv.FormatInt(in.ShiftID, 10), Label: in.Name, Duration: d, Uncoded: st.ev.ReasonCode == ""})
+			}
+		}
+	}
+	return out
 }
