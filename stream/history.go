@@ -345,10 +345,24 @@ func (h *History) OEE(ctx context.Context, tenantID, lineID int64, from, to time
 }
 
 func (h *History) oee(ctx context.Context, lc lineCtx, from, to time.Time) (OEEReport, error) {
-	sp, err := h.stopsIn(ctx, lc, from, to)
+	sp, c, err := h.gather(ctx, lc, from, to)
 	if err != nil {
 		return OEEReport{}, err
 	}
+	return lc.report(sp, c, from, to), nil
+}
+
+// gather reads what OEE and the loss waterfall are computed from.
+func (h *History) gather(ctx context.Context, lc lineCtx, from, to time.Time) (stopSet, oee.Counts, error) {
+	sp, err := h.stopsIn(ctx, lc, from, to)
+	if err != nil {
+		return stopSet{}, oee.Counts{}, err
+	}
+	c, err := h.counts(ctx, lc, from, to)
+	return sp, c, err
+}
+
+func (lc lineCtx) report(sp stopSet, c oee.Counts, from, to time.Time) OEEReport {
 	plannedTime := sp.plannedTime
 	var down, plannedStops time.Duration
 	var events int64
@@ -362,20 +376,10 @@ func (h *History) oee(ctx context.Context, lc lineCtx, from, to time.Time) (OEER
 		events++
 	}
 	plannedTime -= plannedStops
-	rows, err := h.production(ctx, lc, from, to, stepFor([]ProductionBucket{{Start: from, End: to}}))
-	if err != nil {
-		return OEEReport{}, err
-	}
-	var c oee.Counts
-	for _, r := range rows {
-		c.Total += r.Total
-		c.Good += r.Good
-		c.Reject += r.Reject
-	}
 	rep := reportOf(oee.Compute(plannedTime, down, lc.line.IdealCycleTime(), c), from, to)
 	rep.Events = events
 	rep.PlannedStopS = plannedStops.Seconds()
-	return rep, nil
+	return rep
 }
 
 // PlannedOverlap is the length of [s, e) inside the intervals (planned production time as

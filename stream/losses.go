@@ -5,12 +5,12 @@ import (
 	"fmt"
 	"regexp"
 	"slices"
-	"sort"
 	"strconv"
 	"time"
 
 	"github.com/linepulse/linepulse/loss"
 	"github.com/linepulse/linepulse/store"
+	"github.com/linepulse/linepulse/stream/oee"
 	"github.com/linepulse/linepulse/stream/shiftcal"
 )
 
@@ -164,14 +164,11 @@ func (h *History) Shift(ctx context.Context, tenantID, lineID int64, id string) 
 	}
 	now := h.now()
 	to := instanceEnd(in, now)
-	rep, err := h.instanceOEE(ctx, lc, in, now)
+	rep, w, err := h.oeeAndLosses(ctx, lc, in.Start, to)
 	if err != nil {
 		return ShiftDetail{}, err
 	}
-	w, err := h.losses(ctx, lc, in.Start, to)
-	if err != nil {
-		return ShiftDetail{}, err
-	}
+	rep.Shift = refOf(in)
 	stops, err := lc.tdb.DowntimeBetween(ctx, lineID, in.Start, to)
 	if err != nil {
 		return ShiftDetail{}, err
@@ -191,19 +188,29 @@ type LossReport struct {
 
 // Losses is the six-big-losses waterfall of a line over [from, to).
 func (h *History) Losses(ctx context.Context, tenantID, lineID int64, from, to time.Time) (LossReport, error) {
-	rep, err := h.OEE(ctx, tenantID, lineID, from, to)
-	if err != nil {
+	if err := checkRange(from, to); err != nil {
 		return LossReport{}, err
 	}
 	lc, err := h.lineCtx(ctx, tenantID, lineID)
 	if err != nil {
 		return LossReport{}, err
 	}
-	w, err := h.losses(ctx, lc, from, to)
+	rep, w, err := h.oeeAndLosses(ctx, lc, from, to)
 	if err != nil {
 		return LossReport{}, err
 	}
+	rep.Shift = lc.instanceAt(from, to)
 	return LossReport{LineID: lineID, OEE: rep, Losses: w}, nil
+}
+
+// oeeAndLosses reads the range once for both the OEE and its waterfall.
+func (h *History) oeeAndLosses(ctx context.Context, lc lineCtx, from, to time.Time) (OEEReport, loss.Waterfall, error) {
+	sp, c, err := h.gather(ctx, lc, from, to)
+	if err != nil {
+		return OEEReport{}, loss.Waterfall{}, err
+	}
+	w, err := h.losses(ctx, lc, from, to, sp, c)
+	return lc.report(sp, c, from, to), w, err
 }
 
 // stopSet is what OEE and losses read over a range: the planned intervals and the booked
@@ -250,13 +257,8 @@ func (h *History) stopsIn(ctx context.Context, lc lineCtx, from, to time.Time) (
 // start-up rejects (whole minutes of the rollups starting inside it).
 const StartupWindow = 5 * time.Minute
 
-// losses gathers the waterfall's inputs exactly as oee does (planned intervals, booked
-// events clipped to them, counts from the same source) and computes it.
-func (h *History) losses(ctx context.Context, lc lineCtx, from, to time.Time) (loss.Waterfall, error) {
-	sp, err := h.stopsIn(ctx, lc, from, to)
-	if err != nil {
-		return loss.Waterfall{}, err
-	}
+// losses computes the waterfall from what oee reads (gather) and the start-up rejects.
+func (h *History) losses(ctx context.Context, lc lineCtx, from, to time.Time, sp stopSet, c oee.Counts) (loss.Waterfall, error) {
 	in := loss.Input{Planned: sp.plannedTime}
 	var plannedParts, unplannedParts partSet
 	var starts []time.Time // where start-up windows open
@@ -278,31 +280,70 @@ func (h *History) losses(ctx context.Context, lc lineCtx, from, to time.Time) (l
 		unplannedParts.add(cat.Code, cat.Name, st.d)
 	}
 	in.PlannedStops, in.UnplannedStops = plannedParts.parts, unplannedParts.parts
-	slices.SortFunc(starts, time.Time.Compare)
-	rows, err := h.production(ctx, lc, from, to, 1)
+	total, rejects := c.Total, c.Reject
+	startup, err := h.rejectsIn(ctx, lc, startupMinutes(starts, from, to))
 	if err != nil {
 		return loss.Waterfall{}, err
 	}
 	ideal := lc.line.IdealCycleTime()
-	var total, startup, rejects int64
-	for _, r := range rows {
-		total += r.Total
-		rejects += r.Reject
-		if r.Reject > 0 && inStartup(r.Start(), starts) {
-			startup += r.Reject
-		}
-	}
 	in.IdealTotal = ideal * time.Duration(total)
 	in.IdealStartup = ideal * time.Duration(startup)
 	in.IdealProcess = ideal * time.Duration(rejects-startup)
 	return loss.Compute(in), nil
 }
 
-// inStartup reports whether the minute starting at t is in the start-up window of the
-// latest start at or before it (starts sorted).
-func inStartup(t time.Time, starts []time.Time) bool {
-	i := sort.Search(len(starts), func(i int) bool { return starts[i].Truncate(time.Minute).After(t) })
-	return i > 0 && t.Before(starts[i-1].Add(StartupWindow))
+// counts is the production of the whole minutes overlapping [from, to). The groups are
+// summed, so the largest step reads the fewest rows whatever the alignment.
+func (h *History) counts(ctx context.Context, lc lineCtx, from, to time.Time) (oee.Counts, error) {
+	rows, err := h.production(ctx, lc, from, to, store.ProductionSteps[len(store.ProductionSteps)-1])
+	if err != nil {
+		return oee.Counts{}, err
+	}
+	var c oee.Counts
+	for _, r := range rows {
+		c.Total += r.Total
+		c.Good += r.Good
+		c.Reject += r.Reject
+	}
+	return c, nil
+}
+
+// startupMinutes are the whole minutes whose start lies in a start-up window (from the
+// minute of a start to StartupWindow after it), inside the minutes of [from, to), merged.
+func startupMinutes(starts []time.Time, from, to time.Time) []store.MinuteRange {
+	slices.SortFunc(starts, time.Time.Compare)
+	lo, hi := minuteOf(from, false), minuteOf(to, true)
+	var out []store.MinuteRange
+	for _, s := range starts {
+		r := store.MinuteRange{From: max(minuteOf(s, false), lo), To: min(minuteOf(s.Add(StartupWindow), true), hi)}
+		switch {
+		case r.To <= r.From:
+		case len(out) > 0 && r.From <= out[len(out)-1].To:
+			out[len(out)-1].To = max(out[len(out)-1].To, r.To)
+		default:
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// minuteOf is t in Unix minutes, rounded down (or up).
+func minuteOf(t time.Time, up bool) int64 {
+	m := t.Unix() / 60
+	if t.Unix()%60 < 0 {
+		m--
+	}
+	if up && time.Unix(m*60, 0).Before(t) {
+		m++
+	}
+	return m
+}
+
+func (h *History) rejectsIn(ctx context.Context, lc lineCtx, ranges []store.MinuteRange) (int64, error) {
+	if h.raw {
+		return lc.tdb.RejectsInRaw(ctx, lc.line.ID, ranges)
+	}
+	return lc.tdb.RejectsInRollup(ctx, lc.line.ID, ranges)
 }
 
 // partSet sums durations by key, in first-seen order.
@@ -424,4 +465,45 @@ func byInstance(sp stopSet, line int64, from, to, now time.Time) []loss.Stop {
 		}
 	}
 	return out
+}
+
+// Stop is a booked downtime event with what the loss analysis makes of it.
+type Stop struct {
+	store.DowntimeEvent
+	CountedS   float64 `json:"counted_s"` // its planned production time inside the range
+	ReasonName string  `json:"reason_name"`
+	Category   string  `json:"category"` // the code at the root of its reason's tree
+	Kind       string  `json:"kind"`     // unplanned, or planned (outside OEE's planned time)
+}
+
+// Stops lists the events of a line overlapping [from, to) with their counted time: the
+// counted times of planned-reason stops add up to the OEE's planned_stop_s, the others to
+// its downtime_s.
+func (h *History) Stops(ctx context.Context, tenantID, lineID int64, from, to time.Time) ([]Stop, error) {
+	if err := checkRange(from, to); err != nil {
+		return nil, err
+	}
+	lc, err := h.lineCtx(ctx, tenantID, lineID)
+	if err != nil {
+		return nil, err
+	}
+	sp, err := h.stopsIn(ctx, lc, from, to)
+	if err != nil {
+		return nil, err
+	}
+	counted := map[int64]time.Duration{}
+	for _, st := range sp.stops {
+		counted[st.ev.ID] = st.d
+	}
+	out := make([]Stop, 0, len(sp.evs))
+	for _, ev := range sp.evs {
+		f := lc.failures[ev.ReasonCode]
+		kind := store.ReasonUnplanned
+		if f.Planned() {
+			kind = store.ReasonPlanned
+		}
+		out = append(out, Stop{DowntimeEvent: ev, CountedS: counted[ev.ID].Seconds(), ReasonName: f.Name,
+			Category: category(lc.failures, ev.ReasonCode).Code, Kind: kind})
+	}
+	return out, nil
 }

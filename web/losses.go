@@ -20,6 +20,7 @@ type LossAnalytics interface {
 	Shift(ctx context.Context, tenantID, lineID int64, id string) (stream.ShiftDetail, error)
 	Pareto(ctx context.Context, tenantID int64, lines []int64, from, to time.Time, group string) (loss.Pareto, error)
 	Losses(ctx context.Context, tenantID, lineID int64, from, to time.Time) (stream.LossReport, error)
+	Stops(ctx context.Context, tenantID, lineID int64, from, to time.Time) ([]stream.Stop, error)
 }
 
 // ShiftListResponse answers GET /api/v1/lines/{id}/shifts.

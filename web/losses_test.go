@@ -1,10 +1,13 @@
 package web_test
 
 import (
+	"bytes"
 	"context"
+	"encoding/csv"
 	"net/http"
 	"net/url"
 	"slices"
+	"strconv"
 	"testing"
 	"time"
 
@@ -119,6 +122,22 @@ func TestLossEndpoints(t *testing.T) {
 			t.Fatalf("after a planned reason %+v", d)
 		}
 
+		// The CSV exports parse, sum to the API's figures and show the tenant's local times.
+		shiftRange := url.Values{"from": {d.Start.Format(time.RFC3339)}, "to": {d.End.Format(time.RFC3339)}}
+		down := ev.csv(lp+"/downtime.csv?"+shiftRange.Encode(), viewer)
+		if len(down) != 2 || down[1][0] != itoa(f.event) || down[1][5] != "CHG" || down[1][8] != "planned" || down[1][1] != "2026-12-02T13:00:00+01:00" ||
+			colSum(down, "counted_s") != d.PlannedStopS+d.DowntimeS {
+			t.Fatalf("downtime.csv %q", down)
+		}
+		prod := ev.csv(lp+"/production.csv?interval=hour&"+shiftRange.Encode(), viewer)
+		if len(prod) != 9 || prod[1][0] != "2026-12-02T06:00:00+01:00" || colSum(prod, "total") != float64(d.Total) || colSum(prod, "reject") != float64(d.Reject) {
+			t.Fatalf("production.csv %q", prod)
+		}
+		sh := ev.csv(lp+"/shifts.csv?"+rng.Encode(), viewer)
+		if len(sh) != 2 || sh[1][0] != id || colSum(sh, "planned_s") != d.PlannedS || colSum(sh, "total") != float64(d.Total) {
+			t.Fatalf("shifts.csv %q", sh)
+		}
+
 		// Bad input; a line the caller may not see is not found, and left out by default.
 		ev.user(ev.acme.ID, "narrow@acme.test", store.RoleViewer, store.Permissions{Lines: []int64{f.line + 1}})
 		narrow := ev.login("acme", "narrow@acme.test").AccessToken
@@ -154,6 +173,28 @@ func (ev *env) write(tenantID, line int64, dets []store.Detection) {
 	if _, err := tdb.WriteDetections(ctx, pool, line, dets); err != nil {
 		ev.t.Fatal(err)
 	}
+}
+
+// csv fetches and parses a CSV export.
+func (ev *env) csv(path, token string) [][]string {
+	ev.t.Helper()
+	got := ev.must(http.StatusOK, req{method: "GET", path: path, token: token}, nil)
+	rows, err := csv.NewReader(bytes.NewReader(got.body)).ReadAll()
+	if err != nil {
+		ev.t.Fatalf("%s: %v\n%s", path, err, got.body)
+	}
+	return rows
+}
+
+// colSum adds up a column of a CSV with a header row.
+func colSum(rows [][]string, col string) float64 {
+	i := slices.Index(rows[0], col)
+	var s float64
+	for _, r := range rows[1:] {
+		v, _ := strconv.ParseFloat(r[i], 64)
+		s += v
+	}
+	return s
 }
 
 func sum(w loss.Waterfall) float64 {
