@@ -65,19 +65,15 @@ func ratio4(v float64) string { return strconv.FormatFloat(v, 'f', 6, 64) }
 func count(v int64) string    { return strconv.FormatInt(v, 10) }
 
 func (a *API) handleDowntimeCSV(c *call) error {
-	la, id, err := a.lossQuery(c)
+	var id int64
+	v, err := a.lossFetch(c, "downtime.csv", func(la LossAnalytics, line int64, from, to time.Time) (any, error) {
+		id = line
+		return la.Stops(c.r.Context(), c.p.TenantID, line, from, to)
+	})
 	if err != nil {
 		return err
 	}
-	from, to, err := c.dataRange(a.cfg.DataQueryMaxSpan)
-	if err != nil {
-		return err
-	}
-	c.recordQuery(id, &from, &to, "", map[string]any{"kind": "downtime.csv"})
-	stops, err := la.Stops(c.r.Context(), c.p.TenantID, id, from, to)
-	if err != nil {
-		return err
-	}
+	stops := v.([]stream.Stop)
 	loc := c.tenantZone()
 	rows := make([][]string, 0, len(stops))
 	for _, s := range stops {
@@ -93,52 +89,34 @@ func (a *API) handleDowntimeCSV(c *call) error {
 }
 
 func (a *API) handleProductionCSV(c *call) error {
-	an, id, err := a.dataQuery(c)
-	if err != nil {
-		return err
-	}
-	interval, err := c.q.oneOf("interval", stream.IntervalHour, stream.IntervalMinute, stream.IntervalHour, stream.IntervalDay, stream.IntervalShift)
-	if err != nil {
-		return err
-	}
-	from, to, err := c.dataRange(a.cfg.DataQueryMaxSpan)
-	if err != nil {
-		return err
-	}
-	c.recordQuery(id, &from, &to, interval, map[string]any{"kind": "production.csv"})
-	bs, err := an.Production(c.r.Context(), c.p.TenantID, id, from, to, interval)
+	p, err := a.production(c, "production.csv")
 	if err != nil {
 		return err
 	}
 	loc := c.tenantZone()
-	rows := make([][]string, 0, len(bs))
-	for _, b := range bs {
+	rows := make([][]string, 0, len(p.Items))
+	for _, b := range p.Items {
 		rows = append(rows, []string{localTime(b.Start, loc), localTime(b.End, loc), b.Label, count(b.Total), count(b.Good), count(b.Reject)})
 	}
-	return c.writeCSV(fmt.Sprintf("production-line-%d.csv", id), []string{"start", "end", "label", "total", "good", "reject"}, rows)
+	return c.writeCSV(fmt.Sprintf("production-line-%d.csv", p.LineID), []string{"start", "end", "label", "total", "good", "reject"}, rows)
 }
 
 func (a *API) handleShiftsCSV(c *call) error {
-	la, id, err := a.lossQuery(c)
+	v, err := a.lossFetch(c, "shifts.csv", func(la LossAnalytics, id int64, from, to time.Time) (any, error) {
+		items, err := la.Shifts(c.r.Context(), c.p.TenantID, id, from, to)
+		return ShiftListResponse{LineID: id, Items: items}, err
+	})
 	if err != nil {
 		return err
 	}
-	from, to, err := c.dataRange(a.cfg.DataQueryMaxSpan)
-	if err != nil {
-		return err
-	}
-	c.recordQuery(id, &from, &to, "shift", map[string]any{"kind": "shifts.csv"})
-	items, err := la.Shifts(c.r.Context(), c.p.TenantID, id, from, to)
-	if err != nil {
-		return err
-	}
+	list := v.(ShiftListResponse)
 	loc := c.tenantZone()
-	rows := make([][]string, 0, len(items))
-	for _, s := range items {
+	rows := make([][]string, 0, len(list.Items))
+	for _, s := range list.Items {
 		rows = append(rows, []string{s.ID, s.Name, s.Date, localTime(s.Start, loc), localTime(s.End, loc), strconv.FormatBool(s.Running),
 			secs(s.PlannedS), secs(s.PlannedStopS), secs(s.RunS), secs(s.DowntimeS), count(s.Events),
 			ratio4(s.Availability), ratio4(s.Performance), ratio4(s.Quality), ratio4(s.OEE), count(s.Total), count(s.Good), count(s.Reject)})
 	}
-	return c.writeCSV(fmt.Sprintf("shifts-line-%d.csv", id), []string{"id", "name", "date", "start", "end", "running",
+	return c.writeCSV(fmt.Sprintf("shifts-line-%d.csv", list.LineID), []string{"id", "name", "date", "start", "end", "running",
 		"planned_s", "planned_stop_s", "run_s", "downtime_s", "events", "availability", "performance", "quality", "oee", "total", "good", "reject"}, rows)
 }

@@ -86,22 +86,27 @@ func (a *API) handleShifts(c *call) error {
 	})
 }
 
-// lossRange runs a line's loss query over from..to, recorded in USER_QUERY as kind.
+// lossRange answers a line's loss query over from..to, recorded in USER_QUERY as kind.
 func (a *API) lossRange(c *call, kind string, q func(la LossAnalytics, id int64, from, to time.Time) (any, error)) error {
-	la, id, err := a.lossQuery(c)
-	if err != nil {
-		return err
-	}
-	from, to, err := c.dataRange(a.cfg.DataQueryMaxSpan)
-	if err != nil {
-		return err
-	}
-	c.recordQuery(id, &from, &to, "", map[string]any{"kind": kind})
-	v, err := q(la, id, from, to)
+	v, err := a.lossFetch(c, kind, q)
 	if err != nil {
 		return err
 	}
 	return c.reply(v)
+}
+
+// lossFetch runs a line's loss query over from..to, recorded in USER_QUERY as kind.
+func (a *API) lossFetch(c *call, kind string, q func(la LossAnalytics, id int64, from, to time.Time) (any, error)) (any, error) {
+	la, id, err := a.lossQuery(c)
+	if err != nil {
+		return nil, err
+	}
+	from, to, err := c.dataRange(a.cfg.DataQueryMaxSpan)
+	if err != nil {
+		return nil, err
+	}
+	c.recordQuery(id, &from, &to, "", map[string]any{"kind": kind})
+	return q(la, id, from, to)
 }
 
 func (a *API) handleShift(c *call) error {
