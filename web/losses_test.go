@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"slices"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -136,6 +137,28 @@ func TestLossEndpoints(t *testing.T) {
 		sh := ev.csv(lp+"/shifts.csv?"+rng.Encode(), viewer)
 		if len(sh) != 2 || sh[1][0] != id || colSum(sh, "planned_s") != d.PlannedS || colSum(sh, "total") != float64(d.Total) {
 			t.Fatalf("shifts.csv %q", sh)
+		}
+
+		// The shift report: a PDF whose text names the line and shows the API's OEE, in the
+		// tenant's local time; the CSV with the same figures.
+		pdf := ev.must(http.StatusOK, req{method: "GET", path: lp + "/shifts/" + id + "/report.pdf", token: viewer}, nil)
+		text := pdfTexts(pdf.body)
+		var line store.Line
+		ev.must(http.StatusOK, req{method: "GET", path: lp, token: viewer}, &line)
+		if !bytes.HasPrefix(pdf.body, []byte("%PDF-")) || pdf.hdr.Get("Content-Type") != "application/pdf" ||
+			!strings.Contains(text, line.Name) || !strings.Contains(text, web.Percent(d.OEE)) || !strings.Contains(text, "2026-12-02 06:00") || !strings.Contains(text, "CHG") {
+			t.Fatalf("the PDF says:\n%s", text)
+		}
+		es := pdfTexts(ev.must(http.StatusOK, req{method: "GET", path: lp + "/shifts/" + id + "/report.pdf?lang=es", token: viewer}, nil).body)
+		if !strings.Contains(es, "Informe de turno") || !strings.Contains(es, "Disponibilidad") {
+			t.Fatalf("the Spanish PDF says:\n%s", es)
+		}
+		rc := ev.must(http.StatusOK, req{method: "GET", path: lp + "/shifts/" + id + "/report.csv", token: viewer}, nil)
+		r := csv.NewReader(bytes.NewReader(rc.body))
+		r.FieldsPerRecord = -1
+		rrows, err := r.ReadAll()
+		if err != nil || !slices.ContainsFunc(rrows, func(r []string) bool { return slices.Equal(r, []string{"oee", strconv.FormatFloat(d.OEE, 'f', 6, 64)}) }) {
+			t.Fatalf("report.csv %q %v", rrows, err)
 		}
 
 		// Bad input; a line the caller may not see is not found, and left out by default.
