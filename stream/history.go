@@ -460,7 +460,7 @@ func (h *History) ShiftInstances(ctx context.Context, tenantID, lineID int64, fr
 	}
 	var out []ShiftRef
 	for _, in := range cal.Instances(lineID, from, to) {
-		out = append(out, ShiftRef{ID: in.ShiftID, Name: in.Name, Start: in.Start.UTC(), End: in.End.UTC()})
+		out = append(out, *refOf(in))
 	}
 	return out, nil
 }

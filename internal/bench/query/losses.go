@@ -1,6 +1,7 @@
 package query
 
 import (
+	"bytes"
 	"context"
 	"log/slog"
 	"math"
@@ -8,13 +9,17 @@ import (
 	"time"
 
 	"github.com/linepulse/linepulse/loss"
+	"github.com/linepulse/linepulse/store"
 	"github.com/linepulse/linepulse/stream"
+	"github.com/linepulse/linepulse/web"
+	"github.com/linepulse/linepulse/web/ui/i18n"
 )
 
 // lossTimes are the loss-analysis figures of the report.
 type lossTimes struct {
 	shifts               int
 	list, pareto, losses time.Duration
+	pdf                  time.Duration // the shift report PDF of the last shift, gathered and rendered
 	agree                bool
 }
 
@@ -46,6 +51,10 @@ func lossBench(ctx context.Context, h *stream.History, tenantID, lineID int64, f
 			return lt, err
 		}
 	}
+	lt.pdf, err = timeRuns(runs, func() error { return shiftPDF(ctx, h, tenantID, lineID, insts[len(insts)-1]) })
+	if err != nil {
+		return lt, err
+	}
 	log.Info("loss analysis timed; now from the raw table (slow)", "shift_list", lt.list, "pareto", lt.pareto, "losses", lt.losses)
 	raw := h.WithRawSource()
 	if shiftsRaw, err = raw.Shifts(ctx, tenantID, lineID, from, to); err != nil {
@@ -74,4 +83,23 @@ func lossBench(ctx context.Context, h *stream.History, tenantID, lineID int64, f
 		lt.agree = false
 	}
 	return lt, nil
+}
+
+// shiftPDF does what GET .../shifts/{instance}/report.pdf does: the instance, its Pareto,
+// the rendering.
+func shiftPDF(ctx context.Context, h *stream.History, tenantID, lineID int64, in stream.ShiftRef) error {
+	d, err := h.Shift(ctx, tenantID, lineID, in.Instance)
+	if err != nil {
+		return err
+	}
+	p, err := h.Pareto(ctx, tenantID, []int64{lineID}, d.From, d.To, stream.GroupReason)
+	if err != nil {
+		return err
+	}
+	cat, err := i18n.Embedded()
+	if err != nil {
+		return err
+	}
+	var buf bytes.Buffer
+	return web.ShiftPDF(&buf, cat, "en", time.UTC, time.Now(), web.ShiftReport{Line: store.Line{Name: "bench"}, Shift: d, Pareto: p})
 }
