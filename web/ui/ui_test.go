@@ -424,7 +424,7 @@ func (h *stubHub) waitOp(t *testing.T, what string, match func(clientOp) bool) c
 // stubAPI serves the /api/v1 endpoints the pages call, in the shapes of package web.
 type stubAPI struct {
 	mu        sync.Mutex
-	reasons   []string // "line/event=code" of every PUT reason
+	reasons   []string // "line/event=code[#comment]" of every PUT reason
 	intervals []string // interval of every production query
 }
 
@@ -533,13 +533,18 @@ func (a *stubAPI) register(mux *http.ServeMux) {
 	mux.HandleFunc("PUT /api/v1/lines/{id}/downtime/{event}/reason", authed(func(w http.ResponseWriter, r *http.Request) {
 		var in struct {
 			ReasonCode string `json:"reason_code"`
+			Comment    string `json:"comment"`
 		}
 		if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 4096)).Decode(&in); err != nil {
 			apiError(w, 400, "invalid", err.Error())
 			return
 		}
 		a.mu.Lock()
-		a.reasons = append(a.reasons, r.PathValue("id")+"/"+r.PathValue("event")+"="+in.ReasonCode)
+		note := ""
+		if in.Comment != "" {
+			note = "#" + in.Comment
+		}
+		a.reasons = append(a.reasons, r.PathValue("id")+"/"+r.PathValue("event")+"="+in.ReasonCode+note)
 		a.mu.Unlock()
 		writeJSON(w, 200, map[string]any{"id": r.PathValue("event"), "reason_code": in.ReasonCode})
 	}))
@@ -834,12 +839,18 @@ func TestBrowser(t *testing.T) {
 		}
 		eval(t, `(() => { const s = document.querySelector('tr[data-event="11"] select'); s.value = 'F01'; s.dispatchEvent(new Event('change', {bubbles: true})); })()`)
 		waitJS(t, "saved", `document.querySelector('tr[data-event="11"]').textContent.includes('Saved')`)
-		api.mu.Lock()
-		reasons := slices.Clone(api.reasons)
-		api.mu.Unlock()
-		if !slices.Equal(reasons, []string{"2/11=F01"}) {
-			t.Errorf("PUT reasons = %q, want [2/11=F01]", reasons)
-		}
+		// The comment goes with the reason.
+		eval(t, `(() => { const c = document.querySelector('tr[data-event="11"] input.lp-comment'); c.value = 'belt torn'; c.dispatchEvent(new Event('input', {bubbles: true})); c.dispatchEvent(new Event('change', {bubbles: true})); })()`)
+		waitJS(t, "comment saved", `document.querySelector('tr[data-event="11"] input.lp-comment').disabled === false && document.querySelector('tr[data-event="11"]').textContent.includes('Saved')`)
+		testkit.CheckFor(t, 10*time.Second, 50*time.Millisecond, func() error {
+			api.mu.Lock()
+			reasons := slices.Clone(api.reasons)
+			api.mu.Unlock()
+			if !slices.Equal(reasons, []string{"2/11=F01", "2/11=F01#belt torn"}) {
+				return fmt.Errorf("PUT reasons = %q, want [2/11=F01 2/11=F01#belt torn]", reasons)
+			}
+			return nil
+		})
 		// CSV export of the production shown (the API has no CSV: the page writes it).
 		dir := t.TempDir()
 		c := chromedp.FromContext(ctx)

@@ -1,5 +1,5 @@
 // lineDetail is the Alpine component of /lines/{id}: live tile, production chart, OEE of
-// the current and previous shift, and the downtime list with reason coding.
+// the current and previous shift, and the downtime list with reason coding and comments.
 import { BarController, BarElement, CategoryScale, Chart, Legend, LinearScale, Tooltip } from 'chart.js';
 import { api, checkSession, errorText, items } from './api.js';
 import { t } from './i18n.js';
@@ -272,6 +272,8 @@ export function lineDetail() {
         durationMs: typeof ev.duration_ms === 'number' ? ev.duration_ms : null,
         reason: ev.reason_code || '',
         saved: ev.reason_code || '',
+        comment: ev.comment || '',
+        savedComment: ev.comment || '',
         saving: false,
         note: '',
         noteClass: '',
@@ -309,17 +311,19 @@ export function lineDetail() {
     },
 
     async saveReason(r) {
-      if (!r.id || r.reason === r.saved) return;
+      if (!r.id || (r.reason === r.saved && r.comment === r.savedComment)) return;
       r.saving = true;
       r.note = t('js.saving');
       r.noteClass = 'text-slate-400';
       try {
-        await api(`/api/v1/lines/${this.lineId}/downtime/${r.id}/reason`, { method: 'PUT', body: { reason_code: r.reason } });
+        await api(`/api/v1/lines/${this.lineId}/downtime/${r.id}/reason`, { method: 'PUT', body: { reason_code: r.reason, comment: r.comment } });
         r.saved = r.reason;
+        r.savedComment = r.comment;
         r.note = t('js.saved');
         r.noteClass = 'text-emerald-400';
       } catch (e) {
         r.reason = r.saved;
+        r.comment = r.savedComment;
         r.note = errorText(e);
         r.noteClass = 'text-red-400';
       } finally {
