@@ -548,6 +548,12 @@ func (a *stubAPI) register(mux *http.ServeMux) {
 		a.mu.Unlock()
 		writeJSON(w, 200, map[string]any{"id": r.PathValue("event"), "reason_code": in.ReasonCode})
 	}))
+	mux.HandleFunc("GET /api/v1/downtime/pareto", authed(func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, 200, map[string]any{"groups": []map[string]any{
+			{"key": "", "label": "", "count": 1, "duration_s": 420, "share": 0.8155, "cumulative": 0.8155},
+			{"key": "F02", "label": "Material shortage", "count": 1, "duration_s": 95, "share": 0.1845, "cumulative": 1},
+		}, "count": 2, "total_s": 515, "uncoded_s": 420, "uncoded_share": 0.8155})
+	}))
 	mux.HandleFunc("GET /api/v1/failures", authed(func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, 200, map[string]any{"items": []map[string]any{
 			{"id": 1, "code": "F01", "name": "Jam at the filler"}, {"id": 2, "code": "F02", "name": "Material shortage"},
@@ -832,6 +838,7 @@ func TestBrowser(t *testing.T) {
 		}
 		waitJS(t, "title", `document.querySelector('#line-name').textContent === 'Packaging'`)
 		waitJS(t, "chart drawn", `(() => { const c = document.querySelector('#production-chart'); return c.width > 100 && c.height > 100; })()`)
+		waitJS(t, "pareto drawn", `(() => { const c = document.querySelector('#pareto-chart'); return c.width > 100 && c.height > 100 && document.querySelector('#pareto-uncoded').textContent.includes('81.6%'); })()`)
 		waitJS(t, "oee cards", `document.querySelector('#oee-current').textContent.includes('71.2%') && document.querySelector('#oee-previous').textContent.includes('Night')`)
 		hub.waitOp(t, "subscribe to line 2", func(o clientOp) bool { return o.Op == "subscribe" && slices.Equal(o.Lines, []int64{2}) })
 		if v := eval(t, `document.querySelector('tr[data-event="12"] select').value`); v != "F02" {

@@ -4,6 +4,7 @@ import { BarController, BarElement, CategoryScale, Chart, Legend, LinearScale, T
 import { api, checkSession, errorText, items } from './api.js';
 import { t } from './i18n.js';
 import { LiveClient } from './live.js';
+import { drawPareto } from './pareto.js';
 import { dateTime, duration, newTile, num, pct, shortDateTime } from './tile.js';
 import { handleLive, tileHelpers } from './tiles.js';
 
@@ -82,6 +83,7 @@ function download(filename, text, type) {
 
 export function lineDetail() {
   let chart = null;
+  let pareto = null;
   let live = null;
   let ticker = null;
   let buckets = [];
@@ -108,6 +110,9 @@ export function lineDetail() {
     downError: '',
     failures: [],
     failError: '',
+    paretoError: '',
+    paretoUncoded: '',
+    paretoEmpty: false,
 
     async init() {
       this.lineId = Number(this.$el.dataset.line);
@@ -128,7 +133,7 @@ export function lineDetail() {
       this.tiles = [newTile({ ...line, id: this.lineId })];
       // The failure catalogue first: the reason selects need their options before their value.
       await this.loadFailures();
-      await Promise.all([this.loadProduction(), this.loadOEE(), this.loadDowntime()]);
+      await Promise.all([this.loadProduction(), this.loadOEE(), this.loadDowntime(), this.loadPareto()]);
       live = new LiveClient({
         lines: [this.lineId],
         onMessage: (m) => {
@@ -146,8 +151,10 @@ export function lineDetail() {
     destroy() {
       if (live) live.stop();
       if (chart) chart.destroy();
+      if (pareto) pareto.destroy();
       clearInterval(ticker);
       chart = null;
+      pareto = null;
     },
 
     tile() {
@@ -166,7 +173,7 @@ export function lineDetail() {
       this.range = r;
       this.rangeLabel = t(RANGES[r].label);
       this.rangeSpan = t(RANGES[r].span);
-      await Promise.all([this.loadProduction(), this.loadDowntime()]);
+      await Promise.all([this.loadProduction(), this.loadDowntime(), this.loadPareto()]);
     },
 
     rangeClass(r) {
@@ -225,6 +232,21 @@ export function lineDetail() {
           },
         },
       });
+    },
+
+    async loadPareto() {
+      const w = this.window();
+      const q = new URLSearchParams({ from: w.from, to: w.to, lines: String(this.lineId), group: 'reason' });
+      let p = null;
+      try {
+        p = await api(`/api/v1/downtime/pareto?${q}`);
+        this.paretoError = '';
+      } catch (e) {
+        this.paretoError = t('js.losses.load_failed', { message: errorText(e) });
+      }
+      this.paretoEmpty = !p || !p.groups || p.groups.length === 0;
+      this.paretoUncoded = p ? t('js.losses.uncoded_share', { share: pct(p.uncoded_share) }) : '';
+      if (this.$refs.pareto) pareto = drawPareto(this.$refs.pareto, p, pareto);
     },
 
     exportCSV() {
@@ -319,6 +341,7 @@ export function lineDetail() {
         await api(`/api/v1/lines/${this.lineId}/downtime/${r.id}/reason`, { method: 'PUT', body: { reason_code: r.reason, comment: r.comment } });
         r.saved = r.reason;
         r.savedComment = r.comment;
+        this.loadPareto();
         r.note = t('js.saved');
         r.noteClass = 'text-emerald-400';
       } catch (e) {
