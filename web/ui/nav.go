@@ -19,6 +19,7 @@ type navLink struct {
 
 var navLinks = []navLink{
 	{Href: "/", Key: "nav.dashboard", Action: web.ActLive, Pages: []string{"dashboard", "line"}},
+	{Href: "/losses", Key: "nav.losses", Action: web.ActDataRead, Pages: []string{"losses"}},
 }
 
 // nav is the navigation of a page, computed for its viewer.

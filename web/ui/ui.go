@@ -154,6 +154,7 @@ func (u *UI) Handler() http.Handler {
 	mux.HandleFunc("GET /login", u.page("login", "page.login"))
 	mux.HandleFunc("GET /tv", u.page("tv", "page.tv"))
 	mux.HandleFunc("GET /lines/{id}", u.linePage)
+	mux.HandleFunc("GET /losses", u.page("losses", "page.losses"))
 	mux.HandleFunc("GET /setup", u.setupPage)
 	mux.HandleFunc("GET /setup/{slug}", u.setupPage)
 	mux.HandleFunc("/", u.notFound)

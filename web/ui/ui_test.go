@@ -425,6 +425,7 @@ func (h *stubHub) waitOp(t *testing.T, what string, match func(clientOp) bool) c
 type stubAPI struct {
 	mu        sync.Mutex
 	reasons   []string // "line/event=code[#comment]" of every PUT reason
+	groups    []string // the group of every Pareto request
 	intervals []string // interval of every production query
 }
 
@@ -549,6 +550,9 @@ func (a *stubAPI) register(mux *http.ServeMux) {
 		writeJSON(w, 200, map[string]any{"id": r.PathValue("event"), "reason_code": in.ReasonCode})
 	}))
 	mux.HandleFunc("GET /api/v1/downtime/pareto", authed(func(w http.ResponseWriter, r *http.Request) {
+		a.mu.Lock()
+		a.groups = append(a.groups, r.URL.Query().Get("group"))
+		a.mu.Unlock()
 		writeJSON(w, 200, map[string]any{"groups": []map[string]any{
 			{"key": "", "label": "", "count": 1, "duration_s": 420, "share": 0.8155, "cumulative": 0.8155},
 			{"key": "F02", "label": "Material shortage", "count": 1, "duration_s": 95, "share": 0.1845, "cumulative": 1},
@@ -893,6 +897,21 @@ func TestBrowser(t *testing.T) {
 		}
 		api.mu.Unlock()
 		noProblems(t, "line detail", mark)
+	})
+
+	t.Run("plant pareto", func(t *testing.T) {
+		mark := logs.mark()
+		must(t, "open losses", chromedp.Navigate(srv.URL+"/losses"))
+		waitJS(t, "pareto page", `document.querySelectorAll('tr.lp-pareto-row').length === 2 && document.querySelector('#pareto-chart').width > 100`)
+		waitJS(t, "uncoded first", `document.querySelector('tr.lp-pareto-row').textContent.includes('Not coded') && document.querySelector('#pareto-uncoded').textContent.includes('81.6%')`)
+		eval(t, `(() => { const s = document.querySelector('#pareto-group'); s.value = 'line'; s.dispatchEvent(new Event('change', {bubbles: true})); })()`)
+		testkit.CheckFor(t, 10*time.Second, 50*time.Millisecond, func() error {
+			api.mu.Lock()
+			defer api.mu.Unlock()
+			last := api.groups[len(api.groups)-1]
+			return testkit.Unless(last == "line", "last Pareto request by %s, want line", last)
+		})
+		noProblems(t, "plant pareto", mark)
 	})
 
 	t.Run("tv", func(t *testing.T) {
