@@ -162,8 +162,27 @@ type Failure struct {
 	Name        string `json:"name"`
 	TypeFailure JSON   `json:"type_failure"`
 	Description string `json:"description"`
+	// ParentID places the failure in the reason tree (category → reason, at most
+	// MaxReasonDepth levels); 0 = a root. The API checks the parent exists and the depth.
+	ParentID int64 `json:"parent_id,omitempty"`
+	// Kind is ReasonUnplanned (default; its stops are availability loss) or ReasonPlanned
+	// (its stops leave planned time: changeover, planned cleaning). Both are optional in a
+	// PUT, so clients that predate the tree keep working: an absent kind keeps the old one.
+	Kind string `json:"kind,omitempty"`
 	timestamps
 }
+
+// Reason kinds of Failure.Kind.
+const (
+	ReasonUnplanned = "unplanned"
+	ReasonPlanned   = "planned"
+)
+
+// MaxReasonDepth is how deep the reason tree goes (category → group → reason).
+const MaxReasonDepth = 3
+
+// Planned reports whether stops coded with f leave planned time.
+func (f Failure) Planned() bool { return f.Kind == ReasonPlanned }
 
 var codeRe = regexp.MustCompile(`^[A-Za-z0-9_.-]{1,32}$`)
 
@@ -176,6 +195,11 @@ func (f *Failure) validate() error {
 	}
 	v.check(json.Valid(f.TypeFailure), "type_failure", "must be JSON")
 	v.check(len(f.Description) <= 4000, "description", "at most 4000 characters")
+	if f.Kind == "" {
+		f.Kind = ReasonUnplanned
+	}
+	v.check(f.Kind == ReasonUnplanned || f.Kind == ReasonPlanned, "kind", "must be unplanned or planned")
+	v.check(f.ParentID >= 0 && (f.ParentID == 0 || f.ParentID != f.ID), "parent_id", "must be another failure's id or 0")
 	return v.err()
 }
 

@@ -59,10 +59,10 @@ func newTenantDB(s *Store, ten Tenant, db *sql.DB) *TenantDB {
 		func(f *Filter) []any {
 			return []any{&f.Name, &f.FilterType, &f.Field, &f.DefaultValue, &f.AdditionalFilter, &f.Position, &f.CreatedAt, &f.UpdatedAt}
 		})}
-	t.Failures = Collection[Failure, *Failure]{t: t, model: true, tab: newTable(d, "failure", []string{"code", "name", "type_failure", "description", "created_at", "updated_at"},
+	t.Failures = Collection[Failure, *Failure]{t: t, model: true, tab: newTable(d, "failure", []string{"code", "name", "type_failure", "description", "parent_id", "kind", "created_at", "updated_at"},
 		func(f *Failure) *int64 { return &f.ID },
 		func(f *Failure) []any {
-			return []any{&f.Code, &f.Name, &f.TypeFailure, &f.Description, &f.CreatedAt, &f.UpdatedAt}
+			return []any{&f.Code, &f.Name, &f.TypeFailure, &f.Description, &f.ParentID, &f.Kind, &f.CreatedAt, &f.UpdatedAt}
 		})}
 	t.Incidents = Collection[Incident, *Incident]{t: t, byLine: true, tab: newTable(d, "incident", []string{"line_id", "downtime_event_id", "failure_id", "title", "description", "solution", "has_solution", "reported_by", "occurred_at", "resolved_at", "created_at", "updated_at"},
 		func(i *Incident) *int64 { return &i.ID },

@@ -3,6 +3,7 @@ package stream
 import (
 	"context"
 	"fmt"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -80,7 +81,7 @@ func TestEngineGolden(t *testing.T) {
 			t.Errorf("previous shift = %+v", prev.Shift)
 		}
 		raw, err := h.WithRawSource().OEE(ctx, r.ten.ID, line, shiftStart, shiftEnd)
-		if err != nil || raw != rep {
+		if err != nil || !reflect.DeepEqual(raw, rep) { // Shift is a pointer: compare what it names
 			t.Errorf("raw OEE %+v (%v) differs from rollup OEE %+v", raw, err, rep)
 		}
 		evs, err := h.Downtime(ctx, r.ten.ID, line, day, day.AddDate(0, 0, 2), store.DowntimeFilter{}, store.Page{})

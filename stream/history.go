@@ -75,10 +75,11 @@ type ProductionBucket struct {
 
 // ShiftRef names a shift instance.
 type ShiftRef struct {
-	ID    int64     `json:"id"`
-	Name  string    `json:"name"`
-	Start time.Time `json:"start"`
-	End   time.Time `json:"end"`
+	ID       int64     `json:"id"`
+	Instance string    `json:"instance,omitempty"` // "2026-12-01.1": see InstanceID
+	Name     string    `json:"name"`
+	Start    time.Time `json:"start"`
+	End      time.Time `json:"end"`
 }
 
 // OEEReport is OEE over a range or a shift instance. Times are seconds; ratios fractions.
@@ -99,7 +100,9 @@ type OEEReport struct {
 	Total              int64   `json:"total"`
 	Good               int64   `json:"good"`
 	Reject             int64   `json:"reject"`
-	Events             int64   `json:"events"` // downtime events in the range
+	Events             int64   `json:"events"` // unplanned downtime events in the range
+	// PlannedStopS is the time of stops coded with a planned reason: outside PlannedS.
+	PlannedStopS float64 `json:"planned_stop_s"`
 	// MicroStops is known only to the live engine (Engine.Periods): 0 from History.
 	MicroStops int64 `json:"micro_stops,omitempty"`
 }
@@ -122,6 +125,8 @@ type lineCtx struct {
 	cal  *shiftcal.Calendar
 	loc  *time.Location
 	cerr error // the calendar could not be built
+	// failures is the reason catalogue by code (kinds and the tree).
+	failures map[string]store.Failure
 }
 
 func (h *History) lineCtx(ctx context.Context, tenantID, lineID int64) (lineCtx, error) {
@@ -158,7 +163,7 @@ func (h *History) lineCtx(ctx context.Context, tenantID, lineID int64) (lineCtx,
 	if ce.loc == nil {
 		return lineCtx{}, fmt.Errorf("stream: tenant configuration: %w", ce.err)
 	}
-	return lineCtx{tdb: tdb, line: l, cal: ce.cal, loc: ce.loc, cerr: ce.err}, nil
+	return lineCtx{tdb: tdb, line: l, cal: ce.cal, loc: ce.loc, cerr: ce.err, failures: m.Failures}, nil
 }
 
 func (lc lineCtx) calendar() (*shiftcal.Calendar, error) {
@@ -325,7 +330,7 @@ func foldRows(b []ProductionBucket, rows []store.ProductionRow, step int) {
 
 // OEE computes OEE over [from, to): planned time from the shift calendar, downtime from the
 // booked events clipped to planned time (an open event runs until now), counts from the
-// rollups.
+// rollups. A range that is exactly a shift instance is named in Shift.
 func (h *History) OEE(ctx context.Context, tenantID, lineID int64, from, to time.Time) (OEEReport, error) {
 	if err := checkRange(from, to); err != nil {
 		return OEEReport{}, err
@@ -334,55 +339,50 @@ func (h *History) OEE(ctx context.Context, tenantID, lineID int64, from, to time
 	if err != nil {
 		return OEEReport{}, err
 	}
-	return h.oee(ctx, lc, from, to)
+	rep, err := h.oee(ctx, lc, from, to)
+	if err != nil {
+		return OEEReport{}, err
+	}
+	rep.Shift = lc.instanceAt(from, to)
+	return rep, nil
 }
 
 func (h *History) oee(ctx context.Context, lc lineCtx, from, to time.Time) (OEEReport, error) {
-	cal, err := lc.calendar()
+	sp, c, err := h.gather(ctx, lc, from, to)
 	if err != nil {
 		return OEEReport{}, err
 	}
-	planned := cal.PlannedIntervals(lc.line.ID, from, to)
-	var plannedTime time.Duration
-	for _, iv := range planned {
-		plannedTime += iv.End.Sub(iv.Start)
-	}
-	evs, err := lc.tdb.DowntimeBetween(ctx, lc.line.ID, from, to)
+	return lc.report(sp, c, from, to), nil
+}
+
+// gather reads what OEE and the loss waterfall are computed from.
+func (h *History) gather(ctx context.Context, lc lineCtx, from, to time.Time) (stopSet, oee.Counts, error) {
+	sp, err := h.stopsIn(ctx, lc, from, to)
 	if err != nil {
-		return OEEReport{}, err
+		return stopSet{}, oee.Counts{}, err
 	}
-	first, err := h.firstData(ctx, lc, from, to)
-	if err != nil {
-		return OEEReport{}, err
-	}
-	now := h.now()
-	var down, lead time.Duration
+	c, err := h.counts(ctx, lc, from, to)
+	return sp, c, err
+}
+
+func (lc lineCtx) report(sp stopSet, c oee.Counts, from, to time.Time) OEEReport {
+	plannedTime := sp.plannedTime
+	var down, plannedStops time.Duration
 	var events int64
-	for _, ev := range evs {
-		end := now
-		if ev.End != nil {
-			end = *ev.End
+	for _, st := range sp.stops {
+		// A stop coded with a planned reason leaves planned time (docs/LOSSES.md).
+		if lc.failures[st.ev.ReasonCode].Planned() {
+			plannedStops += st.d
+			continue
 		}
-		if d := PlannedOverlap(ev.Start, end, planned); d > 0 {
-			down += d
-			events++
-		}
-		lead += PlannedOverlap(ev.Start, earlier(end, first), planned)
+		down += st.d
+		events++
 	}
-	unmon := PlannedOverlap(from, first, planned) - lead
-	rows, err := h.production(ctx, lc, from, to, stepFor([]ProductionBucket{{Start: from, End: to}}))
-	if err != nil {
-		return OEEReport{}, err
-	}
-	var c oee.Counts
-	for _, r := range rows {
-		c.Total += r.Total
-		c.Good += r.Good
-		c.Reject += r.Reject
-	}
-	rep := reportOf(oee.ComputeMonitored(plannedTime, max(unmon, 0), down, lc.line.IdealCycleTime(), c), from, to)
+	plannedTime -= plannedStops
+	rep := reportOf(oee.ComputeMonitored(plannedTime, sp.unmonitored, down, lc.line.IdealCycleTime(), c), from, to)
 	rep.Events = events
-	return rep, nil
+	rep.PlannedStopS = plannedStops.Seconds()
+	return rep
 }
 
 // firstData is where the range's monitored time begins (docs/OEE.md): from, when the line
@@ -446,19 +446,7 @@ func (h *History) ShiftOEE(ctx context.Context, tenantID, lineID int64, which st
 	if !ok {
 		return OEEReport{}, fmt.Errorf("stream: no %s shift on line %d: %w", which, lineID, store.ErrNotFound)
 	}
-	to := in.End
-	if now.Before(to) {
-		to = now
-	}
-	if !to.After(in.Start) {
-		to = in.Start.Add(time.Millisecond)
-	}
-	rep, err := h.oee(ctx, lc, in.Start, to)
-	if err != nil {
-		return OEEReport{}, err
-	}
-	rep.Shift = &ShiftRef{ID: in.ShiftID, Name: in.Name, Start: in.Start.UTC(), End: in.End.UTC()}
-	return rep, nil
+	return h.instanceOEE(ctx, lc, in, now)
 }
 
 // Downtime lists a line's downtime events overlapping [from, to), paged by id.
@@ -493,7 +481,7 @@ func (h *History) ShiftInstances(ctx context.Context, tenantID, lineID int64, fr
 	}
 	var out []ShiftRef
 	for _, in := range cal.Instances(lineID, from, to) {
-		out = append(out, ShiftRef{ID: in.ShiftID, Name: in.Name, Start: in.Start.UTC(), End: in.End.UTC()})
+		out = append(out, *refOf(in))
 	}
 	return out, nil
 }

@@ -127,13 +127,22 @@ func (c *call) recordQuery(line int64, from, to *time.Time, interval string, fil
 }
 
 func (a *API) handleProduction(c *call) error {
-	an, id, err := a.dataQuery(c)
+	p, err := a.production(c, "production")
 	if err != nil {
 		return err
 	}
+	return c.reply(p)
+}
+
+// production answers a production query (recorded in USER_QUERY as kind).
+func (a *API) production(c *call, kind string) (ProductionResponse, error) {
+	an, id, err := a.dataQuery(c)
+	if err != nil {
+		return ProductionResponse{}, err
+	}
 	interval, err := c.q.oneOf("interval", stream.IntervalHour, stream.IntervalMinute, stream.IntervalHour, stream.IntervalDay, stream.IntervalShift)
 	if err != nil {
-		return err
+		return ProductionResponse{}, err
 	}
 	span := a.cfg.DataQueryMaxSpan
 	if interval == stream.IntervalMinute {
@@ -141,14 +150,11 @@ func (a *API) handleProduction(c *call) error {
 	}
 	from, to, err := c.dataRange(span)
 	if err != nil {
-		return err
+		return ProductionResponse{}, err
 	}
-	c.recordQuery(id, &from, &to, interval, map[string]any{"kind": "production"})
+	c.recordQuery(id, &from, &to, interval, map[string]any{"kind": kind})
 	b, err := an.Production(c.r.Context(), c.p.TenantID, id, from, to, interval)
-	if err != nil {
-		return err
-	}
-	return c.reply(ProductionResponse{LineID: id, From: from, To: to, Interval: interval, Items: b})
+	return ProductionResponse{LineID: id, From: from, To: to, Interval: interval, Items: b}, err
 }
 
 func (a *API) handleOEE(c *call) error {

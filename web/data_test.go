@@ -24,23 +24,12 @@ func TestDataEndpoints(t *testing.T) {
 		ctx := context.Background()
 		admin := ev.token("acme", "tenant_admin")
 		f := ev.plant(ev.acme, admin, "acme")
-		tdb, err := ev.st.Tenant(ctx, ev.acme.ID)
-		if err != nil {
-			t.Fatal(err)
-		}
-		pool, err := tdb.NewWriterPool(ctx, 1)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer pool.Close()
 		base := ev.clock.Now().Add(-3 * time.Hour).Truncate(time.Hour)
 		var batch []store.Detection
 		for i := 0; i < 90; i++ {
 			batch = append(batch, store.Detection{ID: uint64(i + 1), At: base.Add(time.Duration(i) * time.Minute), Area: f.ids["areas"], Product: f.ids["products"], OK: i%10 != 0})
 		}
-		if _, err := tdb.WriteDetections(ctx, pool, f.line, batch); err != nil {
-			t.Fatal(err)
-		}
+		ev.write(ev.acme.ID, f.line, batch)
 		viewer := ev.token("acme", "viewer")
 		lp := "/api/v1/lines/" + itoa(f.line)
 		q := url.Values{"from": {base.Format(time.RFC3339)}, "to": {base.Add(2 * time.Hour).Format(time.RFC3339)}, "interval": {"hour"}}

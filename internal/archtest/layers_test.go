@@ -28,10 +28,11 @@ var layers = map[string]int{
 	"stream/shiftcal":       0,
 	"web/ui/i18n":           0,
 	"notify/email":          0,
-	// 1: the database and the message bus, and the pure OEE arithmetic.
+	// 1: the database and the message bus, and the pure OEE and loss arithmetic.
 	"store":      1,
 	"bus":        1,
 	"stream/oee": 1,
+	"loss":       1,
 	// the in-process SMTP server of the tests, over notify/email.
 	"notify/email/emailtest": 1,
 	// 2: the domains built on them; siblings do not import each other.

@@ -21,6 +21,7 @@ var navLinks = []navLink{
 	{Href: "/", Key: "nav.dashboard", Action: web.ActLive, Pages: []string{"dashboard", "line"}},
 	{Href: "/map", Key: "nav.map", Action: web.ActPlantRead, Pages: []string{"map"}},
 	{Href: "/dashboards", Key: "nav.dashboards", Action: web.ActDashboardsRead, Pages: []string{"dashboards", "board", "boardedit"}},
+	{Href: "/losses", Key: "nav.losses", Action: web.ActDataRead, Pages: []string{"losses"}},
 }
 
 // nav is the navigation of a page, computed for its viewer.

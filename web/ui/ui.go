@@ -165,6 +165,7 @@ func (u *UI) Handler() http.Handler {
 	mux.HandleFunc("GET /dashboards/{id}/edit", u.boardsPage(true))
 	mux.HandleFunc("GET /alerts", u.page("notifications", "page.notifications"))
 	mux.HandleFunc("GET /alerts/ack", u.page("ack", "page.ack"))
+	mux.HandleFunc("GET /losses", u.page("losses", "page.losses"))
 	mux.HandleFunc("GET /setup", u.setupPage)
 	mux.HandleFunc("GET /setup/{slug}", u.setupPage)
 	mux.HandleFunc("/", u.notFound)

@@ -424,7 +424,8 @@ func (h *stubHub) waitOp(t *testing.T, what string, match func(clientOp) bool) c
 // stubAPI serves the /api/v1 endpoints the pages call, in the shapes of package web.
 type stubAPI struct {
 	mu        sync.Mutex
-	reasons   []string // "line/event=code" of every PUT reason
+	reasons   []string // "line/event=code[#comment]" of every PUT reason
+	groups    []string // the group of every Pareto request
 	intervals []string // interval of every production query
 	incidents []map[string]any
 }
@@ -534,15 +535,29 @@ func (a *stubAPI) register(mux *http.ServeMux) {
 	mux.HandleFunc("PUT /api/v1/lines/{id}/downtime/{event}/reason", authed(func(w http.ResponseWriter, r *http.Request) {
 		var in struct {
 			ReasonCode string `json:"reason_code"`
+			Comment    string `json:"comment"`
 		}
 		if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 4096)).Decode(&in); err != nil {
 			apiError(w, 400, "invalid", err.Error())
 			return
 		}
 		a.mu.Lock()
-		a.reasons = append(a.reasons, r.PathValue("id")+"/"+r.PathValue("event")+"="+in.ReasonCode)
+		note := ""
+		if in.Comment != "" {
+			note = "#" + in.Comment
+		}
+		a.reasons = append(a.reasons, r.PathValue("id")+"/"+r.PathValue("event")+"="+in.ReasonCode+note)
 		a.mu.Unlock()
 		writeJSON(w, 200, map[string]any{"id": r.PathValue("event"), "reason_code": in.ReasonCode})
+	}))
+	mux.HandleFunc("GET /api/v1/downtime/pareto", authed(func(w http.ResponseWriter, r *http.Request) {
+		a.mu.Lock()
+		a.groups = append(a.groups, r.URL.Query().Get("group"))
+		a.mu.Unlock()
+		writeJSON(w, 200, map[string]any{"groups": []map[string]any{
+			{"key": "", "label": "", "count": 1, "duration_s": 420, "share": 0.8155, "cumulative": 0.8155},
+			{"key": "F02", "label": "Material shortage", "count": 1, "duration_s": 95, "share": 0.1845, "cumulative": 1},
+		}, "count": 2, "total_s": 515, "uncoded_s": 420, "uncoded_share": 0.8155})
 	}))
 	mux.HandleFunc("GET /api/v1/failures", authed(func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, 200, map[string]any{"items": []map[string]any{
@@ -860,6 +875,7 @@ func TestBrowser(t *testing.T) {
 		}
 		waitJS(t, "title", `document.querySelector('#line-name').textContent === 'Packaging'`)
 		waitJS(t, "chart drawn", `(() => { const c = document.querySelector('#production-chart'); return c.width > 100 && c.height > 100; })()`)
+		waitJS(t, "pareto drawn", `(() => { const c = document.querySelector('#pareto-chart'); return c.width > 100 && c.height > 100 && document.querySelector('#pareto-uncoded').textContent.includes('81.6%'); })()`)
 		waitJS(t, "oee cards", `document.querySelector('#oee-current').textContent.includes('71.2%') && document.querySelector('#oee-previous').textContent.includes('Night')`)
 		hub.waitOp(t, "subscribe to line 2", func(o clientOp) bool { return o.Op == "subscribe" && slices.Equal(o.Lines, []int64{2}) })
 		if v := eval(t, `document.querySelector('tr[data-event="12"] select').value`); v != "F02" {
@@ -867,12 +883,18 @@ func TestBrowser(t *testing.T) {
 		}
 		eval(t, `(() => { const s = document.querySelector('tr[data-event="11"] select'); s.value = 'F01'; s.dispatchEvent(new Event('change', {bubbles: true})); })()`)
 		waitJS(t, "saved", `document.querySelector('tr[data-event="11"]').textContent.includes('Saved')`)
-		api.mu.Lock()
-		reasons := slices.Clone(api.reasons)
-		api.mu.Unlock()
-		if !slices.Equal(reasons, []string{"2/11=F01"}) {
-			t.Errorf("PUT reasons = %q, want [2/11=F01]", reasons)
-		}
+		// The comment goes with the reason.
+		eval(t, `(() => { const c = document.querySelector('tr[data-event="11"] input.lp-comment'); c.value = 'belt torn'; c.dispatchEvent(new Event('input', {bubbles: true})); c.dispatchEvent(new Event('change', {bubbles: true})); })()`)
+		waitJS(t, "comment saved", `document.querySelector('tr[data-event="11"] input.lp-comment').disabled === false && document.querySelector('tr[data-event="11"]').textContent.includes('Saved')`)
+		testkit.CheckFor(t, 10*time.Second, 50*time.Millisecond, func() error {
+			api.mu.Lock()
+			reasons := slices.Clone(api.reasons)
+			api.mu.Unlock()
+			if !slices.Equal(reasons, []string{"2/11=F01", "2/11=F01#belt torn"}) {
+				return fmt.Errorf("PUT reasons = %q, want [2/11=F01 2/11=F01#belt torn]", reasons)
+			}
+			return nil
+		})
 		// CSV export of the production shown (the API has no CSV: the page writes it).
 		dir := t.TempDir()
 		c := chromedp.FromContext(ctx)
@@ -921,6 +943,21 @@ func TestBrowser(t *testing.T) {
 		}
 		api.mu.Unlock()
 		noProblems(t, "line detail", mark)
+	})
+
+	t.Run("plant pareto", func(t *testing.T) {
+		mark := logs.mark()
+		must(t, "open losses", chromedp.Navigate(srv.URL+"/losses"))
+		waitJS(t, "pareto page", `document.querySelectorAll('tr.lp-pareto-row').length === 2 && document.querySelector('#pareto-chart').width > 100`)
+		waitJS(t, "uncoded first", `document.querySelector('tr.lp-pareto-row').textContent.includes('Not coded') && document.querySelector('#pareto-uncoded').textContent.includes('81.6%')`)
+		eval(t, `(() => { const s = document.querySelector('#pareto-group'); s.value = 'line'; s.dispatchEvent(new Event('change', {bubbles: true})); })()`)
+		testkit.CheckFor(t, 10*time.Second, 50*time.Millisecond, func() error {
+			api.mu.Lock()
+			defer api.mu.Unlock()
+			last := api.groups[len(api.groups)-1]
+			return testkit.Unless(last == "line", "last Pareto request by %s, want line", last)
+		})
+		noProblems(t, "plant pareto", mark)
 	})
 
 	t.Run("tv", func(t *testing.T) {

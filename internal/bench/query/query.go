@@ -142,12 +142,18 @@ func Run(ctx context.Context, cfg Config, out io.Writer) error {
 		}
 	}
 
+	la, err := lossBench(ctx, h, tenantID, line.ID, from, to, insts, rawReps, cfg.Runs, log)
+	if err != nil {
+		return err
+	}
+
 	ms := func(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 	res := map[string]any{
 		"store": s.Describe(), "days": data.Days, "rate": data.Rate, "detections": data.Detections, "downtime_events": data.Events,
 		"load_seconds": data.LoadSecs, "hourly_buckets": len(hourly),
 		"hourly_rollup_ms": ms(rollHour), "hourly_raw_ms": ms(rawHour), "hourly_speedup": ratio(rawHour, rollHour), "hourly_agree": hourAgree,
 		"shifts": len(insts), "oee_rollup_ms": ms(rollOEE), "oee_raw_ms": ms(rawOEE), "oee_speedup": ratio(rawOEE, rollOEE), "oee_agree": oeeAgree,
+		"shift_list": la.shifts, "shift_list_ms": ms(la.list), "pareto_ms": ms(la.pareto), "losses_ms": ms(la.losses), "losses_agree": la.agree, "shift_pdf_ms": ms(la.pdf),
 	}
 	if cfg.Format == "json" {
 		enc := json.NewEncoder(out)
@@ -165,7 +171,10 @@ func Run(ctx context.Context, cfg Config, out io.Writer) error {
 		data.Days, len(hourly), ms(rollHour), cfg.Runs, ms(rawHour), ratio(rawHour, rollHour), yes[hourAgree])
 	fmt.Fprintf(out, "OEE of the last %d shifts: rollups %.1f ms (median of %d), raw %.1f ms: %.0fx faster, answers agree: %s\n",
 		len(insts), ms(rollOEE), cfg.Runs, ms(rawOEE), ratio(rawOEE, rollOEE), yes[oeeAgree])
-	if !hourAgree || !oeeAgree {
+	fmt.Fprintf(out, "loss analysis over %d days (median of %d): shift list (%d instances) %.1f ms, Pareto %.1f ms, waterfall %.1f ms; equal to the raw table and the replayed downtime: %s\n",
+		data.Days, cfg.Runs, la.shifts, ms(la.list), ms(la.pareto), ms(la.losses), yes[la.agree])
+	fmt.Fprintf(out, "shift report PDF of the last shift: %.1f ms (median of %d)\n", ms(la.pdf), cfg.Runs)
+	if !hourAgree || !oeeAgree || !la.agree {
 		return errors.New("rollups and raw table disagree")
 	}
 	return nil

@@ -21,7 +21,9 @@ func TestBenchQueryRuns(t *testing.T) {
 		cfg.MySQL, cfg.DataDir, cfg.Days, cfg.Rate, cfg.Runs, cfg.Shifts = st.MySQLDSN, st.DataDir, 1, 0.05, 1, 2
 		want := regexp.MustCompile(`(?m)^bench query: .*, 1 days of one line at 0.05/s = [1-9][0-9]* detections, [0-9]+ downtime events(; loaded in .*)?
 hourly production over 1 days \([0-9]+ buckets\): rollups [0-9.]+ ms \(median of 1\), raw [0-9.]+ ms: [0-9]+x faster, answers agree: yes
-OEE of the last 2 shifts: rollups [0-9.]+ ms \(median of 1\), raw [0-9.]+ ms: [0-9]+x faster, answers agree: yes$`)
+OEE of the last 2 shifts: rollups [0-9.]+ ms \(median of 1\), raw [0-9.]+ ms: [0-9]+x faster, answers agree: yes
+loss analysis over 1 days \(median of 1\): shift list \([0-9]+ instances\) [0-9.]+ ms, Pareto [0-9.]+ ms, waterfall [0-9.]+ ms; equal to the raw table and the replayed downtime: yes
+shift report PDF of the last shift: [0-9.]+ ms \(median of 1\)$`)
 		var first []string // the load line of each run: the second reuses the first's load
 		for run := range 2 {
 			var out bytes.Buffer

@@ -1,10 +1,11 @@
 // lineDetail is the Alpine component of /lines/{id}: live tile, production chart, OEE of
-// the current and previous shift, and the downtime list with reason coding.
+// the current and previous shift, and the downtime list with reason coding and comments.
 import { api, checkSession, errorText, items } from './api.js';
 import { drawProduction } from './chart.js';
 import { t } from './i18n.js';
 import { incidents } from './incidents.js';
 import { LiveClient } from './live.js';
+import { drawPareto } from './pareto.js';
 import { dateTime, duration, monitored, newTile, num, pct, shortDateTime, unmonitoredText } from './tile.js';
 import { handleLive, tileHelpers } from './tiles.js';
 
@@ -64,6 +65,7 @@ function download(filename, text, type) {
 
 export function lineDetail() {
   let chart = null;
+  let pareto = null;
   let live = null;
   let ticker = null;
   let buckets = [];
@@ -91,6 +93,9 @@ export function lineDetail() {
     downError: '',
     failures: [],
     failError: '',
+    paretoError: '',
+    paretoUncoded: '',
+    paretoEmpty: false,
 
     async init() {
       this.lineId = Number(this.$el.dataset.line);
@@ -111,7 +116,7 @@ export function lineDetail() {
       this.tiles = [newTile({ ...line, id: this.lineId })];
       // The failure catalogue first: the reason selects need their options before their value.
       await this.loadFailures();
-      await Promise.all([this.loadProduction(), this.loadOEE(), this.loadDowntime(), this.loadIncidents()]);
+      await Promise.all([this.loadProduction(), this.loadOEE(), this.loadDowntime(), this.loadIncidents(), this.loadPareto()]);
       live = new LiveClient({
         lines: [this.lineId],
         onMessage: (m) => {
@@ -129,8 +134,10 @@ export function lineDetail() {
     destroy() {
       if (live) live.stop();
       if (chart) chart.destroy();
+      if (pareto) pareto.destroy();
       clearInterval(ticker);
       chart = null;
+      pareto = null;
     },
 
     tile() {
@@ -149,7 +156,7 @@ export function lineDetail() {
       this.range = r;
       this.rangeLabel = t(RANGES[r].label);
       this.rangeSpan = t(RANGES[r].span);
-      await Promise.all([this.loadProduction(), this.loadDowntime()]);
+      await Promise.all([this.loadProduction(), this.loadDowntime(), this.loadPareto()]);
     },
 
     rangeClass(r) {
@@ -176,6 +183,21 @@ export function lineDetail() {
       const canvas = this.$refs.chart;
       if (!canvas) return;
       chart = drawProduction(chart, canvas, buckets, this.window().interval);
+    },
+
+    async loadPareto() {
+      const w = this.window();
+      const q = new URLSearchParams({ from: w.from, to: w.to, lines: String(this.lineId), group: 'reason' });
+      let p = null;
+      try {
+        p = await api(`/api/v1/downtime/pareto?${q}`);
+        this.paretoError = '';
+      } catch (e) {
+        this.paretoError = t('js.losses.load_failed', { message: errorText(e) });
+      }
+      this.paretoEmpty = !p || !p.groups || p.groups.length === 0;
+      this.paretoUncoded = p ? t('js.losses.uncoded_share', { share: pct(p.uncoded_share) }) : '';
+      if (this.$refs.pareto) pareto = drawPareto(this.$refs.pareto, p, pareto);
     },
 
     exportCSV() {
@@ -223,6 +245,8 @@ export function lineDetail() {
         durationMs: typeof ev.duration_ms === 'number' ? ev.duration_ms : null,
         reason: ev.reason_code || '',
         saved: ev.reason_code || '',
+        comment: ev.comment || '',
+        savedComment: ev.comment || '',
         saving: false,
         note: '',
         noteClass: '',
@@ -262,17 +286,20 @@ export function lineDetail() {
     },
 
     async saveReason(r) {
-      if (!r.id || r.reason === r.saved) return;
+      if (!r.id || (r.reason === r.saved && r.comment === r.savedComment)) return;
       r.saving = true;
       r.note = t('js.saving');
       r.noteClass = 'text-slate-400';
       try {
-        await api(`/api/v1/lines/${this.lineId}/downtime/${r.id}/reason`, { method: 'PUT', body: { reason_code: r.reason } });
+        await api(`/api/v1/lines/${this.lineId}/downtime/${r.id}/reason`, { method: 'PUT', body: { reason_code: r.reason, comment: r.comment } });
         r.saved = r.reason;
+        r.savedComment = r.comment;
+        this.loadPareto();
         r.note = t('js.saved');
         r.noteClass = 'text-emerald-400';
       } catch (e) {
         r.reason = r.saved;
+        r.comment = r.savedComment;
         r.note = errorText(e);
         r.noteClass = 'text-red-400';
       } finally {

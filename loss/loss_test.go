@@ -1,0 +1,101 @@
+package loss_test
+
+import (
+	"math"
+	"math/rand/v2"
+	"testing"
+	"time"
+
+	"github.com/linepulse/linepulse/loss"
+	"github.com/linepulse/linepulse/stream/oee"
+)
+
+func TestParetoSortsAndShares(t *testing.T) {
+	p := loss.MakePareto([]loss.Stop{
+		{Key: "JAM", Label: "Jam", Duration: 2 * time.Minute},
+		{Key: loss.Uncoded, Label: "uncoded", Duration: 3 * time.Minute, Uncoded: true},
+		{Key: "JAM", Label: "Jam", Duration: 2 * time.Minute},
+		{Key: "ELEC", Label: "Electrical", Duration: time.Minute},
+		{Key: "AIR", Label: "Air", Duration: time.Minute},
+	})
+	want := []struct {
+		key   string
+		count int64
+		s     float64
+		cum   float64
+	}{{"JAM", 2, 240, 4.0 / 9}, {"", 1, 180, 7.0 / 9}, {"AIR", 1, 60, 8.0 / 9}, {"ELEC", 1, 60, 1}}
+	if len(p.Groups) != len(want) {
+		t.Fatalf("groups %+v", p.Groups)
+	}
+	for i, w := range want {
+		g := p.Groups[i]
+		if g.Key != w.key || g.Count != w.count || g.DurationS != w.s || math.Abs(g.Cumulative-w.cum) > 1e-12 {
+			t.Errorf("group %d: %+v, want %+v", i, g, w)
+		}
+	}
+	if p.Count != 5 || p.TotalS != 540 || p.UncodedS != 180 || p.UncodedShare != 180.0/540 {
+		t.Errorf("totals %+v", p)
+	}
+	if e := loss.MakePareto(nil); e.Groups == nil || e.TotalS != 0 {
+		t.Errorf("empty %+v", e)
+	}
+}
+
+// TestWaterfallIdentity checks on random data that the buckets add up exactly to planned
+// time and that A, P, Q and OEE equal stream/oee's over the same loading time, downtime
+// and counts (one ideal cycle time, as stream/oee knows only one).
+func TestWaterfallIdentity(t *testing.T) {
+	r := rand.New(rand.NewPCG(1, 2))
+	for i := 0; i < 20000; i++ {
+		planned := time.Duration(r.Int64N(int64(12*time.Hour))) / time.Millisecond * time.Millisecond
+		in := loss.Input{Planned: planned, Unmonitored: rnd(r, planned/4)}
+		for n := r.IntN(3); n > 0; n-- {
+			in.PlannedStops = append(in.PlannedStops, loss.Part{Key: "P", Duration: rnd(r, planned/4)})
+		}
+		for n := r.IntN(4); n > 0; n-- {
+			in.UnplannedStops = append(in.UnplannedStops, loss.Part{Key: "U", Duration: rnd(r, planned/3)})
+		}
+		ideal := time.Duration(1+r.Int64N(5000)) * time.Millisecond
+		total := r.Int64N(int64(planned/ideal) + 2)
+		startup := r.Int64N(total/10 + 1)
+		process := r.Int64N(total/5 + 1)
+		good := total - startup - process
+		in.IdealTotal, in.IdealStartup, in.IdealProcess = ideal*time.Duration(total), ideal*time.Duration(startup), ideal*time.Duration(process)
+		w := loss.Compute(in)
+		var sum time.Duration
+		var down, plannedStops time.Duration
+		for _, b := range w.Buckets {
+			sum += b.Duration()
+			if b.Kind != loss.KindReducedSpeed && b.Duration() < 0 {
+				t.Fatalf("case %d: negative %s bucket", i, b.Kind)
+			}
+			switch b.Kind {
+			case loss.KindUnplannedStop:
+				down += b.Duration()
+			case loss.KindPlannedStop, loss.KindUnmonitored:
+				plannedStops += b.Duration()
+			}
+		}
+		if sum != max(planned, 0) {
+			t.Fatalf("case %d: buckets sum to %v, planned %v", i, sum, planned)
+		}
+		o := oee.Compute(planned-plannedStops, down, ideal, oee.Counts{Total: total, Good: good, Reject: total - good})
+		for _, c := range [][3]any{{"A", w.Availability, o.Availability}, {"P", w.Performance, o.Performance}, {"Q", w.Quality, o.Quality}, {"OEE", w.OEE, o.OEE}} {
+			if !close(c[1].(float64), c[2].(float64)) {
+				t.Fatalf("case %d: %s = %v, stream/oee says %v (input %+v)", i, c[0], c[1], c[2], in)
+			}
+		}
+		if w.RunS != o.RunTime.Seconds() {
+			t.Fatalf("case %d: run %v vs %v", i, w.RunS, o.RunTime)
+		}
+	}
+}
+
+func rnd(r *rand.Rand, limit time.Duration) time.Duration {
+	if limit <= 0 {
+		return 0
+	}
+	return time.Duration(r.Int64N(int64(limit))) / time.Millisecond * time.Millisecond
+}
+
+func close(a, b float64) bool { return math.Abs(a-b) <= 1e-9*math.Max(1, math.Abs(b)) }

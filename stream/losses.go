@@ -1,0 +1,519 @@
+package stream
+
+import (
+	"context"
+	"fmt"
+	"regexp"
+	"slices"
+	"strconv"
+	"time"
+
+	"github.com/linepulse/linepulse/loss"
+	"github.com/linepulse/linepulse/store"
+	"github.com/linepulse/linepulse/stream/oee"
+	"github.com/linepulse/linepulse/stream/shiftcal"
+)
+
+// InstanceID names a shift instance: the local date it starts and the shift's id,
+// "2026-12-01.1". It is stable (a shift's edits keep it) and readable.
+func InstanceID(in shiftcal.Instance) string {
+	return in.Date + "." + strconv.FormatInt(in.ShiftID, 10)
+}
+
+var instanceRe = regexp.MustCompile(`^(\d{4}-\d{2}-\d{2})\.(\d{1,18})$`)
+
+// parseInstance splits an instance id into its local date and shift id.
+func parseInstance(id string) (time.Time, int64, error) {
+	m := instanceRe.FindStringSubmatch(id)
+	if m == nil {
+		return time.Time{}, 0, invalid("shift_instance", "instance", fmt.Sprintf("%q is not a shift instance id (date.shift, e.g. 2026-12-01.1)", id))
+	}
+	d, err := time.Parse(time.DateOnly, m[1])
+	if err != nil {
+		return time.Time{}, 0, invalid("shift_instance", "instance", fmt.Sprintf("%q: bad date", id))
+	}
+	sid, _ := strconv.ParseInt(m[2], 10, 64)
+	return d, sid, nil
+}
+
+func refOf(in shiftcal.Instance) *ShiftRef {
+	return &ShiftRef{ID: in.ShiftID, Instance: InstanceID(in), Name: in.Name, Start: in.Start.UTC(), End: in.End.UTC()}
+}
+
+// instanceAt names the shift instance that is exactly [from, to), or nil.
+func (lc lineCtx) instanceAt(from, to time.Time) *ShiftRef {
+	if lc.cal == nil {
+		return nil
+	}
+	for _, in := range lc.cal.Instances(lc.line.ID, from, to) {
+		if in.Start.Equal(from) && in.End.Equal(to) {
+			return refOf(in)
+		}
+	}
+	return nil
+}
+
+// instanceOEE is the OEE of an instance up to now (whole once it ended).
+func (h *History) instanceOEE(ctx context.Context, lc lineCtx, in shiftcal.Instance, now time.Time) (OEEReport, error) {
+	to := instanceEnd(in, now)
+	rep, err := h.oee(ctx, lc, in.Start, to)
+	if err != nil {
+		return OEEReport{}, err
+	}
+	rep.Shift = refOf(in)
+	return rep, nil
+}
+
+// instanceEnd is where the figures of an instance stop: its end, or now while it runs.
+func instanceEnd(in shiftcal.Instance, now time.Time) time.Time {
+	to := earlier(in.End, now)
+	if !to.After(in.Start) {
+		to = in.Start.Add(time.Millisecond)
+	}
+	return to
+}
+
+// ShiftSummary is one shift instance of a line with its figures (up to now while it runs).
+type ShiftSummary struct {
+	ID      string    `json:"id"` // InstanceID
+	ShiftID int64     `json:"shift_id"`
+	Name    string    `json:"name"`
+	Date    string    `json:"date"` // local date it starts
+	Start   time.Time `json:"start"`
+	End     time.Time `json:"end"`
+	Running bool      `json:"running"` // the instance has not ended yet
+	OEEReport
+}
+
+// ShiftDetail is one instance with its stops and its loss waterfall.
+type ShiftDetail struct {
+	ShiftSummary
+	Stops  []store.DowntimeEvent `json:"stops"`
+	Losses loss.Waterfall        `json:"losses"`
+}
+
+// MaxShiftList bounds Shifts.
+const MaxShiftList = 2000
+
+// Shifts lists the instances of a line's shifts that started in [from, to) and before now,
+// oldest first, each with its OEE.
+func (h *History) Shifts(ctx context.Context, tenantID, lineID int64, from, to time.Time) ([]ShiftSummary, error) {
+	if err := checkRange(from, to); err != nil {
+		return nil, err
+	}
+	lc, err := h.lineCtx(ctx, tenantID, lineID)
+	if err != nil {
+		return nil, err
+	}
+	cal, err := lc.calendar()
+	if err != nil {
+		return nil, err
+	}
+	now := h.now()
+	out := []ShiftSummary{}
+	for _, in := range cal.Instances(lineID, from, to) {
+		if in.Start.Before(from) || !in.Start.Before(to) || in.Start.After(now) {
+			continue
+		}
+		if len(out) == MaxShiftList {
+			return nil, invalid("range", "to", fmt.Sprintf("more than %d shift instances: narrow the range", MaxShiftList))
+		}
+		rep, err := h.instanceOEE(ctx, lc, in, now)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, summaryOf(in, rep, now))
+	}
+	return out, nil
+}
+
+func summaryOf(in shiftcal.Instance, rep OEEReport, now time.Time) ShiftSummary {
+	return ShiftSummary{ID: InstanceID(in), ShiftID: in.ShiftID, Name: in.Name, Date: in.Date,
+		Start: in.Start.UTC(), End: in.End.UTC(), Running: now.Before(in.End), OEEReport: rep}
+}
+
+// instance finds an instance of a line by id; store.ErrNotFound when there is none (or it
+// has not started).
+func (h *History) instance(lc lineCtx, id string) (shiftcal.Instance, error) {
+	day, sid, err := parseInstance(id)
+	if err != nil {
+		return shiftcal.Instance{}, err
+	}
+	cal, err := lc.calendar()
+	if err != nil {
+		return shiftcal.Instance{}, err
+	}
+	local := time.Date(day.Year(), day.Month(), day.Day(), 12, 0, 0, 0, lc.loc)
+	for _, in := range cal.Instances(lc.line.ID, local.Add(-36*time.Hour), local.Add(36*time.Hour)) {
+		if in.ShiftID == sid && InstanceID(in) == id && !in.Start.After(h.now()) {
+			return in, nil
+		}
+	}
+	return shiftcal.Instance{}, fmt.Errorf("stream: no shift instance %s on line %d: %w", id, lc.line.ID, store.ErrNotFound)
+}
+
+// Shift returns one instance with its stops and loss waterfall.
+func (h *History) Shift(ctx context.Context, tenantID, lineID int64, id string) (ShiftDetail, error) {
+	lc, err := h.lineCtx(ctx, tenantID, lineID)
+	if err != nil {
+		return ShiftDetail{}, err
+	}
+	in, err := h.instance(lc, id)
+	if err != nil {
+		return ShiftDetail{}, err
+	}
+	now := h.now()
+	to := instanceEnd(in, now)
+	rep, w, err := h.oeeAndLosses(ctx, lc, in.Start, to)
+	if err != nil {
+		return ShiftDetail{}, err
+	}
+	rep.Shift = refOf(in)
+	stops, err := lc.tdb.DowntimeBetween(ctx, lineID, in.Start, to)
+	if err != nil {
+		return ShiftDetail{}, err
+	}
+	if stops == nil {
+		stops = []store.DowntimeEvent{}
+	}
+	return ShiftDetail{ShiftSummary: summaryOf(in, rep, now), Stops: stops, Losses: w}, nil
+}
+
+// LossReport is the loss waterfall of a line over a range with the OEE it reconciles with.
+type LossReport struct {
+	LineID int64          `json:"line_id"`
+	OEE    OEEReport      `json:"oee"`
+	Losses loss.Waterfall `json:"losses"`
+}
+
+// Losses is the six-big-losses waterfall of a line over [from, to).
+func (h *History) Losses(ctx context.Context, tenantID, lineID int64, from, to time.Time) (LossReport, error) {
+	if err := checkRange(from, to); err != nil {
+		return LossReport{}, err
+	}
+	lc, err := h.lineCtx(ctx, tenantID, lineID)
+	if err != nil {
+		return LossReport{}, err
+	}
+	rep, w, err := h.oeeAndLosses(ctx, lc, from, to)
+	if err != nil {
+		return LossReport{}, err
+	}
+	rep.Shift = lc.instanceAt(from, to)
+	return LossReport{LineID: lineID, OEE: rep, Losses: w}, nil
+}
+
+// oeeAndLosses reads the range once for both the OEE and its waterfall.
+func (h *History) oeeAndLosses(ctx context.Context, lc lineCtx, from, to time.Time) (OEEReport, loss.Waterfall, error) {
+	sp, c, err := h.gather(ctx, lc, from, to)
+	if err != nil {
+		return OEEReport{}, loss.Waterfall{}, err
+	}
+	w, err := h.losses(ctx, lc, from, to, sp, c)
+	return lc.report(sp, c, from, to), w, err
+}
+
+// stopSet is what OEE and losses read over a range: the planned intervals and the booked
+// events, each with its planned production time inside the range.
+type stopSet struct {
+	cal         *shiftcal.Calendar
+	planned     []shiftcal.Interval
+	plannedTime time.Duration
+	evs         []store.DowntimeEvent // every event overlapping the range
+	stops       []clippedStop         // the events with planned time in the range
+	// unmonitored is planned time before the range's first data that no event covers
+	// (docs/OEE.md): outside A/P/Q.
+	unmonitored time.Duration
+}
+
+type clippedStop struct {
+	ev store.DowntimeEvent
+	d  time.Duration // its planned production time in the range (an open event runs until now)
+}
+
+func (h *History) stopsIn(ctx context.Context, lc lineCtx, from, to time.Time) (stopSet, error) {
+	cal, err := lc.calendar()
+	if err != nil {
+		return stopSet{}, err
+	}
+	sp := stopSet{cal: cal, planned: cal.PlannedIntervals(lc.line.ID, from, to)}
+	for _, iv := range sp.planned {
+		sp.plannedTime += iv.End.Sub(iv.Start)
+	}
+	if sp.evs, err = lc.tdb.DowntimeBetween(ctx, lc.line.ID, from, to); err != nil {
+		return stopSet{}, err
+	}
+	first, err := h.firstData(ctx, lc, from, to)
+	if err != nil {
+		return stopSet{}, err
+	}
+	now := h.now()
+	var lead time.Duration // event time before the first data: monitored, not unmonitored
+	for _, ev := range sp.evs {
+		end := now
+		if ev.End != nil {
+			end = *ev.End
+		}
+		if d := PlannedOverlap(ev.Start, end, sp.planned); d > 0 {
+			sp.stops = append(sp.stops, clippedStop{ev, d})
+		}
+		lead += PlannedOverlap(ev.Start, earlier(end, first), sp.planned)
+	}
+	sp.unmonitored = max(PlannedOverlap(from, first, sp.planned)-lead, 0)
+	return sp, nil
+}
+
+// StartupWindow is how long after a shift start or the end of a stop rejects count as
+// start-up rejects (whole minutes of the rollups starting inside it).
+const StartupWindow = 5 * time.Minute
+
+// losses computes the waterfall from what oee reads (gather) and the start-up rejects.
+func (h *History) losses(ctx context.Context, lc lineCtx, from, to time.Time, sp stopSet, c oee.Counts) (loss.Waterfall, error) {
+	in := loss.Input{Planned: sp.plannedTime}
+	var plannedParts, unplannedParts partSet
+	var starts []time.Time // where start-up windows open
+	for _, ins := range sp.cal.Instances(lc.line.ID, from, to) {
+		starts = append(starts, ins.Start)
+	}
+	for _, ev := range sp.evs {
+		if ev.End != nil {
+			starts = append(starts, *ev.End)
+		}
+	}
+	for _, st := range sp.stops {
+		f := lc.failures[st.ev.ReasonCode]
+		if f.Planned() {
+			plannedParts.add(f.Code, f.Name, st.d)
+			continue
+		}
+		cat := category(lc.failures, st.ev.ReasonCode)
+		unplannedParts.add(cat.Code, cat.Name, st.d)
+	}
+	in.PlannedStops, in.UnplannedStops = plannedParts.parts, unplannedParts.parts
+	total, rejects := c.Total, c.Reject
+	startup, err := h.rejectsIn(ctx, lc, startupMinutes(starts, from, to))
+	if err != nil {
+		return loss.Waterfall{}, err
+	}
+	ideal := lc.line.IdealCycleTime()
+	in.IdealTotal = ideal * time.Duration(total)
+	in.IdealStartup = ideal * time.Duration(startup)
+	in.IdealProcess = ideal * time.Duration(rejects-startup)
+	return loss.Compute(in), nil
+}
+
+// counts is the production of the whole minutes overlapping [from, to). The groups are
+// summed, so the largest step reads the fewest rows whatever the alignment.
+func (h *History) counts(ctx context.Context, lc lineCtx, from, to time.Time) (oee.Counts, error) {
+	rows, err := h.production(ctx, lc, from, to, store.ProductionSteps[len(store.ProductionSteps)-1])
+	if err != nil {
+		return oee.Counts{}, err
+	}
+	var c oee.Counts
+	for _, r := range rows {
+		c.Total += r.Total
+		c.Good += r.Good
+		c.Reject += r.Reject
+	}
+	return c, nil
+}
+
+// startupMinutes are the whole minutes whose start lies in a start-up window (from the
+// minute of a start to StartupWindow after it), inside the minutes of [from, to), merged.
+func startupMinutes(starts []time.Time, from, to time.Time) []store.MinuteRange {
+	slices.SortFunc(starts, time.Time.Compare)
+	lo, hi := minuteOf(from, false), minuteOf(to, true)
+	var out []store.MinuteRange
+	for _, s := range starts {
+		r := store.MinuteRange{From: max(minuteOf(s, false), lo), To: min(minuteOf(s.Add(StartupWindow), true), hi)}
+		switch {
+		case r.To <= r.From:
+		case len(out) > 0 && r.From <= out[len(out)-1].To:
+			out[len(out)-1].To = max(out[len(out)-1].To, r.To)
+		default:
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// minuteOf is t in Unix minutes, rounded down (or up).
+func minuteOf(t time.Time, up bool) int64 {
+	m := t.Unix() / 60
+	if t.Unix()%60 < 0 {
+		m--
+	}
+	if up && time.Unix(m*60, 0).Before(t) {
+		m++
+	}
+	return m
+}
+
+func (h *History) rejectsIn(ctx context.Context, lc lineCtx, ranges []store.MinuteRange) (int64, error) {
+	if h.raw {
+		return lc.tdb.RejectsInRaw(ctx, lc.line.ID, ranges)
+	}
+	return lc.tdb.RejectsInRollup(ctx, lc.line.ID, ranges)
+}
+
+// partSet sums durations by key, in first-seen order.
+type partSet struct {
+	idx   map[string]int
+	parts []loss.Part
+}
+
+func (p *partSet) add(key, label string, d time.Duration) {
+	if p.idx == nil {
+		p.idx = map[string]int{}
+	}
+	i, ok := p.idx[key]
+	if !ok {
+		i = len(p.parts)
+		p.idx[key] = i
+		p.parts = append(p.parts, loss.Part{Key: key, Label: label})
+	}
+	p.parts[i].Duration += d
+}
+
+// category is the root of a reason's tree (the reason itself when it has no parent); an
+// unknown or empty code is the uncoded category.
+func category(failures map[string]store.Failure, code string) store.Failure {
+	f, ok := failures[code]
+	if !ok {
+		return store.Failure{Code: loss.Uncoded}
+	}
+	byID := func(id int64) (store.Failure, bool) {
+		for _, g := range failures {
+			if g.ID == id {
+				return g, true
+			}
+		}
+		return store.Failure{}, false
+	}
+	for depth := 1; f.ParentID != 0 && depth < store.MaxReasonDepth+2; depth++ {
+		p, ok := byID(f.ParentID)
+		if !ok {
+			break
+		}
+		f = p
+	}
+	return f
+}
+
+// Pareto groups.
+const (
+	GroupReason   = "reason"
+	GroupCategory = "category"
+	GroupLine     = "line"
+	GroupShift    = "shift"
+)
+
+// MaxParetoLines bounds the lines of one Pareto.
+const MaxParetoLines = 200
+
+// Pareto groups the stops of lines over [from, to) by reason, category (the root of the
+// reason tree), line or shift, longest total first. A stop counts with its planned
+// production time inside the range, as in OEE; a stop across two shift instances counts in
+// each with its part. Planned-reason stops are included (they are stops).
+func (h *History) Pareto(ctx context.Context, tenantID int64, lines []int64, from, to time.Time, group string) (loss.Pareto, error) {
+	if err := checkRange(from, to); err != nil {
+		return loss.Pareto{}, err
+	}
+	switch group {
+	case GroupReason, GroupCategory, GroupLine, GroupShift:
+	default:
+		return loss.Pareto{}, invalid("pareto_query", "group", fmt.Sprintf("unknown group %q: use reason, category, line or shift", group))
+	}
+	if len(lines) > MaxParetoLines {
+		return loss.Pareto{}, invalid("pareto_query", "lines", fmt.Sprintf("at most %d lines", MaxParetoLines))
+	}
+	now := h.now()
+	var stops []loss.Stop
+	for _, id := range lines {
+		lc, err := h.lineCtx(ctx, tenantID, id)
+		if err != nil {
+			return loss.Pareto{}, err
+		}
+		sp, err := h.stopsIn(ctx, lc, from, to)
+		if err != nil {
+			return loss.Pareto{}, err
+		}
+		if group == GroupShift {
+			stops = append(stops, byInstance(sp, id, from, to, now)...)
+			continue
+		}
+		for _, st := range sp.stops {
+			s := loss.Stop{Duration: st.d, Uncoded: st.ev.ReasonCode == ""}
+			switch group {
+			case GroupReason:
+				s.Key, s.Label = st.ev.ReasonCode, lc.failures[st.ev.ReasonCode].Name
+			case GroupCategory:
+				f := category(lc.failures, st.ev.ReasonCode)
+				s.Key, s.Label = f.Code, f.Name
+			case GroupLine:
+				s.Key, s.Label = strconv.FormatInt(id, 10), lc.line.Name
+			}
+			stops = append(stops, s)
+		}
+	}
+	return loss.MakePareto(stops), nil
+}
+
+// byInstance splits stops by the shift instance their planned time falls in (by shift).
+func byInstance(sp stopSet, line int64, from, to, now time.Time) []loss.Stop {
+	var out []loss.Stop
+	for _, in := range sp.cal.Instances(line, from, to) {
+		ivs := sp.cal.PlannedIntervals(line, later(in.Start, from), earlier(in.End, to))
+		for _, st := range sp.stops {
+			end := now
+			if st.ev.End != nil {
+				end = *st.ev.End
+			}
+			if d := PlannedOverlap(st.ev.Start, end, ivs); d > 0 {
+				out = append(out, loss.Stop{Key: strconv.FormatInt(in.ShiftID, 10), Label: in.Name, Duration: d, Uncoded: st.ev.ReasonCode == ""})
+			}
+		}
+	}
+	return out
+}
+
+// Stop is a booked downtime event with what the loss analysis makes of it.
+type Stop struct {
+	store.DowntimeEvent
+	CountedS   float64 `json:"counted_s"` // its planned production time inside the range
+	ReasonName string  `json:"reason_name"`
+	Category   string  `json:"category"` // the code at the root of its reason's tree
+	Kind       string  `json:"kind"`     // unplanned, or planned (outside OEE's planned time)
+}
+
+// Stops lists the events of a line overlapping [from, to) with their counted time: the
+// counted times of planned-reason stops add up to the OEE's planned_stop_s, the others to
+// its downtime_s.
+func (h *History) Stops(ctx context.Context, tenantID, lineID int64, from, to time.Time) ([]Stop, error) {
+	if err := checkRange(from, to); err != nil {
+		return nil, err
+	}
+	lc, err := h.lineCtx(ctx, tenantID, lineID)
+	if err != nil {
+		return nil, err
+	}
+	sp, err := h.stopsIn(ctx, lc, from, to)
+	if err != nil {
+		return nil, err
+	}
+	counted := map[int64]time.Duration{}
+	for _, st := range sp.stops {
+		counted[st.ev.ID] = st.d
+	}
+	out := make([]Stop, 0, len(sp.evs))
+	for _, ev := range sp.evs {
+		f := lc.failures[ev.ReasonCode]
+		kind := store.ReasonUnplanned
+		if f.Planned() {
+			kind = store.ReasonPlanned
+		}
+		out = append(out, Stop{DowntimeEvent: ev, CountedS: counted[ev.ID].Seconds(), ReasonName: f.Name,
+			Category: category(lc.failures, ev.ReasonCode).Code, Kind: kind})
+	}
+	return out, nil
+}

@@ -1,0 +1,229 @@
+package web_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/csv"
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/linepulse/linepulse/loss"
+	"github.com/linepulse/linepulse/store"
+	"github.com/linepulse/linepulse/store/storetest"
+	"github.com/linepulse/linepulse/stream"
+	"github.com/linepulse/linepulse/web"
+)
+
+// TestLossEndpoints walks the shift instances, the loss waterfall, the Pareto and the
+// reason tree over the API on a Wednesday of the fixture's Mon-Fri 06:00-14:00 shift
+// (break 10:00-10:15, tenant local time) with its one 10-minute stop at 13:00.
+func TestLossEndpoints(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, e storetest.Engine) {
+		ev := newEnv(t, e)
+		loc, err := time.LoadLocation(ev.acme.Config.Timezone)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// The fixture's stop starts 2 h before now: 13:00 local, inside the shift.
+		ev.clock.Add(time.Date(2026, 12, 2, 15, 0, 0, 0, loc).Sub(ev.clock.Now()))
+		admin := ev.token("acme", "tenant_admin")
+		f := ev.plant(ev.acme, admin, "acme")
+		day := time.Date(2026, 12, 2, 0, 0, 0, 0, loc)
+		var dets []store.Detection
+		for ts := day.Add(6 * time.Hour); ts.Before(day.Add(13 * time.Hour)); ts = ts.Add(10 * time.Second) {
+			dets = append(dets, store.Detection{ID: uint64(len(dets) + 1), At: ts, Area: f.ids["areas"], Product: f.ids["products"], OK: len(dets)%100 != 50})
+		}
+		ev.write(ev.acme.ID, f.line, dets)
+		viewer := ev.token("acme", "viewer")
+		lp := "/api/v1/lines/" + itoa(f.line)
+		rng := url.Values{"from": {day.Format(time.RFC3339)}, "to": {day.Add(24 * time.Hour).Format(time.RFC3339)}}
+
+		var list web.ShiftListResponse
+		ev.must(http.StatusOK, req{method: "GET", path: lp + "/shifts?" + rng.Encode(), token: viewer}, &list)
+		id := "2026-12-02." + itoa(f.ids["shifts"])
+		if len(list.Items) != 1 || list.Items[0].ID != id || list.Items[0].Running || list.Items[0].Total != 2520 ||
+			list.Items[0].Reject != 25 || list.Items[0].PlannedS != 27900 || list.Items[0].DowntimeS != 600 {
+			t.Fatalf("shift list %+v", list.Items)
+		}
+		var d stream.ShiftDetail
+		ev.must(http.StatusOK, req{method: "GET", path: lp + "/shifts/" + id, token: viewer}, &d)
+		if len(d.Stops) != 1 || d.Stops[0].ID != f.event || d.OEE != list.Items[0].OEE || sum(d.Losses) != 27900 || d.Losses.OEE != d.OEE {
+			t.Fatalf("shift detail %+v", d)
+		}
+		ev.must(http.StatusNotFound, req{method: "GET", path: lp + "/shifts/2026-12-05." + itoa(f.ids["shifts"]), token: viewer}, nil) // Saturday
+		ev.must(http.StatusBadRequest, req{method: "GET", path: lp + "/shifts/yesterday", token: viewer}, nil)
+		var o stream.OEEReport
+		ev.must(http.StatusOK, req{method: "GET", path: lp + "/oee?from=" + url.QueryEscape(d.Start.Format(time.RFC3339)) + "&to=" + url.QueryEscape(d.End.Format(time.RFC3339)), token: viewer}, &o)
+		if o.Shift == nil || o.Shift.Instance != id || o.OEE != d.OEE {
+			t.Fatalf("oee over the instance %+v", o)
+		}
+		var lr stream.LossReport
+		ev.must(http.StatusOK, req{method: "GET", path: lp + "/losses?from=" + url.QueryEscape(d.Start.Format(time.RFC3339)) + "&to=" + url.QueryEscape(d.End.Format(time.RFC3339)), token: viewer}, &lr)
+		if lr.OEE.Shift == nil || lr.Losses.OEE != d.Losses.OEE || sum(lr.Losses) != 27900 {
+			t.Fatalf("losses %+v", lr)
+		}
+
+		// The reason tree: a category, a reason under it, depth at most 3, a planned kind.
+		mk := func(code string, parent int64, kind string, want int) int64 {
+			t.Helper()
+			got := ev.must(want, req{method: "POST", path: "/api/v1/failures", token: admin, body: map[string]any{"code": code, "name": code + " name", "parent_id": parent, "kind": kind}}, nil)
+			if want != http.StatusCreated {
+				return 0
+			}
+			return idOf(t, got)
+		}
+		cat := mk("CAT", 0, "", http.StatusCreated)
+		jam := mk("JAM", cat, "unplanned", http.StatusCreated)
+		deep := mk("DEEP", jam, "", http.StatusCreated)
+		mk("TOO-DEEP", deep, "", http.StatusBadRequest)
+		mk("ORPHAN", 999999, "", http.StatusBadRequest)
+		mk("ODD", 0, "sometimes", http.StatusBadRequest)
+		chgID := mk("CHG", 0, "planned", http.StatusCreated)
+		got := ev.do(req{method: "PUT", path: "/api/v1/failures/" + itoa(cat), token: admin, body: map[string]any{"code": "CAT", "name": "CAT name", "parent_id": deep, "type_failure": map[string]any{}, "description": ""}})
+		if got.code != http.StatusBadRequest || !slices.Contains(errFields(got), "parent_id") {
+			t.Fatalf("a cycle: %d %s", got.code, got.body)
+		}
+
+		pareto := func(q string) web.ParetoResponse {
+			t.Helper()
+			var p web.ParetoResponse
+			ev.must(http.StatusOK, req{method: "GET", path: "/api/v1/downtime/pareto?" + rng.Encode() + q, token: viewer}, &p)
+			return p
+		}
+		if p := pareto(""); len(p.Groups) != 1 || p.Groups[0].Key != loss.Uncoded || p.UncodedShare != 1 || p.TotalS != 600 || !slices.Equal(p.Lines, []int64{f.line}) {
+			t.Fatalf("uncoded pareto %+v", p)
+		}
+		var chg store.Failure // an absent kind in a PUT keeps the old one
+		ev.must(http.StatusOK, req{method: "PUT", path: "/api/v1/failures/" + itoa(chgID), token: admin, body: map[string]any{"code": "CHG", "name": "Changeover", "type_failure": map[string]any{}, "description": ""}}, &chg)
+		if chg.Kind != store.ReasonPlanned || chg.Name != "Changeover" {
+			t.Fatalf("changeover after a PUT without kind: %+v", chg)
+		}
+		op := ev.token("acme", "operator")
+		reason := lp + "/downtime/" + itoa(f.event) + "/reason"
+		ev.must(http.StatusOK, req{method: "PUT", path: reason, token: op, body: map[string]any{"reason_code": "DEEP", "comment": "chain"}}, nil)
+		if p := pareto("&group=category&lines=" + itoa(f.line)); len(p.Groups) != 1 || p.Groups[0].Key != "CAT" || p.UncodedS != 0 || p.Groups[0].Cumulative != 1 {
+			t.Fatalf("category pareto %+v", p)
+		}
+		if p := pareto("&group=reason"); p.Groups[0].Key != "DEEP" || p.Groups[0].Label != "DEEP name" {
+			t.Fatalf("reason pareto %+v", p)
+		}
+		if p := pareto("&group=shift"); p.Groups[0].Label != "acme shift" {
+			t.Fatalf("shift pareto %+v", p)
+		}
+		// A planned reason moves the stop out of availability loss, in history at once.
+		ev.must(http.StatusOK, req{method: "PUT", path: reason, token: op, body: map[string]any{"reason_code": "CHG"}}, nil)
+		ev.must(http.StatusOK, req{method: "GET", path: lp + "/shifts/" + id, token: viewer}, &d)
+		if d.PlannedS != 27300 || d.PlannedStopS != 600 || d.DowntimeS != 0 || d.Events != 0 || d.Availability != 1 || sum(d.Losses) != 27900 ||
+			d.Losses.Buckets[1].Kind != loss.KindPlannedStop || d.Losses.Buckets[1].Key != "CHG" {
+			t.Fatalf("after a planned reason %+v", d)
+		}
+
+		// The CSV exports parse, sum to the API's figures and show the tenant's local times.
+		shiftRange := url.Values{"from": {d.Start.Format(time.RFC3339)}, "to": {d.End.Format(time.RFC3339)}}
+		down := ev.csv(lp+"/downtime.csv?"+shiftRange.Encode(), viewer)
+		if len(down) != 2 || down[1][0] != itoa(f.event) || down[1][5] != "CHG" || down[1][8] != "planned" || down[1][1] != "2026-12-02T13:00:00+01:00" ||
+			colSum(down, "counted_s") != d.PlannedStopS+d.DowntimeS {
+			t.Fatalf("downtime.csv %q", down)
+		}
+		prod := ev.csv(lp+"/production.csv?interval=hour&"+shiftRange.Encode(), viewer)
+		if len(prod) != 9 || prod[1][0] != "2026-12-02T06:00:00+01:00" || colSum(prod, "total") != float64(d.Total) || colSum(prod, "reject") != float64(d.Reject) {
+			t.Fatalf("production.csv %q", prod)
+		}
+		sh := ev.csv(lp+"/shifts.csv?"+rng.Encode(), viewer)
+		if len(sh) != 2 || sh[1][0] != id || colSum(sh, "planned_s") != d.PlannedS || colSum(sh, "total") != float64(d.Total) {
+			t.Fatalf("shifts.csv %q", sh)
+		}
+
+		// The shift report: a PDF whose text names the line and shows the API's OEE, in the
+		// tenant's local time; the CSV with the same figures.
+		pdf := ev.must(http.StatusOK, req{method: "GET", path: lp + "/shifts/" + id + "/report.pdf", token: viewer}, nil)
+		text := pdfTexts(pdf.body)
+		var line store.Line
+		ev.must(http.StatusOK, req{method: "GET", path: lp, token: viewer}, &line)
+		if !bytes.HasPrefix(pdf.body, []byte("%PDF-")) || pdf.hdr.Get("Content-Type") != "application/pdf" ||
+			!strings.Contains(text, line.Name) || !strings.Contains(text, web.Percent(d.OEE)) || !strings.Contains(text, "2026-12-02 06:00") || !strings.Contains(text, "CHG") {
+			t.Fatalf("the PDF says:\n%s", text)
+		}
+		es := pdfTexts(ev.must(http.StatusOK, req{method: "GET", path: lp + "/shifts/" + id + "/report.pdf?lang=es", token: viewer}, nil).body)
+		if !strings.Contains(es, "Informe de turno") || !strings.Contains(es, "Disponibilidad") {
+			t.Fatalf("the Spanish PDF says:\n%s", es)
+		}
+		rc := ev.must(http.StatusOK, req{method: "GET", path: lp + "/shifts/" + id + "/report.csv", token: viewer}, nil)
+		r := csv.NewReader(bytes.NewReader(rc.body))
+		r.FieldsPerRecord = -1
+		rrows, err := r.ReadAll()
+		if err != nil || !slices.ContainsFunc(rrows, func(r []string) bool { return slices.Equal(r, []string{"oee", strconv.FormatFloat(d.OEE, 'f', 6, 64)}) }) {
+			t.Fatalf("report.csv %q %v", rrows, err)
+		}
+
+		// Bad input; a line the caller may not see is not found, and left out by default.
+		ev.user(ev.acme.ID, "narrow@acme.test", store.RoleViewer, store.Permissions{Lines: []int64{f.line + 1}})
+		narrow := ev.login("acme", "narrow@acme.test").AccessToken
+		for q, code := range map[string]int{"&group=colour": 400, "&lines=1,abc": 400, "&lines=999": 404, "&lines=": 400} {
+			got := ev.do(req{method: "GET", path: "/api/v1/downtime/pareto?" + rng.Encode() + q, token: viewer})
+			if got.code != code {
+				t.Errorf("pareto %s: %d %s", q, got.code, got.body)
+			}
+		}
+		var p web.ParetoResponse
+		ev.must(http.StatusOK, req{method: "GET", path: "/api/v1/downtime/pareto?" + rng.Encode(), token: narrow}, &p)
+		if len(p.Lines) != 0 || p.Count != 0 {
+			t.Fatalf("pareto of a viewer of other lines %+v", p)
+		}
+		ev.must(http.StatusNotFound, req{method: "GET", path: "/api/v1/downtime/pareto?lines=" + itoa(f.line), token: narrow}, nil)
+		ev.must(http.StatusNotFound, req{method: "GET", path: lp + "/shifts/" + id, token: narrow}, nil)
+	})
+}
+
+// write stores detections of a line as the ingest writer does (rollups included).
+func (ev *env) write(tenantID, line int64, dets []store.Detection) {
+	ev.t.Helper()
+	ctx := context.Background()
+	tdb, err := ev.st.Tenant(ctx, tenantID)
+	if err != nil {
+		ev.t.Fatal(err)
+	}
+	pool, err := tdb.NewWriterPool(ctx, 1)
+	if err != nil {
+		ev.t.Fatal(err)
+	}
+	defer pool.Close()
+	if _, err := tdb.WriteDetections(ctx, pool, line, dets); err != nil {
+		ev.t.Fatal(err)
+	}
+}
+
+// csv fetches and parses a CSV export.
+func (ev *env) csv(path, token string) [][]string {
+	ev.t.Helper()
+	got := ev.must(http.StatusOK, req{method: "GET", path: path, token: token}, nil)
+	rows, err := csv.NewReader(bytes.NewReader(got.body)).ReadAll()
+	if err != nil {
+		ev.t.Fatalf("%s: %v\n%s", path, err, got.body)
+	}
+	return rows
+}
+
+// colSum adds up a column of a CSV with a header row.
+func colSum(rows [][]string, col string) float64 {
+	i := slices.Index(rows[0], col)
+	var s float64
+	for _, r := range rows[1:] {
+		v, _ := strconv.ParseFloat(r[i], 64)
+		s += v
+	}
+	return s
+}
+
+func sum(w loss.Waterfall) float64 {
+	var s float64
+	for _, b := range w.Buckets {
+		s += b.Seconds
+	}
+	return s
+}

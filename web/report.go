@@ -1,0 +1,259 @@
+package web
+
+import (
+	"bytes"
+	"fmt"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/go-pdf/fpdf"
+
+	"github.com/linepulse/linepulse/loss"
+	"github.com/linepulse/linepulse/store"
+	"github.com/linepulse/linepulse/stream"
+	"github.com/linepulse/linepulse/web/ui/i18n"
+)
+
+// ShiftReport is everything a shift report shows: the instance with its stops and loss
+// waterfall, its Pareto, and the line (name, targets). The PDF, the CSV and the printable
+// page all render this one value.
+type ShiftReport struct {
+	Line   store.Line         `json:"line"`
+	Shift  stream.ShiftDetail `json:"shift"`
+	Pareto loss.Pareto        `json:"pareto"`
+}
+
+var catalog = sync.OnceValues(i18n.Embedded)
+
+func (a *API) reportRoutes() []*Route {
+	p := "/api/v1/lines/{id}/shifts/{instance}/report"
+	lang := []Param{{Name: "lang", Type: "string", Enum: []string{"en", "es"}, Desc: "language of the labels; default the tenant's"}}
+	return []*Route{
+		{Method: "GET", Path: p + ".pdf", Summary: "Shift report as PDF (OEE, A, P, Q against targets, counts, loss waterfall, Pareto, stops and comments)", Tag: "data",
+			Action: ActDataRead, Resource: "lines", Resp: "application/pdf", handle: a.handleReportPDF, Query: lang},
+		{Method: "GET", Path: p + ".csv", Summary: "Shift report as CSV: the figures, the loss waterfall and the stops", Tag: "data",
+			Action: ActDataRead, Resource: "lines", Resp: "text/csv", handle: a.handleReportCSV},
+	}
+}
+
+// shiftReport gathers a report (recorded in USER_QUERY as kind).
+func (a *API) shiftReport(c *call, kind string) (ShiftReport, error) {
+	la, id, err := a.lossQuery(c)
+	if err != nil {
+		return ShiftReport{}, err
+	}
+	inst := c.r.PathValue("instance")
+	if len(inst) > 40 {
+		return ShiftReport{}, fieldErr("instance", "must be a shift instance id such as 2026-12-01.1")
+	}
+	c.recordQuery(id, nil, nil, "shift", map[string]any{"kind": kind, "instance": inst})
+	ctx := c.r.Context()
+	d, err := la.Shift(ctx, c.p.TenantID, id, inst)
+	if err != nil {
+		return ShiftReport{}, err
+	}
+	p, err := la.Pareto(ctx, c.p.TenantID, []int64{id}, d.From, d.To, stream.GroupReason)
+	if err != nil {
+		return ShiftReport{}, err
+	}
+	t, err := c.tenant()
+	if err != nil {
+		return ShiftReport{}, err
+	}
+	l, err := t.GetLine(ctx, id)
+	return ShiftReport{Line: l, Shift: d, Pareto: p}, err
+}
+
+func (a *API) handleReportPDF(c *call) error {
+	rep, err := a.shiftReport(c, "report.pdf")
+	if err != nil {
+		return err
+	}
+	lang, err := c.q.oneOf("lang", "", "en", "es")
+	if err != nil {
+		return err
+	}
+	if lang == "" {
+		lang = "en"
+		if t, err := c.tenant(); err == nil && t.Tenant().Config.Language == "es" {
+			lang = "es"
+		}
+	}
+	cat, err := catalog()
+	if err != nil {
+		return err
+	}
+	var buf bytes.Buffer
+	if err := ShiftPDF(&buf, cat, lang, c.tenantZone(), a.cfg.Now(), rep); err != nil {
+		return err
+	}
+	c.w.Header().Set("Content-Type", "application/pdf")
+	c.w.Header().Set("Content-Disposition", fmt.Sprintf(`inline; filename="shift-%d-%s.pdf"`, rep.Line.ID, rep.Shift.ID))
+	c.w.WriteHeader(http.StatusOK)
+	_, err = c.w.Write(buf.Bytes())
+	return err
+}
+
+func (a *API) handleReportCSV(c *call) error {
+	rep, err := a.shiftReport(c, "report.csv")
+	if err != nil {
+		return err
+	}
+	loc := c.tenantZone()
+	s := rep.Shift
+	rows := [][]string{
+		{"line", rep.Line.Name}, {"shift", s.ID}, {"name", s.Name}, {"start", localTime(s.Start, loc)}, {"end", localTime(s.End, loc)},
+		{"oee", ratio4(s.OEE)}, {"availability", ratio4(s.Availability)}, {"performance", ratio4(s.Performance)}, {"quality", ratio4(s.Quality)},
+		{"target_availability", ratio4(rep.Line.Availability)}, {"target_performance", ratio4(rep.Line.Performance)}, {"target_quality", ratio4(rep.Line.Quality)},
+		{"total", count(s.Total)}, {"good", count(s.Good)}, {"reject", count(s.Reject)},
+		{"planned_s", secs(s.PlannedS)}, {"planned_stop_s", secs(s.PlannedStopS)}, {"run_s", secs(s.RunS)}, {"downtime_s", secs(s.DowntimeS)},
+	}
+	for _, b := range s.Losses.Buckets {
+		rows = append(rows, []string{"loss." + b.Kind + keySuffix(b.Key, b.Kind), secs(b.Seconds)})
+	}
+	for _, st := range s.Stops {
+		rows = append(rows, []string{"stop", localTime(st.Start, loc), secs(float64(st.DurationMS) / 1000), st.ReasonCode, st.Comment})
+	}
+	return c.writeCSV(fmt.Sprintf("shift-%d-%s.csv", rep.Line.ID, s.ID), []string{"field", "value"}, rows)
+}
+
+func keySuffix(key, kind string) string {
+	if kind == loss.KindPlannedStop || kind == loss.KindUnplannedStop {
+		return "." + key
+	}
+	return ""
+}
+
+// ShiftPDF renders a shift report as a one- or two-page A4 PDF: texts in lang, times in
+// loc. It uses the PDF core fonts (Windows-1252), so Spanish and Western European texts
+// show; other characters read as '?'.
+func ShiftPDF(w *bytes.Buffer, cat *i18n.Catalog, lang string, loc *time.Location, now time.Time, rep ShiftReport) error {
+	pdf := fpdf.New("P", "mm", "A4", "")
+	pdf.SetCreationDate(now)
+	pdf.SetModificationDate(now)
+	tr := pdf.UnicodeTranslatorFromDescriptor("")
+	T := func(key string, args ...any) string { return tr(cat.T(lang, key, args...)) }
+	s := rep.Shift
+	pdf.SetTitle(tr(rep.Line.Name+" "+s.Name+" "+s.Date), false)
+	pdf.AddPage()
+	pdf.SetFont("Helvetica", "B", 16)
+	pdf.CellFormat(0, 9, T("losses.report.title")+": "+tr(rep.Line.Name), "", 1, "L", false, 0, "")
+	pdf.SetFont("Helvetica", "", 11)
+	when := T("losses.report.period", "start", s.Start.In(loc).Format("2006-01-02 15:04"), "end", s.End.In(loc).Format("2006-01-02 15:04 MST"))
+	if s.Running {
+		when += " " + T("losses.report.running")
+	}
+	pdf.CellFormat(0, 6, tr(s.Name)+" - "+when, "", 1, "L", false, 0, "")
+	pdf.Ln(3)
+
+	// Indicators against targets.
+	pdf.SetFont("Helvetica", "B", 11)
+	for _, h := range []string{"losses.report.kpi", "losses.report.actual", "losses.report.target"} {
+		pdf.CellFormat(45, 7, T(h), "B", 0, "L", false, 0, "")
+	}
+	pdf.Ln(-1)
+	pdf.SetFont("Helvetica", "", 11)
+	l := rep.Line
+	for _, r := range []struct {
+		key            string
+		actual, target float64
+	}{{"losses.report.oee", s.OEE, l.Availability * l.Performance * l.Quality}, {"losses.report.availability", s.Availability, l.Availability},
+		{"losses.report.performance", s.Performance, l.Performance}, {"losses.report.quality", s.Quality, l.Quality}} {
+		pdf.CellFormat(45, 6, T(r.key), "", 0, "L", false, 0, "")
+		pdf.CellFormat(45, 6, Percent(r.actual), "", 0, "L", false, 0, "")
+		pdf.CellFormat(45, 6, Percent(r.target), "", 1, "L", false, 0, "")
+	}
+	pdf.Ln(2)
+	pdf.CellFormat(0, 6, T("losses.report.counts", "total", s.Total, "good", s.Good, "reject", s.Reject), "", 1, "L", false, 0, "")
+	pdf.CellFormat(0, 6, T("losses.report.times", "planned", minutes(s.PlannedS+s.PlannedStopS), "run", minutes(s.RunS),
+		"down", minutes(s.DowntimeS), "pstop", minutes(s.PlannedStopS)), "", 1, "L", false, 0, "")
+
+	// The waterfall as horizontal bars, each a share of planned time.
+	section(pdf, T("losses.report.waterfall"))
+	for _, b := range s.Losses.Buckets {
+		label := T("losses.bucket." + b.Kind)
+		if b.Kind == loss.KindPlannedStop || b.Kind == loss.KindUnplannedStop {
+			label += ": " + reasonLabel(T, b.Key, b.Label)
+		}
+		bar(pdf, label, b.Share, fmt.Sprintf("%s min", minutes(b.Seconds)), b.Kind == loss.KindFullyProd)
+	}
+
+	section(pdf, T("losses.report.pareto"))
+	for i, g := range rep.Pareto.Groups {
+		if i == 10 {
+			break
+		}
+		bar(pdf, reasonLabel(T, g.Key, g.Label), g.Share, fmt.Sprintf("%s min, %d, %s", minutes(g.DurationS), g.Count, Percent(g.Cumulative)), false)
+	}
+
+	section(pdf, T("losses.report.stops"))
+	if len(s.Stops) == 0 {
+		pdf.CellFormat(0, 6, T("losses.report.none"), "", 1, "L", false, 0, "")
+	} else {
+		pdf.SetFont("Helvetica", "B", 10)
+		widths := []float64{22, 22, 20, 40, 86}
+		for i, h := range []string{"losses.report.start", "losses.report.end", "losses.report.minutes", "losses.report.reason", "losses.report.comment"} {
+			pdf.CellFormat(widths[i], 6, T(h), "B", 0, "L", false, 0, "")
+		}
+		pdf.Ln(-1)
+		pdf.SetFont("Helvetica", "", 10)
+		for _, st := range s.Stops {
+			end := ""
+			if st.End != nil {
+				end = st.End.In(loc).Format("15:04:05")
+			}
+			pdf.CellFormat(widths[0], 6, st.Start.In(loc).Format("15:04:05"), "", 0, "L", false, 0, "")
+			pdf.CellFormat(widths[1], 6, end, "", 0, "L", false, 0, "")
+			pdf.CellFormat(widths[2], 6, minutes(float64(st.DurationMS)/1000), "", 0, "L", false, 0, "")
+			pdf.CellFormat(widths[3], 6, reasonLabel(T, st.ReasonCode, st.ReasonCode), "", 0, "L", false, 0, "")
+			pdf.MultiCell(widths[4], 6, tr(st.Comment), "", "L", false)
+		}
+	}
+	pdf.Ln(4)
+	pdf.SetFont("Helvetica", "I", 8)
+	pdf.CellFormat(0, 5, T("losses.report.generated", "at", now.In(loc).Format("2006-01-02 15:04 MST")), "", 1, "R", false, 0, "")
+	if err := pdf.Output(w); err != nil {
+		return fmt.Errorf("cannot render the shift report: %w", err)
+	}
+	return nil
+}
+
+func section(pdf *fpdf.Fpdf, title string) {
+	pdf.Ln(4)
+	pdf.SetFont("Helvetica", "B", 12)
+	pdf.CellFormat(0, 7, title, "B", 1, "L", false, 0, "")
+	pdf.SetFont("Helvetica", "", 10)
+	pdf.Ln(1)
+}
+
+// bar draws one labelled horizontal bar of share (0..1) of an 80 mm scale.
+func bar(pdf *fpdf.Fpdf, label string, share float64, value string, good bool) {
+	x, y := pdf.GetX(), pdf.GetY()
+	pdf.CellFormat(60, 6, label, "", 0, "L", false, 0, "")
+	if good {
+		pdf.SetFillColor(46, 160, 67)
+	} else {
+		pdf.SetFillColor(207, 34, 46)
+	}
+	if wd := 80 * min(max(share, 0), 1); wd > 0 {
+		pdf.Rect(x+61, y+1, wd, 4, "F")
+	}
+	pdf.SetX(x + 143)
+	pdf.CellFormat(0, 6, value, "", 1, "L", false, 0, "")
+}
+
+func reasonLabel(T func(string, ...any) string, code, label string) string {
+	switch {
+	case code == "":
+		return T("losses.uncoded")
+	case label == "" || label == code:
+		return code
+	}
+	return code + " " + label
+}
+
+// Percent formats a ratio as the report and the page show it: "83.4 %".
+func Percent(v float64) string { return fmt.Sprintf("%.1f %%", v*100) }
+
+func minutes(s float64) string { return fmt.Sprintf("%.1f", s/60) }
