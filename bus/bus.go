@@ -468,7 +468,7 @@ func (b *Bus) EdgeStats() EdgeStats {
 // JetStream, the control connection is up and the LP_DET stream answers. For /readyz.
 func (b *Bus) Healthy() error {
 	b.mu.Lock()
-	srv, ctl, js, state := b.srv, b.ctl, b.js, b.state
+	srv, ctl, js, edge, state := b.srv, b.ctl, b.js, b.edge, b.state
 	b.mu.Unlock()
 	switch state {
 	case stateNew:
@@ -486,6 +486,9 @@ func (b *Bus) Healthy() error {
 	}
 	if st := ctl.Status(); st != nats.CONNECTED {
 		return fmt.Errorf("bus: control connection is %s", st)
+	}
+	if e := edge; e == nil || !e.sub.IsValid() || e.nc.Status() != nats.CONNECTED {
+		return errors.New("bus: the ingest edge is not receiving")
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
