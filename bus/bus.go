@@ -13,6 +13,7 @@ import (
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/linepulse/linepulse/internal/clock"
 )
@@ -71,6 +72,8 @@ type Config struct {
 	EdgeMaxBatch int
 	// Clock is the edge's time (duplicate memory, Admit). Default clock.Real.
 	Clock clock.Clock
+	// Registerer receives the linepulse_edge_* metrics; nil = no metrics.
+	Registerer prometheus.Registerer
 	// Logger receives the bus's and the embedded server's logs. Default slog.Default().
 	Logger *slog.Logger
 }
@@ -182,6 +185,12 @@ func New(cfg Config) (*Bus, error) {
 		return nil, err
 	}
 	b.auth, b.cancel = auth, cancel
+	if cfg.Registerer != nil {
+		if err := registerEdgeMetrics(cfg.Registerer, b); err != nil {
+			cancel()
+			return nil, err
+		}
+	}
 	return b, nil
 }
 
@@ -461,14 +470,36 @@ func (b *Bus) EdgeStats() EdgeStats {
 	if e == nil {
 		return EdgeStats{}
 	}
-	return EdgeStats{Writes: e.writes.Load(), Messages: e.stored.Load()}
+	return EdgeStats{Writes: e.writes.Load(), Messages: e.stored.Load(), Refused: e.refused.Load()}
+}
+
+// registerEdgeMetrics exposes EdgeStats:
+//
+//	linepulse_edge_writes_total     durable writes (group commits) of the ingest edge
+//	linepulse_edge_messages_total   device messages stored by them
+//	linepulse_edge_refused_total    device messages refused as a whole (Admit)
+func registerEdgeMetrics(reg prometheus.Registerer, b *Bus) error {
+	for _, m := range []struct {
+		name, help string
+		get        func(EdgeStats) int64
+	}{
+		{"linepulse_edge_writes_total", "Durable writes (group commits) of the ingest edge.", func(s EdgeStats) int64 { return s.Writes }},
+		{"linepulse_edge_messages_total", "Device messages stored by the ingest edge.", func(s EdgeStats) int64 { return s.Messages }},
+		{"linepulse_edge_refused_total", "Device messages the ingest edge refused as a whole.", func(s EdgeStats) int64 { return s.Refused }},
+	} {
+		c := prometheus.NewCounterFunc(prometheus.CounterOpts{Name: m.name, Help: m.help}, func() float64 { return float64(m.get(b.EdgeStats())) })
+		if err := reg.Register(c); err != nil {
+			return fmt.Errorf("bus: cannot register %s: %w", m.name, err)
+		}
+	}
+	return nil
 }
 
 // Healthy returns nil when the bus can take detections: the embedded server runs with
 // JetStream, the control connection is up and the LP_DET stream answers. For /readyz.
 func (b *Bus) Healthy() error {
 	b.mu.Lock()
-	srv, ctl, js, state := b.srv, b.ctl, b.js, b.state
+	srv, ctl, js, edge, state := b.srv, b.ctl, b.js, b.edge, b.state
 	b.mu.Unlock()
 	switch state {
 	case stateNew:
@@ -486,6 +517,9 @@ func (b *Bus) Healthy() error {
 	}
 	if st := ctl.Status(); st != nats.CONNECTED {
 		return fmt.Errorf("bus: control connection is %s", st)
+	}
+	if e := edge; e == nil || !e.sub.IsValid() || e.nc.Status() != nats.CONNECTED {
+		return errors.New("bus: the ingest edge is not receiving")
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()

@@ -49,6 +49,8 @@
 // may refuse a whole message first: the device gets an error reply
 // ({"error":{"code":400,"description":"too_old: ..."}}) and the refusal is a dead
 // letter on lp.<tenant>.dlq, kept in stream LP_DLQ (DeadLetters).
+// Config.Registerer exposes linepulse_edge_writes_total, linepulse_edge_messages_total
+// (messages per write = the group size) and linepulse_edge_refused_total.
 //
 // # Edge devices: credentials, accounts and permissions
 //

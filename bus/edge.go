@@ -107,6 +107,7 @@ type edge struct {
 	stopOnce sync.Once
 	writes   atomic.Int64 // stream writes (atomic batches or single messages)
 	stored   atomic.Int64 // messages stored by them
+	refused  atomic.Int64 // messages Admit refused
 }
 
 // edgeSmallGroup is the largest group stored message by message: an atomic batch
@@ -136,6 +137,7 @@ type edgeWriter struct {
 type EdgeStats struct {
 	Writes   int64
 	Messages int64
+	Refused  int64
 }
 
 func startEdge(nc *nats.Conn, log *slog.Logger, clk clock.Clock, admit Admit, maxBatch int, dupWindow time.Duration) (*edge, error) {
@@ -190,6 +192,7 @@ func (e *edge) receive(m *nats.Msg) {
 	if e.admit != nil {
 		now := e.clock.Now()
 		if r := e.admit(tenant, device, line, m.Data, now); r != nil {
+			e.refused.Add(1)
 			if dl, err := json.Marshal(r.DeadLetter(em.subject, now)); err == nil {
 				_ = e.nc.Publish(DLQSubject(tenant), dl)
 			}

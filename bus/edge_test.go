@@ -147,6 +147,9 @@ func TestEdgeAdmitRefuses(t *testing.T) {
 	if n := streamMsgs(t, b); n != 1 {
 		t.Fatalf("stream holds %d, want 1", n)
 	}
+	if st := b.EdgeStats(); st.Refused != 1 || st.Messages != 1 {
+		t.Fatalf("edge stats %+v", st)
+	}
 	// The refusal is a dead letter of the tenant, and of no other.
 	var dls []detection.DeadLetter
 	testkit.CheckFor(t, waitFor, 20*time.Millisecond, func() error {

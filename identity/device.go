@@ -41,7 +41,7 @@ type Credentials struct {
 	User        string   `json:"user"`         // NATS user: <tenant>.<device>
 	Password    string   `json:"password"`     // the secret; shown once
 	URL         string   `json:"url"`          // where to connect (a hint; the operator knows the real address)
-	InboxPrefix string   `json:"inbox_prefix"` // nats.CustomInboxPrefix / nats --inbox-prefix: required for PubAcks
+	InboxPrefix string   `json:"inbox_prefix"` // nats.CustomInboxPrefix / nats --inbox-prefix: required for the acknowledgements
 	Publish     []string `json:"publish"`      // subjects the device may publish to
 	Subscribe   []string `json:"subscribe"`    // subjects the device may subscribe to (its replies)
 	NatsCLI     string   `json:"nats_cli"`     // copy-paste example with the nats CLI
@@ -64,7 +64,7 @@ func DeviceCredentials(tenant string, d store.Device, secret, url string) Creden
 		example = bus.DetSubject(tenant, d.Lines[0])
 	}
 	pub = append(pub, bus.TelemetrySubject(tenant, d.Name))
-	// A request (not a plain publish) so the JetStream PubAck is printed.
+	// A request (not a plain publish) so the acknowledgement is printed.
 	body := `"{\"id\":1,\"at\":\"$(date -u +%Y-%m-%dT%H:%M:%S.000Z)\",\"area\":1,\"product\":1,\"ok\":true}"`
 	cli := fmt.Sprintf("nats req --server %s --user %s --password=%s --inbox-prefix %s %s %s",
 		url, user, shellQuote(secret), inbox, example, body)

@@ -69,7 +69,7 @@
 // <tenant>.<device> (device name [A-Za-z0-9_-]{1,64}), a secret of 32 random bytes in
 // unpadded base64url (43 characters; only its lower-case hex SHA-256 is stored, compared
 // in constant time), the address to connect to, the inbox prefix _INBOX.<tenant>.<device>
-// the device must use to receive its JetStream acknowledgements, and the subjects it may
+// the device must use to receive its acknowledgements, and the subjects it may
 // publish: lp.<tenant>.line.<line>.det for its lines (every line of its tenant when none
 // were given) and lp.<tenant>.node.<device>.telemetry. The embedded NATS server enforces
 // exactly these permissions (bus/doc.go).

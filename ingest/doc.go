@@ -3,6 +3,15 @@
 // validity rule are package detection's; edge devices' credentials and their
 // authentication are identity's (identity.Devices, identity.DeviceAuth).
 //
+// # Admission
+//
+// Admission (bus.Config.Admit) is the ingest edge's verdict on a whole device message
+// before it is stored: the same detection.Decode and detection.WindowAt, at the moment
+// of receipt, with the tenant's retention (cached, looked up off the edge's path). A
+// message none of which would be stored is refused: the device gets an error reply and
+// the refusal is a dead letter. Everything else is stored and judged again, element by
+// element, by the writer.
+//
 // # Batch writer
 //
 // Writer is a durable JetStream pull consumer ("lp-writer") on stream LP_DET. For each

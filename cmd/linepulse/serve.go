@@ -183,6 +183,7 @@ func serve(cc *cliContext, cfg serveConfig) error {
 				bc.StoreDir = filepath.Join(*cfg.store.dataDir, "jetstream")
 				bc.Devices = devAuth
 				bc.Admit = ingest.NewAdmission(st, nil).Admit
+				bc.Registerer = reg
 				switch *cfg.natsSync {
 				case "always":
 				case "interval":

@@ -12,7 +12,7 @@ import (
 
 // DeviceOptions returns the nats.go options an edge device connects with: its
 // credentials (NATS user "<tenant>.<device>"), the inbox prefix its permissions allow
-// (bus.DeviceInboxPrefix, needed for JetStream acknowledgements), reconnecting forever
+// (bus.DeviceInboxPrefix, needed for the acknowledgements), reconnecting forever
 // once connected (the first attempt fails fast, with a clear error) with a 16 MiB buffer for what is
 // published while disconnected, and a log line on each disconnection, reconnection and
 // refused operation.

@@ -7,8 +7,11 @@
 // MySQL the tenant database is dropped). It runs, in order:
 //
 //   - the disk probe (with SyncAlways): appends and fsyncs in the JetStream directory
-//     for a second. JetStream fsyncs every message before acknowledging it, so this
-//     bounds durable publishing at about fsync/s × Batch detections/s.
+//     for a second. With an fsync per message this would bound durable publishing at
+//     about fsync/s × Batch detections/s; the ingest edge shares one fsync among every
+//     message waiting (group commit), and the report's "acknowledged" line says how
+//     many messages/s were acknowledged, as a multiple of that fsync rate, and how many
+//     messages each of the edge's writes held.
 //   - phase 1, throughput: Publishers simulated devices publish flat out for Duration
 //     (from when they are connected), each keeping Window messages unacknowledged; then
 //     the bench waits until the writer has committed every acknowledged detection and
