@@ -140,13 +140,16 @@ func TestDashboardFromConfiguration(t *testing.T) {
 		return testkit.Unless(strings.Contains(loc, "/lines/"), "clicking an area went to %s", loc)
 	})
 
-	// A phone: no horizontal overflow.
-	browserStep(t, bctx, "phone", chromedp.EmulateViewport(390, 844), chromedp.Navigate(fmt.Sprintf("%s/dashboards/%d", base, dash.ID)))
-	testkit.CheckFor(t, time.Minute, 100*time.Millisecond, func() error {
-		w := evalNum(bctx, `document.querySelectorAll('[data-widget]').length ? document.documentElement.scrollWidth : -1`)
-		return testkit.Unless(w > 0 && w <= 390, "page is %v px wide at 390 px", w)
-	})
-	screenshot(bctx, "dashboard-phone")
+	// A phone: no page of this feature overflows horizontally.
+	browserStep(t, bctx, "phone", chromedp.EmulateViewport(390, 844))
+	for _, page := range []string{fmt.Sprintf("/dashboards/%d", dash.ID), "/", "/map", "/dashboards", fmt.Sprintf("/dashboards/%d/edit", dash.ID), fmt.Sprintf("/lines/%d", line)} {
+		browserStep(t, bctx, "phone "+page, chromedp.Navigate(base+page))
+		testkit.CheckFor(t, time.Minute, 100*time.Millisecond, func() error {
+			w := evalNum(bctx, `document.querySelector('#filters select[name=range] option, .lp-board-row, .lp-edit-widget, .lp-area') ? document.documentElement.scrollWidth : -1`)
+			return testkit.Unless(w > 0 && w <= 390, "%s is %v px wide at 390 px", page, w)
+		})
+		screenshot(bctx, "phone"+strings.ReplaceAll(page, "/", "-"))
+	}
 }
 
 // screenshot keeps a PNG of the page in the temporary directory for people to look at.
