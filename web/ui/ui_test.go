@@ -937,6 +937,8 @@ func TestBrowser(t *testing.T) {
 		}
 		api.mu.Unlock()
 		noProblems(t, "line detail", mark)
+		// Close the page: its live socket must not retry without cookies while the TV test signs out.
+		must(t, "leave the line page", chromedp.Navigate("about:blank"))
 	})
 
 	t.Run("tv", func(t *testing.T) {
