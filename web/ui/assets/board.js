@@ -282,11 +282,14 @@ export function widget() {
       let areas = items(await apiGet('/api/v1/areas?limit=500'), 'areas');
       if (this.line) areas = areas.filter((a) => Number(a.line_id) === this.line);
       areas = areas.filter((a) => a.coord_x2 > a.coord_x1 && a.coord_y2 > a.coord_y1);
+      // Without a floor plan the map spans the areas with the same margin on every side.
       let maxX = 100;
       let maxY = 60;
+      const left = areas.length ? Math.min(...areas.map((a) => a.coord_x1)) : 0;
+      const top = areas.length ? Math.min(...areas.map((a) => a.coord_y1)) : 0;
       for (const a of areas) {
-        maxX = Math.max(maxX, a.coord_x2);
-        maxY = Math.max(maxY, a.coord_y2);
+        maxX = Math.max(maxX, a.coord_x2 + Math.max(left, 0));
+        maxY = Math.max(maxY, a.coord_y2 + Math.max(top, 0));
       }
       if (this.planSize === null) {
         // Once per page (and after an upload): a plant without a floor plan answers 404.
