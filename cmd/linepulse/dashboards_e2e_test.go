@@ -83,6 +83,41 @@ func TestDashboardFromConfiguration(t *testing.T) {
 		})
 		screenshot(bctx, "dashboard-"+page.name)
 	}
+	// Every built-in widget on one dashboard (a screenshot for people to look at).
+	all := []any{}
+	for i, w := range []struct {
+		typ    string
+		w, h   int
+		params map[string]any
+	}{
+		{"clock_banner", 12, 1, map[string]any{"line_id": line}},
+		{"kpi_tile", 3, 2, map[string]any{"line_id": line, "metric": "oee"}},
+		{"oee_gauge", 5, 2, map[string]any{"line_id": line}},
+		{"counter_target", 4, 2, map[string]any{"line_id": line}},
+		{"line_state", 3, 2, map[string]any{"line_id": line}},
+		{"stop_timeline", 9, 2, map[string]any{"line_id": line}},
+		{"production_chart", 8, 3, map[string]any{"line_id": line, "interval": "hour"}},
+		{"product_mix", 4, 3, map[string]any{"line_id": line}},
+		{"downtime_list", 4, 3, map[string]any{"line_id": line}},
+		{"plant_map", 8, 3, map[string]any{}},
+	} {
+		all = append(all, map[string]any{"widget_type": w.typ, "x": 0, "y": i, "w": w.w, "h": w.h, "params": w.params})
+	}
+	var full struct {
+		ID int64 `json:"id"`
+	}
+	code, body = sendJSON(t, "POST", base+"/api/v1/dashboards", token, map[string]any{"name": "Everything", "role_access": "supervisor", "layout_config": map[string]any{"widgets": all}})
+	if code != http.StatusCreated || json.Unmarshal([]byte(body), &full) != nil {
+		t.Fatalf("dashboard of every widget: %d %s", code, body)
+	}
+	browserStep(t, bctx, "open every widget", chromedp.Navigate(fmt.Sprintf("%s/dashboards/%d", base, full.ID)))
+	testkit.CheckFor(t, time.Minute, 100*time.Millisecond, func() error {
+		n := evalNum(bctx, `document.querySelectorAll('[data-widget]').length`)
+		live := evalNum(bctx, `document.querySelector('[data-widget=counter_target] .lp-count').textContent.trim() !== '0' && document.querySelectorAll('.lp-area').length > 0 ? 1 : 0`)
+		return testkit.Unless(n == 10 && live == 1, "%v widgets (live %v)", n, live)
+	})
+	screenshot(bctx, "dashboard-every-widget")
+
 	// The grid editor: a new dashboard with a production chart; the schema refuses 9999
 	// hours and the refusal shows on the widget; 12 hours are saved.
 	browserStep(t, bctx, "new dashboard", chromedp.Navigate(base+"/dashboards"), chromedp.WaitVisible(chromedp.ID("new-board")), chromedp.Click(chromedp.ID("new-board")))
@@ -115,9 +150,14 @@ func TestDashboardFromConfiguration(t *testing.T) {
 		} `json:"items"`
 	}
 	getJSON(t, base+"/api/v1/dashboards", token, &boards)
-	if n := len(boards.Items); n != 2 || !strings.Contains(string(boards.Items[1].LayoutConfig), `"widget_type":"production_chart"`) ||
-		!strings.Contains(string(boards.Items[1].LayoutConfig), `"hours":12`) {
-		t.Errorf("saved dashboards: %+v", boards.Items)
+	saved := ""
+	for _, b := range boards.Items {
+		if b.Name == "New dashboard" {
+			saved = string(b.LayoutConfig)
+		}
+	}
+	if !strings.Contains(saved, `"widget_type":"production_chart"`) || !strings.Contains(saved, `"hours":12`) {
+		t.Errorf("the editor saved %s", saved)
 	}
 
 	// The plant map: the demo's areas over an uploaded floor plan, coloured by their line's
@@ -140,13 +180,16 @@ func TestDashboardFromConfiguration(t *testing.T) {
 		return testkit.Unless(strings.Contains(loc, "/lines/"), "clicking an area went to %s", loc)
 	})
 
-	// A phone: no horizontal overflow.
-	browserStep(t, bctx, "phone", chromedp.EmulateViewport(390, 844), chromedp.Navigate(fmt.Sprintf("%s/dashboards/%d", base, dash.ID)))
-	testkit.CheckFor(t, time.Minute, 100*time.Millisecond, func() error {
-		w := evalNum(bctx, `document.querySelectorAll('[data-widget]').length ? document.documentElement.scrollWidth : -1`)
-		return testkit.Unless(w > 0 && w <= 390, "page is %v px wide at 390 px", w)
-	})
-	screenshot(bctx, "dashboard-phone")
+	// A phone: no page of this feature overflows horizontally.
+	browserStep(t, bctx, "phone", chromedp.EmulateViewport(390, 844))
+	for _, page := range []string{fmt.Sprintf("/dashboards/%d", dash.ID), "/", "/map", "/dashboards", fmt.Sprintf("/dashboards/%d/edit", dash.ID), fmt.Sprintf("/lines/%d", line)} {
+		browserStep(t, bctx, "phone "+page, chromedp.Navigate(base+page))
+		testkit.CheckFor(t, time.Minute, 100*time.Millisecond, func() error {
+			w := evalNum(bctx, `document.querySelector('#filters select[name=range] option, .lp-board-row, .lp-edit-widget, .lp-area') ? document.documentElement.scrollWidth : -1`)
+			return testkit.Unless(w > 0 && w <= 390, "%s is %v px wide at 390 px", page, w)
+		})
+		screenshot(bctx, "phone"+strings.ReplaceAll(page, "/", "-"))
+	}
 }
 
 // screenshot keeps a PNG of the page in the temporary directory for people to look at.

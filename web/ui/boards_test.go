@@ -43,7 +43,8 @@ func TestDashboardPages(t *testing.T) {
 	fv := fakeBoards{fakeViewers{
 		users: map[string]web.Viewer{
 			"sup": {UserID: 1, TenantID: 1, Role: "supervisor", Actions: []string{web.ActLive, web.ActDashboardsRead}},
-			"op":  {UserID: 2, TenantID: 1, Role: "operator", Actions: []string{web.ActLive}},
+			"op":  {UserID: 2, TenantID: 1, Role: "operator", Actions: []string{web.ActLive, web.ActDashboardsRead}},
+			"adm": {UserID: 3, TenantID: 1, Role: "tenant_admin", Actions: []string{web.ActLive, web.ActDashboardsRead, web.ActDashboardsWrite}},
 		},
 		kiosks: map[string]web.Viewer{"k7": {TenantID: 1, Kiosk: true, Role: "viewer", DashboardID: 7}, "k0": {TenantID: 1, Kiosk: true, Role: "viewer"}},
 	}}
@@ -59,12 +60,16 @@ func TestDashboardPages(t *testing.T) {
 		want           string // data-widget types, comma-separated
 	}{
 		{"/dashboards/7", "op", 200, "kpi_tile,stop_timeline"},
+		{"/dashboards/7", "adm", 200, "kpi_tile,stop_timeline"},
 		{"/", "sup", 200, "kpi_tile,stop_timeline"},
 		{"/", "op", 200, ""},
 		{"/tv?kiosk=k7", "", 200, "kpi_tile,stop_timeline"},
 		{"/tv?kiosk=k0", "", 200, ""},
 		{"/dashboards/8", "op", 404, ""},
 		{"/dashboards/x", "op", 404, ""},
+		{"/dashboards", "op", 200, ""},
+		{"/dashboards/7/edit", "op", 403, ""},
+		{"/dashboards/7/edit", "adm", 200, ""},
 	} {
 		r := httptest.NewRequest("GET", c.target, nil)
 		if c.cookie != "" {
@@ -85,6 +90,9 @@ func TestDashboardPages(t *testing.T) {
 				if !strings.Contains(body, s) {
 					t.Errorf("GET %s: no %s in the page", c.target, s)
 				}
+			}
+			if strings.Contains(body, `href="/dashboards/7/edit"`) != (c.cookie == "adm") {
+				t.Errorf("GET %s as %q: the edit link is shown only to who may edit", c.target, c.cookie)
 			}
 			if !strings.HasPrefix(c.target, "/tv") && !strings.Contains(body, "Hall &lt;7&gt;") {
 				t.Errorf("GET %s: no escaped dashboard name", c.target)

@@ -564,6 +564,15 @@ func (a *stubAPI) register(mux *http.ServeMux) {
 			{"id": 1, "code": "F01", "name": "Jam at the filler"}, {"id": 2, "code": "F02", "name": "Material shortage"},
 		}})
 	}))
+	// The filter panel's choices and the tenant's FILTER defaults (area 21).
+	list := func(rows ...map[string]any) http.HandlerFunc {
+		return authed(func(w http.ResponseWriter, r *http.Request) { writeJSON(w, 200, map[string]any{"items": rows}) })
+	}
+	mux.HandleFunc("GET /api/v1/filters", list(map[string]any{"id": 1, "name": "Range", "filter_type": "time_range", "field": "at", "default_value": "24h", "position": 1},
+		map[string]any{"id": 2, "name": "Station", "filter_type": "area", "field": "area_id", "default_value": []int{21}, "position": 2}))
+	mux.HandleFunc("GET /api/v1/products", list(map[string]any{"id": 1, "name": "Cola 0.5 l"}, map[string]any{"id": 2, "name": "Water 1 l"}))
+	mux.HandleFunc("GET /api/v1/areas", list(map[string]any{"id": 21, "name": "Capper", "line_id": 2, "coord_x1": 0, "coord_y1": 0, "coord_x2": 10, "coord_y2": 10}))
+	mux.HandleFunc("GET /api/v1/shifts", list(map[string]any{"id": 1, "name": "Morning", "line_id": 0}))
 	// Incidents: a solved one of failure F02 (its solution shows under stops coded F02),
 	// and what the page reports and solves.
 	mux.HandleFunc("GET /api/v1/incidents", authed(func(w http.ResponseWriter, r *http.Request) {
@@ -914,6 +923,10 @@ func TestBrowser(t *testing.T) {
 		if len(rows) < 24 || rows[0] != "start,end,label,total,good,reject" || strings.Count(rows[1], ",") != 5 {
 			t.Errorf("CSV export: %d rows, head %q", len(rows), rows[:min(2, len(rows))])
 		}
+		// The filter panel: the tenant's default area, choices kept in the URL.
+		waitJS(t, "filter defaults", `document.querySelector('#filters select[name=area]').value === '21' && document.querySelector('#filters select[name=range]').value === '24h'`)
+		eval(t, `(() => { const s = document.querySelector('#filters select[name=product]'); s.value = '2'; s.dispatchEvent(new Event('change', {bubbles: true})); })()`)
+		waitJS(t, "product in the URL", `new URLSearchParams(location.search).get('product') === '2' && new URLSearchParams(location.search).get('area') === '21'`)
 		// Incidents: known solutions under the stop coded F02; report one from stop 11, solve it.
 		waitJS(t, "known solution", `document.querySelector('tr[data-event="12"]').parentElement.querySelector('tr.lp-known').textContent.includes('Refill the cap hopper')`)
 		must(t, "report", chromedp.Click(chromedp.CSS(`tr[data-event="11"] .lp-report`)))
@@ -931,6 +944,9 @@ func TestBrowser(t *testing.T) {
 
 		must(t, "7 days", chromedp.Click(chromedp.CSS(`button[data-range="7d"]`)))
 		waitJS(t, "7-day totals", `document.querySelector('#production-chart') && document.body.textContent.includes('last 7 days, per day')`)
+		waitJS(t, "range in the panel and the URL", `document.querySelector('#filters select[name=range]').value === '7d' && new URLSearchParams(location.search).get('range') === '7d'`)
+		eval(t, `location.reload()`)
+		waitJS(t, "filters survive a reload", `document.querySelector('#filters select[name=range]').value === '7d' && document.querySelector('#filters select[name=product]').value === '2' && document.body.textContent.includes('last 7 days, per day')`)
 		testkit.CheckFor(t, 30*time.Second, 50*time.Millisecond, func() error {
 			api.mu.Lock()
 			defer api.mu.Unlock()
@@ -943,6 +959,8 @@ func TestBrowser(t *testing.T) {
 		}
 		api.mu.Unlock()
 		noProblems(t, "line detail", mark)
+		// Close the page: its live socket must not retry without cookies while the TV test signs out.
+		must(t, "leave the line page", chromedp.Navigate("about:blank"))
 	})
 
 	t.Run("plant pareto", func(t *testing.T) {

@@ -6,6 +6,7 @@ import Alpine from '@alpinejs/csp';
 import { api, checkSession, errorText, items } from './api.js';
 import { ENUM_LABELS, widgetName } from './boardedit.js';
 import { drawProduction } from './chart.js';
+import { RANGE_HOURS, filters } from './filters.js';
 import { dateTime, duration, integer, percent, t, time } from './i18n.js';
 import { LiveClient } from './live.js';
 import { STATES, newTile, stateLabel } from './tile.js';
@@ -106,6 +107,9 @@ export function widget() {
   let chart = null;
   let timer = null;
   let self = null;
+  const onFilters = () => {
+    if (self && (self.type === 'production_chart' || self.type === 'downtime_list')) self.refresh();
+  };
   const onLine = (ev) => {
     if (!self || ev.detail.line !== self.line) return;
     if (ev.detail.plan) self.planSize = null;
@@ -137,12 +141,14 @@ export function widget() {
         this.params = {};
       }
       window.addEventListener('lp-line', onLine);
+      window.addEventListener('lp-filters', onFilters);
       this.refresh();
       timer = setInterval(() => this.refresh(), 60000);
     },
 
     destroy() {
       window.removeEventListener('lp-line', onLine);
+      window.removeEventListener('lp-filters', onFilters);
       clearInterval(timer);
       if (chart) chart.destroy();
       chart = null;
@@ -214,6 +220,10 @@ export function widget() {
       return tileHelpers.downFor.call({ now: shared.now }, this.t);
     },
 
+    mix() {
+      return tileHelpers.mixOf(this.t);
+    },
+
     // oee_gauge (previous shift)
     async loadPrevious() {
       try {
@@ -243,7 +253,7 @@ export function widget() {
 
     // production_chart
     async loadProduction() {
-      const hours = this.params.hours || 24;
+      const hours = this.params.hours || RANGE_HOURS[filters.range] || 24;
       const to = new Date();
       const from = new Date(to.getTime() - hours * 3600 * 1000);
       const q = new URLSearchParams({ from: from.toISOString(), to: to.toISOString(), interval: this.params.interval || 'hour' });
@@ -255,7 +265,7 @@ export function widget() {
     // downtime_list
     async loadDowntime() {
       const to = new Date();
-      const from = new Date(to.getTime() - 7 * 24 * 3600 * 1000);
+      const from = new Date(to.getTime() - (RANGE_HOURS[filters.range] || 24 * 7) * 3600 * 1000);
       const q = new URLSearchParams({ from: from.toISOString(), to: to.toISOString(), limit: String(this.params.limit || 10) });
       const evs = items(await apiGet(`/api/v1/lines/${this.line}/downtime?${q}`), 'events');
       evs.sort((a, b) => String(b.start).localeCompare(String(a.start)));
@@ -272,11 +282,14 @@ export function widget() {
       let areas = items(await apiGet('/api/v1/areas?limit=500'), 'areas');
       if (this.line) areas = areas.filter((a) => Number(a.line_id) === this.line);
       areas = areas.filter((a) => a.coord_x2 > a.coord_x1 && a.coord_y2 > a.coord_y1);
+      // Without a floor plan the map spans the areas with the same margin on every side.
       let maxX = 100;
       let maxY = 60;
+      const left = areas.length ? Math.min(...areas.map((a) => a.coord_x1)) : 0;
+      const top = areas.length ? Math.min(...areas.map((a) => a.coord_y1)) : 0;
       for (const a of areas) {
-        maxX = Math.max(maxX, a.coord_x2);
-        maxY = Math.max(maxY, a.coord_y2);
+        maxX = Math.max(maxX, a.coord_x2 + Math.max(left, 0));
+        maxY = Math.max(maxY, a.coord_y2 + Math.max(top, 0));
       }
       if (this.planSize === null) {
         // Once per page (and after an upload): a plant without a floor plan answers 404.
@@ -302,7 +315,8 @@ export function widget() {
       }));
     },
     areaStyle(a) {
-      return { ...a.box, backgroundColor: `${FILL[tileOf(a.line).state] || FILL.unknown}cc` };
+      const dim = filters.area && filters.area !== a.key;
+      return { ...a.box, backgroundColor: `${FILL[tileOf(a.line).state] || FILL.unknown}cc`, opacity: dim ? '0.3' : '1' };
     },
     areaLabel(a) {
       const tl = tileOf(a.line);

@@ -3,6 +3,7 @@
 import { api, checkSession, errorText, items } from './api.js';
 import { drawProduction } from './chart.js';
 import { t } from './i18n.js';
+import { filters, filtersReady, setFilter } from './filters.js';
 import { incidents } from './incidents.js';
 import { LiveClient } from './live.js';
 import { drawPareto } from './pareto.js';
@@ -69,6 +70,7 @@ export function lineDetail() {
   let live = null;
   let ticker = null;
   let buckets = [];
+  let onFilters = null;
   return {
     ...tileHelpers,
     ...incidents(),
@@ -83,6 +85,7 @@ export function lineDetail() {
     rangeLabel: t(RANGES['24h'].label),
     rangeSpan: t(RANGES['24h'].span),
     title: '',
+    seenFilters: '',
     prodError: '',
     prodEmpty: false,
     prodTotals: { total: '—', good: '—', reject: '—' },
@@ -116,6 +119,11 @@ export function lineDetail() {
       this.tiles = [newTile({ ...line, id: this.lineId })];
       // The failure catalogue first: the reason selects need their options before their value.
       await this.loadFailures();
+      const f = await filtersReady();
+      if (RANGES[f.range]) this.useRange(f.range);
+      this.seenFilters = `${f.shift}|${f.range}`;
+      onFilters = () => this.onFilters();
+      window.addEventListener('lp-filters', onFilters);
       await Promise.all([this.loadProduction(), this.loadOEE(), this.loadDowntime(), this.loadIncidents(), this.loadPareto()]);
       live = new LiveClient({
         lines: [this.lineId],
@@ -132,6 +140,7 @@ export function lineDetail() {
     },
 
     destroy() {
+      window.removeEventListener('lp-filters', onFilters);
       if (live) live.stop();
       if (chart) chart.destroy();
       if (pareto) pareto.destroy();
@@ -148,15 +157,28 @@ export function lineDetail() {
       const r = RANGES[this.range] || RANGES['24h'];
       const to = new Date();
       const from = new Date(to.getTime() - r.hours * 3600 * 1000);
-      return { from: from.toISOString(), to: to.toISOString(), interval: r.interval };
+      // A chosen shift: production per shift instance, only that shift's.
+      return { from: from.toISOString(), to: to.toISOString(), interval: filters.shift ? 'shift' : r.interval };
     },
 
-    async setRange(r) {
-      if (!RANGES[r]) return;
+    useRange(r) {
       this.range = r;
       this.rangeLabel = t(RANGES[r].label);
       this.rangeSpan = t(RANGES[r].span);
+    },
+
+    // onFilters follows the filter panel: the range, and the shift the lists are cut to.
+    async onFilters() {
+      const f = filters;
+      const shift = `${f.shift}|${f.range}`;
+      if (shift === this.seenFilters) return;
+      this.seenFilters = shift;
+      if (RANGES[f.range]) this.useRange(f.range);
       await Promise.all([this.loadProduction(), this.loadDowntime(), this.loadPareto()]);
+    },
+
+    setRange(r) {
+      if (RANGES[r]) setFilter('range', r); // the panel and the URL follow; onFilters reloads
     },
 
     rangeClass(r) {
@@ -168,6 +190,7 @@ export function lineDetail() {
       const q = new URLSearchParams({ from: w.from, to: w.to, interval: w.interval });
       try {
         buckets = items(await api(`/api/v1/lines/${this.lineId}/production?${q}`), 'buckets');
+        if (filters.shift) buckets = buckets.filter((b) => String(b.label || '').endsWith(` ${filters.shiftName}`));
         this.prodError = '';
       } catch (e) {
         buckets = [];
@@ -259,13 +282,28 @@ export function lineDetail() {
       const w = this.window();
       const q = new URLSearchParams({ from: w.from, to: w.to, limit: '500' });
       try {
-        const evs = items(await api(`/api/v1/lines/${this.lineId}/downtime?${q}`), 'events');
+        let evs = items(await api(`/api/v1/lines/${this.lineId}/downtime?${q}`), 'events');
+        if (filters.shift) evs = await this.inShift(evs, w);
         evs.sort((a, b) => String(b.start).localeCompare(String(a.start)));
         this.events = evs.map((ev) => this.row(ev));
         this.downError = '';
       } catch (e) {
         this.downError = t('js.downtime.load_failed', { message: errorText(e) });
       }
+    },
+
+    // inShift keeps the stops that overlap an instance of the chosen shift.
+    async inShift(evs, w) {
+      const from = new Date(w.from);
+      const days = Math.min(62, Math.ceil((Date.now() - from.getTime()) / 86400000) + 2);
+      const start = new Date(from.getTime() - 86400000).toISOString().slice(0, 10);
+      const cal = await api(`/api/v1/shifts/calendar?line_id=${this.lineId}&days=${days}&start=${start}`);
+      const spans = (cal.items || []).filter((i) => String(i.shift_id) === filters.shift).map((i) => [new Date(i.start).getTime(), new Date(i.end).getTime()]);
+      return evs.filter((ev) => {
+        const s = new Date(ev.start).getTime();
+        const e = ev.end ? new Date(ev.end).getTime() : Date.now();
+        return spans.some(([a, b]) => s < b && e > a);
+      });
     },
 
     onDowntime(ev) {

@@ -1,6 +1,7 @@
 // liveTiles is the Alpine component of the dashboard (data-mode="dashboard") and the TV
 // view (data-mode="tv", data-kiosk, data-lines): one tile per line, live over /ws.
 import { api, checkSession, errorText, items } from './api.js';
+import { filters } from './filters.js';
 import { LiveClient } from './live.js';
 import { t, time } from './i18n.js';
 import { STATES, applyDowntime, applyKPI, clockTime, duration, newTile, oeeClass } from './tile.js';
@@ -103,6 +104,10 @@ export const tileHelpers = {
   },
   oeeClass(t) {
     return oeeClass(t);
+  },
+  // mixOf is a tile's product mix, only the product the filter panel chose (if any).
+  mixOf(t) {
+    return filters.product ? t.mix.filter((s) => s.key === filters.product) : t.mix;
   },
   downFor(tile) {
     if (!tile.downSince) return '';
