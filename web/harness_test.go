@@ -77,7 +77,7 @@ func newEnv(t *testing.T, e storetest.Engine, opts ...envOpt) *env {
 	}
 	ev := &env{t: t, st: st, clock: ck, kr: kr, cfg: cfg}
 	hist := stream.NewHistory(st, store.NewMetaCache(st)).WithClock(ck.Now)
-	api, err := web.NewAPI(cfg, web.Deps{Store: st, Devices: &identity.Devices{Store: st, Bus: disconnectRecorder{ev}}, Analytics: hist, ValidateShifts: stream.ValidateShifts,
+	api, err := web.NewAPI(cfg, web.Deps{Store: st, Devices: &identity.Devices{Store: st, Bus: disconnectRecorder{ev}}, Analytics: hist, ValidateShifts: stream.ValidateShifts, Nodes: fakeNodes{},
 		OnSessionEnd: func(sid string) {
 			ev.mu.Lock()
 			ev.ended = append(ev.ended, sid)

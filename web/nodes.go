@@ -1,0 +1,48 @@
+package web
+
+import (
+	"context"
+	"net/http"
+	"slices"
+
+	"github.com/linepulse/linepulse/stream"
+)
+
+// NodeLister lists a tenant's vision nodes; *stream.NodeDirectory implements it.
+type NodeLister interface {
+	Nodes(ctx context.Context, tenantID int64) ([]stream.NodeStatus, error)
+}
+
+// NodesResponse answers GET /api/v1/nodes.
+type NodesResponse struct {
+	Items []stream.NodeStatus `json:"items"`
+}
+
+func (a *API) nodeRoutes() []*Route {
+	return []*Route{
+		{Method: "GET", Path: "/api/v1/nodes", Summary: "Vision nodes: last seen, state (online or offline) and latest telemetry", Tag: "nodes",
+			Action: ActDataRead, Resp: NodesResponse{}, handle: a.handleNodes},
+	}
+}
+
+// handleNodes lists the nodes of the caller's tenant; a node that watches only lines the
+// caller may not see is left out, and so are those lines.
+func (a *API) handleNodes(c *call) error {
+	if a.deps.Nodes == nil {
+		return errf(http.StatusServiceUnavailable, CodeUnavailable, "node health is not configured on this server")
+	}
+	ns, err := a.deps.Nodes.Nodes(c.r.Context(), c.p.TenantID)
+	if err != nil {
+		return err
+	}
+	out := make([]stream.NodeStatus, 0, len(ns))
+	for _, n := range ns {
+		all := len(n.Lines)
+		n.Lines = slices.DeleteFunc(n.Lines, func(l int64) bool { return !c.p.CanSeeLine(l) })
+		if all > 0 && len(n.Lines) == 0 {
+			continue
+		}
+		out = append(out, n)
+	}
+	return c.reply(NodesResponse{Items: out})
+}
