@@ -92,7 +92,17 @@ export function newTile(line) {
     downSince: null,
     unmonitored: '',
     updated: null,
+    receivedAt: 0,
   };
+}
+
+// STALE_MS is how old a tile's data may be before it is shown stale: three KPI heartbeats
+// (the engine sends one every 3 s per line, in every state).
+export const STALE_MS = 9000;
+
+// isStale says whether a tile that had data has heard nothing for STALE_MS at now (ms).
+export function isStale(tile, now) {
+  return !!tile.receivedAt && now - tile.receivedAt > STALE_MS;
 }
 
 // unmonitoredShare is the part of a message's planned time with no data (docs/OEE.md), or
@@ -124,6 +134,7 @@ export function applyKPI(tile, m) {
   tile.state = state;
   tile.stateLabel = stateLabel(state);
   tile.hasData = true;
+  tile.receivedAt = Date.now();
   const known = monitored(m);
   tile.oeeValue = known && typeof m.oee === 'number' ? m.oee : null;
   tile.oee = known ? pct(m.oee) : '—';
