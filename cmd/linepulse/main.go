@@ -153,5 +153,6 @@ func commands() []*command {
 		benchIngestCommand(),
 		benchQueryCommand(),
 		auditVerifyCommand(),
+		recomputeCommand(),
 	}
 }
