@@ -19,6 +19,7 @@ type navLink struct {
 
 var navLinks = []navLink{
 	{Href: "/", Key: "nav.dashboard", Action: web.ActLive, Pages: []string{"dashboard", "line"}},
+	{Href: "/nodes", Key: "nav.nodes", Action: web.ActDataRead, Pages: []string{"nodes"}},
 }
 
 // nav is the navigation of a page, computed for its viewer.

@@ -153,6 +153,7 @@ func (u *UI) Handler() http.Handler {
 	mux.HandleFunc("GET /{$}", u.page("dashboard", "page.dashboard"))
 	mux.HandleFunc("GET /login", u.page("login", "page.login"))
 	mux.HandleFunc("GET /tv", u.page("tv", "page.tv"))
+	mux.HandleFunc("GET /nodes", u.page("nodes", "page.nodes"))
 	mux.HandleFunc("GET /lines/{id}", u.linePage)
 	mux.HandleFunc("GET /setup", u.setupPage)
 	mux.HandleFunc("GET /setup/{slug}", u.setupPage)

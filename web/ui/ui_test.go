@@ -134,6 +134,7 @@ func TestPagesAndAssets(t *testing.T) {
 		{"/tv?lines=1,x", 400, "comma-separated"},
 		{"/tv?lines=0", 400, "comma-separated"},
 		{"/lines/7", 200, `data-line="7"`},
+		{"/nodes", 200, `x-data="nodeHealth"`},
 		{"/lines/abc", 404, "Not found"},
 		{"/lines/-1", 404, "Not found"},
 		{"/nowhere", 404, "There is no page at /nowhere"},

@@ -8,6 +8,7 @@ import { loginURL, refreshSession } from './api.js';
 import { lineDetail } from './line.js';
 import { login } from './login.js';
 import { nav } from './nav.js';
+import { nodeHealth } from './nodes.js';
 import { setupScreen } from './setup.js';
 import { auditVerify, shiftCalendar } from './shiftcal.js';
 import { liveTiles } from './tiles.js';
@@ -38,6 +39,7 @@ Alpine.data('nav', nav);
 Alpine.data('liveTiles', liveTiles);
 Alpine.data('lineDetail', lineDetail);
 Alpine.data('setupScreen', setupScreen);
+Alpine.data('nodeHealth', nodeHealth);
 Alpine.data('shiftCalendar', shiftCalendar);
 Alpine.data('auditVerify', auditVerify);
 
