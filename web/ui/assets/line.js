@@ -2,7 +2,7 @@
 // the current and previous shift, and the downtime list with reason coding.
 import { BarController, BarElement, CategoryScale, Chart, Legend, LinearScale, Tooltip } from 'chart.js';
 import { api, checkSession, errorText, items } from './api.js';
-import { t } from './i18n.js';
+import { t, time } from './i18n.js';
 import { LiveClient } from './live.js';
 import { dateTime, duration, monitored, newTile, num, pct, shortDateTime, unmonitoredText } from './tile.js';
 import { handleLive, tileHelpers } from './tiles.js';
@@ -38,6 +38,8 @@ function oeeCard(r) {
     performance: known ? pct(r.performance) : '—',
     quality: known ? pct(r.quality) : '—',
     unmonitored: unmonitoredText(r),
+    // Not live: the card says when it was computed (and the current one is recomputed).
+    computed: t('js.oee.computed', { time: time(new Date()) }),
     over100: !!r.performance_over_100,
     total: num(c.total),
     good: num(c.good),
@@ -82,10 +84,14 @@ function download(filename, text, type) {
   setTimeout(() => URL.revokeObjectURL(url), 10000);
 }
 
+// OEE_REFRESH_MS is how often the current shift's card is recomputed.
+const OEE_REFRESH_MS = 30000;
+
 export function lineDetail() {
   let chart = null;
   let live = null;
   let ticker = null;
+  let oeeTicker = null;
   let buckets = [];
   return {
     ...tileHelpers,
@@ -131,6 +137,7 @@ export function lineDetail() {
       // The failure catalogue first: the reason selects need their options before their value.
       await this.loadFailures();
       await Promise.all([this.loadProduction(), this.loadOEE(), this.loadDowntime()]);
+      oeeTicker = setInterval(() => this.loadOEE(), OEE_REFRESH_MS);
       live = new LiveClient({
         lines: [this.lineId],
         onMessage: (m) => {
@@ -149,6 +156,7 @@ export function lineDetail() {
       if (live) live.stop();
       if (chart) chart.destroy();
       clearInterval(ticker);
+      clearInterval(oeeTicker);
       chart = null;
     },
 
