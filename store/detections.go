@@ -338,3 +338,26 @@ func tuples(rows, cols int) string {
 	}
 	return b.String()
 }
+
+// DetectionTimes returns the times of a line's stored detections in [from, to), in order
+// (a scan of the range: for re-computation, not for pages).
+func (t *TenantDB) DetectionTimes(ctx context.Context, lineID int64, from, to time.Time) ([]time.Time, error) {
+	det, _, err := lineTables(lineID)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := t.db.QueryContext(ctx, "SELECT `detected_at` FROM `"+det+"` WHERE `detected_at` >= ? AND `detected_at` < ? ORDER BY `detected_at`", from.UTC(), to.UTC())
+	if err != nil {
+		return nil, fmt.Errorf("store: cannot read detection times of line %d: %w", lineID, err)
+	}
+	defer rows.Close()
+	var out []time.Time
+	for rows.Next() {
+		var at time.Time
+		if err := rows.Scan(&at); err != nil {
+			return nil, fmt.Errorf("store: cannot read detection times of line %d: %w", lineID, err)
+		}
+		out = append(out, at.UTC())
+	}
+	return out, rows.Err()
+}

@@ -262,3 +262,60 @@ func scanDowntime(r rowScanner, lineID int64) (DowntimeEvent, error) {
 	e.CreatedAt, e.UpdatedAt = e.CreatedAt.UTC(), e.UpdatedAt.UTC()
 	return e, nil
 }
+
+// ReplaceDowntime makes evs the line's events that start in [from, to), in one
+// transaction (linepulse recompute): events there that evs does not have are deleted, the
+// others are booked as UpsertDowntime does, so an event that keeps its start keeps its id,
+// reason code, comment and coder. It returns how many were deleted.
+func (t *TenantDB) ReplaceDowntime(ctx context.Context, lineID int64, from, to time.Time, evs []DowntimeEvent) (deleted int64, err error) {
+	_, down, err := lineTables(lineID)
+	if err != nil {
+		return 0, err
+	}
+	from, to = from.UTC().Truncate(time.Millisecond), to.UTC().Truncate(time.Millisecond)
+	keep := make([]any, 0, len(evs))
+	for i := range evs {
+		e := &evs[i]
+		e.Start = e.Start.UTC().Truncate(time.Millisecond)
+		if e.End == nil || e.Start.Before(from) || !e.Start.Before(to) {
+			return 0, fmt.Errorf("store: replacing downtime of line %d: event at %s is open or outside the range: %w", lineID, e.Start.Format(time.RFC3339Nano), ErrInvalid)
+		}
+		if err := e.validate(); err != nil {
+			return 0, err
+		}
+		keep = append(keep, e.Start)
+	}
+	tx, err := t.db.BeginTx(ctx, nil)
+	if err != nil {
+		return 0, err
+	}
+	defer tx.Rollback()
+	q := "DELETE FROM `" + down + "` WHERE `start_time` >= ? AND `start_time` < ?"
+	args := []any{from, to}
+	if len(keep) > 0 {
+		q += " AND `start_time` NOT IN (" + placeholders(len(keep)) + ")"
+		args = append(args, keep...)
+	}
+	res, err := tx.ExecContext(ctx, q, args...)
+	if err != nil {
+		return 0, fmt.Errorf("store: cannot replace downtime of line %d: %w", lineID, err)
+	}
+	deleted, _ = res.RowsAffected()
+	now := t.s.now()
+	for _, e := range evs {
+		var n int64
+		if err := tx.QueryRowContext(ctx, "SELECT COUNT(*) FROM `"+down+"` WHERE `start_time` = ?", e.Start).Scan(&n); err != nil {
+			return 0, fmt.Errorf("store: cannot replace downtime of line %d: %w", lineID, err)
+		}
+		if n > 0 {
+			_, err = tx.ExecContext(ctx, "UPDATE `"+down+"` SET `end_time` = ?, `duration` = ?, `updated_at` = ? WHERE `start_time` = ?", e.End.UTC().Truncate(time.Millisecond), e.DurationMS, now, e.Start)
+		} else {
+			_, err = tx.ExecContext(ctx, "INSERT INTO `"+down+"` (`start_time`, `end_time`, `duration`, `reason_code`, `comment`, `coded_by`, `created_at`, `updated_at`) VALUES (?, ?, ?, '', NULL, 0, ?, ?)",
+				e.Start, e.End.UTC().Truncate(time.Millisecond), e.DurationMS, now, now)
+		}
+		if err != nil {
+			return 0, fmt.Errorf("store: cannot replace downtime of line %d: %w", lineID, err)
+		}
+	}
+	return deleted, tx.Commit()
+}

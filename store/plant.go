@@ -1,7 +1,9 @@
 package store
 
 import (
+	"context"
 	"encoding/json"
+	"fmt"
 	"regexp"
 	"strings"
 	"time"
@@ -313,4 +315,26 @@ func (c *CameraControlEvent) validate() error {
 	}
 	c.OccurredAt = c.OccurredAt.UTC().Truncate(time.Millisecond)
 	return v.err()
+}
+
+// MonitorSamples lists a node's SYSTEM_MONITOR rows recorded in [from, to), oldest first,
+// at most limit (1..10000).
+func (t *TenantDB) MonitorSamples(ctx context.Context, node string, from, to time.Time, limit int) ([]MonitorSample, error) {
+	limit = min(max(limit, 1), 10000)
+	rows, err := t.db.QueryContext(ctx, "SELECT `id`, `node`, `recorded_at`, `cpu_usage`, `ram_usage`, `gpu_temp`, `gpu_mem_used_bytes` FROM `system_monitor` "+
+		"WHERE `node` = ? AND `recorded_at` >= ? AND `recorded_at` < ? ORDER BY `recorded_at` LIMIT ?", node, from.UTC(), to.UTC(), limit)
+	if err != nil {
+		return nil, fmt.Errorf("store: cannot read telemetry of node %q: %w", node, err)
+	}
+	defer rows.Close()
+	out := []MonitorSample{}
+	for rows.Next() {
+		var m MonitorSample
+		if err := rows.Scan(&m.ID, &m.Node, &m.RecordedAt, &m.CPUUsage, &m.RAMUsage, &m.GPUTemp, &m.GPUMemUsedBytes); err != nil {
+			return nil, fmt.Errorf("store: cannot read telemetry of node %q: %w", node, err)
+		}
+		m.RecordedAt = m.RecordedAt.UTC()
+		out = append(out, m)
+	}
+	return out, rows.Err()
 }

@@ -24,8 +24,8 @@ import (
 type Config struct {
 	// PublishRate is the most KPI updates per second published for one line. Default 4.
 	PublishRate float64
-	// Heartbeat is the longest silence between two KPI updates of a line while a shift
-	// runs on it (updates are otherwise sent only on change). Default 3s.
+	// Heartbeat is the longest silence between two KPI updates of a line (in every state:
+	// screens mark a tile stale when they stop; updates are otherwise sent only on change). Default 3s.
 	Heartbeat time.Duration
 	// CheckpointEvery is how often the state is checkpointed to the LP_ENGINE bucket.
 	// Default 5s.
@@ -530,7 +530,8 @@ func (e *Engine) publishDue(slot, slots int) {
 			state := ls.fold.state(now)
 			p := ls.fold.current(now)
 			key := state + "/" + p.Start.String()
-			beat := state != StateNoShift && now.Sub(ls.lastPub) >= e.cfg.Heartbeat
+			// A heartbeat in every state: screens mark a tile stale when its updates stop.
+			beat := now.Sub(ls.lastPub) >= e.cfg.Heartbeat
 			if !ls.dirty && key == ls.lastKey && !beat {
 				continue
 			}

@@ -89,6 +89,8 @@ type Deps struct {
 	Analytics Analytics
 	// ValidateShifts checks shift calendars (stream.ValidateShifts).
 	ValidateShifts ShiftValidator
+	// Nodes lists vision nodes (stream.NodeDirectory); nil: GET /api/v1/nodes answers 503.
+	Nodes NodeLister
 	// OnSessionEnd is called after a session is revoked (logout, refresh-token reuse,
 	// user change), so live WebSocket connections of it can be closed.
 	OnSessionEnd func(sessionID string)

@@ -83,7 +83,7 @@ func newEnv(t *testing.T, e storetest.Engine, opts ...envOpt) *env {
 	}
 	ev := &env{t: t, st: st, clock: ck, kr: kr, cfg: cfg, links: links}
 	hist := stream.NewHistory(st, store.NewMetaCache(st)).WithClock(ck.Now)
-	api, err := web.NewAPI(cfg, web.Deps{Store: st, Devices: &identity.Devices{Store: st, Bus: disconnectRecorder{ev}}, Analytics: hist, ValidateShifts: stream.ValidateShifts, DeadLetters: fakeDeadLetters{}, AckLinks: links,
+	api, err := web.NewAPI(cfg, web.Deps{Store: st, Devices: &identity.Devices{Store: st, Bus: disconnectRecorder{ev}}, Analytics: hist, ValidateShifts: stream.ValidateShifts, DeadLetters: fakeDeadLetters{}, AckLinks: links, Nodes: fakeNodes{},
 		OnSessionEnd: func(sid string) {
 			ev.mu.Lock()
 			ev.ended = append(ev.ended, sid)

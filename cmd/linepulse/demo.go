@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -139,6 +140,25 @@ func seedDemo(ctx context.Context, st *store.Store, log *slog.Logger) (demoPlant
 		}
 	}
 
+	// One vision node per line, with the camera the simulator names in its detections
+	// watching every area of the line (the node-health page and the offline state).
+	var cams []store.Camera
+	for _, l := range p.Lines {
+		cams = append(cams, store.Camera{Name: demoCamera(l), Node: demoNode(l), Model: "Demo 1080p"})
+	}
+	if cams, err = ensureAll(ctx, "camera", t.Cameras, cams, func(a, b store.Camera) bool { return a.Name == b.Name }); err != nil {
+		return p, err
+	}
+	var links []store.CameraArea
+	for i, l := range p.Lines {
+		for _, a := range p.Areas[l.ID] {
+			links = append(links, store.CameraArea{CameraID: cams[i].ID, AreaID: a, Status: "active"})
+		}
+	}
+	if _, err := ensureAll(ctx, "camera area", t.CameraAreas, links, func(a, b store.CameraArea) bool { return a.CameraID == b.CameraID && a.AreaID == b.AreaID }); err != nil {
+		return p, err
+	}
+
 	var want []store.Product
 	for _, dp := range demoProducts {
 		want = append(want, store.Product{Name: dp.name, SKU: dp.sku, Weight: dp.weight, Color: dp.color})
@@ -228,7 +248,7 @@ func (p demoPlant) simConfig(log *slog.Logger) sim.Config {
 		cfg.Lines = append(cfg.Lines, sim.LineSpec{
 			Line: l.ID, Rate: dl.rate, Jitter: sim.DefaultJitter, Areas: p.Areas[l.ID], Products: mix, RejectRatio: dl.reject,
 			Threshold: l.DowntimeThreshold(), StopEvery: dl.stopEvery, StopFor: dl.stopFor,
-			MicroStopEvery: dl.microEvery, MicroStopFor: dl.microFor, Camera: fmt.Sprintf("cam-%d", l.ID),
+			MicroStopEvery: dl.microEvery, MicroStopFor: dl.microFor, Camera: demoCamera(l),
 		})
 	}
 	return cfg
@@ -252,5 +272,18 @@ func runDemoSim(ctx context.Context, connect func(name string, opts ...nats.Opti
 		return fmt.Errorf("demo simulator: %w", err)
 	}
 	log.Info("demo: simulator running", "tenant", p.Tenant.Slug, "lines", len(p.Lines))
+	for i, l := range p.Lines {
+		go func() {
+			err := sim.PublishTelemetry(ctx, nc, sim.TelemetryConfig{Tenant: p.Tenant.Slug, Node: demoNode(l), Cameras: []string{demoCamera(l)}, Seed: int64(i + 1)})
+			if err != nil {
+				log.Warn("demo: telemetry stopped", "node", demoNode(l), "err", err)
+			}
+		}()
+	}
 	return s.Run(ctx)
 }
+
+// demoCamera and demoNode name a demo line's camera and vision node.
+func demoCamera(l store.Line) string { return fmt.Sprintf("cam-%d", l.ID) }
+
+func demoNode(l store.Line) string { return "edge-" + strings.ToLower(l.Name) }

@@ -80,6 +80,18 @@ func TestEndToEndDemo(t *testing.T) {
 		}
 		return testkit.Unless(total > 0, "no production stored yet")
 	})
+	// Each demo line's vision node reports its health.
+	testkit.CheckFor(t, time.Minute, 100*time.Millisecond, func() error {
+		var nodes web.NodesResponse
+		getJSON(t, base+"/api/v1/nodes", token, &nodes)
+		online := 0
+		for _, n := range nodes.Items {
+			if n.State == "online" && len(n.Lines) == 1 && len(n.Cameras) == 1 {
+				online++
+			}
+		}
+		return testkit.Unless(online == 3, "nodes %+v", nodes.Items)
+	})
 }
 
 const chromium = "/usr/bin/chromium"

@@ -156,5 +156,6 @@ func commands() []*command {
 		benchQueryCommand(),
 		benchAlertsCommand(),
 		auditVerifyCommand(),
+		recomputeCommand(),
 	}
 }

@@ -151,6 +151,7 @@ func serve(cc *cliContext, cfg serveConfig) error {
 		devAuth *identity.DeviceAuth
 		b       *bus.Bus
 		api     *web.API
+		nodesNC *nats.Conn
 		ln      net.Listener
 		live    atomic.Pointer[hub.Hub] // set once the hub exists; the API starts before it
 		alerts  *alert.Engine
@@ -286,9 +287,17 @@ func serve(cc *cliContext, cfg serveConfig) error {
 				if err != nil {
 					return err
 				}
+				if nodesNC, err = b.Connect("linepulse-nodes", nats.MaxReconnects(-1)); err != nil {
+					return err
+				}
+				nodes, err := stream.OpenNodeDirectory(ctx, nodesNC, st, meta)
+				if err != nil {
+					nodesNC.Close()
+					return err
+				}
 				api, err = web.NewAPI(web.APIConfig{Keyring: kr, AccessTTL: *cfg.accessTTL, RefreshTTL: *cfg.refreshTTL, TLS: tls,
 					TrustedOrigins: splitList(*cfg.allowedOrigins), TrustedProxies: proxies, NATSURL: *cfg.natsPublicURL, Logger: cc.log, Registry: reg},
-					web.Deps{Store: st, Devices: &identity.Devices{Store: st, Bus: b, Auth: devAuth}, DeadLetters: b,
+					web.Deps{Store: st, Devices: &identity.Devices{Store: st, Bus: b, Auth: devAuth}, DeadLetters: b, Nodes: nodes,
 						Analytics: stream.NewHistory(st, meta), ValidateShifts: stream.ValidateShifts, Alerts: alerts, AckLinks: links,
 						OnSessionEnd: func(sid string) {
 							if h := live.Load(); h != nil {
@@ -309,7 +318,10 @@ func serve(cc *cliContext, cfg serveConfig) error {
 				api.Mount(site)
 				return nil
 			},
-			run: func(ctx context.Context) error { return api.Run(ctx) },
+			run: func(ctx context.Context) error {
+				defer nodesNC.Close()
+				return api.Run(ctx)
+			},
 		},
 		natsComponent("hub", &b, func(nc *nats.Conn) (func(context.Context) error, error) {
 			h, err := hub.New(hub.Config{AllowedOrigins: splitList(*cfg.allowedOrigins), Logger: cc.log, Registerer: reg}, nc, api, lineChecker{meta})

@@ -37,6 +37,7 @@ func simCommand() *command {
 	microEvery := f.Duration("micro-every", 0, "mean running time between micro-stops; 0 = none")
 	microFor := f.Duration("micro-for", 5*time.Second, "mean micro-stop length (below the downtime threshold)")
 	camera := f.String("camera", "", "camera id put in every detection")
+	telemetryEvery := f.Duration("telemetry-every", 10*time.Second, "publish the device's vision-node telemetry this often (node = the device name; 0 = none)")
 	duration := f.Duration("duration", 0, "stop after this long (0 = until interrupted)")
 	window := f.Int("window", sim.DefaultWindow, "messages in flight without acknowledgement")
 	ackTimeout := f.Duration("ack-timeout", sim.DefaultAckTimeout, "re-send a message not acknowledged within this")
@@ -47,7 +48,7 @@ func simCommand() *command {
 		if *user == "" || *password == "" {
 			return errors.New("--user and --password are required (a device's credentials: `linepulse device create`)")
 		}
-		dev, _, ok := bus.ParseDeviceUser(*user)
+		dev, node, ok := bus.ParseDeviceUser(*user)
 		if !ok {
 			return fmt.Errorf("--user %q is not <tenant>.<device>", *user)
 		}
@@ -113,6 +114,19 @@ func simCommand() *command {
 			"batch", *batch, "seed", *seed, "subject", bus.DetSubject(*tenant, ids[0]))
 		start := time.Now()
 		stopLog := logProgress(cc, s, *logEvery)
+		if *telemetryEvery > 0 {
+			var cams []string
+			if *camera != "" {
+				cams = []string{*camera}
+			}
+			tctx, stopTelemetry := context.WithCancel(ctx)
+			defer stopTelemetry()
+			go func() {
+				if err := sim.PublishTelemetry(tctx, nc, sim.TelemetryConfig{Tenant: *tenant, Node: node, Cameras: cams, Every: *telemetryEvery, Seed: *seed}); err != nil {
+					cc.log.Warn("sim: telemetry stopped", "err", err)
+				}
+			}()
+		}
 		err = s.Run(ctx)
 		stopLog()
 		st := s.Stats()

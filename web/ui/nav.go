@@ -22,6 +22,7 @@ var navLinks = []navLink{
 	{Href: "/map", Key: "nav.map", Action: web.ActPlantRead, Pages: []string{"map"}},
 	{Href: "/dashboards", Key: "nav.dashboards", Action: web.ActDashboardsRead, Pages: []string{"dashboards", "board", "boardedit"}},
 	{Href: "/losses", Key: "nav.losses", Action: web.ActDataRead, Pages: []string{"losses"}},
+	{Href: "/nodes", Key: "nav.nodes", Action: web.ActDataRead, Pages: []string{"nodes"}},
 }
 
 // nav is the navigation of a page, computed for its viewer.

@@ -158,6 +158,7 @@ func (u *UI) Handler() http.Handler {
 	mux.HandleFunc("GET /{$}", u.page("dashboard", "page.dashboard"))
 	mux.HandleFunc("GET /login", u.page("login", "page.login"))
 	mux.HandleFunc("GET /tv", u.page("tv", "page.tv"))
+	mux.HandleFunc("GET /nodes", u.page("nodes", "page.nodes"))
 	mux.HandleFunc("GET /lines/{id}", u.linePage)
 	mux.HandleFunc("GET /map", u.mapPage)
 	mux.HandleFunc("GET /dashboards", u.boardsPage(false))

@@ -134,6 +134,7 @@ func TestPagesAndAssets(t *testing.T) {
 		{"/tv?lines=1,x", 400, "comma-separated"},
 		{"/tv?lines=0", 400, "comma-separated"},
 		{"/lines/7", 200, `data-line="7"`},
+		{"/nodes", 200, `x-data="nodeHealth"`},
 		{"/lines/abc", 404, "Not found"},
 		{"/lines/-1", 404, "Not found"},
 		{"/nowhere", 404, "There is no page at /nowhere"},
@@ -1038,5 +1039,51 @@ func TestBrowser(t *testing.T) {
 			t.Errorf("the TV reconnected after its kiosk token was revoked (%d connections)", open)
 		}
 		noProblems(t, "tv", mark)
+	})
+
+	// Stale is never shown as live: while updates flow (one a second) no tile is stale;
+	// with the server stopped under the open TV, every tile turns stale within 15 s and
+	// says how old its figures are.
+	t.Run("tv stale", func(t *testing.T) {
+		must(t, "open tv", chromedp.Navigate(fmt.Sprintf("%s/tv?kiosk=%s&lines=1,2", srv.URL, stubKiosk)))
+		hub.waitOp(t, "kiosk subscribe", func(o clientOp) bool { return o.Op == "subscribe" && o.Kiosk })
+		waitJS(t, "tv tiles", `document.querySelectorAll('section.lp-tile').length === 2`)
+		stop := make(chan struct{})
+		pushed := make(chan struct{})
+		go func() {
+			defer close(pushed)
+			tick := time.NewTicker(time.Second)
+			defer tick.Stop()
+			for {
+				hub.push(hub.kpi("kpi", 1))
+				hub.push(hub.kpi("kpi", 2))
+				select {
+				case <-stop:
+					return
+				case <-tick.C:
+				}
+			}
+		}()
+		const stale = `document.querySelectorAll('section.lp-tile .lp-stale').length`
+		live := time.Now()
+		for time.Since(live) < 11*time.Second { // longer than the stale age (9 s)
+			if n, _ := eval(t, stale).(float64); n != 0 {
+				t.Fatalf("%v tiles stale while updates flow", n)
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+		close(stop)
+		<-pushed
+		stopped := time.Now()
+		srv.CloseClientConnections()
+		srv.Close()
+		waitJS(t, "every tile stale", `document.querySelectorAll('section.lp-tile .lp-stale').length === 2 &&
+			Array.from(document.querySelectorAll('section.lp-tile .lp-stale-text')).every((e) => /last update \d+ s ago/.test(e.textContent))`)
+		if d := time.Since(stopped); d > 15*time.Second {
+			t.Errorf("tiles turned stale %v after the server stopped, want within 15 s", d)
+		} else {
+			t.Logf("every tile stale %v after the server stopped", d.Round(100*time.Millisecond))
+		}
+		shot(t, "linepulse-tv-stale.png")
 	})
 }

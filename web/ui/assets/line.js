@@ -2,7 +2,7 @@
 // the current and previous shift, and the downtime list with reason coding and comments.
 import { api, checkSession, errorText, items } from './api.js';
 import { drawProduction } from './chart.js';
-import { t } from './i18n.js';
+import { t, time } from './i18n.js';
 import { filters, filtersReady, setFilter } from './filters.js';
 import { incidents } from './incidents.js';
 import { LiveClient } from './live.js';
@@ -39,6 +39,8 @@ function oeeCard(r) {
     performance: known ? pct(r.performance) : '—',
     quality: known ? pct(r.quality) : '—',
     unmonitored: unmonitoredText(r),
+    // Not live: the card says when it was computed (and the current one is recomputed).
+    computed: t('js.oee.computed', { time: time(new Date()) }),
     over100: !!r.performance_over_100,
     total: num(c.total),
     good: num(c.good),
@@ -64,11 +66,15 @@ function download(filename, text, type) {
   setTimeout(() => URL.revokeObjectURL(url), 10000);
 }
 
+// OEE_REFRESH_MS is how often the current shift's card is recomputed.
+const OEE_REFRESH_MS = 30000;
+
 export function lineDetail() {
   let chart = null;
   let pareto = null;
   let live = null;
   let ticker = null;
+  let oeeTicker = null;
   let buckets = [];
   let onFilters = null;
   return {
@@ -125,6 +131,7 @@ export function lineDetail() {
       onFilters = () => this.onFilters();
       window.addEventListener('lp-filters', onFilters);
       await Promise.all([this.loadProduction(), this.loadOEE(), this.loadDowntime(), this.loadIncidents(), this.loadPareto()]);
+      oeeTicker = setInterval(() => this.loadOEE(), OEE_REFRESH_MS);
       live = new LiveClient({
         lines: [this.lineId],
         onMessage: (m) => {
@@ -145,6 +152,7 @@ export function lineDetail() {
       if (chart) chart.destroy();
       if (pareto) pareto.destroy();
       clearInterval(ticker);
+      clearInterval(oeeTicker);
       chart = null;
       pareto = null;
     },

@@ -8,6 +8,7 @@ export const STATES = {
   down: { badge: 'bg-red-600 text-white', ring: 'border-red-500', tv: 'bg-red-950/70 border-red-500' },
   planned_stop: { badge: 'bg-amber-400 text-amber-950', ring: 'border-amber-400/70', tv: 'bg-amber-950/40 border-amber-400' },
   no_shift: { badge: 'bg-slate-500 text-slate-950', ring: 'border-slate-600', tv: 'bg-slate-900 border-slate-600' },
+  offline: { badge: 'bg-fuchsia-700 text-white', ring: 'border-fuchsia-500', tv: 'bg-fuchsia-950/60 border-fuchsia-500' },
   no_data: { badge: 'bg-slate-300 text-slate-900', ring: 'border-dashed border-slate-400', tv: 'bg-slate-900 border-dashed border-slate-400' },
   unknown: { badge: 'bg-slate-700 text-slate-200', ring: 'border-slate-700', tv: 'bg-slate-900 border-slate-700' },
 };
@@ -18,6 +19,7 @@ const STATE_LABELS = {
   planned_stop: 'js.state.planned_stop',
   no_shift: 'js.state.no_shift',
   no_data: 'js.state.no_data',
+  offline: 'js.state.offline',
   unknown: 'js.state.unknown',
 };
 
@@ -90,7 +92,17 @@ export function newTile(line) {
     downSince: null,
     unmonitored: '',
     updated: null,
+    receivedAt: 0,
   };
+}
+
+// STALE_MS is how old a tile's data may be before it is shown stale: three KPI heartbeats
+// (the engine sends one every 3 s per line, in every state).
+export const STALE_MS = 9000;
+
+// isStale says whether a tile that had data has heard nothing for STALE_MS at now (ms).
+export function isStale(tile, now) {
+  return !!tile.receivedAt && now - tile.receivedAt > STALE_MS;
 }
 
 // unmonitoredShare is the part of a message's planned time with no data (docs/OEE.md), or
@@ -122,6 +134,7 @@ export function applyKPI(tile, m) {
   tile.state = state;
   tile.stateLabel = stateLabel(state);
   tile.hasData = true;
+  tile.receivedAt = Date.now();
   const known = monitored(m);
   tile.oeeValue = known && typeof m.oee === 'number' ? m.oee : null;
   tile.oee = known ? pct(m.oee) : '—';

@@ -4,7 +4,7 @@ import { api, checkSession, errorText, items } from './api.js';
 import { filters } from './filters.js';
 import { LiveClient } from './live.js';
 import { t, time } from './i18n.js';
-import { STATES, applyDowntime, applyKPI, clockTime, duration, newTile, oeeClass } from './tile.js';
+import { STATES, applyDowntime, applyKPI, clockTime, duration, isStale, newTile, oeeClass } from './tile.js';
 
 const STATUS = {
   connecting: { label: 'js.status.connecting', cls: 'bg-slate-600' },
@@ -94,10 +94,15 @@ function chime() {
 // tileHelpers are the template-facing methods of any component with tiles.
 export const tileHelpers = {
   tileClass(t) {
-    return (STATES[t.state] || STATES.unknown).ring;
+    return (STATES[t.state] || STATES.unknown).ring + (isStale(t, this.now) ? ' lp-stale opacity-50 grayscale' : '');
   },
   tvClass(t) {
-    return (STATES[t.state] || STATES.unknown).tv;
+    return (STATES[t.state] || STATES.unknown).tv + (isStale(t, this.now) ? ' lp-stale opacity-50 grayscale' : '');
+  },
+  // staleText says how old a stale tile's data is ('' while it is live): a figure that is
+  // not live is labelled with its age, never shown as live.
+  staleText(tile) {
+    return isStale(tile, this.now) ? t('js.tile.stale', { ago: duration(this.now - tile.receivedAt) }) : '';
   },
   badgeClass(t) {
     return (STATES[t.state] || STATES.unknown).badge;
