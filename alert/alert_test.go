@@ -128,3 +128,26 @@ func TestTwoInstancesDeliverOnce(t *testing.T) {
 		}
 	})
 }
+
+// TestPermanentlyFailingChannelIsFlagged: a notification that keeps failing past MaxAge
+// gives up, is marked failed, and flags its channel for the tenant admin.
+func TestPermanentlyFailingChannelIsFlagged(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, e storetest.Engine) {
+		r := newRig(t, e)
+		rc := newReceiver(t, 1<<30) // never up
+		ch := r.channel(store.AlertChannel{Name: "dead", Kind: store.ChannelWebhook, Config: store.ChannelConfig{URL: rc.URL}})
+		r.rule(store.AlertRule{Name: "stopped", Kind: store.RuleLineDown, Channels: []int64{ch}})
+		r.start(func(c *alert.Config) { c.MaxAge = 30 * time.Millisecond })
+		r.downtime(r.line.ID, "started", 0, time.Now().UTC(), nil, "")
+		ctx := context.Background()
+		testkit.CheckFor(t, wait, 5*time.Millisecond, func() error {
+			c, err := r.tdb.AlertChannels.Get(ctx, ch)
+			return testkit.Unless(err == nil && c.Failing && c.LastError != "" && r.settled(), "channel %+v", c)
+		})
+		alerts, _ := r.tdb.ListAlerts(ctx, "", store.Page{})
+		notes, _ := r.tdb.Notifications(ctx, alerts[0].ID)
+		if len(notes) != 1 || notes[0].State != store.NoteFailed || notes[0].Attempts < 1 {
+			t.Fatalf("outbox: %+v", notes)
+		}
+	})
+}

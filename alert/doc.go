@@ -7,7 +7,9 @@
 // condition and resolves by itself when the condition ends:
 //
 //   - line_down: a stop (a downtime "started" message) still open `after` later; the
-//     occurrence is the stop's start, so every instance names it the same;
+//     occurrence is the stop's start, so every instance names it the same; it resolves on
+//     the stop's end, or on a KPI message saying the line is no longer down (an end this
+//     instance missed while it was not running);
 //   - uncoded_downtime: a stop that ended `after` ago and still has no reason code;
 //     resolved when it is coded (Engine.DowntimeCoded, called by the API);
 //   - oee_below: the current shift's OEE (or A, P, Q) below the threshold for `after`,

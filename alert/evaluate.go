@@ -225,6 +225,17 @@ func metric(k kpiMsg, name string) float64 {
 
 func (e *Engine) onKPI(ctx context.Context, ts *tenantState, rules []store.AlertRule, line int64, k kpiMsg) {
 	for _, r := range rules {
+		if r.Kind == store.RuleLineDown && r.Covers(line) && k.State != "down" {
+			// A stop whose end this instance never saw (it was not running then): the KPI
+			// state says the line runs again.
+			e.mu.Lock()
+			open, known := ts.open[ruleLine{r.ID, line}]
+			e.mu.Unlock()
+			if !known || open {
+				e.resolveOpen(ctx, ts, r, line)
+			}
+			continue
+		}
 		if r.Kind != store.RuleOEEBelow || !r.Covers(line) {
 			continue
 		}

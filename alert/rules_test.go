@@ -224,3 +224,31 @@ func TestOEEBelow(t *testing.T) {
 		}
 	})
 }
+
+// TestLineDownResolvedByKPIAfterRestart: an alert whose stop ended while no instance was
+// listening resolves on the line's next KPI message that says it runs.
+func TestLineDownResolvedByKPIAfterRestart(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, e storetest.Engine) {
+		r := newRig(t, e)
+		rc := newReceiver(t, 0)
+		ch := r.channel(store.AlertChannel{Name: "ops", Kind: store.ChannelWebhook, Config: store.ChannelConfig{URL: rc.URL}})
+		rule := r.rule(store.AlertRule{Name: "stopped", Kind: store.RuleLineDown, Channels: []int64{ch}})
+		ctx := context.Background()
+		al := store.Alert{RuleID: rule.ID, LineID: r.line.ID, Occurrence: "line_down:before-restart", Kind: rule.Kind, Severity: "warning", StartedAt: time.Now()}
+		if _, err := r.tdb.OpenAlert(ctx, &al, rule.Channels); err != nil {
+			t.Fatal(err)
+		}
+		r.start(nil)
+		kpi := func(state string) {
+			r.seq++
+			r.publish(bus.KPISubject("acme", r.line.ID), stream.KPIUpdate{Type: "kpi", Line: r.line.ID, Seq: r.seq, At: stream.Time(time.Now()), State: state})
+		}
+		kpi(stream.StateDown)
+		kpi(stream.StateRunning)
+		testkit.CheckFor(t, wait, 5*time.Millisecond, func() error {
+			got, err := r.tdb.GetAlert(ctx, al.ID)
+			return testkit.Unless(err == nil && got.State == store.AlertResolved && len(rc.delivered()) == 2 && r.settled(),
+				"alert %s, %d delivered", got.State, len(rc.delivered()))
+		})
+	})
+}

@@ -102,6 +102,8 @@ func benchAlertsCommand() *command {
 	f.DurationVar(&cfg.Threshold, "threshold", cfg.Threshold, "downtime threshold of the lines")
 	f.DurationVar(&cfg.After, "after", cfg.After, "the rules' after")
 	f.DurationVar(&cfg.Spread, "spread", cfg.Spread, "the stops are spread over this long")
+	f.DurationVar(&cfg.Warmup, "warmup", cfg.Warmup, "every line runs this long before the first stop")
+	f.DurationVar(&cfg.Every, "every", cfg.Every, "each running line sends one detection this often")
 	f.DurationVar(&cfg.Timeout, "timeout", cfg.Timeout, "longest wait for the alerts")
 	f.StringVar(&cfg.Format, "format", cfg.Format, "output format: text or json")
 	c.run = func(cc *cliContext) error {

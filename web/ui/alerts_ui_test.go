@@ -13,6 +13,7 @@ import (
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
 
+	"github.com/linepulse/linepulse/alert"
 	"github.com/linepulse/linepulse/identity"
 	"github.com/linepulse/linepulse/internal/testkit"
 	"github.com/linepulse/linepulse/store"
@@ -42,7 +43,11 @@ func TestBellAndNotificationCentre(t *testing.T) {
 	if err := kr.Add(kid, priv); err != nil {
 		t.Fatal(err)
 	}
-	api, err := web.NewAPI(web.APIConfig{Keyring: kr, Hasher: identity.Hasher{Params: params}}, web.Deps{Store: st})
+	links, err := alert.NewLinks([]byte("a test key of at least thirty-two bytes"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	api, err := web.NewAPI(web.APIConfig{Keyring: kr, Hasher: identity.Hasher{Params: params}}, web.Deps{Store: st, AckLinks: links})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -68,11 +73,12 @@ func TestBellAndNotificationCentre(t *testing.T) {
 	if err := tdb.AlertRules.Create(bg, &rule); err != nil {
 		t.Fatal(err)
 	}
-	fire := func(occ string) {
+	fire := func(occ string) int64 {
 		al := store.Alert{RuleID: rule.ID, LineID: line.ID, Occurrence: occ, Kind: rule.Kind, Severity: "warning", StartedAt: time.Now()}
 		if _, err := tdb.OpenAlert(bg, &al, rule.Channels); err != nil {
 			t.Fatal(err)
 		}
+		return al.ID
 	}
 	fire("a")
 	fire("b")
@@ -118,7 +124,7 @@ func TestBellAndNotificationCentre(t *testing.T) {
 		t.Fatalf("acknowledged: %+v %v", acked, err)
 	}
 
-	fire("c")
+	third := fire("c")
 	run("reload", chromedp.Reload())
 	waitJS("bell shows 2 again", `document.querySelector('#bell-count')?.textContent.trim() === '2'`)
 
@@ -126,6 +132,21 @@ func TestBellAndNotificationCentre(t *testing.T) {
 	waitJS("acknowledged row", `document.querySelectorAll('.lp-alert-row').length === 1 && document.querySelector('.lp-alert-row').textContent.includes('on my way')`)
 	run("open deliveries", chromedp.Click(chromedp.CSS(".lp-deliveries")))
 	waitJS("deliveries shown", `[...document.querySelectorAll('.lp-alert-row li')].some((li) => li.offsetParent !== null)`)
+
+	// The e-mail's acknowledge link works signed out.
+	link := "/alerts/ack?token=" + links.Token(tdb.ID(), third, ch.ID, time.Now().Add(time.Hour))
+	run("sign out, open the e-mail's link",
+		chromedp.Action[chromedp.Void](func(c context.Context, tg *chromedp.Target) (chromedp.Void, error) {
+			_, err := cdp.Call(c, tg, network.ClearBrowserCookies, cdp.Empty{})
+			return chromedp.Void{}, err
+		}),
+		chromedp.Navigate(srv.URL+link))
+	waitJS("ack page", `!!document.querySelector('#ack-submit') && location.pathname === '/alerts/ack'`)
+	run("acknowledge by link", chromedp.SendKeys(chromedp.CSS("#ack-comment"), "from the mail"), chromedp.Click(chromedp.CSS("#ack-submit")))
+	waitJS("acknowledged by link", `document.querySelector('#ack-result')?.offsetParent !== null && document.querySelector('#ack-result').textContent.trim() !== ''`)
+	if al, err := tdb.GetAlert(bg, third); err != nil || al.State != store.AlertAcknowledged || al.AckComment != "from the mail" {
+		t.Fatalf("acknowledged by link: %+v %v", al, err)
+	}
 }
 
 // TestStopBannerSurvivesReload: a page opened (or reloaded) while a line is down shows the
