@@ -436,6 +436,12 @@ func TestAcceptancePlantThroughTheUI(t *testing.T) {
 	d.create("shifts", map[string]any{"name": "Turno A", "start_time": hhmm(start), "end_time": hhmm(start.Add(8 * time.Hour)),
 		"days_implemented": "*days", "breaks": [][2]string{{hhmm(start.Add(4 * time.Hour)), hhmm(start.Add(4*time.Hour + 15*time.Minute))}}})
 	d.until("the calendar shows the shift", `document.querySelectorAll('#shift-calendar .lp-calshift').length >= 14 && document.querySelectorAll('#shift-calendar .lp-calbreak').length >= 14`)
+	// The calendar from another date, in a DST zone: the day the clocks go back is 25 hours long.
+	d.eval("calendar from 2026-10-20", `(() => { const e = document.querySelector('#shiftcal-from'); e.value = '2026-10-20';
+	  e.dispatchEvent(new Event('input')); e.dispatchEvent(new Event('change')); return true; })()`, nil)
+	d.until("the day the clocks go back is 25 hours long", `(() => { const r = document.querySelector('#shift-calendar .lp-calday[data-date="2026-10-25"]');
+	  return !!r && r.dataset.minutes === '1500' && r.querySelector('.lp-dst').offsetParent !== null && r.querySelectorAll('.lp-calshift').length > 0; })()`)
+	d.shoot("shifts-dst", "")
 	d.create("failures", map[string]any{"code": "MEC", "name": "Atasco", "type_failure.category": "unplanned"})
 	d.create("users", map[string]any{"email": "op@acme.test", "name": "Olga", "role": "operator", "password": "operator-password-1"})
 	d.create("users", map[string]any{"email": "viewer@acme.test", "name": "Victor", "role": "viewer", "password": "viewer-password-1"})

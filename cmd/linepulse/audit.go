@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strconv"
 	"time"
 
@@ -130,10 +131,16 @@ func joinLines(s []string) string {
 
 // auditChange records a change the CLI made in the audit log of tenantID (0 = the
 // platform chain), like the API records its own: the same action names, user 0 (the
-// system), no IP, details {"id","before","after","via":"cli"}. The change has happened
-// whatever the log says, so a failure to record it is logged loudly, not returned.
+// system), no IP, details {"id","before","after","via":"cli"}.
 func auditChange(cc *cliContext, s *store.Store, tenantID int64, action string, id int64, before, after any) {
-	d := map[string]any{"id": id, "via": "cli"}
+	recordChange(cc.ctx, cc.log, s, tenantID, "cli", action, id, before, after)
+}
+
+// recordChange appends one change made outside the API (via: "cli", "demo"). The change
+// has happened whatever the log says, so a failure to record it is logged loudly, not
+// returned.
+func recordChange(ctx context.Context, log *slog.Logger, s *store.Store, tenantID int64, via, action string, id int64, before, after any) {
+	d := map[string]any{"id": id, "via": via}
 	if before != nil {
 		d["before"] = before
 	}
@@ -141,7 +148,7 @@ func auditChange(cc *cliContext, s *store.Store, tenantID int64, action string, 
 		d["after"] = after
 	}
 	e := audit.NewEntry(tenantID, 0, action, "", d, time.Time{})
-	if err := audit.Append(context.WithoutCancel(cc.ctx), s, e); err != nil {
-		cc.log.Error("AUDIT ENTRY NOT WRITTEN", "tenant", tenantID, "action", action, "details", string(e.Details), "err", err)
+	if err := audit.Append(context.WithoutCancel(ctx), s, e); err != nil {
+		log.Error("AUDIT ENTRY NOT WRITTEN", "tenant", tenantID, "action", action, "details", string(e.Details), "err", err)
 	}
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"crypto/rand"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -95,12 +96,18 @@ func seedDemo(ctx context.Context, st *store.Store, log *slog.Logger) (demoPlant
 	ten, err := st.TenantBySlug(ctx, demoSlug)
 	if errors.Is(err, store.ErrNotFound) {
 		ten = store.Tenant{Slug: demoSlug, Name: "Demo Bottling Plant", Config: store.TenantConfig{Timezone: demoTimezone}}
-		err = st.CreateTenant(ctx, &ten)
+		if err = st.CreateTenant(ctx, &ten); err == nil {
+			recordChange(ctx, log, st, 0, "demo", "tenant.create", ten.ID, nil, ten)
+		}
 	}
 	if err != nil {
 		return p, fmt.Errorf("demo: tenant: %w", err)
 	}
 	p.Tenant = ten
+	// Every object the demo creates is audited like the API's (details.via = "demo").
+	record := func(entity string, id int64, v any) {
+		recordChange(ctx, log, st, ten.ID, "demo", "config."+entity+".create", id, nil, v)
+	}
 	t, err := st.Tenant(ctx, ten.ID)
 	if err != nil {
 		return p, fmt.Errorf("demo: tenant database: %w", err)
@@ -124,6 +131,7 @@ func seedDemo(ctx context.Context, st *store.Store, log *slog.Logger) (demoPlant
 			if err := t.CreateLine(ctx, &l); err != nil {
 				return p, fmt.Errorf("demo: line %s: %w", dl.name, err)
 			}
+			record("line", l.ID, l)
 		}
 		p.Lines = append(p.Lines, l)
 		for j, name := range dl.areas {
@@ -135,6 +143,7 @@ func seedDemo(ctx context.Context, st *store.Store, log *slog.Logger) (demoPlant
 				if err := t.Areas.Create(ctx, &a); err != nil {
 					return p, fmt.Errorf("demo: area %s/%s: %w", dl.name, name, err)
 				}
+				record("area", a.ID, a)
 			}
 			p.Areas[l.ID] = append(p.Areas[l.ID], a.ID)
 		}
@@ -163,17 +172,17 @@ func seedDemo(ctx context.Context, st *store.Store, log *slog.Logger) (demoPlant
 	for _, dp := range demoProducts {
 		want = append(want, store.Product{Name: dp.name, SKU: dp.sku, Weight: dp.weight, Color: dp.color})
 	}
-	if p.Products, err = ensureAll(ctx, "product", t.Products, want, func(a, b store.Product) bool { return a.Name == b.Name }); err != nil {
+	if p.Products, err = ensureAll(ctx, record, "product", t.Products, want, func(a, b store.Product) bool { return a.Name == b.Name }); err != nil {
 		return p, err
 	}
 	shifts := slices.Clone(demoShifts)
 	for i := range shifts {
 		shifts[i].DaysImplemented, shifts[i].Active = store.JSON("[1,2,3,4,5,6,7]"), true
 	}
-	if _, err := ensureAll(ctx, "shift", t.Shifts, shifts, func(a, b store.Shift) bool { return a.Name == b.Name }); err != nil {
+	if _, err := ensureAll(ctx, record, "shift", t.Shifts, shifts, func(a, b store.Shift) bool { return a.Name == b.Name }); err != nil {
 		return p, err
 	}
-	if _, err := ensureAll(ctx, "failure", t.Failures, demoFailures, func(a, b store.Failure) bool { return a.Code == b.Code }); err != nil {
+	if _, err := ensureAll(ctx, record, "failure", t.Failures, demoFailures, func(a, b store.Failure) bool { return a.Code == b.Code }); err != nil {
 		return p, err
 	}
 
@@ -188,6 +197,7 @@ func seedDemo(ctx context.Context, st *store.Store, log *slog.Logger) (demoPlant
 		if err := st.CreateUser(ctx, &u); err != nil {
 			return p, fmt.Errorf("demo: user: %w", err)
 		}
+		recordChange(ctx, log, st, ten.ID, "demo", "user.create", u.ID, nil, u)
 		// A local demo: the password is shown once so whoever started it can sign in.
 		log.Info("demo: sign in with these credentials (shown only once)", "tenant", demoSlug, "email", demoEmail, "password", pw)
 	case err != nil:
@@ -199,12 +209,12 @@ func seedDemo(ctx context.Context, st *store.Store, log *slog.Logger) (demoPlant
 	return p, nil
 }
 
-// ensureAll returns, in order, the stored entity matching each of want, creating the
-// ones that are missing.
+// ensureAll returns, in order, the stored entity matching each of want, creating (and
+// recording) the ones that are missing.
 func ensureAll[T any, P interface {
 	*T
 	store.Entity
-}](ctx context.Context, what string, c store.Collection[T, P], want []T, same func(a, b T) bool) ([]T, error) {
+}](ctx context.Context, record func(entity string, id int64, v any), what string, c store.Collection[T, P], want []T, same func(a, b T) bool) ([]T, error) {
 	have, err := c.All(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("demo: %ss: %w", what, err)
@@ -217,10 +227,21 @@ func ensureAll[T any, P interface {
 			if err := c.Create(ctx, &v); err != nil {
 				return nil, fmt.Errorf("demo: %s: %w", what, err)
 			}
+			record(what, idOf(v), v)
 		}
 		out = append(out, v)
 	}
 	return out, nil
+}
+
+// idOf reads the "id" an entity shows in JSON.
+func idOf(v any) int64 {
+	b, _ := json.Marshal(v)
+	var o struct {
+		ID int64 `json:"id"`
+	}
+	_ = json.Unmarshal(b, &o)
+	return o.ID
 }
 
 func findBy[T any](list []T, match func(T) bool) (T, bool) {

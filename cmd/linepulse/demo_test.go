@@ -58,10 +58,26 @@ func TestSeedDemoIsIdempotent(t *testing.T) {
 			t.Fatalf("logged password does not verify for %s (%v, role %s)", demoEmail, err, u.Role)
 		}
 
+		// Everything the demo created is in its audit log (3 lines, 8 areas, 4 products,
+		// 3 shifts, 5 failures, the user), and re-seeding adds nothing.
+		chain := func() int {
+			es, err := s.AuditEntries(ctx, p1.Tenant.ID, 0, 1000)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return len(es)
+		}
+		audited := chain()
+		if audited != 24 {
+			t.Errorf("the demo's audit log has %d entries, want 24", audited)
+		}
 		var logs2 bytes.Buffer
 		p2, err := seedDemo(ctx, s, slog.New(slog.NewTextHandler(&logs2, nil)))
 		if err != nil {
 			t.Fatal(err)
+		}
+		if n := chain(); n != audited {
+			t.Errorf("re-seeding added %d audit entries", n-audited)
 		}
 		if plantIDs(p1) != plantIDs(p2) {
 			t.Fatalf("re-seeding changed the plant: %s vs %s", plantIDs(p1), plantIDs(p2))

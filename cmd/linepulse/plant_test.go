@@ -178,3 +178,28 @@ func TestEveryCLIChangeIsAudited(t *testing.T) {
 		t.Errorf("audit verify --all: %s %s", out, stderr)
 	}
 }
+
+// FuzzParsePlant: any input is either a plant file with a tenant slug or a one-line error,
+// never a panic.
+func FuzzParsePlant(f *testing.F) {
+	b, err := os.ReadFile(examplePlant)
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(string(b))
+	f.Add(`{"tenant":{"slug":"a"},"lines":[{"name":"L","downtime_threshold":"-1s"}]}`)
+	f.Add(`{"tenant":{"slug":"a"},"shifts":[{"name":"S","days":[8],"breaks":[{"start":"x"}]}]}`)
+	f.Add(`[]`)
+	f.Fuzz(func(t *testing.T, in string) {
+		p, err := parsePlant(strings.NewReader(in))
+		if err != nil {
+			if strings.Contains(err.Error(), "\n") {
+				t.Fatalf("multi-line error %q", err)
+			}
+			return
+		}
+		if p.Tenant.Slug == "" {
+			t.Fatal("accepted without a tenant slug")
+		}
+	})
+}

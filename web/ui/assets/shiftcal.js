@@ -1,4 +1,4 @@
-// shiftCalendar draws the next 14 days of shift instances as the engine computes them
+// shiftCalendar draws 14 days (from today, or the date chosen) of shift instances as the engine computes them
 // (GET /api/v1/shifts/calendar): one row per local date, x = real minutes since local
 // midnight, so the night the clocks change is visibly longer or shorter and such a day's
 // track is 23 or 25 hours long. A shift running past midnight continues on the next row.
@@ -22,6 +22,7 @@ export function shiftCalendar() {
   return {
     lines: [],
     line: '0',
+    start: '', // first local date shown, YYYY-MM-DD; '' = today in the plant's zone
     rows: [],
     ticks: [0, 6, 12, 18, 24].map((h) => ({ hour: h, label: `${String(h).padStart(2, '0')}:00`, style: { left: pct(h * 60) } })),
     count: 0,
@@ -41,6 +42,7 @@ export function shiftCalendar() {
       this.loading = true;
       const q = new URLSearchParams({ days: '14' });
       if (Number(this.line) > 0) q.set('line_id', this.line);
+      if (/^\d{4}-\d{2}-\d{2}$/.test(this.start)) q.set('start', this.start);
       try {
         const cal = await api(`/api/v1/shifts/calendar?${q}`);
         this.rows = this.build(cal);
