@@ -155,7 +155,7 @@ func seedDemo(ctx context.Context, st *store.Store, log *slog.Logger) (demoPlant
 	for _, l := range p.Lines {
 		cams = append(cams, store.Camera{Name: demoCamera(l), Node: demoNode(l), Model: "Demo 1080p"})
 	}
-	if cams, err = ensureAll(ctx, "camera", t.Cameras, cams, func(a, b store.Camera) bool { return a.Name == b.Name }); err != nil {
+	if cams, err = ensureAll(ctx, record, "camera", t.Cameras, cams, func(a, b store.Camera) bool { return a.Name == b.Name }); err != nil {
 		return p, err
 	}
 	var links []store.CameraArea
@@ -164,7 +164,7 @@ func seedDemo(ctx context.Context, st *store.Store, log *slog.Logger) (demoPlant
 			links = append(links, store.CameraArea{CameraID: cams[i].ID, AreaID: a, Status: "active"})
 		}
 	}
-	if _, err := ensureAll(ctx, "camera area", t.CameraAreas, links, func(a, b store.CameraArea) bool { return a.CameraID == b.CameraID && a.AreaID == b.AreaID }); err != nil {
+	if _, err := ensureAll(ctx, record, "camera area", t.CameraAreas, links, func(a, b store.CameraArea) bool { return a.CameraID == b.CameraID && a.AreaID == b.AreaID }); err != nil {
 		return p, err
 	}
 

@@ -58,8 +58,9 @@ func TestSeedDemoIsIdempotent(t *testing.T) {
 			t.Fatalf("logged password does not verify for %s (%v, role %s)", demoEmail, err, u.Role)
 		}
 
-		// Everything the demo created is in its audit log (3 lines, 8 areas, 4 products,
-		// 3 shifts, 5 failures, the user), and re-seeding adds nothing.
+		// Everything the demo created is in its audit log (3 lines, 8 areas, 3 cameras
+		// watching the 8 areas, 4 products, 3 shifts, 5 failures, the user), and re-seeding
+		// adds nothing.
 		chain := func() int {
 			es, err := s.AuditEntries(ctx, p1.Tenant.ID, 0, 1000)
 			if err != nil {
@@ -68,8 +69,8 @@ func TestSeedDemoIsIdempotent(t *testing.T) {
 			return len(es)
 		}
 		audited := chain()
-		if audited != 24 {
-			t.Errorf("the demo's audit log has %d entries, want 24", audited)
+		if audited != 35 {
+			t.Errorf("the demo's audit log has %d entries, want 35", audited)
 		}
 		var logs2 bytes.Buffer
 		p2, err := seedDemo(ctx, s, slog.New(slog.NewTextHandler(&logs2, nil)))
