@@ -88,7 +88,7 @@ func (a *API) buildRoutes() error {
 		a.authRoutes(), a.meRoutes(), a.tenantRoutes(), a.tenantSettingsRoutes(), a.userRoutes(), a.lineRoutes(), a.areaRoutes(),
 		a.productRoutes(), a.shiftRoutes(), a.filterRoutes(), a.failureRoutes(), a.incidentRoutes(),
 		a.cameraRoutes(), a.cameraAreaRoutes(), a.cameraEventRoutes(), a.deviceRoutes(), a.kioskRoutes(),
-		a.widgetRoutes(), a.dashboardRoutes(), a.configRoutes(), a.auditRoutes(), a.dataRoutes(), a.lossRoutes(), a.exportRoutes(), a.reportRoutes(),
+		a.widgetRoutes(), a.dashboardRoutes(), a.configRoutes(), a.auditRoutes(), a.dataRoutes(), a.lossRoutes(), a.exportRoutes(), a.reportRoutes(), a.queryRoutes(),
 		a.openAPIRoutes(),
 	}
 	seen := map[string]bool{}
