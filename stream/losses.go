@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"regexp"
 	"slices"
+	"sort"
 	"strconv"
 	"time"
 
@@ -110,21 +111,86 @@ func (h *History) Shifts(ctx context.Context, tenantID, lineID int64, from, to t
 		return nil, err
 	}
 	now := h.now()
-	out := []ShiftSummary{}
+	var insts []shiftcal.Instance
 	for _, in := range cal.Instances(lineID, from, to) {
 		if in.Start.Before(from) || !in.Start.Before(to) || in.Start.After(now) {
 			continue
 		}
-		if len(out) == MaxShiftList {
+		if len(insts) == MaxShiftList {
 			return nil, invalid("range", "to", fmt.Sprintf("more than %d shift instances: narrow the range", MaxShiftList))
 		}
-		rep, err := h.instanceOEE(ctx, lc, in, now)
+		insts = append(insts, in)
+	}
+	out := []ShiftSummary{}
+	var running *shiftcal.Instance // read on its own: its end (now) is not on a rollup step
+	if n := len(insts); n > 0 && now.Before(insts[n-1].End) {
+		running, insts = &insts[n-1], insts[:n-1]
+	}
+	if len(insts) > 0 {
+		if out, err = h.finishedShifts(ctx, lc, cal, insts, now); err != nil {
+			return nil, err
+		}
+	}
+	if running != nil {
+		rep, err := h.instanceOEE(ctx, lc, *running, now)
 		if err != nil {
 			return nil, err
 		}
+		out = append(out, summaryOf(*running, rep, now))
+	}
+	return out, nil
+}
+
+// finishedShifts computes ended instances from one read of the events and the rollups,
+// each as oee computes it (the tests compare the two).
+func (h *History) finishedShifts(ctx context.Context, lc lineCtx, cal *shiftcal.Calendar, insts []shiftcal.Instance, now time.Time) ([]ShiftSummary, error) {
+	lineID := lc.line.ID
+	out := make([]ShiftSummary, 0, len(insts))
+	lo, hi := insts[0].Start, instanceEnd(insts[len(insts)-1], now)
+	evs, err := lc.tdb.DowntimeBetween(ctx, lineID, lo, hi)
+	if err != nil {
+		return nil, err
+	}
+	spans := make([]ProductionBucket, len(insts))
+	for i, in := range insts {
+		spans[i] = ProductionBucket{Start: in.Start, End: instanceEnd(in, now)}
+	}
+	rows, err := h.production(ctx, lc, lo, hi, stepFor(spans))
+	if err != nil {
+		return nil, err
+	}
+	for i, in := range insts {
+		end := spans[i].End
+		sp := stopSet{cal: cal, planned: cal.PlannedIntervals(lineID, in.Start, end)}
+		for _, iv := range sp.planned {
+			sp.plannedTime += iv.End.Sub(iv.Start)
+		}
+		for _, ev := range evs {
+			if d := PlannedOverlap(ev.Start, eventEnd(ev, now), sp.planned); d > 0 {
+				sp.stops = append(sp.stops, clippedStop{ev, d})
+			}
+		}
+		var c oee.Counts
+		first, last := minuteOf(in.Start, false), minuteOf(end, true)
+		k := sort.Search(len(rows), func(k int) bool { return rows[k].Minute >= first })
+		for ; k < len(rows) && rows[k].Minute < last; k++ {
+			c.Total += rows[k].Total
+			c.Good += rows[k].Good
+			c.Reject += rows[k].Reject
+		}
+		rep := lc.report(sp, c, in.Start, end)
+		rep.Shift = refOf(in)
 		out = append(out, summaryOf(in, rep, now))
 	}
 	return out, nil
+}
+
+// eventEnd is where a booked event ends: an open one runs until now.
+func eventEnd(ev store.DowntimeEvent, now time.Time) time.Time {
+	if ev.End != nil {
+		return *ev.End
+	}
+	return now
 }
 
 func summaryOf(in shiftcal.Instance, rep OEEReport, now time.Time) ShiftSummary {
@@ -242,11 +308,7 @@ func (h *History) stopsIn(ctx context.Context, lc lineCtx, from, to time.Time) (
 	}
 	now := h.now()
 	for _, ev := range sp.evs {
-		end := now
-		if ev.End != nil {
-			end = *ev.End
-		}
-		if d := PlannedOverlap(ev.Start, end, sp.planned); d > 0 {
+		if d := PlannedOverlap(ev.Start, eventEnd(ev, now), sp.planned); d > 0 {
 			sp.stops = append(sp.stops, clippedStop{ev, d})
 		}
 	}
@@ -455,11 +517,7 @@ func byInstance(sp stopSet, line int64, from, to, now time.Time) []loss.Stop {
 	for _, in := range sp.cal.Instances(line, from, to) {
 		ivs := sp.cal.PlannedIntervals(line, later(in.Start, from), earlier(in.End, to))
 		for _, st := range sp.stops {
-			end := now
-			if st.ev.End != nil {
-				end = *st.ev.End
-			}
-			if d := PlannedOverlap(st.ev.Start, end, ivs); d > 0 {
+			if d := PlannedOverlap(st.ev.Start, eventEnd(st.ev, now), ivs); d > 0 {
 				out = append(out, loss.Stop{Key: strconv.FormatInt(in.ShiftID, 10), Label: in.Name, Duration: d, Uncoded: st.ev.ReasonCode == ""})
 			}
 		}
