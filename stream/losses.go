@@ -271,12 +271,42 @@ func (h *History) Losses(ctx context.Context, tenantID, lineID int64, from, to t
 
 // oeeAndLosses reads the range once for both the OEE and its waterfall.
 func (h *History) oeeAndLosses(ctx context.Context, lc lineCtx, from, to time.Time) (OEEReport, loss.Waterfall, error) {
-	sp, c, err := h.gather(ctx, lc, from, to)
+	sp, err := h.stopsIn(ctx, lc, from, to)
 	if err != nil {
 		return OEEReport{}, loss.Waterfall{}, err
 	}
-	w, err := h.losses(ctx, lc, from, to, sp, c)
-	return lc.report(sp, c, from, to), w, err
+	// The counts and the start-up rejects are two independent scans of the rollups: run
+	// them side by side.
+	var startup int64
+	var serr error
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		startup, serr = h.rejectsIn(ctx, lc, startupMinutes(startsOf(sp, lc.line.ID, from, to), from, to))
+	}()
+	c, err := h.counts(ctx, lc, from, to)
+	<-done
+	if err != nil {
+		return OEEReport{}, loss.Waterfall{}, err
+	}
+	if serr != nil {
+		return OEEReport{}, loss.Waterfall{}, serr
+	}
+	return lc.report(sp, c, from, to), lc.losses(sp, c, startup), nil
+}
+
+// startsOf is where start-up windows open: shift starts and the ends of stops.
+func startsOf(sp stopSet, line int64, from, to time.Time) []time.Time {
+	var starts []time.Time
+	for _, ins := range sp.cal.Instances(line, from, to) {
+		starts = append(starts, ins.Start)
+	}
+	for _, ev := range sp.evs {
+		if ev.End != nil {
+			starts = append(starts, *ev.End)
+		}
+	}
+	return starts
 }
 
 // stopSet is what OEE and losses read over a range: the planned intervals and the booked
@@ -319,19 +349,10 @@ func (h *History) stopsIn(ctx context.Context, lc lineCtx, from, to time.Time) (
 // start-up rejects (whole minutes of the rollups starting inside it).
 const StartupWindow = 5 * time.Minute
 
-// losses computes the waterfall from what oee reads (gather) and the start-up rejects.
-func (h *History) losses(ctx context.Context, lc lineCtx, from, to time.Time, sp stopSet, c oee.Counts) (loss.Waterfall, error) {
+// losses computes the waterfall from what oee reads and the start-up rejects.
+func (lc lineCtx) losses(sp stopSet, c oee.Counts, startup int64) loss.Waterfall {
 	in := loss.Input{Planned: sp.plannedTime}
 	var plannedParts, unplannedParts partSet
-	var starts []time.Time // where start-up windows open
-	for _, ins := range sp.cal.Instances(lc.line.ID, from, to) {
-		starts = append(starts, ins.Start)
-	}
-	for _, ev := range sp.evs {
-		if ev.End != nil {
-			starts = append(starts, *ev.End)
-		}
-	}
 	for _, st := range sp.stops {
 		f := lc.failures[st.ev.ReasonCode]
 		if f.Planned() {
@@ -342,16 +363,11 @@ func (h *History) losses(ctx context.Context, lc lineCtx, from, to time.Time, sp
 		unplannedParts.add(cat.Code, cat.Name, st.d)
 	}
 	in.PlannedStops, in.UnplannedStops = plannedParts.parts, unplannedParts.parts
-	total, rejects := c.Total, c.Reject
-	startup, err := h.rejectsIn(ctx, lc, startupMinutes(starts, from, to))
-	if err != nil {
-		return loss.Waterfall{}, err
-	}
 	ideal := lc.line.IdealCycleTime()
-	in.IdealTotal = ideal * time.Duration(total)
+	in.IdealTotal = ideal * time.Duration(c.Total)
 	in.IdealStartup = ideal * time.Duration(startup)
-	in.IdealProcess = ideal * time.Duration(rejects-startup)
-	return loss.Compute(in), nil
+	in.IdealProcess = ideal * time.Duration(c.Reject-startup)
+	return loss.Compute(in)
 }
 
 // counts is the production of the whole minutes overlapping [from, to). The groups are
