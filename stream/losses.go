@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"regexp"
 	"slices"
+	"sort"
 	"strconv"
 	"time"
 
@@ -110,21 +111,91 @@ func (h *History) Shifts(ctx context.Context, tenantID, lineID int64, from, to t
 		return nil, err
 	}
 	now := h.now()
-	out := []ShiftSummary{}
+	var insts []shiftcal.Instance
 	for _, in := range cal.Instances(lineID, from, to) {
 		if in.Start.Before(from) || !in.Start.Before(to) || in.Start.After(now) {
 			continue
 		}
-		if len(out) == MaxShiftList {
+		if len(insts) == MaxShiftList {
 			return nil, invalid("range", "to", fmt.Sprintf("more than %d shift instances: narrow the range", MaxShiftList))
 		}
-		rep, err := h.instanceOEE(ctx, lc, in, now)
+		insts = append(insts, in)
+	}
+	out := []ShiftSummary{}
+	var running *shiftcal.Instance // read on its own: its end (now) is not on a rollup step
+	if n := len(insts); n > 0 && now.Before(insts[n-1].End) {
+		running, insts = &insts[n-1], insts[:n-1]
+	}
+	if len(insts) > 0 {
+		if out, err = h.finishedShifts(ctx, lc, cal, insts, now); err != nil {
+			return nil, err
+		}
+	}
+	if running != nil {
+		rep, err := h.instanceOEE(ctx, lc, *running, now)
 		if err != nil {
 			return nil, err
 		}
+		out = append(out, summaryOf(*running, rep, now))
+	}
+	return out, nil
+}
+
+// finishedShifts computes ended instances from one read of the events and the rollups,
+// each as oee computes it (the tests compare the two).
+func (h *History) finishedShifts(ctx context.Context, lc lineCtx, cal *shiftcal.Calendar, insts []shiftcal.Instance, now time.Time) ([]ShiftSummary, error) {
+	lineID := lc.line.ID
+	out := make([]ShiftSummary, 0, len(insts))
+	lo, hi := insts[0].Start, instanceEnd(insts[len(insts)-1], now)
+	evs, err := lc.tdb.DowntimeBetween(ctx, lineID, lo, hi)
+	if err != nil {
+		return nil, err
+	}
+	spans := make([]ProductionBucket, len(insts))
+	for i, in := range insts {
+		spans[i] = ProductionBucket{Start: in.Start, End: instanceEnd(in, now)}
+	}
+	rows, err := h.production(ctx, lc, lo, hi, stepFor(spans))
+	if err != nil {
+		return nil, err
+	}
+	for i, in := range insts {
+		end := spans[i].End
+		sp := stopSet{cal: cal, planned: cal.PlannedIntervals(lineID, in.Start, end), evs: evs}
+		for _, iv := range sp.planned {
+			sp.plannedTime += iv.End.Sub(iv.Start)
+		}
+		for _, ev := range evs {
+			if d := PlannedOverlap(ev.Start, eventEnd(ev, now), sp.planned); d > 0 {
+				sp.stops = append(sp.stops, clippedStop{ev, d})
+			}
+		}
+		firstData, err := h.firstData(ctx, lc, in.Start, end)
+		if err != nil {
+			return nil, err
+		}
+		sp.setUnmonitored(in.Start, firstData, now)
+		var c oee.Counts
+		first, last := minuteOf(in.Start, false), minuteOf(end, true)
+		k := sort.Search(len(rows), func(k int) bool { return rows[k].Minute >= first })
+		for ; k < len(rows) && rows[k].Minute < last; k++ {
+			c.Total += rows[k].Total
+			c.Good += rows[k].Good
+			c.Reject += rows[k].Reject
+		}
+		rep := lc.report(sp, c, in.Start, end)
+		rep.Shift = refOf(in)
 		out = append(out, summaryOf(in, rep, now))
 	}
 	return out, nil
+}
+
+// eventEnd is where a booked event ends: an open one runs until now.
+func eventEnd(ev store.DowntimeEvent, now time.Time) time.Time {
+	if ev.End != nil {
+		return *ev.End
+	}
+	return now
 }
 
 func summaryOf(in shiftcal.Instance, rep OEEReport, now time.Time) ShiftSummary {
@@ -205,12 +276,42 @@ func (h *History) Losses(ctx context.Context, tenantID, lineID int64, from, to t
 
 // oeeAndLosses reads the range once for both the OEE and its waterfall.
 func (h *History) oeeAndLosses(ctx context.Context, lc lineCtx, from, to time.Time) (OEEReport, loss.Waterfall, error) {
-	sp, c, err := h.gather(ctx, lc, from, to)
+	sp, err := h.stopsIn(ctx, lc, from, to)
 	if err != nil {
 		return OEEReport{}, loss.Waterfall{}, err
 	}
-	w, err := h.losses(ctx, lc, from, to, sp, c)
-	return lc.report(sp, c, from, to), w, err
+	// The counts and the start-up rejects are two independent scans of the rollups: run
+	// them side by side.
+	var startup int64
+	var serr error
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		startup, serr = h.rejectsIn(ctx, lc, startupMinutes(startsOf(sp, lc.line.ID, from, to), from, to))
+	}()
+	c, err := h.counts(ctx, lc, from, to)
+	<-done
+	if err != nil {
+		return OEEReport{}, loss.Waterfall{}, err
+	}
+	if serr != nil {
+		return OEEReport{}, loss.Waterfall{}, serr
+	}
+	return lc.report(sp, c, from, to), lc.losses(sp, c, startup), nil
+}
+
+// startsOf is where start-up windows open: shift starts and the ends of stops.
+func startsOf(sp stopSet, line int64, from, to time.Time) []time.Time {
+	var starts []time.Time
+	for _, ins := range sp.cal.Instances(line, from, to) {
+		starts = append(starts, ins.Start)
+	}
+	for _, ev := range sp.evs {
+		if ev.End != nil {
+			starts = append(starts, *ev.End)
+		}
+	}
+	return starts
 }
 
 // stopSet is what OEE and losses read over a range: the planned intervals and the booked
@@ -248,38 +349,33 @@ func (h *History) stopsIn(ctx context.Context, lc lineCtx, from, to time.Time) (
 		return stopSet{}, err
 	}
 	now := h.now()
-	var lead time.Duration // event time before the first data: monitored, not unmonitored
 	for _, ev := range sp.evs {
-		end := now
-		if ev.End != nil {
-			end = *ev.End
-		}
-		if d := PlannedOverlap(ev.Start, end, sp.planned); d > 0 {
+		if d := PlannedOverlap(ev.Start, eventEnd(ev, now), sp.planned); d > 0 {
 			sp.stops = append(sp.stops, clippedStop{ev, d})
 		}
-		lead += PlannedOverlap(ev.Start, earlier(end, first), sp.planned)
+	}
+	sp.setUnmonitored(from, first, now)
+	return sp, nil
+}
+
+// setUnmonitored sets the planned time in [from, first) that no event covers (docs/OEE.md);
+// first is where the range's data begins (History.firstData).
+func (sp *stopSet) setUnmonitored(from, first, now time.Time) {
+	var lead time.Duration // event time before the first data: monitored, not unmonitored
+	for _, ev := range sp.evs {
+		lead += PlannedOverlap(ev.Start, earlier(eventEnd(ev, now), first), sp.planned)
 	}
 	sp.unmonitored = max(PlannedOverlap(from, first, sp.planned)-lead, 0)
-	return sp, nil
 }
 
 // StartupWindow is how long after a shift start or the end of a stop rejects count as
 // start-up rejects (whole minutes of the rollups starting inside it).
 const StartupWindow = 5 * time.Minute
 
-// losses computes the waterfall from what oee reads (gather) and the start-up rejects.
-func (h *History) losses(ctx context.Context, lc lineCtx, from, to time.Time, sp stopSet, c oee.Counts) (loss.Waterfall, error) {
-	in := loss.Input{Planned: sp.plannedTime}
+// losses computes the waterfall from what oee reads and the start-up rejects.
+func (lc lineCtx) losses(sp stopSet, c oee.Counts, startup int64) loss.Waterfall {
+	in := loss.Input{Planned: sp.plannedTime, Unmonitored: sp.unmonitored}
 	var plannedParts, unplannedParts partSet
-	var starts []time.Time // where start-up windows open
-	for _, ins := range sp.cal.Instances(lc.line.ID, from, to) {
-		starts = append(starts, ins.Start)
-	}
-	for _, ev := range sp.evs {
-		if ev.End != nil {
-			starts = append(starts, *ev.End)
-		}
-	}
 	for _, st := range sp.stops {
 		f := lc.failures[st.ev.ReasonCode]
 		if f.Planned() {
@@ -290,16 +386,11 @@ func (h *History) losses(ctx context.Context, lc lineCtx, from, to time.Time, sp
 		unplannedParts.add(cat.Code, cat.Name, st.d)
 	}
 	in.PlannedStops, in.UnplannedStops = plannedParts.parts, unplannedParts.parts
-	total, rejects := c.Total, c.Reject
-	startup, err := h.rejectsIn(ctx, lc, startupMinutes(starts, from, to))
-	if err != nil {
-		return loss.Waterfall{}, err
-	}
 	ideal := lc.line.IdealCycleTime()
-	in.IdealTotal = ideal * time.Duration(total)
+	in.IdealTotal = ideal * time.Duration(c.Total)
 	in.IdealStartup = ideal * time.Duration(startup)
-	in.IdealProcess = ideal * time.Duration(rejects-startup)
-	return loss.Compute(in), nil
+	in.IdealProcess = ideal * time.Duration(c.Reject-startup)
+	return loss.Compute(in)
 }
 
 // counts is the production of the whole minutes overlapping [from, to). The groups are
@@ -465,11 +556,7 @@ func byInstance(sp stopSet, line int64, from, to, now time.Time) []loss.Stop {
 	for _, in := range sp.cal.Instances(line, from, to) {
 		ivs := sp.cal.PlannedIntervals(line, later(in.Start, from), earlier(in.End, to))
 		for _, st := range sp.stops {
-			end := now
-			if st.ev.End != nil {
-				end = *st.ev.End
-			}
-			if d := PlannedOverlap(st.ev.Start, end, ivs); d > 0 {
+			if d := PlannedOverlap(st.ev.Start, eventEnd(st.ev, now), ivs); d > 0 {
 				out = append(out, loss.Stop{Key: strconv.FormatInt(in.ShiftID, 10), Label: in.Name, Duration: d, Uncoded: st.ev.ReasonCode == ""})
 			}
 		}

@@ -208,3 +208,43 @@ func TestLossScenario(t *testing.T) {
 }
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
+
+// TestShiftListEqualsOEE checks the shift list (one read for all ended instances, the
+// running one on its own) against OEE over each instance, over several days with a
+// second shift and a running instance, from the rollups and from the raw table.
+func TestShiftListEqualsOEE(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, e storetest.Engine) {
+		ctx := context.Background()
+		sc := newLossScenario(t, e)
+		tdb, err := sc.h.st.Tenant(ctx, sc.tenant)
+		if err != nil {
+			t.Fatal(err)
+		}
+		late := store.Shift{Name: "Late", StartTime: "14:00", EndTime: "21:30", Active: true}
+		if err := tdb.Shifts.Create(ctx, &late); err != nil {
+			t.Fatal(err)
+		}
+		now := sc.night.Add(7*time.Hour + 31*time.Minute + 17*time.Second) // 1 Dec 07:31:17, Day running
+		h := NewHistory(sc.h.st, store.NewMetaCache(sc.h.st)).WithClock(func() time.Time { return now })
+		for _, src := range []*History{h, h.WithRawSource()} {
+			list, err := src.Shifts(ctx, sc.tenant, sc.line.ID, sc.day.Add(-24*time.Hour), sc.night.Add(24*time.Hour))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(list) != 5 || !list[4].Running || list[0].Running || list[2].Total != 11400 {
+				t.Fatalf("list %+v", list)
+			}
+			for _, s := range list {
+				o, err := src.OEE(ctx, sc.tenant, sc.line.ID, s.Start, earlier(s.End, now))
+				if err != nil {
+					t.Fatal(err)
+				}
+				got := s.OEEReport
+				got.Shift, o.Shift = nil, nil
+				if got != o {
+					t.Errorf("%s: list %+v\nOEE %+v", s.ID, got, o)
+				}
+			}
+		}
+	})
+}

@@ -71,8 +71,8 @@ func (ev *env) snapshot(token string, f fixture, tenantID int64) string {
 		default:
 			continue
 		}
-		if path == "/api/v1/audit/verify" {
-			continue
+		if path == "/api/v1/audit/verify" || path == "/api/v1/queries" {
+			continue // the query history grows with every data query, the snapshot's own included
 		}
 		got := ev.do(req{method: "GET", path: path, token: token})
 		buf.WriteString(r.Method + " " + path + " " + itoa(int64(got.code)) + "\n")
@@ -105,6 +105,7 @@ func TestEveryRouteKeepsTenantsApart(t *testing.T) {
 			idsB[k] = v
 		}
 		idsB["tenants"], idsB["tenant-users"] = ev.beta.ID, fb.ids["users"]
+		idsB["queries"] = 1 // a recorded data query
 		refsB := fb.refs()
 		walked := 0
 		for _, r := range ev.api.Routes() {

@@ -227,3 +227,44 @@ func sum(w loss.Waterfall) float64 {
 	}
 	return s
 }
+
+// TestQueryHistory lists the caller's own data queries and runs one again from its
+// recorded parameters; another user's query is not found.
+func TestQueryHistory(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, e storetest.Engine) {
+		ev := newEnv(t, e)
+		admin := ev.token("acme", "tenant_admin")
+		f := ev.plant(ev.acme, admin, "acme")
+		viewer := ev.token("acme", "viewer")
+		from := ev.clock.Now().Add(-3 * time.Hour).Truncate(time.Hour)
+		ev.write(ev.acme.ID, f.line, []store.Detection{{ID: 1, At: from.Add(time.Minute), Area: f.ids["areas"], Product: f.ids["products"], OK: true}})
+		q := url.Values{"from": {from.Format(time.RFC3339)}, "to": {from.Add(2 * time.Hour).Format(time.RFC3339)}, "interval": {"hour"}}
+		var first web.ProductionResponse
+		ev.must(http.StatusOK, req{method: "GET", path: "/api/v1/lines/" + itoa(f.line) + "/production?" + q.Encode(), token: viewer}, &first)
+		ev.must(http.StatusOK, req{method: "GET", path: "/api/v1/downtime/pareto?group=line&lines=" + itoa(f.line), token: viewer}, nil)
+		var hist web.Page[store.UserQuery]
+		ev.must(http.StatusOK, req{method: "GET", path: "/api/v1/queries", token: viewer}, &hist)
+		if len(hist.Items) != 2 || hist.Items[0].Line != f.line || hist.Items[0].IntervalType != "hour" {
+			t.Fatalf("history %+v", hist.Items)
+		}
+		var again web.ProductionResponse
+		ev.must(http.StatusOK, req{method: "POST", path: "/api/v1/queries/" + itoa(hist.Items[0].ID) + "/run", token: viewer}, &again)
+		if again.Interval != "hour" || !again.From.Equal(first.From) || len(again.Items) != 2 || again.Items[0].Total != 1 {
+			t.Fatalf("run again %+v", again)
+		}
+		var p web.ParetoResponse
+		ev.must(http.StatusOK, req{method: "POST", path: "/api/v1/queries/" + itoa(hist.Items[1].ID) + "/run", token: viewer}, &p)
+		if p.Group != "line" || !slices.Equal(p.Lines, []int64{f.line}) {
+			t.Fatalf("pareto again %+v", p)
+		}
+		ev.must(http.StatusNotFound, req{method: "POST", path: "/api/v1/queries/" + itoa(hist.Items[0].ID) + "/run", token: admin}, nil)
+		var mine web.Page[store.UserQuery]
+		ev.must(http.StatusOK, req{method: "GET", path: "/api/v1/queries", token: admin}, &mine)
+		for _, it := range mine.Items {
+			if it.UserID != hist.Items[0].UserID {
+				continue
+			}
+			t.Fatalf("the admin sees the viewer's query %+v", it)
+		}
+	})
+}

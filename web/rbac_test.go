@@ -31,6 +31,7 @@ func TestRolesOnEveryRoute(t *testing.T) {
 			ids[k] = v
 		}
 		ids["tenants"], ids["tenant-users"] = ev.acme.ID, f.ids["users"]
+		ids["queries"] = 1 // a recorded data query
 		extra := map[string]string{"event": itoa(f.event), "tenant": itoa(ev.acme.ID), "key": "rbac.key", "instance": "2026-12-01.1"}
 		for _, r := range ev.api.Routes() {
 			if r.Scope == web.ScopePublic || r.Method != "GET" && r.Method != "POST" {

@@ -1,0 +1,97 @@
+package store_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/linepulse/linepulse/store"
+	"github.com/linepulse/linepulse/store/storetest"
+)
+
+// TestRejectsInRanges sums rejects over minute windows from the rollups and the raw
+// table alike, more windows than one statement takes included; and a failure keeps its
+// place in the reason tree and its kind.
+func TestRejectsInRanges(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, e storetest.Engine) {
+		ctx := context.Background()
+		s := e.Open(t)
+		tdb := storetest.Tenant(t, s, "acme")
+		l := newLine(t, tdb)
+		w, err := tdb.NewWriterPool(ctx, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer w.Close()
+		base := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
+		var batch []store.Detection
+		for i := 0; i < 1000; i++ { // one a minute; every odd minute a reject
+			batch = append(batch, store.Detection{ID: uint64(i + 1), At: base.Add(time.Duration(i)*time.Minute + 30*time.Second), Area: 1, Product: 1, OK: i%2 == 0})
+		}
+		if _, err := tdb.WriteDetections(ctx, w, l.ID, batch); err != nil {
+			t.Fatal(err)
+		}
+		m0 := base.Unix() / 60
+		var ranges []store.MinuteRange
+		for i := int64(0); i < 450; i++ { // 450 windows of 2 minutes: one reject each
+			ranges = append(ranges, store.MinuteRange{From: m0 + 2*i, To: m0 + 2*i + 2})
+		}
+		for name, f := range map[string]func(context.Context, int64, []store.MinuteRange) (int64, error){"rollup": tdb.RejectsInRollup, "raw": tdb.RejectsInRaw} {
+			n, err := f(ctx, l.ID, ranges)
+			if err != nil || n != 450 {
+				t.Errorf("%s: %d rejects, %v; want 450", name, n, err)
+			}
+			if n, err := f(ctx, l.ID, nil); err != nil || n != 0 {
+				t.Errorf("%s, no windows: %d, %v", name, n, err)
+			}
+		}
+		cat := store.Failure{Code: "CAT", Name: "Category"}
+		if err := tdb.Failures.Create(ctx, &cat); err != nil {
+			t.Fatal(err)
+		}
+		r := store.Failure{Code: "CHG", Name: "Changeover", ParentID: cat.ID, Kind: store.ReasonPlanned}
+		if err := tdb.Failures.Create(ctx, &r); err != nil {
+			t.Fatal(err)
+		}
+		got, err := tdb.Failures.Get(ctx, r.ID)
+		if err != nil || got.ParentID != cat.ID || !got.Planned() {
+			t.Fatalf("failure %+v %v", got, err)
+		}
+		if c, _ := tdb.Failures.Get(ctx, cat.ID); c.Kind != store.ReasonUnplanned {
+			t.Errorf("default kind %q", c.Kind)
+		}
+		bad := store.Failure{Code: "X", Name: "X", Kind: "sometimes"}
+		if err := tdb.Failures.Create(ctx, &bad); !errors.Is(err, store.ErrInvalid) {
+			t.Errorf("bad kind: %v", err)
+		}
+	})
+}
+
+// TestUserQueriesAreTheUsers lists and reads a user's own recorded queries only.
+func TestUserQueriesAreTheUsers(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, e storetest.Engine) {
+		ctx := context.Background()
+		s := e.Open(t)
+		ten := storetest.Tenant(t, s, "acme").Tenant()
+		for _, u := range []int64{7, 8, 7} {
+			q := store.UserQuery{TenantID: ten.ID, UserID: u, SQLQuery: "GET /x", Line: 1, Filters: store.JSON(`{"kind":"oee"}`)}
+			if err := s.RecordQuery(ctx, &q); err != nil {
+				t.Fatal(err)
+			}
+		}
+		qs, err := s.ListUserQueries(ctx, ten.ID, 7, store.Page{})
+		if err != nil || len(qs) != 2 || qs[0].UserID != 7 || qs[1].UserID != 7 {
+			t.Fatalf("user 7's queries %+v %v", qs, err)
+		}
+		if _, err := s.GetUserQuery(ctx, ten.ID, 8, qs[0].ID); !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("another user's query: %v", err)
+		}
+		if _, err := s.GetUserQuery(ctx, ten.ID+1, 7, qs[0].ID); !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("another tenant's query: %v", err)
+		}
+		if q, err := s.GetUserQuery(ctx, ten.ID, 7, qs[0].ID); err != nil || q.ID != qs[0].ID {
+			t.Errorf("own query %+v %v", q, err)
+		}
+	})
+}
