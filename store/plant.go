@@ -195,12 +195,25 @@ func (f *Failure) validate() error {
 	if len(f.TypeFailure) == 0 {
 		f.TypeFailure = JSON("{}")
 	}
-	v.check(json.Valid(f.TypeFailure), "type_failure", "must be JSON")
+	// Kind and the design document's type_failure.category say one thing: a request may
+	// set either (Kind wins when both are set), and the stored category follows Kind.
+	var tf map[string]any
+	if err := json.Unmarshal(f.TypeFailure, &tf); err != nil || tf == nil {
+		v.check(false, "type_failure", "must be a JSON object")
+		return v.err()
+	}
+	if cat, _ := tf["category"].(string); f.Kind == "" && (cat == ReasonUnplanned || cat == ReasonPlanned) {
+		f.Kind = cat
+	}
 	v.check(len(f.Description) <= 4000, "description", "at most 4000 characters")
 	if f.Kind == "" {
 		f.Kind = ReasonUnplanned
 	}
 	v.check(f.Kind == ReasonUnplanned || f.Kind == ReasonPlanned, "kind", "must be unplanned or planned")
+	if tf["category"] != f.Kind {
+		tf["category"] = f.Kind
+		f.TypeFailure, _ = json.Marshal(tf)
+	}
 	v.check(f.ParentID >= 0 && (f.ParentID == 0 || f.ParentID != f.ID), "parent_id", "must be another failure's id or 0")
 	return v.err()
 }

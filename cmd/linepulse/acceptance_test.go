@@ -442,7 +442,7 @@ func TestAcceptancePlantThroughTheUI(t *testing.T) {
 	d.until("the day the clocks go back is 25 hours long", `(() => { const r = document.querySelector('#shift-calendar .lp-calday[data-date="2026-10-25"]');
 	  return !!r && r.dataset.minutes === '1500' && r.querySelector('.lp-dst').offsetParent !== null && r.querySelectorAll('.lp-calshift').length > 0; })()`)
 	d.shoot("shifts-dst", "")
-	d.create("failures", map[string]any{"code": "MEC", "name": "Atasco", "type_failure.category": "unplanned"})
+	d.create("failures", map[string]any{"code": "MEC", "name": "Atasco", "kind": "unplanned"})
 	d.create("users", map[string]any{"email": "op@acme.test", "name": "Olga", "role": "operator", "password": "operator-password-1"})
 	d.create("users", map[string]any{"email": "viewer@acme.test", "name": "Victor", "role": "viewer", "password": "viewer-password-1"})
 	const secretShown = `[...document.querySelectorAll('.lp-secret')].some((e) => e.offsetParent !== null)`

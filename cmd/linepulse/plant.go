@@ -266,7 +266,7 @@ func (a *plantApply) apply(p plantFile) error {
 		if cat != "unplanned" && cat != "planned" {
 			return fmt.Errorf("failure %q: category must be unplanned or planned", pf.Code)
 		}
-		want := store.Failure{Code: pf.Code, Name: pf.Name, TypeFailure: store.JSON(`{"category":"` + cat + `"}`), Description: pf.Description}
+		want := store.Failure{Code: pf.Code, Name: pf.Name, TypeFailure: store.JSON(`{"category":"` + cat + `"}`), Kind: cat, Description: pf.Description}
 		if err := ensureIn(a, "failure", a.t.Failures, failures, want, func(h store.Failure) bool { return h.Code == pf.Code },
 			func(v *store.Failure) *int64 { return &v.ID }); err != nil {
 			return err
