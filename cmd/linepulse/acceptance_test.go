@@ -453,10 +453,10 @@ func TestAcceptancePlantThroughTheUI(t *testing.T) {
 	}{{"Llenado 1", "Entrada", "5", "10", "30", "40"}, {"Llenado 1", "Llenadora", "40", "10", "70", "40"}, {"Envasado 2", "Encajadora", "5", "50", "30", "80"}} {
 		d.create("areas", map[string]any{"line_id": a.line, "name": a.name, "coord_x1": a.x1, "coord_y1": a.y1, "coord_x2": a.x2, "coord_y2": a.y2})
 	}
-	// A camera of the vision node, the area it watches, and a filter for the line pages.
+	// A camera of the vision node, the area it watches, and the line pages' default range.
 	d.create("cameras", map[string]any{"name": "cam-llenadora", "node": "nodo-1", "model": "IMX-500"})
 	d.create("camera-areas", map[string]any{"camera_id": "cam-llenadora", "area_id": "Llenadora", "status": "Active"})
-	d.create("filters", map[string]any{"name": "Producto", "filter_type": "Product", "field": "product_id", "position": "1"})
+	d.create("filters", map[string]any{"name": "Semana", "filter_type": "Time range", "field": "at", "position": "1", "default_value": `"7d"`})
 	d.create("products", map[string]any{"name": "Agua 0,5 L", "sku": "AGU-050", "product_weight": "0.52", "product_color": "#2563eb"})
 	d.create("products", map[string]any{"name": "Zumo 1 L", "sku": "ZUM-100", "product_weight": "1.06", "product_color": "#f59e0b"})
 	loc, _ := time.LoadLocation("Europe/Madrid")
@@ -509,7 +509,7 @@ func TestAcceptancePlantThroughTheUI(t *testing.T) {
 	d.fetchJSON("/api/v1/camera-areas", &mapped)
 	cameras, filters := d.idsByName("/api/v1/cameras"), d.idsByName("/api/v1/filters")
 	if len(mapped.Items) != 1 || mapped.Items[0].CameraID != cameras["cam-llenadora"] || mapped.Items[0].AreaID != areas["Llenadora"] ||
-		mapped.Items[0].Status != "active" || filters["Producto"] == 0 {
+		mapped.Items[0].Status != "active" || filters["Semana"] == 0 {
 		t.Fatalf("camera, mapping and filter as the API sees them: %v %+v %v", cameras, mapped, filters)
 	}
 	d.open("/")
@@ -528,6 +528,7 @@ func TestAcceptancePlantThroughTheUI(t *testing.T) {
 	d.shoot("map", mapReady)
 	d.do("click an area", chromedp.Click(chromedp.CSS(fmt.Sprintf(`[data-widget=plant_map] .lp-area[data-area="%d"]`, areas["Encajadora"]))))
 	d.until("the area opened its line", fmt.Sprintf(`location.pathname === '/lines/%d' && document.body.innerText.includes('Envasado 2')`, lines["Envasado 2"]))
+	d.until("the line page opens on the filter row's default range", `(document.querySelector('#filters select[name=range]') || {}).value === '7d'`)
 	d.open(strings.TrimPrefix(tvURL, base))
 	d.until("the TV counts 54 good products", `document.querySelectorAll('.lp-tile').length === 2 && `+sumOf(".lp-good")+` === 54`)
 	d.open("/setup/audit")
