@@ -529,6 +529,13 @@ func TestAcceptancePlantThroughTheUI(t *testing.T) {
 	d.do("click an area", chromedp.Click(chromedp.CSS(fmt.Sprintf(`[data-widget=plant_map] .lp-area[data-area="%d"]`, areas["Encajadora"]))))
 	d.until("the area opened its line", fmt.Sprintf(`location.pathname === '/lines/%d' && document.body.innerText.includes('Envasado 2')`, lines["Envasado 2"]))
 	d.until("the line page opens on the filter row's default range", `(document.querySelector('#filters select[name=range]') || {}).value === '7d'`)
+	// A choice in the filter panel survives a reload (it lives in the URL).
+	d.until("the area filter offers Encajadora", fmt.Sprintf(`!!document.querySelector('#filters select[name=area] option[value="%d"]')`, areas["Encajadora"]))
+	d.eval("choose an area", fmt.Sprintf(`(() => { const e = document.querySelector('#filters select[name=area]'); e.value = '%d';
+	  e.dispatchEvent(new Event('change', { bubbles: true })); return true; })()`, areas["Encajadora"]), nil)
+	d.do("reload", chromedp.Reload(), chromedp.WaitReady(chromedp.CSS(`body`)))
+	d.until("the area choice survived the reload", fmt.Sprintf(`location.search.includes('area=%d') && (document.querySelector('#filters select[name=area]') || {}).value === '%d'`,
+		areas["Encajadora"], areas["Encajadora"]))
 	d.open(strings.TrimPrefix(tvURL, base))
 	d.until("the TV counts 54 good products", `document.querySelectorAll('.lp-tile').length === 2 && `+sumOf(".lp-good")+` === 54`)
 	d.open("/setup/audit")
