@@ -49,6 +49,8 @@ type Config struct {
 	Sweep time.Duration
 	// RuleTTL is how long a tenant's rules are cached. Default 5s.
 	RuleTTL time.Duration
+	// Meta maps lines to their vision nodes (node_offline). Default a cache of its own.
+	Meta *store.MetaCache
 	// Logger. Default slog.Default().
 	Logger *slog.Logger
 }
@@ -90,6 +92,9 @@ func (c *Config) defaults() error {
 	if c.Logger == nil {
 		c.Logger = slog.Default()
 	}
+	if c.Meta == nil {
+		c.Meta = store.NewMetaCache(c.Store)
+	}
 	return nil
 }
 
@@ -122,7 +127,7 @@ func New(cfg Config) (*Engine, error) {
 func (e *Engine) Run(ctx context.Context) error {
 	msgs := make(chan *nats.Msg, 4096)
 	var subs []*nats.Subscription
-	for _, subj := range []string{"lp.*.line.*.downtime", "lp.*.line.*.kpi"} {
+	for _, subj := range []string{"lp.*.line.*.downtime", "lp.*.line.*.kpi", telemetryWildcard} {
 		s, err := e.cfg.NC.ChanSubscribe(subj, msgs)
 		if err != nil {
 			return fmt.Errorf("alert: cannot subscribe to %s: %w", subj, err)
@@ -132,7 +137,6 @@ func (e *Engine) Run(ctx context.Context) error {
 	if err := e.cfg.NC.Flush(); err != nil {
 		return fmt.Errorf("alert: cannot subscribe: %w", err)
 	}
-	close(e.ready)
 	defer func() {
 		for _, s := range subs {
 			_ = s.Unsubscribe()
@@ -151,6 +155,8 @@ func (e *Engine) Run(ctx context.Context) error {
 		e.deliverLoop(ctx)
 	}()
 	defer wg.Wait()
+	e.restoreNodes(ctx)
+	close(e.ready)
 	for {
 		select {
 		case <-ctx.Done():
