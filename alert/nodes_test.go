@@ -2,8 +2,11 @@ package alert_test
 
 import (
 	"context"
+	"encoding/json"
 	"testing"
 	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/linepulse/linepulse/alert"
 	"github.com/linepulse/linepulse/internal/clock"
@@ -115,6 +118,55 @@ func TestNodeOfflineFiresOnceAndResolves(t *testing.T) {
 		}
 		if n, m := len(elsewhere.all()), len(rb.all()); n != 0 || m != 0 {
 			t.Fatalf("the packer rule got %d, tenant beta got %d requests", n, m)
+		}
+	})
+}
+
+// TestNodeOfflineFromLastKnownStatus: a node already silent when the engine starts (its
+// LP_NODES entry, as the stream engine writes it) fires without any new message, and
+// resolves when it is heard again.
+func TestNodeOfflineFromLastKnownStatus(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, e storetest.Engine) {
+		fake := clock.NewFake(time.Now().UTC().Truncate(time.Millisecond))
+		r := newRig(t, e, func(c *store.Config) { c.Now = fake.Now })
+		ctx := context.Background()
+		watch(t, r.tdb, r.line.ID, "edge-07")
+		rc := newReceiver(t, 0)
+		r.rule(store.AlertRule{Name: "silent node", Kind: store.RuleNodeOffline, After: store.Duration(time.Minute),
+			Channels: []int64{r.channel(store.AlertChannel{Name: "ops", Kind: store.ChannelWebhook, Config: store.ChannelConfig{URL: rc.URL}})}})
+
+		js, err := jetstream.New(r.nc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		kv, err := js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{Bucket: "LP_NODES", History: 1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		last := fake.Now().Add(-2 * time.Minute)
+		put := func(key, node string) {
+			data, _ := json.Marshal(map[string]any{"node": node, "last_seen": last, "at": last, "state": "online", "cameras": []any{}})
+			if _, err := kv.Put(ctx, key, data); err != nil {
+				t.Fatal(err)
+			}
+		}
+		put("acme.edge-07", "edge-07")
+		put("beta.edge-07", "edge-07") // an unknown tenant: ignored
+		put("acme.edge-99", "edge-07") // key and value disagree: ignored
+		r.start(func(c *alert.Config) { c.Clock = fake })
+
+		testkit.CheckFor(t, wait, 5*time.Millisecond, func() error {
+			return testkit.Unless(len(rc.delivered()) == 1 && r.settled(), "delivered %d", len(rc.delivered()))
+		})
+		if p := rc.delivered()[0].Payload; p.State != store.AlertFiring || !p.StartedAt.Equal(last) || p.Line.ID != r.line.ID {
+			t.Fatalf("firing: %+v", p)
+		}
+		r.telemetry("acme", "edge-07", fake.Now())
+		testkit.CheckFor(t, wait, 5*time.Millisecond, func() error {
+			return testkit.Unless(len(rc.delivered()) == 2 && r.settled(), "delivered %d", len(rc.delivered()))
+		})
+		if p := rc.delivered()[1].Payload; p.State != store.AlertResolved {
+			t.Fatalf("resolved: %+v", p)
 		}
 	})
 }
