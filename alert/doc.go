@@ -16,8 +16,8 @@
 //     judged on the KPI messages' own timestamps;
 //   - node_offline (nodes.go): a vision node of a covered line (camera.node -> camera_area
 //     -> area) sent no telemetry (lp.<tenant>.node.<node>.telemetry) for `after`; each
-//     message re-arms a timer per rule and node, and on start the timers are armed from
-//     the LP_NODES bucket. The occurrence is the node and the time (the node's own) of its
+//     message re-arms a timer per rule and node; on start the timers are armed from the
+//     LP_NODES bucket, and a rule created later is armed for every node heard so far. The occurrence is the node and the time (the node's own) of its
 //     last message, alike on every instance; it resolves on the node's next message.
 //
 // Exactly once across instances: an alert row is unique by (rule, occurrence) and is

@@ -112,6 +112,7 @@ type Engine struct {
 	tenants map[string]*tenantState // by slug
 	ids     map[int64]*tenantState
 	timers  map[string]clock.Timer // pending delayed checks by key, stopped on Run's end
+	runCtx  context.Context        // Run's, for timers armed outside its loop
 }
 
 // New checks cfg and builds an Engine; Run starts it.
@@ -125,6 +126,9 @@ func New(cfg Config) (*Engine, error) {
 
 // Run evaluates and delivers until ctx ends.
 func (e *Engine) Run(ctx context.Context) error {
+	e.mu.Lock()
+	e.runCtx = ctx
+	e.mu.Unlock()
 	msgs := make(chan *nats.Msg, 4096)
 	var subs []*nats.Subscription
 	for _, subj := range []string{"lp.*.line.*.downtime", "lp.*.line.*.kpi", telemetryWildcard} {

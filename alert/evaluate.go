@@ -55,6 +55,10 @@ type tenantState struct {
 	open map[ruleLine]bool
 	// nodeOpen: the occurrence of each rule's open node_offline alert by node, once known.
 	nodeOpen map[ruleNode]string
+	// heard: each node's latest telemetry, and when it arrived, for rules created later.
+	heard map[string]heardNode
+	// nodeRules: the node_offline rules already armed for the heard nodes.
+	nodeRules map[int64]bool
 }
 
 type ruleLine struct{ rule, line int64 }
@@ -75,7 +79,7 @@ func (e *Engine) tenant(ctx context.Context, slug string) (*tenantState, []store
 		}
 		e.mu.Lock()
 		if ts = e.tenants[slug]; ts == nil {
-			ts = &tenantState{id: ten.ID, slug: slug, tdb: tdb, below: map[ruleLine]time.Time{}, open: map[ruleLine]bool{}, nodeOpen: map[ruleNode]string{}}
+			ts = &tenantState{id: ten.ID, slug: slug, tdb: tdb, below: map[ruleLine]time.Time{}, open: map[ruleLine]bool{}, nodeOpen: map[ruleNode]string{}, heard: map[string]heardNode{}, nodeRules: map[int64]bool{}}
 			e.tenants[slug], e.ids[ten.ID] = ts, ts
 		}
 		e.mu.Unlock()
@@ -100,6 +104,7 @@ func (e *Engine) tenant(ctx context.Context, slug string) (*tenantState, []store
 	e.mu.Lock()
 	ts.rules, ts.loaded = rules, now
 	e.mu.Unlock()
+	e.armNewNodeRules(ts, rules)
 	return ts, rules, nil
 }
 

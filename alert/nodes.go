@@ -69,6 +69,11 @@ func (e *Engine) nodeHeard(ctx context.Context, slug string, n nodeSeen, seen ti
 		}
 		return
 	}
+	e.mu.Lock()
+	if h, ok := ts.heard[n.Node]; !ok || !seen.Before(h.seen) {
+		ts.heard[n.Node] = heardNode{n, seen}
+	}
+	e.mu.Unlock()
 	for _, r := range rules {
 		if r.Kind != store.RuleNodeOffline {
 			continue
@@ -83,11 +88,52 @@ func (e *Engine) nodeHeard(ctx context.Context, slug string, n nodeSeen, seen ti
 				e.resolveOccurrence(ctx, ts, r, occ)
 			}
 		}
-		silence := max(r.After.D(), minNodeSilence)
-		occ := nodeKey(n.Node, n.At.UTC())
-		e.after(ctx, timerKey(ts, r, "node:"+n.Node), max(silence-e.clk.Now().Sub(seen), 0), func(ctx context.Context) {
-			e.nodeSilent(ctx, ts, r, n.Node, occ, seen)
-		})
+		e.armNode(ctx, ts, r, n, seen)
+	}
+}
+
+// armNode starts (again) the silence timer of a rule and a node last heard at seen.
+func (e *Engine) armNode(ctx context.Context, ts *tenantState, r store.AlertRule, n nodeSeen, seen time.Time) {
+	silence := max(r.After.D(), minNodeSilence)
+	occ := nodeKey(n.Node, n.At.UTC())
+	e.after(ctx, timerKey(ts, r, "node:"+n.Node), max(silence-e.clk.Now().Sub(seen), 0), func(ctx context.Context) {
+		e.nodeSilent(ctx, ts, r, n.Node, occ, seen)
+	})
+}
+
+// heardNode is a node's latest telemetry and when it arrived.
+type heardNode struct {
+	n    nodeSeen
+	seen time.Time
+}
+
+// armNewNodeRules arms the node_offline rules not seen before for every node heard so
+// far, so a rule created while a node is already silent still reports it.
+func (e *Engine) armNewNodeRules(ts *tenantState, rules []store.AlertRule) {
+	var fresh []store.AlertRule
+	e.mu.Lock()
+	ctx := e.runCtx // the caller's may be a request's
+	if ctx == nil {
+		e.mu.Unlock()
+		return
+	}
+	for _, r := range rules {
+		if r.Kind == store.RuleNodeOffline && !ts.nodeRules[r.ID] {
+			ts.nodeRules[r.ID] = true
+			fresh = append(fresh, r)
+		}
+	}
+	heard := make([]heardNode, 0, len(ts.heard))
+	if len(fresh) > 0 {
+		for _, h := range ts.heard {
+			heard = append(heard, h)
+		}
+	}
+	e.mu.Unlock()
+	for _, r := range fresh {
+		for _, h := range heard {
+			e.armNode(ctx, ts, r, h.n, h.seen)
+		}
 	}
 }
 

@@ -170,3 +170,38 @@ func TestNodeOfflineFromLastKnownStatus(t *testing.T) {
 		}
 	})
 }
+
+// TestNodeOfflineRuleCreatedWhileSilent: a rule created after the node's last message still
+// reports it (the engine remembers the nodes it heard).
+func TestNodeOfflineRuleCreatedWhileSilent(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, e storetest.Engine) {
+		fake := clock.NewFake(time.Now().UTC().Truncate(time.Millisecond))
+		r := newRig(t, e, func(c *store.Config) { c.Now = fake.Now })
+		watch(t, r.tdb, r.line.ID, "edge-03")
+		first, later := newReceiver(t, 0), newReceiver(t, 0)
+		r.rule(store.AlertRule{Name: "first", Kind: store.RuleNodeOffline, After: store.Duration(24 * time.Hour),
+			Channels: []int64{r.channel(store.AlertChannel{Name: "first", Kind: store.ChannelWebhook, Config: store.ChannelConfig{URL: first.URL}})}})
+		eng := r.start(func(c *alert.Config) { c.Clock = fake })
+
+		before := fake.Waiters()
+		r.telemetry("acme", "edge-03", fake.Now())
+		testkit.CheckFor(t, wait, 5*time.Millisecond, func() error {
+			return testkit.Unless(fake.Waiters() > before, "telemetry not handled yet")
+		})
+		fake.Advance(5 * time.Minute)
+		r.rule(store.AlertRule{Name: "later", Kind: store.RuleNodeOffline, After: store.Duration(time.Minute),
+			Channels: []int64{r.channel(store.AlertChannel{Name: "later", Kind: store.ChannelWebhook, Config: store.ChannelConfig{URL: later.URL}})}})
+		eng.Invalidate(r.tdb.ID())
+		r.telemetry("acme", "edge-other", fake.Now()) // any message reloads the rules
+		testkit.CheckFor(t, wait, 5*time.Millisecond, func() error {
+			fake.Advance(time.Second)
+			return testkit.Unless(len(later.delivered()) == 1 && r.settled(), "delivered %d", len(later.delivered()))
+		})
+		if p := later.delivered()[0].Payload; p.State != store.AlertFiring || p.Rule != "later" || p.Value < 300 {
+			t.Fatalf("firing: %+v", p)
+		}
+		if n := len(first.all()); n != 0 {
+			t.Fatalf("the day-long rule got %d requests", n)
+		}
+	})
+}
