@@ -205,3 +205,36 @@ func TestNodeOfflineRuleCreatedWhileSilent(t *testing.T) {
 		}
 	})
 }
+
+// TestNodeOfflineTwoInstancesOnce: two engines on one NATS and one database hear the same
+// node; its silence and return arrive once each.
+func TestNodeOfflineTwoInstancesOnce(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, e storetest.Engine) {
+		fake := clock.NewFake(time.Now().UTC().Truncate(time.Millisecond))
+		r := newRig(t, e, func(c *store.Config) { c.Now = fake.Now })
+		ctx := context.Background()
+		watch(t, r.tdb, r.line.ID, "edge-05")
+		rc := newReceiver(t, 0)
+		r.rule(store.AlertRule{Name: "silent", Kind: store.RuleNodeOffline, After: store.Duration(time.Minute),
+			Channels: []int64{r.channel(store.AlertChannel{Name: "ops", Kind: store.ChannelWebhook, Config: store.ChannelConfig{URL: rc.URL}})}})
+		r.start(func(c *alert.Config) { c.Clock, c.Holder = fake, "one" })
+		r.start(func(c *alert.Config) { c.Clock, c.Holder = fake, "two" })
+
+		r.telemetry("acme", "edge-05", fake.Now())
+		testkit.CheckFor(t, wait, 5*time.Millisecond, func() error {
+			fake.Advance(20 * time.Second)
+			return testkit.Unless(len(rc.delivered()) == 1 && r.settled(), "delivered %d", len(rc.delivered()))
+		})
+		r.telemetry("acme", "edge-05", fake.Now())
+		testkit.CheckFor(t, wait, 5*time.Millisecond, func() error {
+			return testkit.Unless(len(rc.delivered()) == 2 && r.settled(), "delivered %d", len(rc.delivered()))
+		})
+		if got := rc.all(); len(got) != 2 || got[0].Payload.State != store.AlertFiring || got[1].Payload.State != store.AlertResolved {
+			t.Fatalf("%d requests: %+v", len(got), got)
+		}
+		alerts, err := r.tdb.ListAlerts(ctx, "", store.Page{})
+		if err != nil || len(alerts) != 1 {
+			t.Fatalf("%d alerts: %v", len(alerts), err)
+		}
+	})
+}
