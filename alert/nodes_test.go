@@ -113,7 +113,7 @@ func TestNodeOfflineFiresOnceAndResolves(t *testing.T) {
 		})
 		got := rc.delivered()
 		if got[0].Payload.State != store.AlertFiring || got[1].Payload.State != store.AlertResolved ||
-			got[0].Payload.Kind != "node_offline" || got[0].Payload.Line.ID != r.line.ID || got[1].Payload.ID != got[0].Payload.ID {
+			got[0].Payload.Kind != "node_offline" || got[0].Payload.Line.ID != r.line.ID || got[0].Payload.Subject != "edge-01" || got[1].Payload.ID != got[0].Payload.ID {
 			t.Fatalf("payloads: %+v then %+v", got[0].Payload, got[1].Payload)
 		}
 		if n, m := len(elsewhere.all()), len(rb.all()); n != 0 || m != 0 {
