@@ -1,9 +1,9 @@
-// Package alert turns the live downtime and KPI messages of the stream engine into alerts
-// and delivers them to people, losing none.
+// Package alert turns the live downtime and KPI messages of the stream engine, and the
+// vision nodes' telemetry, into alerts and delivers them to people, losing none.
 //
 // Evaluation (evaluate.go) is driven by the messages themselves, not by polling: every
-// instance subscribes to lp.*.line.*.downtime and lp.*.line.*.kpi and evaluates the
-// tenant's rules (store.AlertRule) on them. A rule fires once per occurrence of its
+// instance subscribes to lp.*.line.*.downtime, lp.*.line.*.kpi and lp.*.node.*.telemetry
+// and evaluates the tenant's rules (store.AlertRule) on them. A rule fires once per occurrence of its
 // condition and resolves by itself when the condition ends:
 //
 //   - line_down: a stop (a downtime "started" message) still open `after` later; the
@@ -14,7 +14,11 @@
 //     resolved when it is coded (Engine.DowntimeCoded, called by the API);
 //   - oee_below: the current shift's OEE (or A, P, Q) below the threshold for `after`,
 //     judged on the KPI messages' own timestamps;
-//   - node_offline: not evaluated yet (needs the engine's node tracking).
+//   - node_offline (nodes.go): a vision node of a covered line (camera.node -> camera_area
+//     -> area) sent no telemetry (lp.<tenant>.node.<node>.telemetry) for `after`; each
+//     message re-arms a timer per rule and node; on start the timers are armed from the
+//     LP_NODES bucket, and a rule created later is armed for every node heard so far. The occurrence is the node and the time (the node's own) of its
+//     last message, alike on every instance; it resolves on the node's next message.
 //
 // Exactly once across instances: an alert row is unique by (rule, occurrence) and is
 // opened together with its notifications in one transaction, so of several instances

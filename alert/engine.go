@@ -49,6 +49,8 @@ type Config struct {
 	Sweep time.Duration
 	// RuleTTL is how long a tenant's rules are cached. Default 5s.
 	RuleTTL time.Duration
+	// Meta maps lines to their vision nodes (node_offline). Default a cache of its own.
+	Meta *store.MetaCache
 	// Logger. Default slog.Default().
 	Logger *slog.Logger
 }
@@ -90,6 +92,9 @@ func (c *Config) defaults() error {
 	if c.Logger == nil {
 		c.Logger = slog.Default()
 	}
+	if c.Meta == nil {
+		c.Meta = store.NewMetaCache(c.Store)
+	}
 	return nil
 }
 
@@ -107,6 +112,7 @@ type Engine struct {
 	tenants map[string]*tenantState // by slug
 	ids     map[int64]*tenantState
 	timers  map[string]clock.Timer // pending delayed checks by key, stopped on Run's end
+	runCtx  context.Context        // Run's, for timers armed outside its loop
 }
 
 // New checks cfg and builds an Engine; Run starts it.
@@ -120,9 +126,12 @@ func New(cfg Config) (*Engine, error) {
 
 // Run evaluates and delivers until ctx ends.
 func (e *Engine) Run(ctx context.Context) error {
+	e.mu.Lock()
+	e.runCtx = ctx
+	e.mu.Unlock()
 	msgs := make(chan *nats.Msg, 4096)
 	var subs []*nats.Subscription
-	for _, subj := range []string{"lp.*.line.*.downtime", "lp.*.line.*.kpi"} {
+	for _, subj := range []string{"lp.*.line.*.downtime", "lp.*.line.*.kpi", telemetryWildcard} {
 		s, err := e.cfg.NC.ChanSubscribe(subj, msgs)
 		if err != nil {
 			return fmt.Errorf("alert: cannot subscribe to %s: %w", subj, err)
@@ -132,7 +141,6 @@ func (e *Engine) Run(ctx context.Context) error {
 	if err := e.cfg.NC.Flush(); err != nil {
 		return fmt.Errorf("alert: cannot subscribe: %w", err)
 	}
-	close(e.ready)
 	defer func() {
 		for _, s := range subs {
 			_ = s.Unsubscribe()
@@ -151,6 +159,8 @@ func (e *Engine) Run(ctx context.Context) error {
 		e.deliverLoop(ctx)
 	}()
 	defer wg.Wait()
+	e.restoreNodes(ctx)
+	close(e.ready)
 	for {
 		select {
 		case <-ctx.Done():

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -52,6 +53,12 @@ type tenantState struct {
 	// open: whether an oee_below alert of a rule and line is open (absent: not known yet),
 	// so a healthy KPI message costs no query.
 	open map[ruleLine]bool
+	// nodeOpen: the occurrence of each rule's open node_offline alert by node, once known.
+	nodeOpen map[ruleNode]string
+	// heard: each node's latest telemetry, and when it arrived, for rules created later.
+	heard map[string]heardNode
+	// nodeRules: the node_offline rules already armed for the heard nodes.
+	nodeRules map[int64]bool
 }
 
 type ruleLine struct{ rule, line int64 }
@@ -72,7 +79,7 @@ func (e *Engine) tenant(ctx context.Context, slug string) (*tenantState, []store
 		}
 		e.mu.Lock()
 		if ts = e.tenants[slug]; ts == nil {
-			ts = &tenantState{id: ten.ID, slug: slug, tdb: tdb, below: map[ruleLine]time.Time{}, open: map[ruleLine]bool{}}
+			ts = &tenantState{id: ten.ID, slug: slug, tdb: tdb, below: map[ruleLine]time.Time{}, open: map[ruleLine]bool{}, nodeOpen: map[ruleNode]string{}, heard: map[string]heardNode{}, nodeRules: map[int64]bool{}}
 			e.tenants[slug], e.ids[ten.ID] = ts, ts
 		}
 		e.mu.Unlock()
@@ -97,6 +104,7 @@ func (e *Engine) tenant(ctx context.Context, slug string) (*tenantState, []store
 	e.mu.Lock()
 	ts.rules, ts.loaded = rules, now
 	e.mu.Unlock()
+	e.armNewNodeRules(ts, rules)
 	return ts, rules, nil
 }
 
@@ -112,6 +120,10 @@ func (e *Engine) Invalidate(tenantID int64) {
 
 // handle evaluates one live message.
 func (e *Engine) handle(ctx context.Context, m *nats.Msg) {
+	if strings.HasSuffix(m.Subject, ".telemetry") {
+		e.onTelemetry(ctx, m)
+		return
+	}
 	slug, line, kind, err := bus.ParseLineSubject(m.Subject)
 	if err != nil {
 		return

@@ -45,6 +45,7 @@ type Payload struct {
 	Event     string      `json:"event"` // firing, escalated or resolved
 	Tenant    string      `json:"tenant"`
 	Line      PayloadLine `json:"line"`
+	Subject   string      `json:"subject,omitempty"` // node_offline: the vision node
 	StartedAt time.Time   `json:"started_at"`
 	Value     float64     `json:"value"`
 	URL       string      `json:"url"`
@@ -194,7 +195,7 @@ func (e *Engine) send(ctx context.Context, slug string, tdb *store.TenantDB, n s
 		return 0, fmt.Errorf("cannot read the channel: %w", err)
 	}
 	p := Payload{ID: al.ID, Kind: al.Kind, Severity: al.Severity, State: store.AlertFiring, Event: n.Event, Tenant: slug,
-		Line: PayloadLine{ID: al.LineID}, StartedAt: al.StartedAt, Value: al.Value}
+		Line: PayloadLine{ID: al.LineID}, Subject: al.Subject, StartedAt: al.StartedAt, Value: al.Value}
 	if n.Event == store.EventResolved {
 		p.State = store.AlertResolved
 	}
@@ -263,6 +264,9 @@ func title(p Payload) string {
 	line := p.Line.Name
 	if line == "" {
 		line = "line " + strconv.FormatInt(p.Line.ID, 10)
+	}
+	if p.Subject != "" {
+		what += " " + p.Subject
 	}
 	return fmt.Sprintf("[%s] %s: %s - %s (%s)", state, p.Rule, line, what, p.Severity)
 }

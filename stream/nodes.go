@@ -275,15 +275,6 @@ type monitorRow struct {
 	sample   store.MonitorSample
 }
 
-// parseTelemetrySubject splits lp.<tenant>.node.<node>.telemetry.
-func parseTelemetrySubject(subj string) (tenant, node string, ok bool) {
-	p := strings.Split(subj, ".")
-	if len(p) != 5 || p[0] != "lp" || p[2] != "node" || p[4] != "telemetry" || !telemetry.ValidName(p[3]) {
-		return "", "", false
-	}
-	return p[1], p[3], true
-}
-
 // ---- the engine's side ----
 
 // startNodes opens LP_NODES, reads the settings and what the nodes last said, and
@@ -319,7 +310,7 @@ const telemetryWildcard = "lp.*.node.*.telemetry"
 // handleTelemetry records one telemetry message: LP_NODES, and a SYSTEM_MONITOR row when
 // one is due. A message that is not valid, or of an unknown tenant, is counted and dropped.
 func (e *Engine) handleTelemetry(m *nats.Msg) {
-	tenant, node, ok := parseTelemetrySubject(m.Subject)
+	tenant, node, ok := telemetry.ParseSubject(m.Subject)
 	ts := e.reg.tenants[tenant]
 	if !ok || ts == nil {
 		e.m.skipped.WithLabelValues("telemetry_unknown").Inc()

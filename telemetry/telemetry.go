@@ -20,6 +20,7 @@ import (
 	"io"
 	"math"
 	"slices"
+	"strings"
 	"time"
 )
 
@@ -176,4 +177,13 @@ func noRepeatedKeys(msg []byte) error {
 			stack[top].key = true
 		}
 	}
+}
+
+// ParseSubject splits a telemetry subject, lp.<tenant>.node.<node>.telemetry.
+func ParseSubject(subj string) (tenant, node string, ok bool) {
+	p := strings.Split(subj, ".")
+	if len(p) != 5 || p[0] != "lp" || p[2] != "node" || p[4] != "telemetry" || !ValidName(p[3]) {
+		return "", "", false
+	}
+	return p[1], p[3], true
 }

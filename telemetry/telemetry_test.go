@@ -76,3 +76,33 @@ func FuzzDecode(f *testing.F) {
 		}
 	})
 }
+
+func TestParseSubject(t *testing.T) {
+	for subj, want := range map[string][2]string{
+		"lp.acme.node.edge-01.telemetry": {"acme", "edge-01"},
+		"lp.acme.node.edge 01.telemetry": {},
+		"lp.acme.node.edge-01.kpi":       {},
+		"lp.acme.line.1.telemetry":       {},
+		"lp.acme.node.telemetry":         {},
+		"lp.acme.node.a.b.telemetry":     {},
+		"xx.acme.node.edge-01.telemetry": {},
+	} {
+		tenant, node, ok := ParseSubject(subj)
+		if ok != (want[0] != "") || tenant != want[0] || node != want[1] {
+			t.Errorf("%s: %q %q %v", subj, tenant, node, ok)
+		}
+	}
+}
+
+// FuzzParseSubject: whatever the subject, a node it yields is a valid name and the
+// subject is rebuilt from the parts.
+func FuzzParseSubject(f *testing.F) {
+	f.Add("lp.acme.node.edge-01.telemetry")
+	f.Add("lp..node..telemetry")
+	f.Fuzz(func(t *testing.T, subj string) {
+		tenant, node, ok := ParseSubject(subj)
+		if ok && (!ValidName(node) || "lp."+tenant+".node."+node+".telemetry" != subj) {
+			t.Fatalf("%q: %q %q", subj, tenant, node)
+		}
+	})
+}

@@ -270,7 +270,7 @@ func serve(cc *cliContext, cfg serveConfig) error {
 			}
 			// Every instance evaluates and sends: alerts are unique per occurrence and the
 			// outbox is claimed row by row, so nothing is sent twice.
-			alerts, err = alert.New(alert.Config{Store: st, NC: nc, Holder: instanceID(), BaseURL: *cfg.publicURL, Links: links, Logger: cc.log})
+			alerts, err = alert.New(alert.Config{Store: st, NC: nc, Holder: instanceID(), BaseURL: *cfg.publicURL, Links: links, Meta: meta, Logger: cc.log})
 			if err != nil {
 				return nil, err
 			}
