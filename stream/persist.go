@@ -25,6 +25,7 @@ type persistOp struct {
 	tenantID, lineID int64
 	start            time.Time
 	event            *store.DowntimeEvent // nil: withdraw the open event at start
+	late             *lateJob             // set: re-book the line (late.go), event unused
 	inflight         bool
 }
 
@@ -37,7 +38,7 @@ type persistResult struct {
 func (e *Engine) enqueue(ls *lineState, op *persistOp) {
 	kept := ls.pending[:0]
 	for _, p := range ls.pending {
-		if p.inflight || !p.start.Equal(op.start) {
+		if p.inflight || !p.start.Equal(op.start) || p.late != nil || op.late != nil {
 			kept = append(kept, p)
 		}
 	}
@@ -102,6 +103,9 @@ func (e *Engine) handleResult(r persistResult) {
 	ls.failures, ls.backoff, ls.retryAt = 0, 0, time.Time{}
 	ls.pending = ls.pending[1:]
 	ls.cpDirty = true
+	if r.op.late != nil {
+		e.lateDone(ls, r.op.late)
+	}
 	if o := ls.fold.open; o != nil && r.op.event != nil && o.Start.Equal(r.op.start) {
 		o.ID = r.id
 	}
@@ -136,6 +140,9 @@ func (e *Engine) apply(ctx context.Context, op *persistOp) (int64, error) {
 	tdb, err := e.st.Tenant(ctx, op.tenantID)
 	if err != nil {
 		return 0, err
+	}
+	if op.late != nil {
+		return 0, e.rebook(ctx, op)
 	}
 	if op.event == nil {
 		_, err := tdb.DeleteOpenDowntime(ctx, op.lineID, op.start)
