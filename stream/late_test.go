@@ -8,6 +8,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/linepulse/linepulse/bus"
 	"github.com/linepulse/linepulse/internal/clock"
 	"github.com/linepulse/linepulse/internal/testkit"
 	"github.com/linepulse/linepulse/store"
@@ -117,8 +120,9 @@ func shuffledArrival(dets []store.Detection) []store.Detection {
 
 // TestEngineShuffledDay: the live engine fed the golden day shuffled (late by up to 2 h)
 // re-books the line by itself once late detections stop arriving, and ends with the
-// events of the in-order delivery (TestEngineGoldenDay), stored and republished, on both
-// engines, without linepulse recompute.
+// events of the in-order delivery (TestEngineGolden), stored and republished, on both
+// engines, without linepulse recompute. The re-booking waits for the writer's durable
+// consumer to acknowledge the late messages (stood in for by the test).
 func TestEngineShuffledDay(t *testing.T) {
 	storetest.Run(t, func(t *testing.T, e storetest.Engine) {
 		ctx := context.Background()
@@ -126,6 +130,10 @@ func TestEngineShuffledDay(t *testing.T) {
 		line := r.lines[0].ID
 		clk := clock.NewFake(time.Date(day.Year(), day.Month(), day.Day(), 15, 0, 0, 0, loc))
 		r.publish(line, shuffledArrival(dets), true)
+		writer, err := r.js.CreateConsumer(ctx, bus.DetStream, jetstream.ConsumerConfig{Durable: "lp-writer", AckPolicy: jetstream.AckExplicitPolicy})
+		if err != nil {
+			t.Fatal(err)
+		}
 		x := r.start(Config{Clock: clk, PublishRate: 50, LateRecompute: time.Minute})
 		testkit.CheckFor(t, waitLong, poll, func() error {
 			s := x.line(t, line)
@@ -146,6 +154,24 @@ func TestEngineShuffledDay(t *testing.T) {
 		}
 		if got := stored(); slices.Equal(got, want) {
 			t.Fatalf("the shuffle changed nothing: %v", got)
+		}
+		// The writer has committed nothing: the re-booking is due but waits.
+		advancing(t, clk, time.Second, 0, func() error {
+			var failures int
+			x.inspect(t, func(e *Engine) { failures = e.reg.line("acme", line).failures })
+			return testkit.Unless(failures > 1, "the re-booking has not waited for the writer yet")
+		})
+		if got := stored(); slices.Equal(got, want) {
+			t.Fatalf("re-booked before the writer committed: %v", got)
+		}
+		batch, err := writer.Fetch(len(dets), jetstream.FetchMaxWait(time.Second))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for m := range batch.Messages() {
+			if err := m.DoubleAck(ctx); err != nil {
+				t.Fatal(err)
+			}
 		}
 		advancing(t, clk, time.Second, 0, func() error {
 			got := stored()
