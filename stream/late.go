@@ -73,7 +73,7 @@ func (e *Engine) queueLate(ls *lineState) {
 		ls.late = nil
 		return
 	}
-	ls.late = nil
+	ls.late, ls.cpDirty = nil, true
 	j.to, j.hist = last, e.hist
 	e.m.lateRecomputes.Inc()
 	e.enqueue(ls, &persistOp{tenantID: ls.ten.id, lineID: ls.id, start: j.from, late: j})

@@ -122,7 +122,8 @@ func shuffledArrival(dets []store.Detection) []store.Detection {
 // re-books the line by itself once late detections stop arriving, and ends with the
 // events of the in-order delivery (TestEngineGolden), stored and republished, on both
 // engines, without linepulse recompute. The re-booking waits for the writer's durable
-// consumer to acknowledge the late messages (stood in for by the test).
+// consumer to acknowledge the late messages (stood in for by the test), and survives a
+// restart of the engine.
 func TestEngineShuffledDay(t *testing.T) {
 	storetest.Run(t, func(t *testing.T, e storetest.Engine) {
 		ctx := context.Background()
@@ -134,7 +135,8 @@ func TestEngineShuffledDay(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		x := r.start(Config{Clock: clk, PublishRate: 50, LateRecompute: time.Minute})
+		cfg := Config{Clock: clk, PublishRate: 50, LateRecompute: time.Minute}
+		x := r.start(cfg)
 		testkit.CheckFor(t, waitLong, poll, func() error {
 			s := x.line(t, line)
 			return testkit.Unless(s.total == int64(len(dets)) && s.pending == 0, "folded %d of %d detections, %d to store", s.total, len(dets), s.pending)
@@ -155,6 +157,9 @@ func TestEngineShuffledDay(t *testing.T) {
 		if got := stored(); slices.Equal(got, want) {
 			t.Fatalf("the shuffle changed nothing: %v", got)
 		}
+		// The pending re-booking survives a restart (checkpoint).
+		x.stop(t)
+		x = r.start(cfg)
 		// The writer has committed nothing: the re-booking is due but waits.
 		advancing(t, clk, time.Second, 0, func() error {
 			var failures int

@@ -193,8 +193,14 @@ func (e *Engine) cpSnapshot(all bool) cpJob {
 			}
 			cp := ls.fold.snapshot()
 			cp.Tenant, cp.Seq, cp.StreamSeq = ts.slug, ls.seq, max(e.lastSeq, ls.floor)
+			if j := ls.late; j != nil {
+				cp.Late = &rebookCP{From: j.from, Seq: j.seq}
+			}
 			for _, op := range ls.pending {
-				p := persistCP{Start: op.start, Delete: op.event == nil}
+				p := persistCP{Start: op.start, Delete: op.event == nil && op.late == nil}
+				if j := op.late; j != nil {
+					p.Rebook = &rebookCP{From: j.from, To: j.to, Seq: j.seq}
+				}
 				if op.event != nil {
 					p.End, p.DurationMS = op.event.End, op.event.DurationMS
 				}
@@ -252,13 +258,18 @@ func (e *Engine) restoreLine(ls *lineState) {
 		}
 		for _, p := range cp.Pending {
 			op := &persistOp{tenantID: ls.ten.id, lineID: ls.id, start: p.Start}
-			if !p.Delete {
+			if r := p.Rebook; r != nil {
+				op.late = &lateJob{from: r.From, to: r.To, seq: r.Seq, hist: e.hist}
+			} else if !p.Delete {
 				op.event = &store.DowntimeEvent{Start: p.Start, End: p.End, DurationMS: p.DurationMS}
 			}
 			ls.pending = append(ls.pending, op)
 		}
 		if len(ls.pending) > 0 {
 			e.pendLines[ls] = struct{}{}
+		}
+		if r := cp.Late; r != nil {
+			e.noteLate(ls, r.From, r.Seq)
 		}
 	}
 	// Messages published after the checkpoint carried later sequences: continue after the
