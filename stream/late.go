@@ -30,6 +30,7 @@ type lateJob struct {
 	hist     *History
 	upserted []store.DowntimeEvent // result: events new or changed
 	deleted  []store.DowntimeEvent // result: events no longer stops
+	replaced []store.DowntimeEvent // result: the stored versions of the changed events
 }
 
 // noteLate records a late detection at at from stream message seq and (re)starts the
@@ -109,7 +110,7 @@ func (e *Engine) rebook(ctx context.Context, op *persistOp) error {
 	for _, ev := range before {
 		old[ev.Start.UnixMilli()] = ev
 	}
-	j.upserted, j.deleted = nil, nil
+	j.upserted, j.deleted, j.replaced = nil, nil, nil
 	for _, ev := range res.Events {
 		o, ok := old[ev.Start.UnixMilli()]
 		delete(old, ev.Start.UnixMilli())
@@ -118,6 +119,7 @@ func (e *Engine) rebook(ctx context.Context, op *persistOp) error {
 		}
 		if ok {
 			ev.ID = o.ID
+			j.replaced = append(j.replaced, o)
 		}
 		j.upserted = append(j.upserted, ev)
 	}
@@ -163,4 +165,15 @@ func (e *Engine) lateDone(ls *lineState, j *lateJob) {
 	for _, c := range chs {
 		e.announce(ls, c)
 	}
+	// The periods the engine keeps (the live tiles) take the corrected events too.
+	for _, ev := range j.deleted {
+		ls.fold.adjust(ev, -1)
+	}
+	for _, ev := range j.replaced {
+		ls.fold.adjust(ev, -1)
+	}
+	for _, ev := range j.upserted {
+		ls.fold.adjust(ev, 1)
+	}
+	ls.dirty, ls.cpDirty = true, true
 }

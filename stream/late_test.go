@@ -182,6 +182,29 @@ func TestEngineShuffledDay(t *testing.T) {
 			got := stored()
 			return testkit.Unless(slices.Equal(got, want), "stored events %v, want %v", got, want)
 		})
+		// The engine's own figures of the shift are corrected too.
+		morning := time.Date(day.Year(), day.Month(), day.Day(), 6, 0, 0, 0, loc)
+		testkit.CheckFor(t, waitLong, poll, func() error {
+			reps, err := x.e.Periods(ctx, "acme", line)
+			if err != nil {
+				return err
+			}
+			for _, rep := range reps {
+				if rep.Shift != nil && rep.Shift.Start.Equal(morning) {
+					return testkit.Unless(rep.Events == 2 && rep.DowntimeS == goldenDown.Seconds(), "engine shift: %d events, %vs down", rep.Events, rep.DowntimeS)
+				}
+			}
+			return fmt.Errorf("no Morning period in %+v", reps)
+		})
+		reps, err := x.e.Periods(ctx, "acme", line)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, rep := range reps {
+			if rep.Shift != nil && rep.Shift.Start.Equal(morning) {
+				checkGolden(t, "engine after re-booking", rep)
+			}
+		}
 		// Republished: the last message about each start is its corrected "ended" event.
 		testkit.CheckFor(t, waitLong, poll, func() error {
 			last := map[string]DowntimeMessage{}
