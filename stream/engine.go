@@ -126,6 +126,7 @@ type Engine struct {
 
 	firedMu sync.Mutex
 	fired   []*lineState
+	lateDue []*lineState // lines whose late re-booking is due
 	wake    chan struct{}
 
 	persistCh chan *persistOp
@@ -133,7 +134,6 @@ type Engine struct {
 	cpCh      chan cpJob
 	cpDone    chan error
 	queries   chan func()
-	lateCh    chan *lineState
 	hist      *History
 
 	resetFloors bool // the stream was recreated: restored per-line positions are void
@@ -186,7 +186,7 @@ func NewEngine(cfg Config, nc *nats.Conn, st *store.Store, meta *store.MetaCache
 		wake: make(chan struct{}, 1), persistCh: make(chan *persistOp, 256), resultCh: make(chan persistResult, 256),
 		cpCh: make(chan cpJob, 1), cpDone: make(chan error, 1), queries: make(chan func()),
 		nodes: NewNodeTracker(), telem: make(chan *nats.Msg, 1024), monitorCh: make(chan monitorRow, 256),
-		lateCh: make(chan *lineState, 64), hist: NewHistory(st, meta).WithClock(cfg.Clock.Now)}
+		hist: NewHistory(st, meta).WithClock(cfg.Clock.Now)}
 	e.reg = newRegistry(st, meta, e.log, cfg.MetaRefresh, cfg.Clock, e)
 	return e, nil
 }
@@ -353,8 +353,6 @@ func (e *Engine) loop(ctx context.Context, msgs <-chan jetstream.Msg) {
 			q()
 		case m := <-e.telem:
 			e.handleTelemetry(m)
-		case ls := <-e.lateCh:
-			e.queueLate(ls)
 		}
 	}
 }
@@ -463,9 +461,12 @@ func (e *Engine) fire(ls *lineState) {
 
 func (e *Engine) handleFired() {
 	e.firedMu.Lock()
-	fired := e.fired
-	e.fired = nil
+	fired, lateDue := e.fired, e.lateDue
+	e.fired, e.lateDue = nil, nil
 	e.firedMu.Unlock()
+	for _, ls := range lateDue {
+		e.queueLate(ls)
+	}
 	for _, ls := range fired {
 		if !e.reg.registered(ls) {
 			continue // line deleted meanwhile

@@ -53,13 +53,14 @@ func (e *Engine) noteLate(ls *lineState, at time.Time, seq uint64) {
 	ls.lateTimer.Reset(e.cfg.LateRecompute)
 }
 
-// lateFired runs on the timer's goroutine: it hands the job to the loop.
+// lateFired runs on the timer's goroutine: it hands the line to the loop, as fire does.
 func (e *Engine) lateFired(ls *lineState) {
+	e.firedMu.Lock()
+	e.lateDue = append(e.lateDue, ls)
+	e.firedMu.Unlock()
 	select {
-	case e.lateCh <- ls:
+	case e.wake <- struct{}{}:
 	default:
-		// The loop is busy with other lines' jobs: try again after the delay.
-		ls.lateTimer.Reset(e.cfg.LateRecompute)
 	}
 }
 
