@@ -49,6 +49,7 @@ type lineCP struct {
 	Open      *liveStop   `json:"open,omitempty"`
 	Finalized []time.Time `json:"finalized,omitempty"`
 	Pending   []persistCP `json:"pending,omitempty"`
+	Late      *rebookCP   `json:"late,omitempty"` // late detections whose re-booking is not queued yet
 }
 
 type periodCP struct {
@@ -74,6 +75,14 @@ type persistCP struct {
 	End        *time.Time `json:"end,omitempty"`
 	DurationMS int64      `json:"duration_ms"`
 	Delete     bool       `json:"delete,omitempty"`
+	Rebook     *rebookCP  `json:"rebook,omitempty"` // a queued re-booking (late.go)
+}
+
+// rebookCP is a line's re-booking after late detections.
+type rebookCP struct {
+	From time.Time `json:"from"`
+	To   time.Time `json:"to,omitempty"` // zero until queued
+	Seq  uint64    `json:"seq"`
 }
 
 func lineKeyCP(tenant string, line int64) string {

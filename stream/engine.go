@@ -36,6 +36,14 @@ type Config struct {
 	// MetaRefresh is how often the plant model of every tenant is re-read (changes made in
 	// this process are seen at once through store.OnChange). Default 30s.
 	MetaRefresh time.Duration
+	// LateRecompute is how long a line's late detections (older than its newest by more
+	// than its downtime threshold) must stop arriving before its downtime is re-booked from
+	// the stored detections as linepulse recompute does (docs/OEE.md). Negative: never.
+	// Default 30s.
+	LateRecompute time.Duration
+	// WriterDurable is the writer's durable consumer on LP_DET (ingest.DefaultDurable): a
+	// re-booking waits until it has acknowledged the late messages. Default "lp-writer".
+	WriterDurable string
 	// Nodes overrides the node-health settings read from SYSTEM_CONFIG (tests).
 	Nodes *NodeSettings
 	// Logger receives the engine's logs. Default slog.Default().
@@ -68,6 +76,12 @@ func (c *Config) defaults() error {
 	}
 	if c.MetaRefresh <= 0 {
 		c.MetaRefresh = 30 * time.Second
+	}
+	if c.LateRecompute == 0 {
+		c.LateRecompute = 30 * time.Second
+	}
+	if c.WriterDurable == "" {
+		c.WriterDurable = "lp-writer"
 	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()
@@ -112,6 +126,7 @@ type Engine struct {
 
 	firedMu sync.Mutex
 	fired   []*lineState
+	lateDue []*lineState // lines whose late re-booking is due
 	wake    chan struct{}
 
 	persistCh chan *persistOp
@@ -119,6 +134,7 @@ type Engine struct {
 	cpCh      chan cpJob
 	cpDone    chan error
 	queries   chan func()
+	hist      *History
 
 	resetFloors bool // the stream was recreated: restored per-line positions are void
 
@@ -133,22 +149,24 @@ type lineKey struct {
 
 // lineState is one line's engine state: its fold, its publishing and its timer.
 type lineState struct {
-	ten      *tenantState
-	id       int64
-	line     store.Line
-	fold     *lineFold
-	seq      uint64
-	floor    uint64 // stream messages at or below were folded before the restart
-	dirty    bool   // a KPI update is due
-	cpDirty  bool   // the checkpoint is stale
-	lastPub  time.Time
-	lastKey  string
-	timer    clock.Timer
-	timerAt  time.Time
-	pending  []*persistOp
-	retryAt  time.Time
-	backoff  time.Duration
-	failures int
+	ten       *tenantState
+	id        int64
+	line      store.Line
+	fold      *lineFold
+	seq       uint64
+	floor     uint64 // stream messages at or below were folded before the restart
+	dirty     bool   // a KPI update is due
+	cpDirty   bool   // the checkpoint is stale
+	lastPub   time.Time
+	lastKey   string
+	timer     clock.Timer
+	timerAt   time.Time
+	pending   []*persistOp
+	retryAt   time.Time
+	backoff   time.Duration
+	failures  int
+	late      *lateJob // late detections waiting for their re-booking
+	lateTimer clock.Timer
 }
 
 // NewEngine makes an engine. nc must be allowed to consume LP_DET, publish kpi/downtime
@@ -167,7 +185,8 @@ func NewEngine(cfg Config, nc *nats.Conn, st *store.Store, meta *store.MetaCache
 	e := &Engine{cfg: cfg, clk: cfg.Clock, nc: nc, st: st, log: cfg.Logger.With("component", "stream"), m: m,
 		wake: make(chan struct{}, 1), persistCh: make(chan *persistOp, 256), resultCh: make(chan persistResult, 256),
 		cpCh: make(chan cpJob, 1), cpDone: make(chan error, 1), queries: make(chan func()),
-		nodes: NewNodeTracker(), telem: make(chan *nats.Msg, 1024), monitorCh: make(chan monitorRow, 256)}
+		nodes: NewNodeTracker(), telem: make(chan *nats.Msg, 1024), monitorCh: make(chan monitorRow, 256),
+		hist: NewHistory(st, meta).WithClock(cfg.Clock.Now)}
 	e.reg = newRegistry(st, meta, e.log, cfg.MetaRefresh, cfg.Clock, e)
 	return e, nil
 }
@@ -377,6 +396,9 @@ func (e *Engine) handleMsg(m jetstream.Msg) {
 	e.m.detections.Add(float64(len(dets)))
 	now := e.now()
 	for _, d := range dets {
+		if last, ok := ls.fold.tr.Last(); ok && last.Sub(d.At) > ls.fold.conf.threshold {
+			e.noteLate(ls, d.At, seq)
+		}
 		if chs := ls.fold.observe(d, now); len(chs) > 0 {
 			e.emit(ls, chs, now)
 		}
@@ -396,6 +418,9 @@ func (e *Engine) lineChanged(ls *lineState) { e.arm(ls, e.now()) }
 func (e *Engine) lineRemoved(ls *lineState) {
 	if ls.timer != nil {
 		ls.timer.Stop()
+	}
+	if ls.lateTimer != nil {
+		ls.lateTimer.Stop()
 	}
 }
 
@@ -436,9 +461,12 @@ func (e *Engine) fire(ls *lineState) {
 
 func (e *Engine) handleFired() {
 	e.firedMu.Lock()
-	fired := e.fired
-	e.fired = nil
+	fired, lateDue := e.fired, e.lateDue
+	e.fired, e.lateDue = nil, nil
 	e.firedMu.Unlock()
+	for _, ls := range lateDue {
+		e.queueLate(ls)
+	}
 	for _, ls := range fired {
 		if !e.reg.registered(ls) {
 			continue // line deleted meanwhile
@@ -461,25 +489,12 @@ func (e *Engine) handleFired() {
 // emit publishes downtime changes and queues their persistence.
 func (e *Engine) emit(ls *lineState, chs []change, now time.Time) {
 	for _, c := range chs {
-		ls.seq++
-		body := DowntimeMsgBody{ID: c.ID, State: c.State, Start: Time(c.Start), NodeOffline: c.NodeOffline}
-		if c.State == DowntimeEnded {
-			end := Time(c.End)
-			body.End, body.DurationMS = &end, c.Duration.Milliseconds()
-		}
-		data, err := json.Marshal(DowntimeMessage{Type: "downtime", Line: ls.id, Seq: ls.seq, Event: body})
-		if err != nil {
-			e.log.Error("cannot encode downtime message", "err", err)
-			continue
-		}
-		e.publish(bus.DowntimeSubject(ls.ten.slug, ls.id), data)
-		e.m.downtime.WithLabelValues(c.State).Inc()
+		e.announce(ls, c)
 		if c.State == DowntimeStarted {
 			if last, ok := ls.fold.tr.Last(); ok {
 				e.m.alertDelay.Observe(now.Sub(last.Add(ls.fold.conf.threshold)).Seconds())
 			}
 		}
-		e.log.Debug("downtime", "tenant", ls.ten.slug, "line", ls.id, "state", c.State, "start", c.Start, "duration", c.Duration)
 		op := &persistOp{tenantID: ls.ten.id, lineID: ls.id, start: c.Start}
 		switch c.State {
 		case DowntimeStarted:
@@ -491,6 +506,25 @@ func (e *Engine) emit(ls *lineState, chs []change, now time.Time) {
 		e.enqueue(ls, op)
 	}
 	ls.dirty, ls.cpDirty = true, true
+}
+
+// announce publishes one downtime change.
+func (e *Engine) announce(ls *lineState, c change) {
+	ls.seq++
+	ls.cpDirty = true
+	body := DowntimeMsgBody{ID: c.ID, State: c.State, Start: Time(c.Start), NodeOffline: c.NodeOffline}
+	if c.State == DowntimeEnded {
+		end := Time(c.End)
+		body.End, body.DurationMS = &end, c.Duration.Milliseconds()
+	}
+	data, err := json.Marshal(DowntimeMessage{Type: "downtime", Line: ls.id, Seq: ls.seq, Event: body})
+	if err != nil {
+		e.log.Error("cannot encode downtime message", "err", err)
+		return
+	}
+	e.publish(bus.DowntimeSubject(ls.ten.slug, ls.id), data)
+	e.m.downtime.WithLabelValues(c.State).Inc()
+	e.log.Debug("downtime", "tenant", ls.ten.slug, "line", ls.id, "state", c.State, "start", c.Start, "duration", c.Duration)
 }
 
 func (e *Engine) publish(subject string, data []byte) {

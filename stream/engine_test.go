@@ -24,24 +24,32 @@ func shiftAllDay() []store.Shift {
 	return []store.Shift{{Name: "Day", StartTime: "00:00", EndTime: "00:00", IsOvernight: true, Active: true}}
 }
 
+// goldenRig is a rig with the golden shifts and line settings, and the golden day two
+// days ago (the next morning is yesterday: never in the future).
+func goldenRig(t *testing.T, e storetest.Engine) (r *rig, loc *time.Location, day time.Time, dets []store.Detection) {
+	t.Helper()
+	loc = madrid(t)
+	r = newRig(t, e, rigOpts{tz: "Europe/Madrid", shifts: goldenShifts(), threshold: 30 * time.Second, micro: 5 * time.Second, ideal: time.Second})
+	y, m, d := testStart(t).In(loc).Date()
+	day = time.Date(y, m, d-2, 0, 0, 0, 0, loc)
+	return r, loc, day, goldenDetections(loc, day)
+}
+
 // TestEngineGolden replays the hand-worked golden shift through NATS and checks the
 // engine's shift OEE, the booked events, and History's answers from the database.
 func TestEngineGolden(t *testing.T) {
 	storetest.Run(t, func(t *testing.T, e storetest.Engine) {
 		ctx := context.Background()
-		loc := madrid(t)
-		r := newRig(t, e, rigOpts{tz: "Europe/Madrid", shifts: goldenShifts(), threshold: 30 * time.Second, micro: 5 * time.Second, ideal: time.Second})
+		r, loc, day, dets := goldenRig(t, e)
 		line := r.lines[0].ID
-		y, m, d := testStart(t).In(loc).Date()
-		day := time.Date(y, m, d-2, 0, 0, 0, 0, loc) // the next morning is yesterday: never in the future
-		dets := goldenDetections(loc, day)
+		y, m, d := day.Date()
 		// The engine's clock: the golden day's 15:00.
-		base := time.Date(y, m, d-2, 15, 0, 0, 0, loc)
+		base := time.Date(y, m, d, 15, 0, 0, 0, loc)
 		clk := clock.NewFake(base)
 		r.publish(line, dets, true)
 		x := r.start(Config{Clock: clk, PublishRate: 50, CheckpointEvery: 50 * time.Millisecond})
 
-		shiftStart, shiftEnd := time.Date(y, m, d-2, 6, 0, 0, 0, loc), time.Date(y, m, d-2, 14, 0, 0, 0, loc)
+		shiftStart, shiftEnd := time.Date(y, m, d, 6, 0, 0, 0, loc), time.Date(y, m, d, 14, 0, 0, 0, loc)
 		testkit.CheckFor(t, waitLong, poll, func() error {
 			s := x.line(t, line)
 			return testkit.Unless(s.total == int64(len(dets)) && s.pending == 0 && s.events == 3,

@@ -312,6 +312,22 @@ func (f *lineFold) book(g stopGroup) {
 	}
 }
 
+// adjust adds (sign 1) or removes (sign -1) a booked, closed event in the kept period
+// it belongs to (an event lies in one shift instance), as book does: the re-booking after
+// late detections corrects the live figures with it.
+func (f *lineFold) adjust(ev store.DowntimeEvent, sign int) {
+	p := f.periodFor(ev.Start, false)
+	if p == nil || ev.End == nil {
+		return
+	}
+	d := time.Duration(sign) * time.Duration(ev.DurationMS) * time.Millisecond
+	p.Events += int64(sign)
+	p.Downtime += d
+	if p.First.IsZero() || !ev.End.After(p.First) {
+		p.Lead += d
+	}
+}
+
 // periodFor returns the period containing t, creating it when create is set. It returns
 // nil for a time older than every kept period when the list is full.
 func (f *lineFold) periodFor(t time.Time, create bool) *period {

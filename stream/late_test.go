@@ -8,6 +8,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/linepulse/linepulse/bus"
+	"github.com/linepulse/linepulse/internal/clock"
+	"github.com/linepulse/linepulse/internal/testkit"
 	"github.com/linepulse/linepulse/store"
 	"github.com/linepulse/linepulse/store/storetest"
 	"github.com/linepulse/linepulse/stream/shiftcal"
@@ -31,21 +36,7 @@ func TestRecomputeShuffledDay(t *testing.T) {
 		if len(inOrder) != 4 {
 			t.Fatalf("in-order events %v", inOrder)
 		}
-		// Shuffled: arrival = event time + up to 2 h.
-		rng := rand.New(rand.NewPCG(14, 14))
-		type arrival struct {
-			d  store.Detection
-			at time.Time
-		}
-		arr := make([]arrival, len(dets))
-		for i, d := range dets {
-			arr[i] = arrival{d, d.At.Add(time.Duration(rng.Int64N(int64(2 * time.Hour))))}
-		}
-		slices.SortFunc(arr, func(a, b arrival) int { return a.at.Compare(b.at) })
-		shuffled := make([]store.Detection, len(arr))
-		for i, a := range arr {
-			shuffled[i] = a.d
-		}
+		shuffled := shuffledArrival(dets)
 		w, err := tdb.NewWriterPool(ctx, 1)
 		if err != nil {
 			t.Fatal(err)
@@ -106,4 +97,128 @@ func mustCalendar(t *testing.T) *shiftcal.Calendar {
 		t.Fatal(err)
 	}
 	return cal
+}
+
+// shuffledArrival returns dets in the order they arrive when each is late by up to 2 h.
+func shuffledArrival(dets []store.Detection) []store.Detection {
+	rng := rand.New(rand.NewPCG(14, 14))
+	type arrival struct {
+		d  store.Detection
+		at time.Time
+	}
+	arr := make([]arrival, len(dets))
+	for i, d := range dets {
+		arr[i] = arrival{d, d.At.Add(time.Duration(rng.Int64N(int64(2 * time.Hour))))}
+	}
+	slices.SortFunc(arr, func(a, b arrival) int { return a.at.Compare(b.at) })
+	out := make([]store.Detection, len(arr))
+	for i, a := range arr {
+		out[i] = a.d
+	}
+	return out
+}
+
+// TestEngineShuffledDay: the live engine fed the golden day shuffled (late by up to 2 h)
+// re-books the line by itself once late detections stop arriving, and ends with the
+// events of the in-order delivery (TestEngineGolden), stored and republished, on both
+// engines, without linepulse recompute. The re-booking waits for the writer's durable
+// consumer to acknowledge the late messages (stood in for by the test), and survives a
+// restart of the engine.
+func TestEngineShuffledDay(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, e storetest.Engine) {
+		ctx := context.Background()
+		r, loc, day, dets := goldenRig(t, e)
+		line := r.lines[0].ID
+		clk := clock.NewFake(time.Date(day.Year(), day.Month(), day.Day(), 15, 0, 0, 0, loc))
+		r.publish(line, shuffledArrival(dets), true)
+		writer, err := r.js.CreateConsumer(ctx, bus.DetStream, jetstream.ConsumerConfig{Durable: "lp-writer", AckPolicy: jetstream.AckExplicitPolicy})
+		if err != nil {
+			t.Fatal(err)
+		}
+		cfg := Config{Clock: clk, PublishRate: 50, LateRecompute: time.Minute}
+		x := r.start(cfg)
+		testkit.CheckFor(t, waitLong, poll, func() error {
+			s := x.line(t, line)
+			return testkit.Unless(s.total == int64(len(dets)) && s.pending == 0, "folded %d of %d detections, %d to store", s.total, len(dets), s.pending)
+		})
+		want := []string{"06:00:00 35000ms", "07:00:00 1200000ms", "11:50:00 1500000ms"}
+		stored := func() []string {
+			evs, err := r.tdb.ListDowntime(ctx, line, day, day.AddDate(0, 0, 2), store.DowntimeFilter{}, store.Page{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			for _, ev := range evs {
+				got = append(got, fmt.Sprintf("%s %dms", ev.Start.In(loc).Format("15:04:05"), ev.DurationMS))
+			}
+			slices.Sort(got)
+			return got
+		}
+		if got := stored(); slices.Equal(got, want) {
+			t.Fatalf("the shuffle changed nothing: %v", got)
+		}
+		// The pending re-booking survives a restart (checkpoint).
+		x.stop(t)
+		x = r.start(cfg)
+		// The writer has committed nothing: the re-booking is due but waits.
+		advancing(t, clk, time.Second, 0, func() error {
+			var failures int
+			x.inspect(t, func(e *Engine) { failures = e.reg.line("acme", line).failures })
+			return testkit.Unless(failures > 1, "the re-booking has not waited for the writer yet")
+		})
+		if got := stored(); slices.Equal(got, want) {
+			t.Fatalf("re-booked before the writer committed: %v", got)
+		}
+		batch, err := writer.Fetch(len(dets), jetstream.FetchMaxWait(time.Second))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for m := range batch.Messages() {
+			if err := m.DoubleAck(ctx); err != nil {
+				t.Fatal(err)
+			}
+		}
+		advancing(t, clk, time.Second, 0, func() error {
+			got := stored()
+			return testkit.Unless(slices.Equal(got, want), "stored events %v, want %v", got, want)
+		})
+		// The engine's own figures of the shift are corrected too.
+		morning := time.Date(day.Year(), day.Month(), day.Day(), 6, 0, 0, 0, loc)
+		testkit.CheckFor(t, waitLong, poll, func() error {
+			reps, err := x.e.Periods(ctx, "acme", line)
+			if err != nil {
+				return err
+			}
+			for _, rep := range reps {
+				if rep.Shift != nil && rep.Shift.Start.Equal(morning) {
+					return testkit.Unless(rep.Events == 2 && rep.DowntimeS == goldenDown.Seconds(), "engine shift: %d events, %vs down", rep.Events, rep.DowntimeS)
+				}
+			}
+			return fmt.Errorf("no Morning period in %+v", reps)
+		})
+		reps, err := x.e.Periods(ctx, "acme", line)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, rep := range reps {
+			if rep.Shift != nil && rep.Shift.Start.Equal(morning) {
+				checkGolden(t, "engine after re-booking", rep)
+			}
+		}
+		// Republished: the last message about each start is its corrected "ended" event.
+		testkit.CheckFor(t, waitLong, poll, func() error {
+			last := map[string]DowntimeMessage{}
+			for _, dm := range r.seen.downtime(line) {
+				last[time.Time(dm.Event.Start).In(loc).Format("01-02 15:04:05")] = dm
+			}
+			var got []string
+			for start, dm := range last {
+				if dm.Event.State == DowntimeEnded {
+					got = append(got, fmt.Sprintf("%s %dms", start[6:], dm.Event.DurationMS))
+				}
+			}
+			slices.Sort(got)
+			return testkit.Unless(slices.Equal(got, want), "published events %v, want %v", got, want)
+		})
+	})
 }

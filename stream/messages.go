@@ -36,7 +36,8 @@ const (
 	DowntimeStarted = "started" // live alert: the line stopped (the event is open)
 	DowntimeEnded   = "ended"   // the event is booked with its end and duration
 	// DowntimeCancelled withdraws a "started" alert that late detections proved false
-	// (the edge was offline and uploaded what it had buffered). It is rare.
+	// (the edge was offline and uploaded what it had buffered), or a booked event (with
+	// its id) that the re-booking after late detections found was no stop. It is rare.
 	DowntimeCancelled = "cancelled"
 )
 

@@ -25,6 +25,7 @@ type persistOp struct {
 	tenantID, lineID int64
 	start            time.Time
 	event            *store.DowntimeEvent // nil: withdraw the open event at start
+	late             *lateJob             // set: re-book the line (late.go), event unused
 	inflight         bool
 }
 
@@ -37,7 +38,7 @@ type persistResult struct {
 func (e *Engine) enqueue(ls *lineState, op *persistOp) {
 	kept := ls.pending[:0]
 	for _, p := range ls.pending {
-		if p.inflight || !p.start.Equal(op.start) {
+		if p.inflight || !p.start.Equal(op.start) || p.late != nil || op.late != nil {
 			kept = append(kept, p)
 		}
 	}
@@ -102,6 +103,9 @@ func (e *Engine) handleResult(r persistResult) {
 	ls.failures, ls.backoff, ls.retryAt = 0, 0, time.Time{}
 	ls.pending = ls.pending[1:]
 	ls.cpDirty = true
+	if r.op.late != nil {
+		e.lateDone(ls, r.op.late)
+	}
 	if o := ls.fold.open; o != nil && r.op.event != nil && o.Start.Equal(r.op.start) {
 		o.ID = r.id
 	}
@@ -136,6 +140,9 @@ func (e *Engine) apply(ctx context.Context, op *persistOp) (int64, error) {
 	tdb, err := e.st.Tenant(ctx, op.tenantID)
 	if err != nil {
 		return 0, err
+	}
+	if op.late != nil {
+		return 0, e.rebook(ctx, op)
 	}
 	if op.event == nil {
 		_, err := tdb.DeleteOpenDowntime(ctx, op.lineID, op.start)
@@ -186,8 +193,14 @@ func (e *Engine) cpSnapshot(all bool) cpJob {
 			}
 			cp := ls.fold.snapshot()
 			cp.Tenant, cp.Seq, cp.StreamSeq = ts.slug, ls.seq, max(e.lastSeq, ls.floor)
+			if j := ls.late; j != nil {
+				cp.Late = &rebookCP{From: j.from, Seq: j.seq}
+			}
 			for _, op := range ls.pending {
-				p := persistCP{Start: op.start, Delete: op.event == nil}
+				p := persistCP{Start: op.start, Delete: op.event == nil && op.late == nil}
+				if j := op.late; j != nil {
+					p.Rebook = &rebookCP{From: j.from, To: j.to, Seq: j.seq}
+				}
 				if op.event != nil {
 					p.End, p.DurationMS = op.event.End, op.event.DurationMS
 				}
@@ -245,13 +258,18 @@ func (e *Engine) restoreLine(ls *lineState) {
 		}
 		for _, p := range cp.Pending {
 			op := &persistOp{tenantID: ls.ten.id, lineID: ls.id, start: p.Start}
-			if !p.Delete {
+			if r := p.Rebook; r != nil {
+				op.late = &lateJob{from: r.From, to: r.To, seq: r.Seq, hist: e.hist}
+			} else if !p.Delete {
 				op.event = &store.DowntimeEvent{Start: p.Start, End: p.End, DurationMS: p.DurationMS}
 			}
 			ls.pending = append(ls.pending, op)
 		}
 		if len(ls.pending) > 0 {
 			e.pendLines[ls] = struct{}{}
+		}
+		if r := cp.Late; r != nil {
+			e.noteLate(ls, r.From, r.Seq)
 		}
 	}
 	// Messages published after the checkpoint carried later sequences: continue after the
