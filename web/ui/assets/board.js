@@ -101,7 +101,7 @@ export function board() {
 
 // tones of a line state on the map and the timeline.
 const MAX_PLAN_BYTES = 2 * 1024 * 1024;
-const FILL = { running: '#059669', down: '#dc2626', planned_stop: '#d97706', no_shift: '#475569', unknown: '#334155' };
+const FILL = { running: '#059669', down: '#dc2626', planned_stop: '#d97706', no_data: '#64748b', no_shift: '#475569', unknown: '#334155' };
 
 export function widget() {
   let chart = null;
@@ -365,23 +365,42 @@ export function widget() {
           title: `${stateLabel(state)} ${time(s)}–${time(e)}`,
         });
       };
+      // Planned time before the first data is unmonitored (docs/OEE.md), not running: the
+      // first unmonitored_s seconds of planned time (breaks skipped) are drawn as no data.
+      let noData = (Number(m.unmonitored_s) || 0) * 1000;
+      let firstData = start;
+      for (const b of marks.filter((mk) => mk.state === 'planned_stop')) {
+        if (noData <= 0) break;
+        if (b.s > firstData) {
+          const take = Math.min(noData, b.s - firstData);
+          firstData += take;
+          noData -= take;
+        }
+        if (noData > 0) firstData = Math.max(firstData, b.e);
+      }
+      firstData += Math.max(noData, 0);
+      const between = (s, e) => {
+        push(s, Math.min(e, firstData), 'no_data');
+        push(Math.max(s, firstData), e, 'running');
+      };
       for (const mk of marks) {
-        if (mk.s > at) push(at, Math.min(mk.s, now), 'running');
+        if (mk.s > at) between(at, Math.min(mk.s, now));
         push(Math.max(mk.s, at), mk.e, mk.state);
         at = Math.max(at, mk.e);
       }
-      if (now > at) push(at, now, 'running');
+      if (now > at) between(at, now);
       this.segments = segs;
       this.span = `${sh.name || ''} ${time(start)}–${time(end)}`;
     },
 
-    // counter_target: the target given, else what the ideal cycle time allows in the planned time so far.
+    // counter_target: the target given, else what the ideal cycle time allows in the monitored
+    // planned time so far (planned time without data is no one's target: docs/OEE.md).
     counter() {
       const m = shared.raw[this.line] || {};
       const good = (m.counts && m.counts.good) || 0;
       let target = this.params.target || 0;
       const cycle = Number((shared.info[this.line] || {}).ideal_cycle_time_ms) || 0;
-      if (!target && cycle > 0 && typeof m.planned_s === 'number') target = Math.floor((m.planned_s * 1000) / cycle);
+      if (!target && cycle > 0 && typeof m.planned_s === 'number') target = Math.floor((Math.max(m.planned_s - (Number(m.unmonitored_s) || 0), 0) * 1000) / cycle);
       const share = target > 0 ? Math.min(1, good / target) : 0;
       return {
         good: integer(good),

@@ -118,7 +118,9 @@ export function unmonitoredShare(m) {
 export function unmonitoredText(m) {
   const share = unmonitoredShare(m);
   if (share === null || share <= 0) return '';
-  return t('js.tile.unmonitored', { share: percent(share, share < 0.01 ? 1 : 0) });
+  // Never round a part up to the whole (99.6 % of a shift without data is not "100 %").
+  const digits = share < 0.01 || share > 0.99 ? 1 : 0;
+  return t('js.tile.unmonitored', { share: percent(Math.min(share, share < 1 ? 0.999 : 1), digits) });
 }
 
 // monitored says whether any of a message's planned time had data: when none had, A/P/Q/OEE
