@@ -157,5 +157,11 @@ func commands() []*command {
 		benchAlertsCommand(),
 		auditVerifyCommand(),
 		recomputeCommand(),
+		alertRuleListCommand(),
+		alertRuleCreateCommand(),
+		alertRuleDeleteCommand(),
+		channelListCommand(),
+		channelCreateCommand(),
+		channelDeleteCommand(),
 	}
 }
