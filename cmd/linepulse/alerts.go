@@ -67,6 +67,9 @@ func alertRuleListCommand() *command {
 			if err != nil {
 				return err
 			}
+			if all == nil {
+				all = []store.AlertRule{} // JSON [] rather than null
+			}
 			if *f.format == "json" {
 				return json.NewEncoder(cc.stdout).Encode(all)
 			}
@@ -104,7 +107,7 @@ func channelCreateCommand() *command {
 	name := c.flags.String("name", "", "channel name (required)")
 	kind := c.flags.String("kind", "", "webhook, email or browser (required)")
 	file := c.flags.String("config-file", "", "file with the channel's JSON config (- = standard input); keeps secrets out of the process list")
-	inline := c.flags.String("config", "", `the channel's JSON config, e.g. {"url":"https://…","secret":"…","format":"slack"}`)
+	inline := c.flags.String("config-json", "", `the channel's JSON config (--config is the common settings file), e.g. {"url":"https://…","secret":"…","format":"slack"}`)
 	c.run = func(cc *cliContext) error {
 		ch := store.AlertChannel{Name: *name, Kind: *kind}
 		if err := readChannelConfig(cc, *file, *inline, &ch.Config); err != nil {
@@ -122,13 +125,13 @@ func channelCreateCommand() *command {
 	return c
 }
 
-// readChannelConfig decodes --config-file or --config (exactly one may be given; browser
+// readChannelConfig decodes --config-file or --config-json (exactly one may be given; browser
 // channels need neither) with the API's strictness: unknown fields are refused.
 func readChannelConfig(cc *cliContext, file, inline string, cfg *store.ChannelConfig) error {
 	var r io.Reader
 	switch {
 	case file != "" && inline != "":
-		return errors.New("give --config-file or --config, not both")
+		return errors.New("give --config-file or --config-json, not both")
 	case file == "-":
 		r = cc.stdin
 	case file != "":
@@ -165,6 +168,9 @@ func channelListCommand() *command {
 			all, err := t.AlertChannels.All(cc.ctx)
 			if err != nil {
 				return err
+			}
+			if all == nil {
+				all = []store.AlertChannel{} // JSON [] rather than null
 			}
 			for i := range all {
 				all[i] = all[i].Redacted()
