@@ -60,6 +60,14 @@ func TestAlertAndChannelCommands(t *testing.T) {
 			t.Fatalf("text create: %s", out)
 		}
 
+		if code, out, stderr := runCLI(t, `{"url":"https://hooks.example/teams","format":"teams"}`, append([]string{"notification-channel", "create", "--tenant", "acme",
+			"--name", "teams", "--kind", "webhook", "--config-file", "-"}, db...)...); code != 0 || !strings.Contains(out, "teams") {
+			t.Fatalf("config on stdin: %s %s", out, stderr)
+		}
+		if code, _, stderr := cli("notification-channel", "create", "--tenant", "acme", "--name", "x", "--kind", "browser", "--config-file", cfgFile, "--config-json", "{}"); code == 0 || !strings.Contains(stderr, "not both") {
+			t.Errorf("two configs: %s", stderr)
+		}
+
 		// The store's checks, as in the API.
 		for _, bad := range [][]string{
 			{"--kind", "sms"},
@@ -110,7 +118,7 @@ func TestAlertAndChannelCommands(t *testing.T) {
 		// Lists: every field but the secrets.
 		chText, chJSON := must("notification-channel", "list", "--tenant", "acme"), must("notification-channel", "list", "--tenant", "acme", "--format", "json")
 		for _, out := range []string{chText, chJSON} {
-			if !strings.Contains(out, "ops hook") || !strings.Contains(out, "boss") || !strings.Contains(out, "bell") {
+			if !strings.Contains(out, "ops hook") || !strings.Contains(out, "boss") || !strings.Contains(out, "bell") || !strings.Contains(out, "teams") {
 				t.Errorf("channel list: %s", out)
 			}
 		}
@@ -161,7 +169,7 @@ func TestAlertAndChannelCommands(t *testing.T) {
 				count[en.Action]++
 			}
 		}
-		want := map[string]int{"config.notification_channel.create": 3, "config.alert_rule.create": 2, "config.alert_rule.delete": 1, "config.notification_channel.delete": 1}
+		want := map[string]int{"config.notification_channel.create": 4, "config.alert_rule.create": 2, "config.alert_rule.delete": 1, "config.notification_channel.delete": 1}
 		for a, n := range want {
 			if count[a] != n {
 				t.Errorf("%s: %d audit entries, want %d (all: %v)", a, count[a], n, count)
