@@ -573,3 +573,38 @@ func (t *TenantDB) SetChannelHealth(ctx context.Context, id int64, failing bool,
 	}
 	return nil
 }
+
+// CheckRuleRefs checks that a rule's channels and lines exist in t: the API and the CLI
+// share it (the caller's own line permissions are the API's to check). A missing reference
+// is a *ValidationError naming its field; any other error is returned as is.
+func (t *TenantDB) CheckRuleRefs(ctx context.Context, r *AlertRule) error {
+	v := validator{entity: "alert_rule"}
+	ref := func(field, what string, id int64, get func() error) error {
+		if id <= 0 {
+			v.check(false, field, what+" ids are positive")
+			return nil
+		}
+		err := get()
+		if errors.Is(err, ErrNotFound) {
+			v.check(false, field, "no such "+what)
+			return nil
+		}
+		return err
+	}
+	for _, field := range []struct {
+		name string
+		ids  []int64
+	}{{"channels", r.Channels}, {"escalate_channels", r.EscalateChannels}} {
+		for _, id := range field.ids {
+			if err := ref(field.name, "notification channel", id, func() error { _, err := t.AlertChannels.Get(ctx, id); return err }); err != nil {
+				return err
+			}
+		}
+	}
+	for _, id := range r.Lines {
+		if err := ref("lines", "line", id, func() error { _, err := t.GetLine(ctx, id); return err }); err != nil {
+			return err
+		}
+	}
+	return v.err()
+}

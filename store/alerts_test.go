@@ -158,3 +158,35 @@ func TestAlertLifecycleAndOutbox(t *testing.T) {
 		}
 	})
 }
+
+// TestCheckRuleRefs: a rule may name only its own tenant's channels and lines; each missing
+// reference is a field error, all of them in one answer.
+func TestCheckRuleRefs(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, e storetest.Engine) {
+		ctx := context.Background()
+		s := e.Open(t)
+		a := storetest.Tenant(t, s, "acme")
+		b := storetest.Tenant(t, s, "bolt")
+		line := store.Line{Name: "L1", DowntimeThresholdMS: 30000, IdealCycleTimeMS: 1000}
+		if err := a.CreateLine(ctx, &line); err != nil {
+			t.Fatal(err)
+		}
+		ch := store.AlertChannel{Name: "bell", Kind: store.ChannelBrowser}
+		if err := a.AlertChannels.Create(ctx, &ch); err != nil {
+			t.Fatal(err)
+		}
+		ok := store.AlertRule{Lines: []int64{line.ID}, Channels: []int64{ch.ID}, EscalateChannels: []int64{ch.ID}}
+		if err := a.CheckRuleRefs(ctx, &ok); err != nil {
+			t.Fatalf("own references refused: %v", err)
+		}
+		// bolt has neither acme's line nor its channel (both are id 1 there too: ids alone never cross).
+		var ve *store.ValidationError
+		if err := b.CheckRuleRefs(ctx, &ok); !errors.As(err, &ve) || len(ve.Fields) != 3 {
+			t.Fatalf("another tenant's references: %v", err)
+		}
+		bad := store.AlertRule{Lines: []int64{0}, Channels: []int64{-1, 999}}
+		if err := a.CheckRuleRefs(ctx, &bad); !errors.As(err, &ve) || len(ve.Fields) != 3 || ve.Fields[1].Message != "no such notification channel" {
+			t.Fatalf("bad references: %v", err)
+		}
+	})
+}

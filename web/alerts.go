@@ -1,7 +1,6 @@
 package web
 
 import (
-	"context"
 	"net/http"
 	"slices"
 
@@ -121,36 +120,23 @@ func (a *API) ruleOps() ops[store.AlertRule] {
 	return o
 }
 
-// checkRule checks that a rule's channels and lines exist in the caller's tenant and that
-// the lines are within its permissions.
+// checkRule checks that a rule's channels and lines exist in the caller's tenant (the
+// store's check, shared with the CLI) and that the lines are within its permissions.
 func checkRule(c *call, v, _ *store.AlertRule) error {
 	var errs []error
-	for _, field := range []struct {
-		name string
-		ids  []int64
-	}{{"channels", v.Channels}, {"escalate_channels", v.EscalateChannels}} {
-		for _, id := range field.ids {
-			if id <= 0 {
-				errs = append(errs, fieldErr(field.name, "channel ids are positive"))
-				continue
-			}
-			errs = append(errs, c.refExists(field.name, "no such notification channel", id, func(ctx context.Context, t *store.TenantDB) error {
-				_, err := t.AlertChannels.Get(ctx, id)
-				return err
-			}))
-		}
-	}
 	for _, l := range v.Lines {
-		if l <= 0 {
-			errs = append(errs, fieldErr("lines", "line ids are positive"))
-			continue
+		if l > 0 && c.seeLine(l) != nil {
+			errs = append(errs, fieldErr("lines", "no such line"))
 		}
-		errs = append(errs, c.lineExists("lines", l))
 	}
 	if len(v.Lines) == 0 && c.p.Lines != nil {
 		errs = append(errs, fieldErr("lines", "your permissions are limited to some lines: name them"))
 	}
-	return checks(errs...)
+	t, err := c.tenant()
+	if err != nil {
+		return err
+	}
+	return checks(append(errs, t.CheckRuleRefs(c.r.Context(), v))...)
 }
 
 // alert reads the {id} alert, not found when it is on a line the caller may not see.

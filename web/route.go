@@ -329,11 +329,15 @@ func checks(errs ...error) error {
 			continue
 		}
 		var ae *apiError
-		if errors.As(err, &ae) && ae.code == CodeValidation && len(ae.fields) > 0 {
+		var ve *store.ValidationError
+		switch {
+		case errors.As(err, &ae) && ae.code == CodeValidation && len(ae.fields) > 0:
 			fields = append(fields, ae.fields...)
-			continue
+		case errors.As(err, &ve):
+			fields = append(fields, ve.Fields...)
+		default:
+			return err
 		}
-		return err
 	}
 	if len(fields) > 0 {
 		return &store.ValidationError{Entity: "request", Fields: fields}

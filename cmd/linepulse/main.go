@@ -111,8 +111,12 @@ func findCommand(cmds []*command, args []string) *command {
 
 func overview(w io.Writer, cmds []*command) {
 	fmt.Fprintln(w, "LinePulse: real-time production monitoring.\n\nUsage: linepulse <command> [options]\n\nCommands:")
+	width := 0
 	for _, c := range cmds {
-		fmt.Fprintf(w, "  %-16s %s\n", c.name, c.short)
+		width = max(width, len(c.name))
+	}
+	for _, c := range cmds {
+		fmt.Fprintf(w, "  %-*s  %s\n", width, c.name, c.short)
 	}
 	fmt.Fprintln(w, "\nRun `linepulse help <command>` or `linepulse <command> --help` for its options.")
 }
@@ -157,5 +161,11 @@ func commands() []*command {
 		benchAlertsCommand(),
 		auditVerifyCommand(),
 		recomputeCommand(),
+		alertRuleListCommand(),
+		alertRuleCreateCommand(),
+		alertRuleDeleteCommand(),
+		channelListCommand(),
+		channelCreateCommand(),
+		channelDeleteCommand(),
 	}
 }

@@ -158,6 +158,10 @@ func TestEveryCLIChangeIsAudited(t *testing.T) {
 		{0, "a-long-password\n", []string{"user", "create", "--email", "root@platform.test", "--role", "platform_admin", "--password-stdin"}},
 		{1, "", []string{"device", "create", "--tenant", "acme", "--name", "cam-1", "--lines", "1"}},
 		{1, "", []string{"device", "revoke", "--tenant", "acme", "--name", "cam-1"}},
+		{1, "", []string{"notification-channel", "create", "--tenant", "acme", "--name", "bell", "--kind", "browser"}},
+		{1, "", []string{"alert-rule", "create", "--tenant", "acme", "--name", "down", "--kind", "line_down", "--channels", "1"}},
+		{1, "", []string{"alert-rule", "delete", "--tenant", "acme", "--id", "1"}},
+		{1, "", []string{"notification-channel", "delete", "--tenant", "acme", "--id", "1"}},
 		{1, "", []string{"plant", "apply", "-f", examplePlant}},
 		{0, "", []string{"plant", "apply", "-f", "-"}}, // a new tenant: tenant.create on the platform chain
 	}
