@@ -34,6 +34,8 @@ func TestEveryChangeIsAudited(t *testing.T) {
 			switch {
 			case r.Scope == web.ScopePublic || r.Tag == "auth" || r.Method == "GET":
 				// Sign-ins and sign-outs are audited by their own tests.
+			case r.Method == "POST" && strings.HasSuffix(r.Path, "/queries/{id}/run"):
+				// Re-running a saved query reads; it changes nothing.
 			case r.Method == "DELETE":
 				deletes = append(deletes, r)
 			default:
