@@ -47,6 +47,9 @@ type Config struct {
 	// Sweep is the period of the safety net that retries what no wake-up announced (another
 	// instance's expired claims, a restart). Default 15s.
 	Sweep time.Duration
+	// Lookback is how far back, beyond a rule's after, a starting instance looks for
+	// uncoded stops whose uncoded_downtime check it must rebuild. Default 24h.
+	Lookback time.Duration
 	// RuleTTL is how long a tenant's rules are cached. Default 5s.
 	RuleTTL time.Duration
 	// Meta maps lines to their vision nodes (node_offline). Default a cache of its own.
@@ -85,6 +88,9 @@ func (c *Config) defaults() error {
 	}
 	if c.Sweep <= 0 {
 		c.Sweep = 15 * time.Second
+	}
+	if c.Lookback <= 0 {
+		c.Lookback = 24 * time.Hour
 	}
 	if c.RuleTTL <= 0 {
 		c.RuleTTL = 5 * time.Second
@@ -160,6 +166,7 @@ func (e *Engine) Run(ctx context.Context) error {
 	}()
 	defer wg.Wait()
 	e.restoreNodes(ctx)
+	e.restoreTimers(ctx)
 	close(e.ready)
 	for {
 		select {

@@ -1,0 +1,116 @@
+package alert_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/linepulse/linepulse/alert"
+	"github.com/linepulse/linepulse/internal/clock"
+	"github.com/linepulse/linepulse/internal/testkit"
+	"github.com/linepulse/linepulse/store"
+	"github.com/linepulse/linepulse/store/storetest"
+)
+
+// TestEscalationSurvivesRestart: every instance stops before escalate_after; two new ones
+// started after it escalate the unacknowledged alert exactly once, and not the one
+// acknowledged meanwhile.
+func TestEscalationSurvivesRestart(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, e storetest.Engine) {
+		fake, r, first, second, _ := escalationRig(t, e)
+		withFake := func(c *alert.Config) { c.Clock = fake }
+		ctx := context.Background()
+
+		_, stop := r.run(withFake)
+		line2 := r.newLine("Packer")
+		r.downtime(r.line.ID, "started", 0, fake.Now(), nil, "")
+		r.downtime(line2.ID, "started", 0, fake.Now(), nil, "")
+		testkit.CheckFor(t, wait, 5*time.Millisecond, func() error {
+			return testkit.Unless(len(first.delivered()) == 2 && r.settled(), "first channel got %d", len(first.delivered()))
+		})
+		var unacked, acked int64
+		for _, g := range first.delivered() {
+			if g.Payload.Line.ID == line2.ID {
+				acked = g.Payload.ID
+			} else {
+				unacked = g.Payload.ID
+			}
+		}
+		fake.Advance(5 * time.Minute)
+		stop()
+		if _, err := r.tdb.AckAlert(ctx, acked, 5, "on it"); err != nil {
+			t.Fatal(err)
+		}
+		fake.Advance(6 * time.Minute) // nobody runs when escalate_after passes
+
+		r.run(withFake)
+		r.run(withFake)
+		fake.Advance(time.Second) // the overdue escalation runs at once
+		testkit.CheckFor(t, wait, 5*time.Millisecond, func() error {
+			return testkit.Unless(len(second.delivered()) == 1 && r.settled(), "second channel got %d", len(second.delivered()))
+		})
+		fake.Advance(time.Hour)
+		testkit.CheckFor(t, wait, 5*time.Millisecond, func() error {
+			return testkit.Unless(r.settled(), "outbox not settled")
+		})
+		if got := second.delivered(); len(got) != 1 || got[0].Payload.ID != unacked || got[0].Event != store.EventEscalated {
+			t.Fatalf("second channel: %+v", got)
+		}
+		if al, _ := r.tdb.GetAlert(ctx, acked); al.EscalatedAt != nil {
+			t.Fatalf("acknowledged alert escalated: %+v", al)
+		}
+	})
+}
+
+// TestUncodedDowntimeSurvivesRestart: a stop ends uncoded while an instance runs, every
+// instance stops before `after` passes; two new ones started after it fire exactly once,
+// and none for a stop coded meanwhile.
+func TestUncodedDowntimeSurvivesRestart(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, e storetest.Engine) {
+		fake := clock.NewFake(time.Now().UTC().Truncate(time.Millisecond))
+		r := newRig(t, e, func(c *store.Config) { c.Now = fake.Now })
+		rc := newReceiver(t, 0)
+		ch := r.channel(store.AlertChannel{Name: "ops", Kind: store.ChannelWebhook, Config: store.ChannelConfig{URL: rc.URL}})
+		r.rule(store.AlertRule{Name: "code your stops", Kind: store.RuleUncodedDowntime, Channels: []int64{ch}, After: store.Duration(15 * time.Minute)})
+		withFake := func(c *alert.Config) { c.Clock = fake }
+		ctx := context.Background()
+		if err := r.tdb.Failures.Create(ctx, &store.Failure{Code: "JAM", Name: "Jam"}); err != nil {
+			t.Fatal(err)
+		}
+
+		_, stop := r.run(withFake)
+		fake.Advance(time.Minute)
+		var evs []store.DowntimeEvent
+		for i := range 2 {
+			start := fake.Now().Add(time.Duration(i-2) * 20 * time.Second)
+			end := start.Add(10 * time.Second)
+			ev := store.DowntimeEvent{Start: start, End: &end, DurationMS: 10000}
+			if err := r.tdb.UpsertDowntime(ctx, r.line.ID, &ev); err != nil {
+				t.Fatal(err)
+			}
+			r.downtime(r.line.ID, "ended", ev.ID, start, &end, "")
+			evs = append(evs, ev)
+		}
+		fake.Advance(5 * time.Minute)
+		stop()
+		if err := r.tdb.SetDowntimeReason(ctx, r.line.ID, evs[1].ID, "JAM", "", 1); err != nil {
+			t.Fatal(err)
+		}
+		fake.Advance(20 * time.Minute) // nobody runs when `after` passes
+
+		r.run(withFake)
+		r.run(withFake)
+		fake.Advance(time.Second)
+		testkit.CheckFor(t, wait, 5*time.Millisecond, func() error {
+			return testkit.Unless(len(rc.delivered()) == 1 && r.settled(), "delivered %d", len(rc.delivered()))
+		})
+		fake.Advance(time.Hour)
+		testkit.CheckFor(t, wait, 5*time.Millisecond, func() error {
+			return testkit.Unless(r.settled(), "outbox not settled")
+		})
+		got := rc.delivered()
+		if len(got) != 1 || got[0].Payload.Kind != store.RuleUncodedDowntime || !got[0].Payload.StartedAt.Equal(*evs[0].End) {
+			t.Fatalf("delivered: %+v", got)
+		}
+	})
+}
