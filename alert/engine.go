@@ -119,6 +119,8 @@ type Engine struct {
 	ids     map[int64]*tenantState
 	timers  map[string]clock.Timer // pending delayed checks by key, stopped on Run's end
 	runCtx  context.Context        // Run's, for timers armed outside its loop
+	stopped bool                   // Run has ended: no more background work
+	bg      sync.WaitGroup         // background work Run waits for on its end
 }
 
 // New checks cfg and builds an Engine; Run starts it.
@@ -148,6 +150,10 @@ func (e *Engine) Run(ctx context.Context) error {
 		return fmt.Errorf("alert: cannot subscribe: %w", err)
 	}
 	defer func() {
+		e.mu.Lock()
+		e.stopped = true
+		e.mu.Unlock()
+		e.bg.Wait()
 		for _, s := range subs {
 			_ = s.Unsubscribe()
 		}

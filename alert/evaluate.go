@@ -112,13 +112,32 @@ func (e *Engine) tenant(ctx context.Context, slug string) (*tenantState, []store
 }
 
 // Invalidate drops the cached rules of a tenant (the API calls it after a change, so this
-// instance applies it at once; others within RuleTTL).
+// instance applies it at once; others within RuleTTL) and reloads them in the background,
+// rebuilding the delayed checks of a new or changed rule.
 func (e *Engine) Invalidate(tenantID int64) {
 	e.mu.Lock()
-	if ts := e.ids[tenantID]; ts != nil {
+	defer e.mu.Unlock()
+	ts := e.ids[tenantID]
+	if ts != nil {
 		ts.rules = nil
 	}
-	e.mu.Unlock()
+	ctx := e.runCtx
+	if ctx == nil || e.stopped {
+		return
+	}
+	e.bg.Add(1) // under mu, before Run's end waits for bg
+	go func() {
+		defer e.bg.Done()
+		slug := ""
+		if ts != nil {
+			slug = ts.slug
+		} else if ten, err := e.st.GetTenant(ctx, tenantID); err == nil {
+			slug = ten.Slug
+		}
+		if slug != "" {
+			_, _, _ = e.tenant(ctx, slug)
+		}
+	}()
 }
 
 // handle evaluates one live message.

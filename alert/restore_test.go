@@ -114,3 +114,67 @@ func TestUncodedDowntimeSurvivesRestart(t *testing.T) {
 		}
 	})
 }
+
+// TestLineDownSurvivesRestart: a stop is open when every instance stops before `after`;
+// two new ones started after it fire line_down exactly once.
+func TestLineDownSurvivesRestart(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, e storetest.Engine) {
+		fake := clock.NewFake(time.Now().UTC().Truncate(time.Millisecond))
+		r := newRig(t, e, func(c *store.Config) { c.Now = fake.Now })
+		rc := newReceiver(t, 0)
+		ch := r.channel(store.AlertChannel{Name: "ops", Kind: store.ChannelWebhook, Config: store.ChannelConfig{URL: rc.URL}})
+		r.rule(store.AlertRule{Name: "stopped 5m", Kind: store.RuleLineDown, Channels: []int64{ch}, After: store.Duration(5 * time.Minute)})
+		withFake := func(c *alert.Config) { c.Clock = fake }
+		start := r.openStop()
+
+		_, stop := r.run(withFake)
+		r.downtime(r.line.ID, "started", 0, start, nil, "")
+		fake.Advance(2 * time.Minute)
+		stop()
+		fake.Advance(10 * time.Minute)
+
+		r.run(withFake)
+		r.run(withFake)
+		fake.Advance(time.Second)
+		testkit.CheckFor(t, wait, 5*time.Millisecond, func() error {
+			return testkit.Unless(len(rc.delivered()) == 1 && r.settled(), "delivered %d", len(rc.delivered()))
+		})
+		fake.Advance(time.Hour)
+		testkit.CheckFor(t, wait, 5*time.Millisecond, func() error {
+			return testkit.Unless(r.settled(), "outbox not settled")
+		})
+		if got := rc.delivered(); len(got) != 1 || got[0].Payload.Kind != store.RuleLineDown || !got[0].Payload.StartedAt.Equal(start) {
+			t.Fatalf("delivered: %+v", got)
+		}
+	})
+}
+
+// TestRuleCreatedDuringStop: a line_down rule created (and Invalidate called, as the API
+// does) while a stop is open fires for that stop once it has lasted `after`, with no
+// further message.
+func TestRuleCreatedDuringStop(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, e storetest.Engine) {
+		fake := clock.NewFake(time.Now().UTC().Truncate(time.Millisecond))
+		r := newRig(t, e, func(c *store.Config) { c.Now = fake.Now })
+		rc := newReceiver(t, 0)
+		ch := r.channel(store.AlertChannel{Name: "ops", Kind: store.ChannelWebhook, Config: store.ChannelConfig{URL: rc.URL}})
+		eng := r.start(func(c *alert.Config) { c.Clock = fake })
+		r.openStop()
+		r.rule(store.AlertRule{Name: "stopped 5m", Kind: store.RuleLineDown, Channels: []int64{ch}, After: store.Duration(5 * time.Minute)})
+		eng.Invalidate(r.tdb.ID())
+		testkit.CheckFor(t, wait, 5*time.Millisecond, func() error {
+			fake.Advance(time.Minute) // the rebuild runs in the background
+			return testkit.Unless(len(rc.delivered()) == 1 && r.settled(), "delivered %d", len(rc.delivered()))
+		})
+	})
+}
+
+// openStop books an open stop on the rig's line, started now, as the stream engine does.
+func (r *rig) openStop() time.Time {
+	r.t.Helper()
+	ev := store.DowntimeEvent{Start: time.Now().UTC().Truncate(time.Millisecond)}
+	if err := r.tdb.UpsertDowntime(context.Background(), r.line.ID, &ev); err != nil {
+		r.t.Fatal(err)
+	}
+	return ev.Start
+}
