@@ -43,17 +43,7 @@ func TestEscalationSurvivesRestart(t *testing.T) {
 		}
 		fake.Advance(6 * time.Minute) // nobody runs when escalate_after passes
 
-		r.run(withFake)
-		r.run(withFake)
-		fake.Advance(time.Second) // the overdue escalation runs at once
-		testkit.CheckFor(t, wait, 5*time.Millisecond, func() error {
-			return testkit.Unless(len(second.delivered()) == 1 && r.settled(), "second channel got %d", len(second.delivered()))
-		})
-		fake.Advance(time.Hour)
-		testkit.CheckFor(t, wait, 5*time.Millisecond, func() error {
-			return testkit.Unless(r.settled(), "outbox not settled")
-		})
-		if got := second.delivered(); len(got) != 1 || got[0].Payload.ID != unacked || got[0].Event != store.EventEscalated {
+		if got := r.restartTwice(fake, second); len(got) != 1 || got[0].Payload.ID != unacked || got[0].Event != store.EventEscalated {
 			t.Fatalf("second channel: %+v", got)
 		}
 		if al, _ := r.tdb.GetAlert(ctx, acked); al.EscalatedAt != nil {
@@ -67,10 +57,7 @@ func TestEscalationSurvivesRestart(t *testing.T) {
 // and none for a stop coded meanwhile.
 func TestUncodedDowntimeSurvivesRestart(t *testing.T) {
 	storetest.Run(t, func(t *testing.T, e storetest.Engine) {
-		fake := clock.NewFake(time.Now().UTC().Truncate(time.Millisecond))
-		r := newRig(t, e, func(c *store.Config) { c.Now = fake.Now })
-		rc := newReceiver(t, 0)
-		ch := r.channel(store.AlertChannel{Name: "ops", Kind: store.ChannelWebhook, Config: store.ChannelConfig{URL: rc.URL}})
+		fake, r, rc, ch := fakeRig(t, e)
 		r.rule(store.AlertRule{Name: "code your stops", Kind: store.RuleUncodedDowntime, Channels: []int64{ch}, After: store.Duration(15 * time.Minute)})
 		withFake := func(c *alert.Config) { c.Clock = fake }
 		ctx := context.Background()
@@ -98,17 +85,7 @@ func TestUncodedDowntimeSurvivesRestart(t *testing.T) {
 		}
 		fake.Advance(20 * time.Minute) // nobody runs when `after` passes
 
-		r.run(withFake)
-		r.run(withFake)
-		fake.Advance(time.Second)
-		testkit.CheckFor(t, wait, 5*time.Millisecond, func() error {
-			return testkit.Unless(len(rc.delivered()) == 1 && r.settled(), "delivered %d", len(rc.delivered()))
-		})
-		fake.Advance(time.Hour)
-		testkit.CheckFor(t, wait, 5*time.Millisecond, func() error {
-			return testkit.Unless(r.settled(), "outbox not settled")
-		})
-		got := rc.delivered()
+		got := r.restartTwice(fake, rc)
 		if len(got) != 1 || got[0].Payload.Kind != store.RuleUncodedDowntime || !got[0].Payload.StartedAt.Equal(*evs[0].End) {
 			t.Fatalf("delivered: %+v", got)
 		}
@@ -119,10 +96,7 @@ func TestUncodedDowntimeSurvivesRestart(t *testing.T) {
 // two new ones started after it fire line_down exactly once.
 func TestLineDownSurvivesRestart(t *testing.T) {
 	storetest.Run(t, func(t *testing.T, e storetest.Engine) {
-		fake := clock.NewFake(time.Now().UTC().Truncate(time.Millisecond))
-		r := newRig(t, e, func(c *store.Config) { c.Now = fake.Now })
-		rc := newReceiver(t, 0)
-		ch := r.channel(store.AlertChannel{Name: "ops", Kind: store.ChannelWebhook, Config: store.ChannelConfig{URL: rc.URL}})
+		fake, r, rc, ch := fakeRig(t, e)
 		r.rule(store.AlertRule{Name: "stopped 5m", Kind: store.RuleLineDown, Channels: []int64{ch}, After: store.Duration(5 * time.Minute)})
 		withFake := func(c *alert.Config) { c.Clock = fake }
 		start := r.openStop()
@@ -133,17 +107,7 @@ func TestLineDownSurvivesRestart(t *testing.T) {
 		stop()
 		fake.Advance(10 * time.Minute)
 
-		r.run(withFake)
-		r.run(withFake)
-		fake.Advance(time.Second)
-		testkit.CheckFor(t, wait, 5*time.Millisecond, func() error {
-			return testkit.Unless(len(rc.delivered()) == 1 && r.settled(), "delivered %d", len(rc.delivered()))
-		})
-		fake.Advance(time.Hour)
-		testkit.CheckFor(t, wait, 5*time.Millisecond, func() error {
-			return testkit.Unless(r.settled(), "outbox not settled")
-		})
-		if got := rc.delivered(); len(got) != 1 || got[0].Payload.Kind != store.RuleLineDown || !got[0].Payload.StartedAt.Equal(start) {
+		if got := r.restartTwice(fake, rc); len(got) != 1 || got[0].Payload.Kind != store.RuleLineDown || !got[0].Payload.StartedAt.Equal(start) {
 			t.Fatalf("delivered: %+v", got)
 		}
 	})
@@ -154,10 +118,7 @@ func TestLineDownSurvivesRestart(t *testing.T) {
 // further message.
 func TestRuleCreatedDuringStop(t *testing.T) {
 	storetest.Run(t, func(t *testing.T, e storetest.Engine) {
-		fake := clock.NewFake(time.Now().UTC().Truncate(time.Millisecond))
-		r := newRig(t, e, func(c *store.Config) { c.Now = fake.Now })
-		rc := newReceiver(t, 0)
-		ch := r.channel(store.AlertChannel{Name: "ops", Kind: store.ChannelWebhook, Config: store.ChannelConfig{URL: rc.URL}})
+		fake, r, rc, ch := fakeRig(t, e)
 		eng := r.start(func(c *alert.Config) { c.Clock = fake })
 		r.openStop()
 		r.rule(store.AlertRule{Name: "stopped 5m", Kind: store.RuleLineDown, Channels: []int64{ch}, After: store.Duration(5 * time.Minute)})
@@ -177,4 +138,31 @@ func (r *rig) openStop() time.Time {
 		r.t.Fatal(err)
 	}
 	return ev.Start
+}
+
+// fakeRig is a rig on a fake clock with one webhook channel ch to rc.
+func fakeRig(t *testing.T, e storetest.Engine) (fake *clock.Fake, r *rig, rc *receiver, ch int64) {
+	fake = clock.NewFake(time.Now().UTC().Truncate(time.Millisecond))
+	r = newRig(t, e, func(c *store.Config) { c.Now = fake.Now })
+	rc = newReceiver(t, 0)
+	ch = r.channel(store.AlertChannel{Name: "ops", Kind: store.ChannelWebhook, Config: store.ChannelConfig{URL: rc.URL}})
+	return fake, r, rc, ch
+}
+
+// restartTwice starts two instances on fake after every earlier one stopped, waits until
+// rc got one notification, lets an hour pass and returns what rc got by then.
+func (r *rig) restartTwice(fake *clock.Fake, rc *receiver) []received {
+	r.t.Helper()
+	for range 2 {
+		r.run(func(c *alert.Config) { c.Clock = fake })
+	}
+	fake.Advance(time.Second) // what fell due while nobody ran runs at once
+	testkit.CheckFor(r.t, wait, 5*time.Millisecond, func() error {
+		return testkit.Unless(len(rc.delivered()) == 1 && r.settled(), "delivered %d", len(rc.delivered()))
+	})
+	fake.Advance(time.Hour)
+	testkit.CheckFor(r.t, wait, 5*time.Millisecond, func() error {
+		return testkit.Unless(r.settled(), "outbox not settled")
+	})
+	return rc.delivered()
 }
