@@ -57,11 +57,18 @@ func (e *Engine) restoreRules(ts *tenantState, rules []store.AlertRule) {
 	if len(fresh) == 0 || ctx.Err() != nil {
 		return
 	}
-	if err := e.restoreEscalations(ctx, ts, fresh); err != nil {
-		e.log.Warn("alert: cannot rebuild the escalations", "tenant", ts.slug, "err", err)
+	err := e.restoreEscalations(ctx, ts, fresh)
+	if err == nil {
+		err = e.restoreDowntime(ctx, ts, fresh)
 	}
-	if err := e.restoreDowntime(ctx, ts, fresh); err != nil {
-		e.log.Warn("alert: cannot rebuild the downtime checks", "tenant", ts.slug, "err", err)
+	if err != nil {
+		e.log.Warn("alert: cannot rebuild the delayed checks", "tenant", ts.slug, "err", err)
+		// Try again on the next rule reload (rebuilding twice is harmless).
+		e.mu.Lock()
+		for _, r := range fresh {
+			delete(ts.restored, r.ID)
+		}
+		e.mu.Unlock()
 	}
 }
 
