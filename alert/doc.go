@@ -33,6 +33,18 @@
 // secret> and Idempotency-Key (the same on every retry of a notification); e-mail goes
 // through notify/email.
 //
-// Escalation: a firing alert nobody acknowledges within the rule's escalate_after is sent
-// to its escalate_channels (once; an acknowledged alert is not escalated).
+// Escalation: a firing alert nobody acknowledges within the rule's escalate_after (counted
+// from when it fired) is sent to its escalate_channels (once; an acknowledged alert is not
+// escalated).
+//
+// Restarts (restore.go): the delayed checks (line_down's and uncoded_downtime's `after`,
+// escalation) are timers in memory, but what they wait for is stored, so they survive every
+// instance restarting. On start, and for a rule that is new or changed (on the next rule
+// reload; at once on the instance the API calls Invalidate on), an instance rebuilds them
+// from the database: escalation of the firing, unacknowledged, unescalated alerts at
+// fired_at + escalate_after; line_down for the lines' open stops at start + after;
+// uncoded_downtime for the uncoded stops that ended within after + Config.Lookback (24 h)
+// and not before the rule was created, and have no alert of the rule yet, at end + after.
+// Whatever fell due while nobody ran is done at once. A rebuilt check ends in the same
+// exactly-once operations as the live one, so several instances rebuilding it act once.
 package alert

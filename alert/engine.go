@@ -47,6 +47,9 @@ type Config struct {
 	// Sweep is the period of the safety net that retries what no wake-up announced (another
 	// instance's expired claims, a restart). Default 15s.
 	Sweep time.Duration
+	// Lookback is how far back, beyond a rule's after, a starting instance looks for
+	// uncoded stops whose uncoded_downtime check it must rebuild. Default 24h.
+	Lookback time.Duration
 	// RuleTTL is how long a tenant's rules are cached. Default 5s.
 	RuleTTL time.Duration
 	// Meta maps lines to their vision nodes (node_offline). Default a cache of its own.
@@ -86,6 +89,9 @@ func (c *Config) defaults() error {
 	if c.Sweep <= 0 {
 		c.Sweep = 15 * time.Second
 	}
+	if c.Lookback <= 0 {
+		c.Lookback = 24 * time.Hour
+	}
 	if c.RuleTTL <= 0 {
 		c.RuleTTL = 5 * time.Second
 	}
@@ -113,6 +119,8 @@ type Engine struct {
 	ids     map[int64]*tenantState
 	timers  map[string]clock.Timer // pending delayed checks by key, stopped on Run's end
 	runCtx  context.Context        // Run's, for timers armed outside its loop
+	stopped bool                   // Run has ended: no more background work
+	bg      sync.WaitGroup         // background work Run waits for on its end
 }
 
 // New checks cfg and builds an Engine; Run starts it.
@@ -142,6 +150,10 @@ func (e *Engine) Run(ctx context.Context) error {
 		return fmt.Errorf("alert: cannot subscribe: %w", err)
 	}
 	defer func() {
+		e.mu.Lock()
+		e.stopped = true
+		e.mu.Unlock()
+		e.bg.Wait()
 		for _, s := range subs {
 			_ = s.Unsubscribe()
 		}
@@ -160,6 +172,7 @@ func (e *Engine) Run(ctx context.Context) error {
 	}()
 	defer wg.Wait()
 	e.restoreNodes(ctx)
+	e.restoreTimers(ctx)
 	close(e.ready)
 	for {
 		select {

@@ -59,6 +59,8 @@ type tenantState struct {
 	heard map[string]heardNode
 	// nodeRules: the node_offline rules already armed for the heard nodes.
 	nodeRules map[int64]bool
+	// restored: the version (updated_at) of each rule whose delayed checks were rebuilt.
+	restored map[int64]time.Time
 }
 
 type ruleLine struct{ rule, line int64 }
@@ -79,7 +81,7 @@ func (e *Engine) tenant(ctx context.Context, slug string) (*tenantState, []store
 		}
 		e.mu.Lock()
 		if ts = e.tenants[slug]; ts == nil {
-			ts = &tenantState{id: ten.ID, slug: slug, tdb: tdb, below: map[ruleLine]time.Time{}, open: map[ruleLine]bool{}, nodeOpen: map[ruleNode]string{}, heard: map[string]heardNode{}, nodeRules: map[int64]bool{}}
+			ts = &tenantState{id: ten.ID, slug: slug, tdb: tdb, below: map[ruleLine]time.Time{}, open: map[ruleLine]bool{}, nodeOpen: map[ruleNode]string{}, heard: map[string]heardNode{}, nodeRules: map[int64]bool{}, restored: map[int64]time.Time{}}
 			e.tenants[slug], e.ids[ten.ID] = ts, ts
 		}
 		e.mu.Unlock()
@@ -105,17 +107,37 @@ func (e *Engine) tenant(ctx context.Context, slug string) (*tenantState, []store
 	ts.rules, ts.loaded = rules, now
 	e.mu.Unlock()
 	e.armNewNodeRules(ts, rules)
+	e.restoreRules(ts, rules)
 	return ts, rules, nil
 }
 
 // Invalidate drops the cached rules of a tenant (the API calls it after a change, so this
-// instance applies it at once; others within RuleTTL).
+// instance applies it at once; others within RuleTTL) and reloads them in the background,
+// rebuilding the delayed checks of a new or changed rule.
 func (e *Engine) Invalidate(tenantID int64) {
 	e.mu.Lock()
-	if ts := e.ids[tenantID]; ts != nil {
+	defer e.mu.Unlock()
+	ts := e.ids[tenantID]
+	if ts != nil {
 		ts.rules = nil
 	}
-	e.mu.Unlock()
+	ctx := e.runCtx
+	if ctx == nil || e.stopped {
+		return
+	}
+	e.bg.Add(1) // under mu, before Run's end waits for bg
+	go func() {
+		defer e.bg.Done()
+		slug := ""
+		if ts != nil {
+			slug = ts.slug
+		} else if ten, err := e.st.GetTenant(ctx, tenantID); err == nil {
+			slug = ten.Slug
+		}
+		if slug != "" {
+			_, _, _ = e.tenant(ctx, slug)
+		}
+	}()
 }
 
 // handle evaluates one live message.
@@ -172,15 +194,7 @@ func (e *Engine) onDowntime(ctx context.Context, ts *tenantState, rules []store.
 		}
 		switch {
 		case r.Kind == store.RuleLineDown && d.Event.State == "started":
-			al := store.Alert{RuleID: r.ID, LineID: line, Occurrence: occ, Kind: r.Kind, Severity: r.Severity, StartedAt: start}
-			if r.After == 0 {
-				e.fire(ctx, ts, r, al)
-				continue
-			}
-			e.after(ctx, timerKey(ts, r, occ), r.After.D(), func(ctx context.Context) {
-				al.Value = e.clk.Now().Sub(start).Seconds()
-				e.fire(ctx, ts, r, al)
-			})
+			e.armLineDown(ctx, ts, r, line, start, r.After.D())
 		case r.Kind == store.RuleLineDown: // ended or cancelled
 			e.cancel(timerKey(ts, r, occ))
 			e.resolveOccurrence(ctx, ts, r, occ)
@@ -189,15 +203,7 @@ func (e *Engine) onDowntime(ctx context.Context, ts *tenantState, rules []store.
 			if d.Event.End != nil {
 				end = d.Event.End.UTC()
 			}
-			uocc := uncodedKey(line, ev)
-			e.after(ctx, timerKey(ts, r, uocc), max(r.After.D(), time.Millisecond), func(ctx context.Context) {
-				got, err := ts.tdb.GetDowntime(ctx, line, ev)
-				if err != nil || got.ReasonCode != "" {
-					return
-				}
-				e.fire(ctx, ts, r, store.Alert{RuleID: r.ID, LineID: line, Occurrence: uocc, Kind: r.Kind, Severity: r.Severity,
-					StartedAt: end, Value: e.clk.Now().Sub(end).Seconds()})
-			})
+			e.armUncoded(ctx, ts, r, line, ev, end, r.After.D())
 		}
 	}
 }
@@ -307,9 +313,7 @@ func (e *Engine) fire(ctx context.Context, ts *tenantState, r store.AlertRule, a
 	e.setOpen(ts, r.ID, al.LineID, true)
 	e.log.Info("alert: firing", "tenant", ts.slug, "rule", r.Name, "line", al.LineID, "alert", al.ID)
 	if r.EscalateAfter > 0 {
-		e.after(ctx, "esc/"+strconv.FormatInt(ts.id, 10)+"/"+strconv.FormatInt(al.ID, 10), r.EscalateAfter.D(), func(ctx context.Context) {
-			e.escalate(ctx, ts, r, al.ID)
-		})
+		e.armEscalation(ctx, ts, r, al.ID, r.EscalateAfter.D())
 	}
 	e.poke()
 }
@@ -366,7 +370,7 @@ func (e *Engine) resolve(ctx context.Context, ts *tenantState, r store.AlertRule
 		return
 	}
 	if ok {
-		e.cancel("esc/" + strconv.FormatInt(ts.id, 10) + "/" + strconv.FormatInt(al.ID, 10))
+		e.cancel(escKey(ts, al.ID))
 		e.log.Info("alert: resolved", "tenant", ts.slug, "alert", al.ID)
 		e.poke()
 	}

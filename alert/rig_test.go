@@ -54,6 +54,13 @@ func (r *rig) newLine(name string) store.Line {
 // start runs an engine until the test ends and waits until it listens.
 func (r *rig) start(mutate func(*alert.Config)) *alert.Engine {
 	r.t.Helper()
+	eng, _ := r.run(mutate)
+	return eng
+}
+
+// run runs an engine until stop or the test's end and waits until it listens.
+func (r *rig) run(mutate func(*alert.Config)) (eng *alert.Engine, stop func()) {
+	r.t.Helper()
 	cfg := alert.Config{Store: r.st, NC: bustest.Connect(r.t, r.bus, "alerts"), Backoff: 5 * time.Millisecond,
 		MaxBackoff: 20 * time.Millisecond, BaseURL: "https://lp.example.test", Logger: slog.New(slog.DiscardHandler)}
 	if mutate != nil {
@@ -66,18 +73,22 @@ func (r *rig) start(mutate func(*alert.Config)) *alert.Engine {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- eng.Run(ctx) }()
-	r.t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			r.t.Errorf("engine: %v", err)
-		}
-	})
+	var once sync.Once
+	stop = func() {
+		once.Do(func() {
+			cancel()
+			if err := <-done; err != nil {
+				r.t.Errorf("engine: %v", err)
+			}
+		})
+	}
+	r.t.Cleanup(stop)
 	select {
 	case <-eng.Ready():
 	case err := <-done:
 		r.t.Fatalf("engine stopped: %v", err)
 	}
-	return eng
+	return eng, stop
 }
 
 func (r *rig) channel(c store.AlertChannel) int64 {

@@ -29,13 +29,7 @@ import (
 // an acknowledged alert is not escalated.
 func TestEscalation(t *testing.T) {
 	storetest.Run(t, func(t *testing.T, e storetest.Engine) {
-		fake := clock.NewFake(time.Now().UTC().Truncate(time.Millisecond))
-		r := newRig(t, e, func(c *store.Config) { c.Now = fake.Now })
-		first, second := newReceiver(t, 0), newReceiver(t, 0)
-		a := r.channel(store.AlertChannel{Name: "shift lead", Kind: store.ChannelWebhook, Config: store.ChannelConfig{URL: first.URL}})
-		b := r.channel(store.AlertChannel{Name: "plant manager", Kind: store.ChannelWebhook, Config: store.ChannelConfig{URL: second.URL}})
-		r.rule(store.AlertRule{Name: "stopped", Kind: store.RuleLineDown, Channels: []int64{a},
-			EscalateAfter: store.Duration(10 * time.Minute), EscalateChannels: []int64{b}})
+		fake, r, first, second, b := escalationRig(t, e)
 		r.start(func(c *alert.Config) { c.Clock = fake })
 		ctx := context.Background()
 
@@ -82,6 +76,19 @@ func TestEscalation(t *testing.T) {
 			t.Fatalf("acknowledged alert marked escalated: %+v", al)
 		}
 	})
+}
+
+// escalationRig is a rig on a fake clock with a line_down rule (after 0) told to first and
+// escalated after 10 minutes to second (channel b).
+func escalationRig(t *testing.T, e storetest.Engine) (fake *clock.Fake, r *rig, first, second *receiver, b int64) {
+	fake = clock.NewFake(time.Now().UTC().Truncate(time.Millisecond))
+	r = newRig(t, e, func(c *store.Config) { c.Now = fake.Now })
+	first, second = newReceiver(t, 0), newReceiver(t, 0)
+	a := r.channel(store.AlertChannel{Name: "shift lead", Kind: store.ChannelWebhook, Config: store.ChannelConfig{URL: first.URL}})
+	b = r.channel(store.AlertChannel{Name: "plant manager", Kind: store.ChannelWebhook, Config: store.ChannelConfig{URL: second.URL}})
+	r.rule(store.AlertRule{Name: "stopped", Kind: store.RuleLineDown, Channels: []int64{a},
+		EscalateAfter: store.Duration(10 * time.Minute), EscalateChannels: []int64{b}})
+	return fake, r, first, second, b
 }
 
 // TestEmailWithWorkingAckLink: a real SMTP server receives the alert mail, and its
