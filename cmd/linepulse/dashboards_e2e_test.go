@@ -68,6 +68,7 @@ func TestDashboardFromConfiguration(t *testing.T) {
 	})
 	const widgets = `Array.from(document.querySelectorAll('[data-widget]')).map(e => e.dataset.widget).join(',')`
 	const live = `(document.querySelector('[data-widget=kpi_tile] .lp-metric') || {}).textContent || ''`
+	const tileState = `(() => { const w = document.querySelector('[data-widget=kpi_tile]'); return (w && window.Alpine && (Alpine.$data(w).t || {}).state) || ''; })()`
 	for _, page := range []struct{ name, url string }{
 		{"dashboard", fmt.Sprintf("%s/dashboards/%d", base, dash.ID)},
 		{"tv", base + kiosk.TVURL},
@@ -79,7 +80,13 @@ func TestDashboardFromConfiguration(t *testing.T) {
 		})
 		testkit.CheckFor(t, time.Minute, 100*time.Millisecond, func() error {
 			got, _ := chromedp.Run(bctx, chromedp.Evaluate[string](live))
-			return testkit.Unless(strings.Contains(got, "%"), "%s: the OEE tile reads %q, want a live percentage", page.name, got)
+			// In a shift's break before any data of the shift (the demo started then), OEE is
+			// not a figure yet (docs/OEE.md): the tile must say so, not show a number.
+			state, _ := chromedp.Run(bctx, chromedp.Evaluate[string](tileState))
+			if state == "planned_stop" && got == "—" {
+				return nil
+			}
+			return testkit.Unless(strings.Contains(got, "%"), "%s: the OEE tile reads %q (state %q), want a live percentage", page.name, got, state)
 		})
 		screenshot(bctx, "dashboard-"+page.name)
 	}
