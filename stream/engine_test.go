@@ -219,8 +219,12 @@ func TestEngineLiveReplayBackfill(t *testing.T) {
 			}
 			return out
 		}
-		clk.Advance(1100 * time.Millisecond) // the trailing stop
-		alerts(3)
+		// The trailing stop: moved on in steps, so an alert timer armed a moment after the
+		// last fold still sees its deadline pass (one big step could land before it was set).
+		advancing(t, clk, 100*time.Millisecond, 3*time.Second, func() error {
+			got := downStates(r.seen.downtime(live))
+			return testkit.Unless(strings.Count(got, "s") == 3, "downtime messages %q, want 3 stop alerts", got)
+		})
 		liveMsgs := r.seen.downtime(live)
 		if s := downStates(liveMsgs); s != "seses" {
 			t.Fatalf("live downtime messages %q, want seses", s)
