@@ -15,6 +15,7 @@ import (
 // first minute (Unix time in minutes, UTC, a multiple of the step).
 type ProductionRow struct {
 	Minute              int64
+	Product             int64 // set by the ByProduct queries (0 otherwise)
 	Total, Good, Reject int64
 }
 
@@ -31,18 +32,37 @@ var ProductionSteps = []int{1, 5, 15, 60}
 // only production_minute (about 1440 rows a day per area and product), which is what makes
 // weeks of history answer in milliseconds.
 func (t *TenantDB) ProductionRollup(ctx context.Context, lineID int64, from, to time.Time, step int) ([]ProductionRow, error) {
+	return t.productionRollup(ctx, lineID, from, to, step, false)
+}
+
+// ProductionRollupByProduct is ProductionRollup with one row per group and product (in
+// minute, then product order): performance takes each product's ideal cycle time.
+func (t *TenantDB) ProductionRollupByProduct(ctx context.Context, lineID int64, from, to time.Time, step int) ([]ProductionRow, error) {
+	return t.productionRollup(ctx, lineID, from, to, step, true)
+}
+
+func (t *TenantDB) productionRollup(ctx context.Context, lineID int64, from, to time.Time, step int, byProduct bool) ([]ProductionRow, error) {
 	st, err := stepSQL(step)
 	if err != nil {
 		return nil, err
 	}
-	q := "SELECT `minute` - `minute` % " + st + " AS `g`, SUM(`total`), SUM(`good`), SUM(`reject`) FROM `production_minute` " +
-		"WHERE `line_id` = ? AND `minute` >= ? AND `minute` < ? GROUP BY `g`" + t.noGroupSort()
-	return t.queryProduction(ctx, lineID, q, lineID, floorMinute(from), ceilMinute(to))
+	q := "SELECT `minute` - `minute` % " + st + " AS `g`" + productCol(byProduct, "`product_id`") + ", SUM(`total`), SUM(`good`), SUM(`reject`) FROM `production_minute` " +
+		"WHERE `line_id` = ? AND `minute` >= ? AND `minute` < ? GROUP BY `g`" + productCol(byProduct, "`p`") + t.noGroupSort()
+	return t.queryProduction(ctx, lineID, byProduct, q, lineID, floorMinute(from), ceilMinute(to))
 }
 
 // ProductionRaw answers the same question as ProductionRollup from the raw detection table
 // (a full scan of the range). It exists to check and benchmark the rollups.
 func (t *TenantDB) ProductionRaw(ctx context.Context, lineID int64, from, to time.Time, step int) ([]ProductionRow, error) {
+	return t.productionRaw(ctx, lineID, from, to, step, false)
+}
+
+// ProductionRawByProduct answers ProductionRollupByProduct from the raw detection table.
+func (t *TenantDB) ProductionRawByProduct(ctx context.Context, lineID int64, from, to time.Time, step int) ([]ProductionRow, error) {
+	return t.productionRaw(ctx, lineID, from, to, step, true)
+}
+
+func (t *TenantDB) productionRaw(ctx context.Context, lineID int64, from, to time.Time, step int, byProduct bool) ([]ProductionRow, error) {
 	det, _, err := lineTables(lineID)
 	if err != nil {
 		return nil, err
@@ -58,13 +78,25 @@ func (t *TenantDB) ProductionRaw(ctx context.Context, lineID int64, from, to tim
 	default:
 		minute = "(CAST(strftime('%s', `detected_at`) AS INTEGER) / 60)"
 	}
-	q := "SELECT " + minute + " - " + minute + " % " + st + " AS `g`, COUNT(*), SUM(`ok`), COUNT(*) - SUM(`ok`) FROM `" + det + "` " +
-		"WHERE `detected_at` >= ? AND `detected_at` < ? GROUP BY `g`" + t.noGroupSort()
+	q := "SELECT " + minute + " - " + minute + " % " + st + " AS `g`" + productCol(byProduct, "`product_id`") + ", COUNT(*), SUM(`ok`), COUNT(*) - SUM(`ok`) FROM `" + det + "` " +
+		"WHERE `detected_at` >= ? AND `detected_at` < ? GROUP BY `g`" + productCol(byProduct, "`p`") + t.noGroupSort()
 	from, to = time.Unix(floorMinute(from)*60, 0).UTC(), time.Unix(ceilMinute(to)*60, 0).UTC()
-	return t.queryProduction(ctx, lineID, q, from, to)
+	return t.queryProduction(ctx, lineID, byProduct, q, from, to)
 }
 
-func (t *TenantDB) queryProduction(ctx context.Context, lineID int64, q string, args ...any) ([]ProductionRow, error) {
+// productCol is the product column of a ByProduct query (select with its alias, or the
+// alias in GROUP BY), or nothing.
+func productCol(byProduct bool, col string) string {
+	switch {
+	case !byProduct:
+		return ""
+	case col == "`p`":
+		return ", `p`"
+	}
+	return ", " + col + " AS `p`"
+}
+
+func (t *TenantDB) queryProduction(ctx context.Context, lineID int64, byProduct bool, q string, args ...any) ([]ProductionRow, error) {
 	rows, err := t.db.QueryContext(ctx, q, args...)
 	if err != nil {
 		return nil, fmt.Errorf("store: cannot query production of line %d: %w", lineID, err)
@@ -73,7 +105,11 @@ func (t *TenantDB) queryProduction(ctx context.Context, lineID int64, q string, 
 	var out []ProductionRow
 	for rows.Next() {
 		var r ProductionRow
-		if err := rows.Scan(&r.Minute, &r.Total, &r.Good, &r.Reject); err != nil {
+		dest := []any{&r.Minute, &r.Total, &r.Good, &r.Reject}
+		if byProduct {
+			dest = []any{&r.Minute, &r.Product, &r.Total, &r.Good, &r.Reject}
+		}
+		if err := rows.Scan(dest...); err != nil {
 			return nil, fmt.Errorf("store: cannot scan production of line %d: %w", lineID, err)
 		}
 		out = append(out, r)
@@ -81,7 +117,12 @@ func (t *TenantDB) queryProduction(ctx context.Context, lineID int64, q string, 
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("store: cannot query production of line %d: %w", lineID, err)
 	}
-	slices.SortFunc(out, func(a, b ProductionRow) int { return cmp.Compare(a.Minute, b.Minute) })
+	slices.SortFunc(out, func(a, b ProductionRow) int {
+		if c := cmp.Compare(a.Minute, b.Minute); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.Product, b.Product)
+	})
 	return out, nil
 }
 

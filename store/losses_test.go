@@ -37,13 +37,13 @@ func TestRejectsInRanges(t *testing.T) {
 		for i := int64(0); i < 450; i++ { // 450 windows of 2 minutes: one reject each
 			ranges = append(ranges, store.MinuteRange{From: m0 + 2*i, To: m0 + 2*i + 2})
 		}
-		for name, f := range map[string]func(context.Context, int64, []store.MinuteRange) (int64, error){"rollup": tdb.RejectsInRollup, "raw": tdb.RejectsInRaw} {
+		for name, f := range map[string]func(context.Context, int64, []store.MinuteRange) (map[int64]int64, error){"rollup": tdb.RejectsInRollup, "raw": tdb.RejectsInRaw} {
 			n, err := f(ctx, l.ID, ranges)
-			if err != nil || n != 450 {
-				t.Errorf("%s: %d rejects, %v; want 450", name, n, err)
+			if err != nil || len(n) != 1 || n[1] != 450 {
+				t.Errorf("%s: %v rejects by product, %v; want 450 of product 1", name, n, err)
 			}
-			if n, err := f(ctx, l.ID, nil); err != nil || n != 0 {
-				t.Errorf("%s, no windows: %d, %v", name, n, err)
+			if n, err := f(ctx, l.ID, nil); err != nil || len(n) != 0 {
+				t.Errorf("%s, no windows: %v, %v", name, n, err)
 			}
 		}
 		cat := store.Failure{Code: "CAT", Name: "Category"}

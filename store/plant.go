@@ -81,7 +81,21 @@ type Product struct {
 	SKU    string  `json:"sku"`
 	Weight float64 `json:"product_weight"`
 	Color  string  `json:"product_color"`
+	// IdealCycleMS is the product's ideal cycle time; 0 = the line's (IdealCycle).
+	IdealCycleMS int64 `json:"ideal_cycle_ms"`
 	timestamps
+}
+
+// MaxIdealCycleMS bounds a product's ideal cycle time (one hour a unit).
+const MaxIdealCycleMS = 3600 * 1000
+
+// IdealCycle is the ideal cycle time of product on line l: the product's own, else the
+// line's (an unknown product, 0 included, runs at the line's).
+func IdealCycle(l Line, products map[int64]Product, product int64) time.Duration {
+	if p, ok := products[product]; ok && p.IdealCycleMS > 0 {
+		return time.Duration(p.IdealCycleMS) * time.Millisecond
+	}
+	return l.IdealCycleTime()
 }
 
 var colorRe = regexp.MustCompile(`^(#[0-9a-fA-F]{6})?$`)
@@ -92,6 +106,7 @@ func (p *Product) validate() error {
 	v.check(len(p.SKU) <= 64, "sku", "at most 64 characters")
 	v.check(p.Weight >= 0, "product_weight", "must not be negative")
 	v.check(colorRe.MatchString(p.Color), "product_color", "must be a #rrggbb colour")
+	v.check(p.IdealCycleMS >= 0 && p.IdealCycleMS <= MaxIdealCycleMS, "ideal_cycle_ms", fmt.Sprintf("must be 0 (the line's) to %d ms", MaxIdealCycleMS))
 	return v.err()
 }
 

@@ -46,9 +46,11 @@ func newTenantDB(s *Store, ten Tenant, db *sql.DB) *TenantDB {
 		func(a *Area) []any {
 			return []any{&a.LineID, &a.Name, &a.X1, &a.Y1, &a.X2, &a.Y2, &a.CreatedAt, &a.UpdatedAt}
 		})}
-	t.Products = Collection[Product, *Product]{t: t, model: true, tab: newTable(d, "product", []string{"name", "sku", "product_weight", "product_color", "created_at", "updated_at"},
+	t.Products = Collection[Product, *Product]{t: t, model: true, tab: newTable(d, "product", []string{"name", "sku", "product_weight", "product_color", "ideal_cycle_ms", "created_at", "updated_at"},
 		func(p *Product) *int64 { return &p.ID },
-		func(p *Product) []any { return []any{&p.Name, &p.SKU, &p.Weight, &p.Color, &p.CreatedAt, &p.UpdatedAt} })}
+		func(p *Product) []any {
+			return []any{&p.Name, &p.SKU, &p.Weight, &p.Color, &p.IdealCycleMS, &p.CreatedAt, &p.UpdatedAt}
+		})}
 	t.Shifts = Collection[Shift, *Shift]{t: t, byLine: true, model: true, tab: newTable(d, "shift", []string{"line_id", "name", "start_time", "end_time", "is_overnight", "days_implemented", "breaks", "active", "created_at", "updated_at"},
 		func(s *Shift) *int64 { return &s.ID },
 		func(s *Shift) []any {

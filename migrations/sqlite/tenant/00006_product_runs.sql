@@ -1,0 +1,19 @@
+-- Product runs: each product's ideal cycle time (0 = the line's), and the run starts an
+-- operator sets by hand (runs the cameras see are derived from the detections).
+
+-- +goose Up
+ALTER TABLE `product` ADD COLUMN `ideal_cycle_ms` BIGINT NOT NULL DEFAULT 0;
+
+CREATE TABLE `product_run` (
+  `id`         INTEGER  PRIMARY KEY AUTOINCREMENT,
+  `line_id`    BIGINT   NOT NULL,
+  `product_id` BIGINT   NOT NULL,
+  `start_time` DATETIME NOT NULL,
+  `set_by`     BIGINT   NOT NULL DEFAULT 0,
+  `created_at` DATETIME NOT NULL,
+  UNIQUE (`line_id`, `start_time`)
+);
+
+-- +goose Down
+DROP TABLE `product_run`;
+ALTER TABLE `product` DROP COLUMN `ideal_cycle_ms`;
