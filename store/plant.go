@@ -89,13 +89,13 @@ type Product struct {
 // MaxIdealCycleMS bounds a product's ideal cycle time (one hour a unit).
 const MaxIdealCycleMS = 3600 * 1000
 
-// IdealCycle is the ideal cycle time of product on line l: the product's own, else the
-// line's (an unknown product, 0 included, runs at the line's).
-func IdealCycle(l Line, products map[int64]Product, product int64) time.Duration {
+// IdealCycle is the ideal cycle time of product on a line whose own is lineIdeal: the
+// product's, else the line's (an unknown product, 0 included, runs at the line's).
+func IdealCycle(lineIdeal time.Duration, products map[int64]Product, product int64) time.Duration {
 	if p, ok := products[product]; ok && p.IdealCycleMS > 0 {
 		return time.Duration(p.IdealCycleMS) * time.Millisecond
 	}
-	return l.IdealCycleTime()
+	return lineIdeal
 }
 
 var colorRe = regexp.MustCompile(`^(#[0-9a-fA-F]{6})?$`)

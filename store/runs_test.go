@@ -37,7 +37,7 @@ func TestProductRunsStore(t *testing.T) {
 			}
 		}
 		products := map[int64]store.Product{p.ID: got, q.ID: q}
-		if store.IdealCycle(l, products, p.ID) != 2500*time.Millisecond || store.IdealCycle(l, products, q.ID) != time.Second || store.IdealCycle(l, products, 99) != time.Second {
+		if store.IdealCycle(l.IdealCycleTime(), products, p.ID) != 2500*time.Millisecond || store.IdealCycle(l.IdealCycleTime(), products, q.ID) != time.Second || store.IdealCycle(l.IdealCycleTime(), products, 99) != time.Second {
 			t.Error("ideal cycle fallback to the line's")
 		}
 

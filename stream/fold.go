@@ -39,7 +39,18 @@ type lineConf struct {
 	loc       *time.Location
 	threshold time.Duration
 	minMicro  time.Duration
-	ideal     time.Duration
+	ideal     time.Duration           // the line's ideal cycle time
+	products  map[int64]store.Product // each product's ideal cycle time (0: the line's)
+}
+
+// netRun is the ideal time of a period's units, each at its product's ideal cycle time
+// (History sums the rollups the same way, so live and history agree).
+func (c lineConf) netRun(products map[int64]int64) time.Duration {
+	var d time.Duration
+	for p, n := range products {
+		d += oee.NetRun(store.IdealCycle(c.ideal, c.products, p), n)
+	}
+	return d
 }
 
 // period is a line's production in one shift instance, or in one off-shift stretch.
@@ -430,7 +441,7 @@ func (f *lineFold) figures(p *period, now time.Time) oee.Result {
 			unmon = f.conf.cal.PlannedTime(f.conf.id, p.Start, earlier(p.First, end)) - p.Lead
 		}
 	}
-	return oee.ComputeMonitored(planned, max(unmon, 0), down, f.conf.ideal, p.Counts)
+	return oee.ComputeNet(planned, max(unmon, 0), down, f.conf.netRun(p.Products), p.Counts)
 }
 
 // openSince is the running stop's start, if one is announced.

@@ -127,6 +127,30 @@ type lineCtx struct {
 	cerr error // the calendar could not be built
 	// failures is the reason catalogue by code (kinds and the tree).
 	failures map[string]store.Failure
+	products map[int64]store.Product // each product's ideal cycle time
+}
+
+// ideal is the ideal cycle time of a product on the line (its own, else the line's).
+func (lc lineCtx) ideal(product int64) time.Duration {
+	return store.IdealCycle(lc.line.IdealCycleTime(), lc.products, product)
+}
+
+// made is what a range produced: the counts and the ideal time of the units, each at its
+// product's ideal cycle time.
+type made struct {
+	c           oee.Counts
+	net         time.Duration // Σ ideal × total: net run time
+	rejectIdeal time.Duration // Σ ideal × rejects
+}
+
+// add counts a rollup row (by product).
+func (m *made) add(lc lineCtx, r store.ProductionRow) {
+	m.c.Total += r.Total
+	m.c.Good += r.Good
+	m.c.Reject += r.Reject
+	ideal := lc.ideal(r.Product)
+	m.net += oee.NetRun(ideal, r.Total)
+	m.rejectIdeal += oee.NetRun(ideal, r.Reject)
 }
 
 func (h *History) lineCtx(ctx context.Context, tenantID, lineID int64) (lineCtx, error) {
@@ -163,7 +187,7 @@ func (h *History) lineCtx(ctx context.Context, tenantID, lineID int64) (lineCtx,
 	if ce.loc == nil {
 		return lineCtx{}, fmt.Errorf("stream: tenant configuration: %w", ce.err)
 	}
-	return lineCtx{tdb: tdb, line: l, cal: ce.cal, loc: ce.loc, cerr: ce.err, failures: m.Failures}, nil
+	return lineCtx{tdb: tdb, line: l, cal: ce.cal, loc: ce.loc, cerr: ce.err, failures: m.Failures, products: m.Products}, nil
 }
 
 func (lc lineCtx) calendar() (*shiftcal.Calendar, error) {
@@ -218,6 +242,14 @@ func (h *History) production(ctx context.Context, lc lineCtx, from, to time.Time
 		return lc.tdb.ProductionRaw(ctx, lc.line.ID, from, to, step)
 	}
 	return lc.tdb.ProductionRollup(ctx, lc.line.ID, from, to, step)
+}
+
+// productionByProduct is production with one row per group and product.
+func (h *History) productionByProduct(ctx context.Context, lc lineCtx, from, to time.Time, step int) ([]store.ProductionRow, error) {
+	if h.raw {
+		return lc.tdb.ProductionRawByProduct(ctx, lc.line.ID, from, to, step)
+	}
+	return lc.tdb.ProductionRollupByProduct(ctx, lc.line.ID, from, to, step)
 }
 
 // buckets lays out the empty buckets of [from, to).
@@ -348,24 +380,24 @@ func (h *History) OEE(ctx context.Context, tenantID, lineID int64, from, to time
 }
 
 func (h *History) oee(ctx context.Context, lc lineCtx, from, to time.Time) (OEEReport, error) {
-	sp, c, err := h.gather(ctx, lc, from, to)
+	sp, m, err := h.gather(ctx, lc, from, to)
 	if err != nil {
 		return OEEReport{}, err
 	}
-	return lc.report(sp, c, from, to), nil
+	return lc.report(sp, m, from, to), nil
 }
 
 // gather reads what OEE and the loss waterfall are computed from.
-func (h *History) gather(ctx context.Context, lc lineCtx, from, to time.Time) (stopSet, oee.Counts, error) {
+func (h *History) gather(ctx context.Context, lc lineCtx, from, to time.Time) (stopSet, made, error) {
 	sp, err := h.stopsIn(ctx, lc, from, to)
 	if err != nil {
-		return stopSet{}, oee.Counts{}, err
+		return stopSet{}, made{}, err
 	}
-	c, err := h.counts(ctx, lc, from, to)
-	return sp, c, err
+	m, err := h.counts(ctx, lc, from, to)
+	return sp, m, err
 }
 
-func (lc lineCtx) report(sp stopSet, c oee.Counts, from, to time.Time) OEEReport {
+func (lc lineCtx) report(sp stopSet, m made, from, to time.Time) OEEReport {
 	plannedTime := sp.plannedTime
 	var down, plannedStops time.Duration
 	var events int64
@@ -379,7 +411,7 @@ func (lc lineCtx) report(sp stopSet, c oee.Counts, from, to time.Time) OEEReport
 		events++
 	}
 	plannedTime -= plannedStops
-	rep := reportOf(oee.ComputeMonitored(plannedTime, sp.unmonitored, down, lc.line.IdealCycleTime(), c), from, to)
+	rep := reportOf(oee.ComputeNet(plannedTime, sp.unmonitored, down, m.net, m.c), from, to)
 	rep.Events = events
 	rep.PlannedStopS = plannedStops.Seconds()
 	return rep

@@ -155,7 +155,7 @@ func (h *History) finishedShifts(ctx context.Context, lc lineCtx, cal *shiftcal.
 	for i, in := range insts {
 		spans[i] = ProductionBucket{Start: in.Start, End: instanceEnd(in, now)}
 	}
-	rows, err := h.production(ctx, lc, lo, hi, stepFor(spans))
+	rows, err := h.productionByProduct(ctx, lc, lo, hi, stepFor(spans))
 	if err != nil {
 		return nil, err
 	}
@@ -175,15 +175,13 @@ func (h *History) finishedShifts(ctx context.Context, lc lineCtx, cal *shiftcal.
 			return nil, err
 		}
 		sp.setUnmonitored(in.Start, firstData, now)
-		var c oee.Counts
+		var m made
 		first, last := minuteOf(in.Start, false), minuteOf(end, true)
 		k := sort.Search(len(rows), func(k int) bool { return rows[k].Minute >= first })
 		for ; k < len(rows) && rows[k].Minute < last; k++ {
-			c.Total += rows[k].Total
-			c.Good += rows[k].Good
-			c.Reject += rows[k].Reject
+			m.add(lc, rows[k])
 		}
-		rep := lc.report(sp, c, in.Start, end)
+		rep := lc.report(sp, m, in.Start, end)
 		rep.Shift = refOf(in)
 		out = append(out, summaryOf(in, rep, now))
 	}
@@ -282,14 +280,14 @@ func (h *History) oeeAndLosses(ctx context.Context, lc lineCtx, from, to time.Ti
 	}
 	// The counts and the start-up rejects are two independent scans of the rollups: run
 	// them side by side.
-	var startup int64
+	var startup map[int64]int64
 	var serr error
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
 		startup, serr = h.rejectsIn(ctx, lc, startupMinutes(startsOf(sp, lc.line.ID, from, to), from, to))
 	}()
-	c, err := h.counts(ctx, lc, from, to)
+	m, err := h.counts(ctx, lc, from, to)
 	<-done
 	if err != nil {
 		return OEEReport{}, loss.Waterfall{}, err
@@ -297,7 +295,7 @@ func (h *History) oeeAndLosses(ctx context.Context, lc lineCtx, from, to time.Ti
 	if serr != nil {
 		return OEEReport{}, loss.Waterfall{}, serr
 	}
-	return lc.report(sp, c, from, to), lc.losses(sp, c, startup), nil
+	return lc.report(sp, m, from, to), lc.losses(sp, m, startup), nil
 }
 
 // startsOf is where start-up windows open: shift starts and the ends of stops.
@@ -372,8 +370,8 @@ func (sp *stopSet) setUnmonitored(from, first, now time.Time) {
 // start-up rejects (whole minutes of the rollups starting inside it).
 const StartupWindow = 5 * time.Minute
 
-// losses computes the waterfall from what oee reads and the start-up rejects.
-func (lc lineCtx) losses(sp stopSet, c oee.Counts, startup int64) loss.Waterfall {
+// losses computes the waterfall from what oee reads and the start-up rejects (by product).
+func (lc lineCtx) losses(sp stopSet, m made, startup map[int64]int64) loss.Waterfall {
 	in := loss.Input{Planned: sp.plannedTime, Unmonitored: sp.unmonitored}
 	var plannedParts, unplannedParts partSet
 	for _, st := range sp.stops {
@@ -386,27 +384,26 @@ func (lc lineCtx) losses(sp stopSet, c oee.Counts, startup int64) loss.Waterfall
 		unplannedParts.add(cat.Code, cat.Name, st.d)
 	}
 	in.PlannedStops, in.UnplannedStops = plannedParts.parts, unplannedParts.parts
-	ideal := lc.line.IdealCycleTime()
-	in.IdealTotal = ideal * time.Duration(c.Total)
-	in.IdealStartup = ideal * time.Duration(startup)
-	in.IdealProcess = ideal * time.Duration(c.Reject-startup)
+	in.IdealTotal = m.net
+	for p, n := range startup {
+		in.IdealStartup += oee.NetRun(lc.ideal(p), n)
+	}
+	in.IdealProcess = m.rejectIdeal - in.IdealStartup
 	return loss.Compute(in)
 }
 
-// counts is the production of the whole minutes overlapping [from, to). The groups are
-// summed, so the largest step reads the fewest rows whatever the alignment.
-func (h *History) counts(ctx context.Context, lc lineCtx, from, to time.Time) (oee.Counts, error) {
-	rows, err := h.production(ctx, lc, from, to, store.ProductionSteps[len(store.ProductionSteps)-1])
+// counts is the production of the whole minutes overlapping [from, to), by product. The
+// groups are summed, so the largest step reads the fewest rows whatever the alignment.
+func (h *History) counts(ctx context.Context, lc lineCtx, from, to time.Time) (made, error) {
+	rows, err := h.productionByProduct(ctx, lc, from, to, store.ProductionSteps[len(store.ProductionSteps)-1])
 	if err != nil {
-		return oee.Counts{}, err
+		return made{}, err
 	}
-	var c oee.Counts
+	var m made
 	for _, r := range rows {
-		c.Total += r.Total
-		c.Good += r.Good
-		c.Reject += r.Reject
+		m.add(lc, r)
 	}
-	return c, nil
+	return m, nil
 }
 
 // startupMinutes are the whole minutes whose start lies in a start-up window (from the
@@ -440,7 +437,7 @@ func minuteOf(t time.Time, up bool) int64 {
 	return m
 }
 
-func (h *History) rejectsIn(ctx context.Context, lc lineCtx, ranges []store.MinuteRange) (int64, error) {
+func (h *History) rejectsIn(ctx context.Context, lc lineCtx, ranges []store.MinuteRange) (map[int64]int64, error) {
 	if h.raw {
 		return lc.tdb.RejectsInRaw(ctx, lc.line.ID, ranges)
 	}

@@ -4,6 +4,7 @@
 package oee
 
 import (
+	"math"
 	"math/bits"
 	"time"
 )
@@ -40,7 +41,7 @@ func Compute(planned, downtime, idealCycle time.Duration, c Counts) Result {
 //	monitored    = planned − unmonitored
 //	run          = monitored − downtime
 //	availability = run / monitored
-//	performance  = idealCycle × total / run
+//	performance  = idealCycle × total / run   (ComputeNet: Σ ideal × units / run)
 //	quality      = good / total
 //	OEE          = availability × performance × quality
 //
@@ -57,6 +58,33 @@ func Compute(planned, downtime, idealCycle time.Duration, c Counts) Result {
 // screen. OEE is 0 then in any case, since performance is 0. An idealCycle
 // <= 0 (not configured) gives performance 0.
 func ComputeMonitored(planned, unmonitored, downtime, idealCycle time.Duration, c Counts) Result {
+	r := ComputeNet(planned, unmonitored, downtime, NetRun(idealCycle, max(c.Total, 0)), c)
+	if r.Performance > 0 {
+		// In floating point: idealCycle × total can pass the longest Duration.
+		r.Performance = float64(idealCycle) * float64(r.Counts.Total) / float64(r.RunTime)
+		r.OEE = r.Availability * r.Performance * r.Quality
+	}
+	return r
+}
+
+// NetRun is idealCycle × units, saturating at the longest Duration (a line that made
+// that much is over 100 % anyway). Σ NetRun over products is ComputeNet's netRun.
+func NetRun(idealCycle time.Duration, units int64) time.Duration {
+	if idealCycle <= 0 || units <= 0 {
+		return 0
+	}
+	hi, lo := bits.Mul64(uint64(idealCycle), uint64(units))
+	if hi != 0 || lo > math.MaxInt64 {
+		return math.MaxInt64
+	}
+	return time.Duration(lo)
+}
+
+// ComputeNet is ComputeMonitored with the ideal time of what was made given as a sum
+// (netRun = Σ ideal cycle of each unit's product × units), so a line running products of
+// different speeds is judged on each one's: performance = netRun / run. A netRun <= 0
+// (no ideal cycle configured, or nothing made) gives performance 0.
+func ComputeNet(planned, unmonitored, downtime, netRun time.Duration, c Counts) Result {
 	planned = max(planned, 0)
 	unmonitored = min(max(unmonitored, 0), planned)
 	monitored := planned - unmonitored
@@ -68,11 +96,9 @@ func ComputeMonitored(planned, unmonitored, downtime, idealCycle time.Duration, 
 	if monitored > 0 {
 		r.Availability = float64(r.RunTime) / float64(monitored)
 	}
-	if r.RunTime > 0 && idealCycle > 0 {
-		r.Performance = float64(idealCycle) * float64(c.Total) / float64(r.RunTime)
-		// Exact: idealCycle × total can overflow int64 nanoseconds.
-		hi, lo := bits.Mul64(uint64(idealCycle), uint64(c.Total))
-		r.PerformanceOver100 = hi != 0 || lo > uint64(r.RunTime)
+	if r.RunTime > 0 && netRun > 0 {
+		r.Performance = float64(netRun) / float64(r.RunTime)
+		r.PerformanceOver100 = netRun > r.RunTime
 	}
 	if c.Total > 0 {
 		r.Quality = float64(c.Good) / float64(c.Total)
