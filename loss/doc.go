@@ -8,7 +8,7 @@
 // and it reconciles with OEE:
 //
 //	loading   = planned − unmonitored − planned stops       (OEE's planned time)
-//	run       = loading − unplanned stops
+//	run       = loading − unplanned stops − changeovers
 //	net run   = Σ ideal cycle × made                        (per product)
 //	fully     = Σ ideal cycle × good
 //	A = run / loading, P = net run / run, Q = fully / net run, OEE = fully / loading

@@ -43,10 +43,12 @@ func TestParetoSortsAndShares(t *testing.T) {
 
 // TestWaterfallIdentity checks on random data that the buckets add up exactly to planned
 // time and that A, P, Q and OEE equal stream/oee's over the same loading time, downtime
-// and counts (one ideal cycle time, as stream/oee knows only one).
+// (unplanned stops and changeovers) and counts, with one ideal cycle time and with several
+// products (oee.ComputeNet over Σ ideal × units).
 func TestWaterfallIdentity(t *testing.T) {
 	r := rand.New(rand.NewPCG(1, 2))
 	for i := 0; i < 20000; i++ {
+		var single *time.Duration
 		planned := time.Duration(r.Int64N(int64(12*time.Hour))) / time.Millisecond * time.Millisecond
 		in := loss.Input{Planned: planned, Unmonitored: rnd(r, planned/4)}
 		for n := r.IntN(3); n > 0; n-- {
@@ -55,12 +57,24 @@ func TestWaterfallIdentity(t *testing.T) {
 		for n := r.IntN(4); n > 0; n-- {
 			in.UnplannedStops = append(in.UnplannedStops, loss.Part{Key: "U", Duration: rnd(r, planned/3)})
 		}
-		ideal := time.Duration(1+r.Int64N(5000)) * time.Millisecond
-		total := r.Int64N(int64(planned/ideal) + 2)
-		startup := r.Int64N(total/10 + 1)
-		process := r.Int64N(total/5 + 1)
-		good := total - startup - process
-		in.IdealTotal, in.IdealStartup, in.IdealProcess = ideal*time.Duration(total), ideal*time.Duration(startup), ideal*time.Duration(process)
+		if r.IntN(2) == 0 {
+			in.Changeover = rnd(r, planned/4)
+		}
+		// One to three products, each with its ideal cycle time and its units.
+		var total, good int64
+		for n := 1 + r.IntN(3); n > 0; n-- {
+			ideal := time.Duration(1+r.Int64N(5000)) * time.Millisecond
+			units := r.Int64N(int64(planned/ideal)/2 + 2)
+			startup := r.Int64N(units/10 + 1)
+			process := r.Int64N(units/5 + 1)
+			total, good = total+units, good+units-startup-process
+			in.IdealTotal += ideal * time.Duration(units)
+			in.IdealStartup += ideal * time.Duration(startup)
+			in.IdealProcess += ideal * time.Duration(process)
+			if n == 1 && total == units { // one product: stream/oee's single ideal cycle time too
+				single = &ideal
+			}
+		}
 		w := loss.Compute(in)
 		var sum time.Duration
 		var down, plannedStops time.Duration
@@ -70,7 +84,7 @@ func TestWaterfallIdentity(t *testing.T) {
 				t.Fatalf("case %d: negative %s bucket", i, b.Kind)
 			}
 			switch b.Kind {
-			case loss.KindUnplannedStop:
+			case loss.KindUnplannedStop, loss.KindChangeover:
 				down += b.Duration()
 			case loss.KindPlannedStop, loss.KindUnmonitored:
 				plannedStops += b.Duration()
@@ -79,12 +93,19 @@ func TestWaterfallIdentity(t *testing.T) {
 		if sum != max(planned, 0) {
 			t.Fatalf("case %d: buckets sum to %v, planned %v", i, sum, planned)
 		}
-		o := oee.Compute(planned-plannedStops, down, ideal, oee.Counts{Total: total, Good: good, Reject: total - good})
-		for _, c := range [][3]any{{"A", w.Availability, o.Availability}, {"P", w.Performance, o.Performance}, {"Q", w.Quality, o.Quality}, {"OEE", w.OEE, o.OEE}} {
-			if !close(c[1].(float64), c[2].(float64)) {
-				t.Fatalf("case %d: %s = %v, stream/oee says %v (input %+v)", i, c[0], c[1], c[2], in)
+		counts := oee.Counts{Total: total, Good: good, Reject: total - good}
+		results := []oee.Result{oee.ComputeNet(planned-plannedStops, 0, down, in.IdealTotal, in.IdealTotal-in.IdealStartup-in.IdealProcess, counts)}
+		if single != nil {
+			results = append(results, oee.Compute(planned-plannedStops, down, *single, counts))
+		}
+		for _, o := range results {
+			for _, c := range [][3]any{{"A", w.Availability, o.Availability}, {"P", w.Performance, o.Performance}, {"Q", w.Quality, o.Quality}, {"OEE", w.OEE, o.OEE}} {
+				if !close(c[1].(float64), c[2].(float64)) {
+					t.Fatalf("case %d: %s = %v, stream/oee says %v (input %+v)", i, c[0], c[1], c[2], in)
+				}
 			}
 		}
+		o := results[0]
 		if w.RunS != o.RunTime.Seconds() {
 			t.Fatalf("case %d: run %v vs %v", i, w.RunS, o.RunTime)
 		}

@@ -7,6 +7,7 @@ const (
 	KindUnmonitored   = "unmonitored"    // planned time without data: outside A, P and Q
 	KindPlannedStop   = "planned_stop"   // stops coded with a planned reason (changeover, cleaning)
 	KindUnplannedStop = "unplanned_stop" // availability loss, one bucket per category
+	KindChangeover    = "changeover"     // stops between runs of different products (availability)
 	KindMicroStop     = "micro_stop"     // short stops below the downtime threshold (performance)
 	KindReducedSpeed  = "reduced_speed"  // the rest of the performance loss (negative above 100 %)
 	KindStartupReject = "startup_reject" // quality loss right after a start
@@ -28,6 +29,7 @@ type Input struct {
 	Unmonitored    time.Duration // part of Planned without data
 	PlannedStops   []Part        // stops coded with a planned reason, inside Planned
 	UnplannedStops []Part        // every other stop inside Planned, by category
+	Changeover     time.Duration // unplanned stops between runs of different products, inside Planned
 	MicroStops     time.Duration // known only to the live engine; 0 from history
 	IdealTotal     time.Duration // Σ ideal × total
 	IdealStartup   time.Duration // Σ ideal × start-up rejects
@@ -82,6 +84,7 @@ func Compute(in Input) Waterfall {
 	for _, p := range in.UnplannedStops {
 		take(KindUnplannedStop, p.Key, p.Label, p.Duration)
 	}
+	take(KindChangeover, "", "", in.Changeover)
 	run := left
 	take(KindMicroStop, "", "", in.MicroStops)
 	ideal := max(in.IdealTotal, 0)

@@ -61,6 +61,7 @@ type periodCP struct {
 	Total    int64      `json:"total"`
 	Good     int64      `json:"good"`
 	Products [][2]int64 `json:"products,omitempty"`
+	Rejects  [][2]int64 `json:"rejects,omitempty"` // by product
 	Areas    [][2]int64 `json:"areas,omitempty"`
 	Downtime int64      `json:"downtime_ns"`
 	Micro    int64      `json:"micro,omitempty"`
@@ -99,7 +100,7 @@ func (f *lineFold) snapshot() lineCP {
 		pc := periodCP{
 			Start: p.Start, End: p.End, Shift: p.Shift, ShiftID: p.ShiftID, Name: p.Name,
 			Total: p.Counts.Total, Good: p.Counts.Good,
-			Products: sortedCounts(p.Products, 0), Areas: sortedCounts(p.Areas, 0),
+			Products: sortedCounts(p.Products, 0), Rejects: sortedCounts(p.Rejects, 0), Areas: sortedCounts(p.Areas, 0),
 			Downtime: int64(p.Downtime), Micro: p.Micro, Events: p.Events,
 			Lead: int64(p.Lead), Covered: p.Covered,
 		}
@@ -131,7 +132,7 @@ func (f *lineFold) restore(cp lineCP) {
 		}
 		np := &period{Start: p.Start, End: p.End, Shift: p.Shift, ShiftID: p.ShiftID, Name: p.Name,
 			Counts:   oee.Counts{Total: p.Total, Good: p.Good, Reject: p.Total - p.Good},
-			Products: map[int64]int64{}, Areas: map[int64]int64{},
+			Products: map[int64]int64{}, Rejects: map[int64]int64{}, Areas: map[int64]int64{},
 			Downtime: time.Duration(p.Downtime), Micro: p.Micro, Events: p.Events,
 			Lead: time.Duration(p.Lead), Covered: p.Covered}
 		if p.First != nil {
@@ -139,6 +140,9 @@ func (f *lineFold) restore(cp lineCP) {
 		}
 		for _, kv := range p.Products {
 			np.Products[kv[0]] = kv[1]
+		}
+		for _, kv := range p.Rejects {
+			np.Rejects[kv[0]] = kv[1]
 		}
 		for _, kv := range p.Areas {
 			np.Areas[kv[0]] = kv[1]

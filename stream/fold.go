@@ -43,11 +43,11 @@ type lineConf struct {
 	products  map[int64]store.Product // each product's ideal cycle time (0: the line's)
 }
 
-// netRun is the ideal time of a period's units, each at its product's ideal cycle time
+// idealTime is the ideal time of units by product, each at its product's ideal cycle time
 // (History sums the rollups the same way, so live and history agree).
-func (c lineConf) netRun(products map[int64]int64) time.Duration {
+func (c lineConf) idealTime(units map[int64]int64) time.Duration {
 	var d time.Duration
-	for p, n := range products {
+	for p, n := range units {
 		d += oee.NetRun(store.IdealCycle(c.ideal, c.products, p), n)
 	}
 	return d
@@ -60,7 +60,8 @@ type period struct {
 	ShiftID    int64
 	Name       string
 	Counts     oee.Counts
-	Products   map[int64]int64
+	Products   map[int64]int64 // units by product
+	Rejects    map[int64]int64 // rejects by product
 	Areas      map[int64]int64
 	Downtime   time.Duration // booked (closed) downtime inside this period
 	// First is the period's earliest detection (zero: none yet). Planned time before it
@@ -156,9 +157,12 @@ func (f *lineFold) observe(d store.Detection, arrival time.Time) []change {
 			p.Counts.Reject++
 		}
 		if p.Products == nil {
-			p.Products, p.Areas = map[int64]int64{}, map[int64]int64{}
+			p.Products, p.Areas, p.Rejects = map[int64]int64{}, map[int64]int64{}, map[int64]int64{}
 		}
 		p.Products[d.Product]++
+		if !d.OK {
+			p.Rejects[d.Product]++
+		}
 		p.Areas[d.Area]++
 		if micro {
 			p.Micro++
@@ -441,7 +445,15 @@ func (f *lineFold) figures(p *period, now time.Time) oee.Result {
 			unmon = f.conf.cal.PlannedTime(f.conf.id, p.Start, earlier(p.First, end)) - p.Lead
 		}
 	}
-	return oee.ComputeNet(planned, max(unmon, 0), down, f.conf.netRun(p.Products), p.Counts)
+	net, rejects := f.conf.idealTime(p.Products), f.conf.idealTime(p.Rejects)
+	var known int64
+	for _, n := range p.Rejects {
+		known += n
+	}
+	// A period restored from a checkpoint of an older engine has no rejects by product:
+	// those weigh the line's ideal cycle time.
+	rejects += oee.NetRun(f.conf.ideal, p.Counts.Reject-known)
+	return oee.ComputeNet(planned, max(unmon, 0), down, net, net-rejects, p.Counts)
 }
 
 // openSince is the running stop's start, if one is announced.

@@ -411,7 +411,7 @@ func (lc lineCtx) report(sp stopSet, m made, from, to time.Time) OEEReport {
 		events++
 	}
 	plannedTime -= plannedStops
-	rep := reportOf(oee.ComputeNet(plannedTime, sp.unmonitored, down, m.net, m.c), from, to)
+	rep := reportOf(oee.ComputeNet(plannedTime, sp.unmonitored, down, m.net, m.net-m.rejectIdeal, m.c), from, to)
 	rep.Events = events
 	rep.PlannedStopS = plannedStops.Seconds()
 	return rep

@@ -278,6 +278,9 @@ func (h *History) oeeAndLosses(ctx context.Context, lc lineCtx, from, to time.Ti
 	if err != nil {
 		return OEEReport{}, loss.Waterfall{}, err
 	}
+	if err := h.classify(ctx, lc, &sp); err != nil {
+		return OEEReport{}, loss.Waterfall{}, err
+	}
 	// The counts and the start-up rejects are two independent scans of the rollups: run
 	// them side by side.
 	var startup map[int64]int64
@@ -323,7 +326,37 @@ type stopSet struct {
 	// unmonitored is planned time before the range's first data that no event covers
 	// (docs/OEE.md): outside A/P/Q.
 	unmonitored time.Duration
+	// changeover: the events between runs of different products (History.classify; the
+	// OEE does not need it: a changeover is downtime like any unplanned stop).
+	changeover map[int64]bool
 }
+
+// classify marks the changeovers among the stops.
+func (h *History) classify(ctx context.Context, lc lineCtx, sp *stopSet) error {
+	evs := make([]store.DowntimeEvent, 0, len(sp.stops))
+	for _, st := range sp.stops {
+		evs = append(evs, st.ev)
+	}
+	var err error
+	sp.changeover, err = h.changeovers(ctx, lc, evs)
+	return err
+}
+
+// stopKind is what a stop counts as: planned (coded with a planned reason), changeover
+// (between runs of different products, not coded planned), or unplanned.
+func (lc lineCtx) stopKind(sp stopSet, ev store.DowntimeEvent) string {
+	switch {
+	case lc.failures[ev.ReasonCode].Planned():
+		return store.ReasonPlanned
+	case sp.changeover[ev.ID]:
+		return KindChangeover
+	}
+	return store.ReasonUnplanned
+}
+
+// KindChangeover is the kind of a stop between runs of different products, and its
+// Pareto key (reason and category groups).
+const KindChangeover = loss.KindChangeover
 
 type clippedStop struct {
 	ev store.DowntimeEvent
@@ -376,12 +409,15 @@ func (lc lineCtx) losses(sp stopSet, m made, startup map[int64]int64) loss.Water
 	var plannedParts, unplannedParts partSet
 	for _, st := range sp.stops {
 		f := lc.failures[st.ev.ReasonCode]
-		if f.Planned() {
+		switch lc.stopKind(sp, st.ev) {
+		case store.ReasonPlanned:
 			plannedParts.add(f.Code, f.Name, st.d)
-			continue
+		case KindChangeover:
+			in.Changeover += st.d
+		default:
+			cat := category(lc.failures, st.ev.ReasonCode)
+			unplannedParts.add(cat.Code, cat.Name, st.d)
 		}
-		cat := category(lc.failures, st.ev.ReasonCode)
-		unplannedParts.add(cat.Code, cat.Name, st.d)
 	}
 	in.PlannedStops, in.UnplannedStops = plannedParts.parts, unplannedParts.parts
 	in.IdealTotal = m.net
@@ -526,19 +562,25 @@ func (h *History) Pareto(ctx context.Context, tenantID int64, lines []int64, fro
 		if err != nil {
 			return loss.Pareto{}, err
 		}
+		if err := h.classify(ctx, lc, &sp); err != nil {
+			return loss.Pareto{}, err
+		}
 		if group == GroupShift {
-			stops = append(stops, byInstance(sp, id, from, to, now)...)
+			stops = append(stops, byInstance(lc, sp, id, from, to, now)...)
 			continue
 		}
 		for _, st := range sp.stops {
-			s := loss.Stop{Duration: st.d, Uncoded: st.ev.ReasonCode == ""}
-			switch group {
-			case GroupReason:
+			kind := lc.stopKind(sp, st.ev)
+			s := loss.Stop{Duration: st.d, Uncoded: uncoded(kind, st.ev)}
+			switch {
+			case kind == KindChangeover && (group == GroupReason || group == GroupCategory):
+				s.Key, s.Label = KindChangeover, "Changeover"
+			case group == GroupReason:
 				s.Key, s.Label = st.ev.ReasonCode, lc.failures[st.ev.ReasonCode].Name
-			case GroupCategory:
+			case group == GroupCategory:
 				f := category(lc.failures, st.ev.ReasonCode)
 				s.Key, s.Label = f.Code, f.Name
-			case GroupLine:
+			case group == GroupLine:
 				s.Key, s.Label = strconv.FormatInt(id, 10), lc.line.Name
 			}
 			stops = append(stops, s)
@@ -547,14 +589,19 @@ func (h *History) Pareto(ctx context.Context, tenantID int64, lines []int64, fro
 	return loss.MakePareto(stops), nil
 }
 
+// uncoded says a stop still needs a reason: not coded, and not explained as a changeover.
+func uncoded(kind string, ev store.DowntimeEvent) bool {
+	return ev.ReasonCode == "" && kind != KindChangeover
+}
+
 // byInstance splits stops by the shift instance their planned time falls in (by shift).
-func byInstance(sp stopSet, line int64, from, to, now time.Time) []loss.Stop {
+func byInstance(lc lineCtx, sp stopSet, line int64, from, to, now time.Time) []loss.Stop {
 	var out []loss.Stop
 	for _, in := range sp.cal.Instances(line, from, to) {
 		ivs := sp.cal.PlannedIntervals(line, later(in.Start, from), earlier(in.End, to))
 		for _, st := range sp.stops {
 			if d := PlannedOverlap(st.ev.Start, eventEnd(st.ev, now), ivs); d > 0 {
-				out = append(out, loss.Stop{Key: strconv.FormatInt(in.ShiftID, 10), Label: in.Name, Duration: d, Uncoded: st.ev.ReasonCode == ""})
+				out = append(out, loss.Stop{Key: strconv.FormatInt(in.ShiftID, 10), Label: in.Name, Duration: d, Uncoded: uncoded(lc.stopKind(sp, st.ev), st.ev)})
 			}
 		}
 	}
@@ -567,7 +614,7 @@ type Stop struct {
 	CountedS   float64 `json:"counted_s"` // its planned production time inside the range
 	ReasonName string  `json:"reason_name"`
 	Category   string  `json:"category"` // the code at the root of its reason's tree
-	Kind       string  `json:"kind"`     // unplanned, or planned (outside OEE's planned time)
+	Kind       string  `json:"kind"`     // unplanned, changeover (between runs of different products), or planned (outside OEE's planned time)
 }
 
 // Stops lists the events of a line overlapping [from, to) with their counted time: the
@@ -585,19 +632,17 @@ func (h *History) Stops(ctx context.Context, tenantID, lineID int64, from, to ti
 	if err != nil {
 		return nil, err
 	}
+	if err := h.classify(ctx, lc, &sp); err != nil {
+		return nil, err
+	}
 	counted := map[int64]time.Duration{}
 	for _, st := range sp.stops {
 		counted[st.ev.ID] = st.d
 	}
 	out := make([]Stop, 0, len(sp.evs))
 	for _, ev := range sp.evs {
-		f := lc.failures[ev.ReasonCode]
-		kind := store.ReasonUnplanned
-		if f.Planned() {
-			kind = store.ReasonPlanned
-		}
-		out = append(out, Stop{DowntimeEvent: ev, CountedS: counted[ev.ID].Seconds(), ReasonName: f.Name,
-			Category: category(lc.failures, ev.ReasonCode).Code, Kind: kind})
+		out = append(out, Stop{DowntimeEvent: ev, CountedS: counted[ev.ID].Seconds(), ReasonName: lc.failures[ev.ReasonCode].Name,
+			Category: category(lc.failures, ev.ReasonCode).Code, Kind: lc.stopKind(sp, ev)})
 	}
 	return out, nil
 }

@@ -58,7 +58,8 @@ func Compute(planned, downtime, idealCycle time.Duration, c Counts) Result {
 // screen. OEE is 0 then in any case, since performance is 0. An idealCycle
 // <= 0 (not configured) gives performance 0.
 func ComputeMonitored(planned, unmonitored, downtime, idealCycle time.Duration, c Counts) Result {
-	r := ComputeNet(planned, unmonitored, downtime, NetRun(idealCycle, max(c.Total, 0)), c)
+	good := min(max(c.Good, 0), max(c.Total, 0))
+	r := ComputeNet(planned, unmonitored, downtime, NetRun(idealCycle, max(c.Total, 0)), NetRun(idealCycle, good), c)
 	if r.Performance > 0 {
 		// In floating point: idealCycle × total can pass the longest Duration.
 		r.Performance = float64(idealCycle) * float64(r.Counts.Total) / float64(r.RunTime)
@@ -80,11 +81,13 @@ func NetRun(idealCycle time.Duration, units int64) time.Duration {
 	return time.Duration(lo)
 }
 
-// ComputeNet is ComputeMonitored with the ideal time of what was made given as a sum
-// (netRun = Σ ideal cycle of each unit's product × units), so a line running products of
-// different speeds is judged on each one's: performance = netRun / run. A netRun <= 0
-// (no ideal cycle configured, or nothing made) gives performance 0.
-func ComputeNet(planned, unmonitored, downtime, netRun time.Duration, c Counts) Result {
+// ComputeNet is ComputeMonitored with the ideal time of what was made given as sums over
+// products (netRun = Σ ideal cycle × units, fully = Σ ideal cycle × good units), so a line
+// running products of different speeds is judged on each one's: performance = netRun /
+// run and quality = fully / netRun (a good unit weighs its ideal cycle time, so OEE =
+// fully / planned; with one product it is good / total). A netRun <= 0 (no ideal cycle
+// configured, or nothing made) gives performance 0 and the count ratio as quality.
+func ComputeNet(planned, unmonitored, downtime, netRun, fully time.Duration, c Counts) Result {
 	planned = max(planned, 0)
 	unmonitored = min(max(unmonitored, 0), planned)
 	monitored := planned - unmonitored
@@ -100,7 +103,10 @@ func ComputeNet(planned, unmonitored, downtime, netRun time.Duration, c Counts) 
 		r.Performance = float64(netRun) / float64(r.RunTime)
 		r.PerformanceOver100 = netRun > r.RunTime
 	}
-	if c.Total > 0 {
+	switch {
+	case netRun > 0:
+		r.Quality = float64(min(max(fully, 0), netRun)) / float64(netRun)
+	case c.Total > 0:
 		r.Quality = float64(c.Good) / float64(c.Total)
 	}
 	r.OEE = r.Availability * r.Performance * r.Quality
