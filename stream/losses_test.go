@@ -144,7 +144,7 @@ func TestLossScenario(t *testing.T) {
 				kind, key string
 				s         float64
 			}{{loss.KindUnmonitored, "", 0}, {loss.KindPlannedStop, "CLEAN", 1800}, {loss.KindUnplannedStop, "MECH", 1200},
-				{loss.KindUnplannedStop, "", 1200}, {loss.KindMicroStop, "", 0}, {loss.KindReducedSpeed, "", 11400},
+				{loss.KindUnplannedStop, "", 1200}, {loss.KindChangeover, "", 0}, {loss.KindMicroStop, "", 0}, {loss.KindReducedSpeed, "", 11400},
 				{loss.KindStartupReject, "", 2}, {loss.KindProcessReject, "", 3}, {loss.KindFullyProd, "", 11395}}
 			if len(d.Losses.Buckets) != len(buckets) {
 				t.Fatalf("buckets %+v", d.Losses.Buckets)
