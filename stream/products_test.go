@@ -76,7 +76,9 @@ func TestProductRunsScenario(t *testing.T) {
 
 		y, m, d := testStart(t).UTC().Date()
 		day := time.Date(y, m, d-2, 0, 0, 0, 0, time.UTC)
-		at := func(h, min, s int) time.Time { return day.Add(time.Duration(h)*time.Hour + time.Duration(min)*time.Minute + time.Duration(s)*time.Second) }
+		at := func(h, min, s int) time.Time {
+			return day.Add(time.Duration(h)*time.Hour + time.Duration(min)*time.Minute + time.Duration(s)*time.Second)
+		}
 		rejects := []time.Time{at(6, 1, 0), at(7, 11, 0), at(8, 46, 0), at(6, 40, 0), at(7, 40, 0), at(9, 30, 6), at(9, 45, 2)}
 		missing := []time.Time{at(6, 30, 4), at(6, 30, 8), at(6, 30, 12), at(6, 30, 16),
 			at(7, 30, 5), at(7, 30, 10), at(7, 30, 15), at(7, 30, 20), at(7, 30, 25), at(9, 20, 14), at(9, 20, 22)}
@@ -276,4 +278,46 @@ func instanceID(t *testing.T, h *History, tenant, line int64, start time.Time) s
 		t.Fatalf("instances %+v %v", refs, err)
 	}
 	return refs[0].Instance
+}
+
+// TestBuildRuns: a run starts when the product changes and at every run an operator sets;
+// a detection without a product (0) counts for the product the operator set last.
+func TestBuildRuns(t *testing.T) {
+	t0 := time.Date(2026, 12, 1, 6, 0, 0, 0, time.UTC)
+	at := func(s int) time.Time { return t0.Add(time.Duration(s) * time.Second) }
+	dets := []store.ProductSeen{{At: at(0), Product: 1, OK: true}, {At: at(1), Product: 1}, {At: at(2), Product: 0, OK: true},
+		{At: at(10), Product: 0, OK: true}, {At: at(11), Product: 2, OK: true}, {At: at(20), Product: 0, OK: true}}
+	marks := []store.RunMark{{ProductID: 5, Start: at(5), SetBy: 9}, {ProductID: 2, Start: at(11)}}
+	got := buildRuns(dets, marks)
+	type run struct {
+		product int64
+		source  string
+		start   time.Time
+		last    time.Time
+		total   int64
+		reject  int64
+	}
+	var have []run
+	for _, r := range got {
+		last := time.Time{}
+		if r.End != nil {
+			last = *r.End
+		}
+		have = append(have, run{r.ProductID, r.Source, r.Start, last, r.Total, r.Reject})
+	}
+	want := []run{
+		{1, RunCamera, at(0), at(1), 2, 1},
+		{0, RunCamera, at(2), at(2), 1, 0},    // no product and no operator's yet
+		{5, RunOperator, at(5), at(10), 1, 0}, // the operator's product takes the unknown ones
+		{2, RunOperator, at(11), at(20), 2, 0},
+	}
+	if !slices.Equal(have, want) {
+		t.Errorf("runs %+v\nwant %+v", have, want)
+	}
+	if got[2].SetBy != 9 {
+		t.Errorf("set by %d", got[2].SetBy)
+	}
+	if p := productOf(store.ProductSeen{At: at(7)}, marks); p != 5 {
+		t.Errorf("product of an unknown detection at 7 s: %d", p)
+	}
 }
