@@ -23,13 +23,13 @@ type fixture struct {
 
 // refs are the ids a request body may reference.
 type refs struct {
-	line, area, camera, failure, dashboard, event, channel int64
-	failureCode                                            string
+	line, area, camera, failure, dashboard, event, channel, product int64
+	failureCode                                                     string
 }
 
 func (f fixture) refs() refs {
 	return refs{line: f.line, area: f.ids["areas"], camera: f.ids["cameras"], failure: f.ids["failures"],
-		dashboard: f.ids["dashboards"], event: f.event, channel: f.ids["notification-channels"], failureCode: f.failureCode}
+		dashboard: f.ids["dashboards"], event: f.event, channel: f.ids["notification-channels"], product: f.ids["products"], failureCode: f.failureCode}
 }
 
 // bodies returns a complete, valid body per resource (create and replace), named with
@@ -40,7 +40,7 @@ func bodies(name string, r refs) map[string]map[string]any {
 		"lines": {"name": name + " line", "description": "d", "availability": 0.9, "performance": 0.95, "quality": 0.99,
 			"downtime_threshold_ms": 30000, "ideal_cycle_time_ms": 1000, "micro_stop_min_ms": 5000, "active": true},
 		"areas":    {"line_id": r.line, "name": name + " area", "coord_x1": 0, "coord_y1": 0, "coord_x2": 10, "coord_y2": 10},
-		"products": {"name": name + " product", "sku": "SKU1", "product_weight": 1.5, "product_color": "#ff0000"},
+		"products": {"name": name + " product", "sku": "SKU1", "product_weight": 1.5, "product_color": "#ff0000", "ideal_cycle_ms": 2500},
 		"shifts": {"line_id": r.line, "name": name + " shift", "start_time": "06:00", "end_time": "14:00", "is_overnight": false,
 			"days_implemented": []int{1, 2, 3, 4, 5}, "breaks": []any{map[string]string{"start": "10:00", "end": "10:15"}}, "active": true},
 		"filters":  {"name": name + " filter", "filter_type": "select", "field": "line_id", "default_value": nil, "additional_filter": map[string]any{}, "position": 1},
@@ -65,6 +65,7 @@ func bodies(name string, r refs) map[string]map[string]any {
 		"tenant":      {"name": name + " plant", "timezone": "Europe/Madrid", "retention_days": 400, "language": "es"},
 		"me-language": {"language": "es"},
 		"reason":      {"reason_code": r.failureCode, "comment": name},
+		"runs":        {"product_id": r.product},
 		"notification-channels": {"name": name + " hook", "kind": "webhook",
 			"config": map[string]any{"url": "https://example.test/" + name, "secret": "s-" + name, "format": "generic"}},
 		"alert-rules": {"name": name + " rule", "kind": "line_down", "severity": "critical", "lines": []int64{r.line}, "after": "30s",

@@ -42,6 +42,8 @@ func bodyFor(r web.Route, b map[string]map[string]any) (map[string]any, bool) {
 	switch {
 	case strings.HasSuffix(r.Path, "/reason"):
 		key = "reason"
+	case strings.HasSuffix(r.Path, "/runs"):
+		key = "runs"
 	case strings.HasPrefix(r.Path, "/api/v1/config/"):
 		key = "config"
 	case r.Tag == "auth":

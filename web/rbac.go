@@ -24,6 +24,7 @@ const (
 	ActDataRead         = "data.read"        // production, OEE and downtime history
 	ActLive             = "live.read"        // live KPI and downtime over WebSocket
 	ActDowntimeCode     = "downtime.code"    // set the reason code of a downtime event
+	ActRunsSet          = "runs.set"         // start a product run on a line (set the product)
 	ActIncidentsRead    = "incidents.read"   // read incidents
 	ActIncidentsCreate  = "incidents.create" // report incidents
 	ActIncidentsWrite   = "incidents.write"  // edit, solve and delete incidents
@@ -43,13 +44,13 @@ const (
 var roleActions = map[string][]string{
 	store.RolePlatformAdmin: {ActSelf, ActTenants, ActSystemConfig, ActUsers, ActAudit, ActWidgetsRead},
 	store.RoleTenantAdmin: {ActSelf, ActUsers, ActAudit, ActPlantRead, ActPlantWrite, ActConfigRead, ActDevices,
-		ActKiosks, ActDataRead, ActLive, ActDowntimeCode, ActIncidentsRead, ActIncidentsCreate, ActIncidentsWrite,
+		ActKiosks, ActDataRead, ActLive, ActDowntimeCode, ActRunsSet, ActIncidentsRead, ActIncidentsCreate, ActIncidentsWrite,
 		ActCameraControl, ActDashboardsRead, ActDashboardsWrite, ActWidgetsRead, ActSettings,
 		ActAlertsRead, ActAlertsAck, ActAlertsManage},
-	store.RoleSupervisor: {ActSelf, ActPlantRead, ActConfigRead, ActDataRead, ActLive, ActDowntimeCode,
+	store.RoleSupervisor: {ActSelf, ActPlantRead, ActConfigRead, ActDataRead, ActLive, ActDowntimeCode, ActRunsSet,
 		ActIncidentsRead, ActIncidentsCreate, ActIncidentsWrite, ActCameraControl, ActDashboardsRead, ActWidgetsRead,
 		ActAlertsRead, ActAlertsAck},
-	store.RoleOperator: {ActSelf, ActPlantRead, ActDataRead, ActLive, ActDowntimeCode, ActIncidentsRead,
+	store.RoleOperator: {ActSelf, ActPlantRead, ActDataRead, ActLive, ActDowntimeCode, ActRunsSet, ActIncidentsRead,
 		ActIncidentsCreate, ActDashboardsRead, ActWidgetsRead, ActAlertsRead},
 	store.RoleViewer: {ActSelf, ActPlantRead, ActDataRead, ActLive, ActIncidentsRead, ActDashboardsRead, ActWidgetsRead},
 	roleKiosk:        {ActSelf, ActPlantRead, ActDataRead, ActLive, ActDashboardsRead, ActWidgetsRead},
@@ -58,7 +59,7 @@ var roleActions = map[string][]string{
 // Actions lists every action, for validating USER.permissions.deny and for docs.
 func Actions() []string {
 	return []string{ActSelf, ActTenants, ActSystemConfig, ActUsers, ActAudit, ActPlantRead, ActPlantWrite,
-		ActConfigRead, ActDevices, ActKiosks, ActDataRead, ActLive, ActDowntimeCode, ActIncidentsRead,
+		ActConfigRead, ActDevices, ActKiosks, ActDataRead, ActLive, ActDowntimeCode, ActRunsSet, ActIncidentsRead,
 		ActIncidentsCreate, ActIncidentsWrite, ActCameraControl, ActDashboardsRead, ActDashboardsWrite, ActWidgetsRead, ActSettings,
 		ActAlertsRead, ActAlertsAck, ActAlertsManage}
 }
