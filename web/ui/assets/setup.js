@@ -161,7 +161,7 @@ function cellText(c, v, row, refs) {
     case 'percent':
       return percent(v, 1);
     case 'seconds':
-      return `${decimal(v / 1000, 3)} s`;
+      return v === 0 && c.zero ? c.zero : `${decimal(v / 1000, 3)} s`;
     case 'datetime':
       return fullDateTime(v);
     case 'option': {
