@@ -458,7 +458,8 @@ func TestAcceptancePlantThroughTheUI(t *testing.T) {
 	d.create("camera-areas", map[string]any{"camera_id": "cam-llenadora", "area_id": "Llenadora", "status": "Active"})
 	d.create("filters", map[string]any{"name": "Semana", "filter_type": "Time range", "field": "at", "position": "1", "default_value": `"7d"`})
 	d.create("products", map[string]any{"name": "Agua 0,5 L", "sku": "AGU-050", "product_weight": "0.52", "product_color": "#2563eb"})
-	d.create("products", map[string]any{"name": "Zumo 1 L", "sku": "ZUM-100", "product_weight": "1.06", "product_color": "#f59e0b"})
+	// Its own ideal cycle time, in seconds on the form (the line's, so the figures below hold).
+	d.create("products", map[string]any{"name": "Zumo 1 L", "sku": "ZUM-100", "product_weight": "1.06", "product_color": "#f59e0b", "ideal_cycle_ms": "0.2"})
 	loc, _ := time.LoadLocation("Europe/Madrid")
 	start := time.Now().In(loc).Add(-time.Hour).Truncate(time.Hour)
 	hhmm := func(t time.Time) string { return t.Format("15:04") }
@@ -498,6 +499,13 @@ func TestAcceptancePlantThroughTheUI(t *testing.T) {
 	lines, areas, products := d.idsByName("/api/v1/lines"), d.idsByName("/api/v1/areas"), d.idsByName("/api/v1/products")
 	if len(lines) != 2 || len(areas) != 3 || len(products) != 2 {
 		t.Fatalf("plant as the API sees it: %v %v %v", lines, areas, products)
+	}
+	var zumo struct {
+		IdealCycleMS int64 `json:"ideal_cycle_ms"`
+	}
+	d.fetchJSON(fmt.Sprintf("/api/v1/products/%d", products["Zumo 1 L"]), &zumo)
+	if zumo.IdealCycleMS != 200 {
+		t.Fatalf("the product's ideal cycle time as the API sees it: %d ms, want 200", zumo.IdealCycleMS)
 	}
 	var mapped struct {
 		Items []struct {
