@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 )
 
@@ -132,14 +133,11 @@ func (t *TenantDB) ProductsAt(ctx context.Context, lineID int64, ats []time.Time
 	for len(ats) > 0 {
 		part := ats[:min(len(ats), maxRangesPerQuery)]
 		ats = ats[len(part):]
-		lo, hi := part[0], part[0]
-		args := []any{nil, nil}
+		// The range bound lets MySQL prune partitions; IN keeps the answer to the edges.
+		args := []any{slices.MinFunc(part, time.Time.Compare).UTC(), slices.MaxFunc(part, time.Time.Compare).UTC()}
 		for _, a := range part {
-			lo, hi = earliest(lo, a), latest(hi, a)
 			args = append(args, a.UTC())
 		}
-		// The range bound lets MySQL prune partitions; IN keeps the answer to the edges.
-		args[0], args[1] = lo.UTC(), hi.UTC()
 		got, err := t.productsSeen(ctx, lineID, "`detected_at` >= ? AND `detected_at` <= ? AND `detected_at` IN ("+placeholders(len(part))+") ORDER BY `detected_at`, `detection_id`", args...)
 		if err != nil {
 			return nil, err
@@ -147,20 +145,6 @@ func (t *TenantDB) ProductsAt(ctx context.Context, lineID int64, ats []time.Time
 		out = append(out, got...)
 	}
 	return out, nil
-}
-
-func earliest(a, b time.Time) time.Time {
-	if b.Before(a) {
-		return b
-	}
-	return a
-}
-
-func latest(a, b time.Time) time.Time {
-	if b.After(a) {
-		return b
-	}
-	return a
 }
 
 func (t *TenantDB) productsSeen(ctx context.Context, lineID int64, where string, args ...any) ([]ProductSeen, error) {

@@ -45,20 +45,18 @@ func (a *API) runRoutes() []*Route {
 	}
 }
 
-func (a *API) runAnalytics() (RunAnalytics, error) {
+// runQuery is the start of a run request: the backend and the line.
+func (a *API) runQuery(c *call) (RunAnalytics, int64, error) {
 	ra, ok := a.deps.Analytics.(RunAnalytics)
 	if !ok {
-		return nil, errf(http.StatusServiceUnavailable, CodeUnavailable, "product runs are not configured on this server")
+		return nil, 0, errf(http.StatusServiceUnavailable, CodeUnavailable, "product runs are not configured on this server")
 	}
-	return ra, nil
+	id, err := c.dataLine()
+	return ra, id, err
 }
 
 func (a *API) handleRuns(c *call) error {
-	ra, err := a.runAnalytics()
-	if err != nil {
-		return err
-	}
-	id, err := c.dataLine()
+	ra, id, err := a.runQuery(c)
 	if err != nil {
 		return err
 	}
@@ -75,11 +73,7 @@ func (a *API) handleRuns(c *call) error {
 }
 
 func (a *API) handleSetRun(c *call) error {
-	ra, err := a.runAnalytics()
-	if err != nil {
-		return err
-	}
-	id, err := c.dataLine()
+	ra, id, err := a.runQuery(c)
 	if err != nil {
 		return err
 	}
