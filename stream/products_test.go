@@ -321,3 +321,34 @@ func TestBuildRuns(t *testing.T) {
 		t.Errorf("product of an unknown detection at 7 s: %d", p)
 	}
 }
+
+// TestFoldIdealByProduct: the live fold weighs each unit with its product's ideal cycle
+// time (performance and quality), and a period restored from an older checkpoint, without
+// rejects by product, weighs its rejects at the line's.
+func TestFoldIdealByProduct(t *testing.T) {
+	cal, err := Calendar("UTC", shiftAllDay())
+	if err != nil {
+		t.Fatal(err)
+	}
+	products := map[int64]store.Product{1: {ID: 1, IdealCycleMS: 3000}, 2: {ID: 2}}
+	f := newLineFold(lineConf{id: 1, cal: cal, loc: time.UTC, threshold: time.Minute, ideal: time.Second, products: products})
+	t0 := time.Date(2026, 12, 1, 8, 0, 0, 0, time.UTC)
+	for i := range 100 { // one every 4 s: 50 of product 1 (ideal 3 s), 50 of product 2 (the line's 1 s)
+		f.observe(store.Detection{ID: uint64(i + 1), At: t0.Add(time.Duration(i) * 4 * time.Second), Product: 1 + int64(i%2), OK: i != 0 && i != 1}, t0)
+	}
+	now := t0.Add(400 * time.Second)
+	p := f.current(t0)
+	r := f.figures(p, now)
+	// Run 8 h + 400 s of the all-day shift so far: the fold's shift starts at midnight, so
+	// use the ratio of net run to run; net run 50×3 + 50×1 = 200 s, fully 200 − 3 − 1 = 196 s.
+	if got, want := r.Performance*r.RunTime.Seconds(), 200.0; math.Abs(got-want) > 1e-9 {
+		t.Errorf("net run %v s, want %v", got, want)
+	}
+	if r.Quality != 196.0/200 {
+		t.Errorf("quality %v, want 196/200", r.Quality)
+	}
+	p.Rejects = nil // as restored from a checkpoint without rejects by product
+	if r := f.figures(p, now); r.Quality != 198.0/200 {
+		t.Errorf("quality without rejects by product %v, want 198/200 (the line's 1 s each)", r.Quality)
+	}
+}
