@@ -121,8 +121,9 @@ type detKey struct {
 
 type rollKey struct{ minute, area, product int64 }
 
-// firstMS is the earliest detection's milliseconds into the minute.
-type rollVal struct{ total, good, firstMS int64 }
+// firstMS and lastMS are the earliest and the latest detection's milliseconds into the
+// minute (a NULL last_ms, from before it was kept, stays NULL: GREATEST and MAX of NULL).
+type rollVal struct{ total, good, firstMS, lastMS int64 }
 
 // dedupe drops repeats inside a batch (same id and time), keeping the first.
 func dedupe(batch []Detection) []Detection {
@@ -234,8 +235,12 @@ func (t *TenantDB) insertRows(ctx context.Context, tx *sql.Tx, det string, lineI
 			args = append(args, int64(d.ID), d.At, d.Area, d.Product, d.OK, conf, d.Camera)
 			k := rollKey{d.At.Unix() / 60, d.Area, d.Product}
 			v, ok := rollups[k]
-			if ms := d.At.UnixMilli() - k.minute*60000; !ok || ms < v.firstMS {
+			ms := d.At.UnixMilli() - k.minute*60000
+			if !ok || ms < v.firstMS {
 				v.firstMS = ms
+			}
+			if !ok || ms > v.lastMS {
+				v.lastMS = ms
 			}
 			v.total++
 			if d.OK {
@@ -280,9 +285,9 @@ func (t *TenantDB) upsertRollups(ctx context.Context, tx *sql.Tx, lineID int64, 
 		args = args[:0]
 		for _, k := range chunk {
 			v := rollups[k]
-			args = append(args, lineID, k.minute, k.area, k.product, v.total, v.good, v.total-v.good, v.firstMS)
+			args = append(args, lineID, k.minute, k.area, k.product, v.total, v.good, v.total-v.good, v.firstMS, v.lastMS)
 		}
-		q := "INSERT INTO `production_minute` (`line_id`, `minute`, `area_id`, `product_id`, `total`, `good`, `reject`, `first_ms`) VALUES " + tuples(len(chunk), 8) + " " + t.s.d.rollupUpsert()
+		q := "INSERT INTO `production_minute` (`line_id`, `minute`, `area_id`, `product_id`, `total`, `good`, `reject`, `first_ms`, `last_ms`) VALUES " + tuples(len(chunk), 9) + " " + t.s.d.rollupUpsert()
 		if _, err := tx.ExecContext(ctx, q, args...); err != nil {
 			return err
 		}

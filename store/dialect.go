@@ -181,7 +181,7 @@ func (d *mysqlDialect) isDuplicate(err error) bool {
 
 func (d *mysqlDialect) insertIgnore() string { return "INSERT IGNORE" }
 func (d *mysqlDialect) rollupUpsert() string {
-	return "ON DUPLICATE KEY UPDATE `total` = `total` + VALUES(`total`), `good` = `good` + VALUES(`good`), `reject` = `reject` + VALUES(`reject`), `first_ms` = LEAST(`first_ms`, VALUES(`first_ms`))"
+	return "ON DUPLICATE KEY UPDATE `total` = `total` + VALUES(`total`), `good` = `good` + VALUES(`good`), `reject` = `reject` + VALUES(`reject`), `first_ms` = LEAST(`first_ms`, VALUES(`first_ms`)), `last_ms` = GREATEST(`last_ms`, VALUES(`last_ms`))"
 }
 
 // ---- SQLite ----
@@ -275,5 +275,5 @@ func (d *sqliteDialect) isDuplicate(err error) bool {
 
 func (d *sqliteDialect) insertIgnore() string { return "INSERT OR IGNORE" }
 func (d *sqliteDialect) rollupUpsert() string {
-	return "ON CONFLICT (`line_id`, `minute`, `area_id`, `product_id`) DO UPDATE SET `total` = `total` + excluded.`total`, `good` = `good` + excluded.`good`, `reject` = `reject` + excluded.`reject`, `first_ms` = MIN(`first_ms`, excluded.`first_ms`)"
+	return "ON CONFLICT (`line_id`, `minute`, `area_id`, `product_id`) DO UPDATE SET `total` = `total` + excluded.`total`, `good` = `good` + excluded.`good`, `reject` = `reject` + excluded.`reject`, `first_ms` = MIN(`first_ms`, excluded.`first_ms`), `last_ms` = MAX(`last_ms`, excluded.`last_ms`)"
 }

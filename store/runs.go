@@ -126,27 +126,6 @@ func (t *TenantDB) ProductBefore(ctx context.Context, lineID int64, at, bound ti
 	return out[0], true, nil
 }
 
-// ProductsAt returns the detections of a line at exactly the given instants (the edges
-// of booked stops: a stop starts at a detection and ends at the next one), in one scan.
-func (t *TenantDB) ProductsAt(ctx context.Context, lineID int64, ats []time.Time) ([]ProductSeen, error) {
-	var out []ProductSeen
-	for len(ats) > 0 {
-		part := ats[:min(len(ats), maxRangesPerQuery)]
-		ats = ats[len(part):]
-		// The range bound lets MySQL prune partitions; IN keeps the answer to the edges.
-		args := []any{slices.MinFunc(part, time.Time.Compare).UTC(), slices.MaxFunc(part, time.Time.Compare).UTC()}
-		for _, a := range part {
-			args = append(args, a.UTC())
-		}
-		got, err := t.productsSeen(ctx, lineID, "`detected_at` >= ? AND `detected_at` <= ? AND `detected_at` IN ("+placeholders(len(part))+") ORDER BY `detected_at`, `detection_id`", args...)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, got...)
-	}
-	return out, nil
-}
-
 func (t *TenantDB) productsSeen(ctx context.Context, lineID int64, where string, args ...any) ([]ProductSeen, error) {
 	det, _, err := lineTables(lineID)
 	if err != nil {
@@ -168,6 +147,64 @@ func (t *TenantDB) productsSeen(ctx context.Context, lineID int64, where string,
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("store: cannot read the products of line %d: %w", lineID, err)
+	}
+	return out, nil
+}
+
+// RollupEdge is what a minute rollup row tells about the instants of its detections: the
+// product and its first and last detection's milliseconds into the minute (LastMS -1: not
+// known, the row was written before last_ms was kept).
+type RollupEdge struct {
+	Minute, Product, FirstMS, LastMS int64
+}
+
+// RollupMinutes returns a line's rollup rows of the given Unix minutes, in minute order.
+func (t *TenantDB) RollupMinutes(ctx context.Context, lineID int64, minutes []int64) ([]RollupEdge, error) {
+	var out []RollupEdge
+	for len(minutes) > 0 {
+		part := minutes[:min(len(minutes), maxRangesPerQuery)]
+		minutes = minutes[len(part):]
+		args := []any{lineID}
+		for _, m := range part {
+			args = append(args, m)
+		}
+		got, err := t.rollupEdges(ctx, lineID, "`minute` IN ("+placeholders(len(part))+")", args...)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, got...)
+	}
+	slices.SortFunc(out, func(a, b RollupEdge) int { return int(a.Minute - b.Minute) })
+	return out, nil
+}
+
+// RollupNeighbour returns a line's rollup rows of the latest minute with production in
+// [minute − span, minute) (before) or of the earliest in (minute, minute + span] (after).
+func (t *TenantDB) RollupNeighbour(ctx context.Context, lineID, minute, span int64, before bool) ([]RollupEdge, error) {
+	pick, lo, hi := "MAX", minute-span, minute-1
+	if !before {
+		pick, lo, hi = "MIN", minute+1, minute+span
+	}
+	return t.rollupEdges(ctx, lineID, "`minute` = (SELECT "+pick+"(`minute`) FROM `production_minute` WHERE `line_id` = ? AND `minute` >= ? AND `minute` <= ? AND `total` > 0)",
+		lineID, lineID, lo, hi)
+}
+
+func (t *TenantDB) rollupEdges(ctx context.Context, lineID int64, cond string, args ...any) ([]RollupEdge, error) {
+	rows, err := t.db.QueryContext(ctx, "SELECT `minute`, `product_id`, `first_ms`, COALESCE(`last_ms`, -1) FROM `production_minute` WHERE `line_id` = ? AND `total` > 0 AND "+cond, args...)
+	if err != nil {
+		return nil, fmt.Errorf("store: cannot read the rollup edges of line %d: %w", lineID, err)
+	}
+	defer rows.Close()
+	var out []RollupEdge
+	for rows.Next() {
+		var e RollupEdge
+		if err := rows.Scan(&e.Minute, &e.Product, &e.FirstMS, &e.LastMS); err != nil {
+			return nil, fmt.Errorf("store: cannot read the rollup edges of line %d: %w", lineID, err)
+		}
+		out = append(out, e)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("store: cannot read the rollup edges of line %d: %w", lineID, err)
 	}
 	return out, nil
 }

@@ -96,9 +96,20 @@ func TestProductRunsStore(t *testing.T) {
 		if _, ok, err := tdb.ProductBefore(ctx, l.ID, base.Add(-time.Second), base.Add(-time.Hour), true); ok || err != nil {
 			t.Errorf("nothing before: %v %v", ok, err)
 		}
-		at, err := tdb.ProductsAt(ctx, l.ID, []time.Time{base.Add(118 * time.Second), base.Add(120 * time.Second), base.Add(121 * time.Second)})
-		if err != nil || len(at) != 2 || at[0].Product != p.ID || at[1].Product != q.ID {
-			t.Errorf("at edges: %+v %v", at, err)
+		m0 := base.Unix() / 60
+		edges, err := tdb.RollupMinutes(ctx, l.ID, []int64{m0, m0 + 2})
+		if err != nil || len(edges) != 2 || edges[0] != (store.RollupEdge{Minute: m0, Product: p.ID, FirstMS: 0, LastMS: 58000}) ||
+			edges[1] != (store.RollupEdge{Minute: m0 + 2, Product: q.ID, FirstMS: 0, LastMS: 58000}) {
+			t.Errorf("rollup edges %+v %v", edges, err)
+		}
+		if n, err := tdb.RollupNeighbour(ctx, l.ID, m0+10, 60, true); err != nil || len(n) != 1 || n[0].Minute != m0+3 || n[0].Product != q.ID {
+			t.Errorf("neighbour before %+v %v", n, err)
+		}
+		if n, err := tdb.RollupNeighbour(ctx, l.ID, m0-10, 60, false); err != nil || len(n) != 1 || n[0].Minute != m0 || n[0].Product != p.ID {
+			t.Errorf("neighbour after %+v %v", n, err)
+		}
+		if n, err := tdb.RollupNeighbour(ctx, l.ID, m0-10, 5, false); err != nil || len(n) != 0 {
+			t.Errorf("no neighbour within 5 minutes %+v %v", n, err)
 		}
 		for name, f := range map[string]func(context.Context, int64, time.Time, time.Time, int) ([]store.ProductionRow, error){
 			"rollup": tdb.ProductionRollupByProduct, "raw": tdb.ProductionRawByProduct} {

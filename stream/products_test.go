@@ -352,3 +352,107 @@ func TestFoldIdealByProduct(t *testing.T) {
 		t.Errorf("quality without rejects by product %v, want 198/200 (the line's 1 s each)", r.Quality)
 	}
 }
+
+// TestChangeoverAcrossShifts: a line stops at 07:00 with product A and restarts the next
+// morning at 06:10 with product B. The gap books two stops, one per shift instance
+// (07:00-10:00 cut by the shift end, 06:00-06:10 cut by the shift start); both are
+// changeovers, judged by the detection in the other shift (the rollups' neighbour minute),
+// as the raw table says; a stop between two detections of one product is not.
+func TestChangeoverAcrossShifts(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, e storetest.Engine) {
+		ctx := context.Background()
+		s := e.Open(t)
+		tdb := storetest.Tenant(t, s, "acme")
+		l := store.Line{Name: "L", DowntimeThresholdMS: 60000, IdealCycleTimeMS: 1000}
+		if err := tdb.CreateLine(ctx, &l); err != nil {
+			t.Fatal(err)
+		}
+		if err := tdb.Shifts.Create(ctx, &store.Shift{Name: "Early", StartTime: "06:00", EndTime: "10:00", Active: true, DaysImplemented: store.JSON("[1,2,3,4,5,6,7]")}); err != nil {
+			t.Fatal(err)
+		}
+		loc, err := time.LoadLocation(tdb.Tenant().Config.Timezone)
+		if err != nil {
+			t.Fatal(err)
+		}
+		day := time.Date(2026, 11, 30, 0, 0, 0, 0, loc)
+		var dets []store.Detection
+		add := func(product int64, from, to time.Time) {
+			for ts := from; ts.Before(to); ts = ts.Add(10 * time.Second) {
+				dets = append(dets, store.Detection{ID: uint64(len(dets) + 1), At: ts.UTC(), Area: 1, Product: product, OK: true})
+			}
+		}
+		add(1, day.Add(6*time.Hour), day.Add(6*time.Hour+30*time.Minute))
+		add(1, day.Add(6*time.Hour+35*time.Minute), day.Add(7*time.Hour+10*time.Second)) // a 5-minute stop, same product
+		add(2, day.Add(30*time.Hour+10*time.Minute), day.Add(31*time.Hour))
+		w, err := tdb.NewWriterPool(ctx, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer w.Close()
+		if _, err := tdb.WriteDetections(ctx, w, l.ID, dets); err != nil {
+			t.Fatal(err)
+		}
+		h := NewHistory(s, store.NewMetaCache(s)).WithClock(func() time.Time { return day.Add(48 * time.Hour) })
+		ten := tdb.Tenant().ID
+		end := day.Add(31 * time.Hour) // the trailing stop after the last detection runs past it
+		res, err := h.Recompute(ctx, ten, l.ID, day, end)
+		if err != nil || len(res.Events) != 3 {
+			t.Fatalf("booked %+v %v (%d detections read)", res.Events, err, res.Detections)
+		}
+		for _, src := range []*History{h, h.WithRawSource()} {
+			stops, err := src.Stops(ctx, ten, l.ID, day, end)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			for _, st := range stops {
+				got = append(got, st.Start.In(loc).Format("02 15:04:05")+" "+st.Kind)
+			}
+			if want := []string{"30 06:29:50 unplanned", "30 07:00:00 changeover", "01 06:00:00 changeover"}; !slices.Equal(got, want) {
+				t.Errorf("raw %v: stops %v, want %v", src.raw, got, want)
+			}
+			lr, err := src.Losses(ctx, ten, l.ID, day, end)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, b := range lr.Losses.Buckets {
+				if b.Kind == loss.KindChangeover && b.Seconds != 3*3600+600 {
+					t.Errorf("raw %v: changeover %v s, want 11400", src.raw, b.Seconds)
+				}
+			}
+		}
+	})
+}
+
+// TestRollupEdge: what the minute rollups tell about the detection at a stop's edge, and
+// when they cannot tell (the raw table is read then).
+func TestRollupEdge(t *testing.T) {
+	m := int64(29000000)
+	at := func(ms int64) time.Time { return time.UnixMilli(m*60000 + ms).UTC() }
+	rows := func(rs ...store.RollupEdge) map[int64][]store.RollupEdge { return map[int64][]store.RollupEdge{m: rs} }
+	edge := func(product, first, last int64) store.RollupEdge {
+		return store.RollupEdge{Minute: m, Product: product, FirstMS: first, LastMS: last}
+	}
+	for _, c := range []struct {
+		name   string
+		rows   map[int64][]store.RollupEdge
+		t      time.Time
+		before bool
+		known  bool
+		want   int64
+		wantAt time.Time
+	}{
+		{"a detection exactly at t", rows(edge(1, 0, 20000), edge(2, 30000, 50000)), at(20000), true, true, 1, at(20000)},
+		{"the first after t in its minute", rows(edge(1, 0, 20000), edge(2, 45000, 50000), edge(3, 40000, 59000)), at(25000), false, true, 3, at(40000)},
+		{"the last before t in its minute", rows(edge(1, 0, 20000), edge(2, 1000, 10000), edge(3, 40000, 59000)), at(25000), true, true, 1, at(20000)},
+		{"a row on both sides of t", rows(edge(1, 0, 50000)), at(25000), true, false, 0, time.Time{}},
+		{"last_ms not kept", rows(edge(1, 0, -1)), at(25000), true, false, 0, time.Time{}},
+		{"two products at one millisecond", rows(edge(1, 0, 20000), edge(2, 5000, 20000)), at(20000), true, false, 0, time.Time{}},
+		{"one product on two areas", rows(edge(1, 0, 20000), edge(1, 5000, 20000)), at(20000), true, true, 1, at(20000)},
+	} {
+		d, found, known, err := rollupEdge(context.Background(), lineCtx{}, c.rows, c.t, c.before)
+		if err != nil || known != c.known || (known && (!found || d.Product != c.want || !d.At.Equal(c.wantAt))) {
+			t.Errorf("%s: %+v found %v known %v %v; want product %d at %v, known %v", c.name, d, found, known, err, c.want, c.wantAt, c.known)
+		}
+	}
+}

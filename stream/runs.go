@@ -3,6 +3,7 @@ package stream
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sort"
 	"time"
 
@@ -130,54 +131,67 @@ func (h *History) SetRun(ctx context.Context, tenantID, lineID, product, userID 
 // stop and the one that ends it count for different products (a booked stop lies in the
 // gap between two consecutive detections, so a downtime event is a changeover whole or
 // not at all, and no time counts twice). A stop cut by a shift's start or end is judged by
-// the nearest detection within recomputeLookback. Open events are not judged yet.
+// the nearest detection within recomputeLookback. Open events are not judged yet. The
+// edges come from the minute rollups (first and last detection of each row, to the
+// millisecond); the raw table is read only where they cannot tell (History.raw: always).
 func (h *History) changeovers(ctx context.Context, lc lineCtx, evs []store.DowntimeEvent) (map[int64]bool, error) {
-	var edges []time.Time
+	var closed []store.DowntimeEvent
+	var minutes []int64
 	lo, hi := time.Time{}, time.Time{}
 	for _, ev := range evs {
 		if ev.End == nil {
 			continue
 		}
-		edges = append(edges, ev.Start, *ev.End)
+		closed = append(closed, ev)
+		minutes = append(minutes, minuteOf(ev.Start, false), minuteOf(*ev.End, false))
 		if lo.IsZero() || ev.Start.Before(lo) {
 			lo = ev.Start
 		}
 		hi = later(hi, *ev.End)
 	}
 	out := map[int64]bool{}
-	if len(edges) == 0 {
+	if len(closed) == 0 {
 		return out, nil
 	}
 	marks, err := lc.tdb.RunMarks(ctx, lc.line.ID, lo.Add(-recomputeLookback), hi.Add(time.Millisecond))
 	if err != nil {
 		return nil, err
 	}
-	seen, err := lc.tdb.ProductsAt(ctx, lc.line.ID, edges)
-	if err != nil {
-		return nil, err
-	}
-	at := map[int64]int64{} // ms → product; the first detection at an instant
-	for i := len(seen) - 1; i >= 0; i-- {
-		at[seen[i].At.UnixMilli()] = productOf(seen[i], marks)
+	rows := map[int64][]store.RollupEdge{}
+	if !h.raw {
+		slices.Sort(minutes)
+		all, err := lc.tdb.RollupMinutes(ctx, lc.line.ID, slices.Compact(minutes))
+		if err != nil {
+			return nil, err
+		}
+		for _, r := range all {
+			rows[r.Minute] = append(rows[r.Minute], r)
+		}
 	}
 	edge := func(t time.Time, before bool) (int64, bool, error) {
-		if p, ok := at[t.UnixMilli()]; ok {
-			return p, true, nil
+		d, found, known := store.ProductSeen{}, false, false
+		if !h.raw {
+			var err error
+			if d, found, known, err = rollupEdge(ctx, lc, rows, t, before); err != nil {
+				return 0, false, err
+			}
 		}
-		bound := t.Add(recomputeLookback)
-		if before {
-			bound = t.Add(-recomputeLookback)
+		if !known {
+			bound := t.Add(recomputeLookback)
+			if before {
+				bound = t.Add(-recomputeLookback)
+			}
+			var err error
+			if d, found, err = lc.tdb.ProductBefore(ctx, lc.line.ID, t, bound, before); err != nil {
+				return 0, false, err
+			}
 		}
-		d, ok, err := lc.tdb.ProductBefore(ctx, lc.line.ID, t, bound, before)
-		if err != nil || !ok {
-			return 0, false, err
+		if !found {
+			return 0, false, nil
 		}
 		return productOf(d, marks), true, nil
 	}
-	for _, ev := range evs {
-		if ev.End == nil {
-			continue
-		}
+	for _, ev := range closed {
 		a, okA, err := edge(ev.Start, true)
 		if err != nil {
 			return nil, err
@@ -191,4 +205,77 @@ func (h *History) changeovers(ctx context.Context, lc lineCtx, evs []store.Downt
 		}
 	}
 	return out, nil
+}
+
+// rollupEdge finds from the rollups the detection at or before t (before), or at or after
+// t: one exactly at t, else the nearest in t's minute, else the nearest in the neighbour
+// minute with production (within recomputeLookback). known is false when the rollups
+// cannot tell (a row with detections on both sides of t, a row written before last_ms was
+// kept, two products at the same millisecond); found is false when there is none.
+func rollupEdge(ctx context.Context, lc lineCtx, rows map[int64][]store.RollupEdge, t time.Time, before bool) (d store.ProductSeen, found, known bool, err error) {
+	m := minuteOf(t, false)
+	ms := t.UnixMilli() - m*60000
+	var exact []store.RollupEdge
+	for _, r := range rows[m] {
+		if r.FirstMS == ms || r.LastMS == ms {
+			exact = append(exact, r)
+		}
+	}
+	if len(exact) > 0 {
+		d, known = pickEdge(exact, func(r store.RollupEdge) int64 { return ms }, 0)
+		d.At = t
+		return d, known, known, nil
+	}
+	// The nearest detection of t's minute on t's side, if every row says which side it is on.
+	var near []store.RollupEdge
+	for _, r := range rows[m] {
+		switch {
+		case r.FirstMS > ms && !before:
+			near = append(near, r)
+		case r.FirstMS > ms: // all after t
+		case r.LastMS >= 0 && r.LastMS < ms && before:
+			near = append(near, r)
+		case r.LastMS >= 0 && r.LastMS < ms: // all before t
+		default:
+			return store.ProductSeen{}, false, false, nil
+		}
+	}
+	if len(near) == 0 {
+		span := int64(recomputeLookback / time.Minute)
+		if near, err = lc.tdb.RollupNeighbour(ctx, lc.line.ID, m, span, before); err != nil || len(near) == 0 {
+			return store.ProductSeen{}, false, err == nil, err
+		}
+		m = near[0].Minute
+	}
+	at := func(r store.RollupEdge) int64 { return r.FirstMS }
+	sign := int64(1)
+	if before {
+		at, sign = func(r store.RollupEdge) int64 { return r.LastMS }, -1
+	}
+	for _, r := range near {
+		if at(r) < 0 {
+			return store.ProductSeen{}, false, false, nil
+		}
+	}
+	d, known = pickEdge(near, at, sign)
+	d.At = time.UnixMilli(m*60000 + d.At.UnixMilli()).UTC()
+	return d, known, known, nil
+}
+
+// pickEdge picks the row whose instant (at) is the smallest (sign 1), the largest (-1) or
+// any (0, all equal); ok is false when rows of different products share it. d.At holds the
+// instant in milliseconds into the minute.
+func pickEdge(rows []store.RollupEdge, at func(store.RollupEdge) int64, sign int64) (d store.ProductSeen, ok bool) {
+	best := rows[0]
+	for _, r := range rows[1:] {
+		if sign*at(r) < sign*at(best) {
+			best = r
+		}
+	}
+	for _, r := range rows {
+		if at(r) == at(best) && r.Product != best.Product {
+			return store.ProductSeen{}, false
+		}
+	}
+	return store.ProductSeen{At: time.UnixMilli(at(best)), Product: best.Product}, true
 }

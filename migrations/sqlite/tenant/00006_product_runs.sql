@@ -1,8 +1,11 @@
--- Product runs: each product's ideal cycle time (0 = the line's), and the run starts an
--- operator sets by hand (runs the cameras see are derived from the detections).
+-- Product runs: each product's ideal cycle time (0 = the line's), the run starts an
+-- operator sets by hand (runs the cameras see are derived from the detections), and the
+-- instant of each rollup row's last detection (milliseconds into its minute; NULL for rows
+-- written before: unknown), so the products at the edges of a stop come from the rollups.
 
 -- +goose Up
 ALTER TABLE `product` ADD COLUMN `ideal_cycle_ms` BIGINT NOT NULL DEFAULT 0;
+ALTER TABLE `production_minute` ADD COLUMN `last_ms` INT NULL;
 
 CREATE TABLE `product_run` (
   `id`         INTEGER  PRIMARY KEY AUTOINCREMENT,
@@ -15,5 +18,6 @@ CREATE TABLE `product_run` (
 );
 
 -- +goose Down
+ALTER TABLE `production_minute` DROP COLUMN `last_ms`;
 DROP TABLE `product_run`;
 ALTER TABLE `product` DROP COLUMN `ideal_cycle_ms`;
