@@ -130,6 +130,16 @@ type lineCtx struct {
 	products map[int64]store.Product // each product's ideal cycle time
 }
 
+// perProduct says some product has an ideal cycle time of its own.
+func (lc lineCtx) perProduct() bool {
+	for _, p := range lc.products {
+		if p.IdealCycleMS > 0 {
+			return true
+		}
+	}
+	return false
+}
+
 // ideal is the ideal cycle time of a product on the line (its own, else the line's).
 func (lc lineCtx) ideal(product int64) time.Duration {
 	return store.IdealCycle(lc.line.IdealCycleTime(), lc.products, product)
@@ -244,8 +254,13 @@ func (h *History) production(ctx context.Context, lc lineCtx, from, to time.Time
 	return lc.tdb.ProductionRollup(ctx, lc.line.ID, from, to, step)
 }
 
-// productionByProduct is production with one row per group and product.
+// productionByProduct is production with one row per group and product. When no product
+// has an ideal cycle time of its own every unit runs at the line's: the rows by group
+// (product 0, the line's) say the same with fewer rows.
 func (h *History) productionByProduct(ctx context.Context, lc lineCtx, from, to time.Time, step int) ([]store.ProductionRow, error) {
+	if !lc.perProduct() {
+		return h.production(ctx, lc, from, to, step)
+	}
 	if h.raw {
 		return lc.tdb.ProductionRawByProduct(ctx, lc.line.ID, from, to, step)
 	}
