@@ -126,6 +126,28 @@ func (t *TenantDB) ProductBefore(ctx context.Context, lineID int64, at, bound ti
 	return out[0], true, nil
 }
 
+// ProductsAt returns the detections of a line at exactly the given instants (the edges
+// of booked stops: a stop starts at a detection and ends at the next one), in one scan of
+// the raw table per 400 instants.
+func (t *TenantDB) ProductsAt(ctx context.Context, lineID int64, ats []time.Time) ([]ProductSeen, error) {
+	var out []ProductSeen
+	for len(ats) > 0 {
+		part := ats[:min(len(ats), maxRangesPerQuery)]
+		ats = ats[len(part):]
+		// The range bound lets MySQL prune partitions; IN keeps the answer to the edges.
+		args := []any{slices.MinFunc(part, time.Time.Compare).UTC(), slices.MaxFunc(part, time.Time.Compare).UTC()}
+		for _, a := range part {
+			args = append(args, a.UTC())
+		}
+		got, err := t.productsSeen(ctx, lineID, "`detected_at` >= ? AND `detected_at` <= ? AND `detected_at` IN ("+placeholders(len(part))+")", args...)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, got...)
+	}
+	return out, nil
+}
+
 func (t *TenantDB) productsSeen(ctx context.Context, lineID int64, where string, args ...any) ([]ProductSeen, error) {
 	det, _, err := lineTables(lineID)
 	if err != nil {

@@ -96,6 +96,15 @@ func TestProductRunsStore(t *testing.T) {
 		if _, ok, err := tdb.ProductBefore(ctx, l.ID, base.Add(-time.Second), base.Add(-time.Hour), true); ok || err != nil {
 			t.Errorf("nothing before: %v %v", ok, err)
 		}
+		at, err := tdb.ProductsAt(ctx, l.ID, []time.Time{base.Add(118 * time.Second), base.Add(120 * time.Second), base.Add(121 * time.Second)})
+		if err != nil || len(at) != 2 {
+			t.Errorf("at edges: %+v %v", at, err)
+		}
+		for _, d := range at {
+			if want := map[int64]int64{118: p.ID, 120: q.ID}[int64(d.At.Sub(base)/time.Second)]; d.Product != want {
+				t.Errorf("at %v: product %d, want %d", d.At, d.Product, want)
+			}
+		}
 		m0 := base.Unix() / 60
 		edges, err := tdb.RollupMinutes(ctx, l.ID, []int64{m0, m0 + 2})
 		if err != nil || len(edges) != 2 || edges[0] != (store.RollupEdge{Minute: m0, Product: p.ID, FirstMS: 0, LastMS: 58000}) ||

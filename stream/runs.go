@@ -158,7 +158,23 @@ func (h *History) changeovers(ctx context.Context, lc lineCtx, evs []store.Downt
 		return nil, err
 	}
 	rows := map[int64][]store.RollupEdge{}
-	if !h.raw {
+	exact := map[int64]int64{} // raw: the product at each edge's millisecond (-1: several)
+	if h.raw {
+		ats := make([]time.Time, 0, 2*len(closed))
+		for _, ev := range closed {
+			ats = append(ats, ev.Start, *ev.End)
+		}
+		seen, err := lc.tdb.ProductsAt(ctx, lc.line.ID, ats)
+		if err != nil {
+			return nil, err
+		}
+		for _, d := range seen {
+			if p, ok := exact[d.At.UnixMilli()]; ok && p != d.Product {
+				d.Product = -1
+			}
+			exact[d.At.UnixMilli()] = d.Product
+		}
+	} else {
 		slices.Sort(minutes)
 		all, err := lc.tdb.RollupMinutes(ctx, lc.line.ID, slices.Compact(minutes))
 		if err != nil {
@@ -170,7 +186,9 @@ func (h *History) changeovers(ctx context.Context, lc lineCtx, evs []store.Downt
 	}
 	edge := func(t time.Time, before bool) (int64, bool, error) {
 		d, found, known := store.ProductSeen{}, false, false
-		if !h.raw {
+		if p, ok := exact[t.UnixMilli()]; ok && p >= 0 {
+			d, found, known = store.ProductSeen{At: t, Product: p}, true, true
+		} else if !h.raw {
 			var err error
 			if d, found, known, err = rollupEdge(ctx, lc, rows, t, before); err != nil {
 				return 0, false, err
