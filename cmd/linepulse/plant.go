@@ -65,6 +65,8 @@ type plantProduct struct {
 	SKU    string  `json:"sku"`
 	Weight float64 `json:"weight"`
 	Color  string  `json:"color"`
+	// IdealCycleMS is the product's ideal cycle time; 0 or absent = the line's.
+	IdealCycleMS int64 `json:"ideal_cycle_ms"`
 }
 
 type plantShift struct {
@@ -245,7 +247,7 @@ func (a *plantApply) apply(p plantFile) error {
 		return err
 	}
 	for _, pp := range p.Products {
-		want := store.Product{Name: pp.Name, SKU: pp.SKU, Weight: pp.Weight, Color: pp.Color}
+		want := store.Product{Name: pp.Name, SKU: pp.SKU, Weight: pp.Weight, Color: pp.Color, IdealCycleMS: pp.IdealCycleMS}
 		if err := ensureIn(a, "product", a.t.Products, products, want, func(h store.Product) bool { return h.Name == pp.Name },
 			func(v *store.Product) *int64 { return &v.ID }); err != nil {
 			return err

@@ -106,6 +106,10 @@ func TestPlantApplyIsIdempotent(t *testing.T) {
 		if len(l) != 2 || l[0].DowntimeThresholdMS != 45000 || l[0].MicroStopMinMS != 5000 || l[1].MicroStopMinMS != 10000 {
 			t.Errorf("lines %+v", l)
 		}
+		products, _ := tdb.Products.All(context.Background())
+		if !slices.ContainsFunc(products, func(p store.Product) bool { return p.Name == "Orange juice 1 L" && p.IdealCycleMS == 1500 }) {
+			t.Errorf("products %+v: the juice's ideal cycle time is not 1500 ms", products)
+		}
 	})
 }
 
