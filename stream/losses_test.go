@@ -224,6 +224,11 @@ func TestShiftListEqualsOEE(t *testing.T) {
 		if err := tdb.Shifts.Create(ctx, &late); err != nil {
 			t.Fatal(err)
 		}
+		// The scenario's product (id 1) runs at its own ideal cycle time: the list and OEE
+		// read the rollups by product.
+		if err := tdb.Products.Create(ctx, &store.Product{Name: "P", IdealCycleMS: 1500}); err != nil {
+			t.Fatal(err)
+		}
 		now := sc.night.Add(7*time.Hour + 31*time.Minute + 17*time.Second) // 1 Dec 07:31:17, Day running
 		h := NewHistory(sc.h.st, store.NewMetaCache(sc.h.st)).WithClock(func() time.Time { return now })
 		for _, src := range []*History{h, h.WithRawSource()} {
@@ -231,7 +236,7 @@ func TestShiftListEqualsOEE(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if len(list) != 5 || !list[4].Running || list[0].Running || list[2].Total != 11400 {
+			if len(list) != 5 || !list[4].Running || list[0].Running || list[2].Total != 11400 || list[2].Performance != 11400*1.5/22800 {
 				t.Fatalf("list %+v", list)
 			}
 			for _, s := range list {
