@@ -40,6 +40,10 @@ type lineConf struct {
 	threshold time.Duration
 	minMicro  time.Duration
 	ideal     time.Duration
+	// failures is the tenant's reason catalogue (planned reasons leave planned time).
+	failures map[string]store.Failure
+	// targets is the line's planned quantity per shift id (docs/OEE.md).
+	targets map[int64]int64
 }
 
 // period is a line's production in one shift instance, or in one off-shift stretch.
@@ -60,6 +64,8 @@ type period struct {
 	Covered bool
 	Micro   int64
 	Events  int64
+	// MicroDur is the micro-stops' time (microstops.go).
+	MicroDur time.Duration
 }
 
 func (p *period) contains(t time.Time) bool { return !t.Before(p.Start) && t.Before(p.End) }
@@ -94,6 +100,13 @@ type lineFold struct {
 	open      *liveStop
 	finalized []time.Time
 	offline   bool // every vision node of the line is silent (set by the engine)
+	// coded are the stored events of the kept periods that have a reason code (coded.go).
+	coded []codedStop
+	// micro is the micro-stops of the minute of the newest one; microDirty: not stored yet
+	// (microstops.go). microLog, when set, collects every finished minute (recompute).
+	micro      store.MicroStopRow
+	microDirty bool
+	microLog   *[]store.MicroStopRow
 }
 
 func newLineFold(c lineConf) *lineFold {
@@ -150,7 +163,7 @@ func (f *lineFold) observe(d store.Detection, arrival time.Time) []change {
 		p.Products[d.Product]++
 		p.Areas[d.Area]++
 		if micro {
-			p.Micro++
+			f.noteMicro(p, prev, d.At)
 		}
 	}
 	f.rate.add(d.At)
@@ -418,6 +431,10 @@ func (f *lineFold) figures(p *period, now time.Time) oee.Result {
 		}
 		planned = f.conf.cal.PlannedTime(f.conf.id, p.Start, end)
 		down = p.Downtime
+		// Stops coded with a planned reason leave planned time (docs/LOSSES.md).
+		ps, _ := f.plannedStops(p, end, now)
+		planned -= ps
+		down -= ps
 		var open time.Duration
 		if f.open != nil && f.open.InstStart.Equal(p.Start) && now.After(f.open.Start) {
 			open = f.conf.cal.PlannedTime(f.conf.id, f.open.Start, end)

@@ -201,7 +201,8 @@ func (r *registry) apply(m *store.Meta, fromDB bool) {
 
 func (r *registry) lineConf(ts *tenantState, l store.Line) lineConf {
 	c := lineConf{id: l.ID, cal: ts.cal, loc: ts.loc, threshold: l.DowntimeThreshold(),
-		minMicro: time.Duration(l.MicroStopMinMS) * time.Millisecond, ideal: l.IdealCycleTime()}
+		minMicro: time.Duration(l.MicroStopMinMS) * time.Millisecond, ideal: l.IdealCycleTime(),
+		failures: ts.meta.Failures, targets: lineTargets(ts.meta, l.ID)}
 	if err := ValidateLine(l); err != nil {
 		r.log.Error("line configuration is invalid; downtime is not computed for it", "tenant", ts.slug, "line", l.ID, "err", err)
 		c.threshold, c.minMicro = 24*time.Hour, 0
