@@ -65,6 +65,7 @@ func bodies(name string, r refs) map[string]map[string]any {
 		"tenant":      {"name": name + " plant", "timezone": "Europe/Madrid", "retention_days": 400, "language": "es"},
 		"me-language": {"language": "es"},
 		"reason":      {"reason_code": r.failureCode, "comment": name},
+		"target":      {"quantity": 100},
 		"notification-channels": {"name": name + " hook", "kind": "webhook",
 			"config": map[string]any{"url": "https://example.test/" + name, "secret": "s-" + name, "format": "generic"}},
 		"alert-rules": {"name": name + " rule", "kind": "line_down", "severity": "critical", "lines": []int64{r.line}, "after": "30s",

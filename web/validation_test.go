@@ -63,7 +63,7 @@ func TestEveryEndpointRefusesBadInput(t *testing.T) {
 		}
 		ids["tenants"], ids["tenant-users"] = ev.acme.ID, f.ids["users"]
 		ids["queries"] = 1 // a recorded data query
-		extra := map[string]string{"event": itoa(f.event), "tenant": itoa(ev.acme.ID), "key": "walk.key", "instance": "2026-12-01.1"}
+		extra := map[string]string{"event": itoa(f.event), "tenant": itoa(ev.acme.ID), "key": "walk.key", "instance": "2026-12-01.1", "shift": itoa(f.ids["shifts"])}
 		state := func() string {
 			return ev.snapshot(admin, f, ev.acme.ID) + ev.do(req{method: "GET", path: "/api/v1/tenants", token: root}).String() +
 				ev.do(req{method: "GET", path: "/api/v1/config", token: root}).String() +
