@@ -47,12 +47,16 @@ func TestTargetsAndMicroStops(t *testing.T) {
 		if err != nil || len(got) != 2 || got[0].Quantity != 4200 || got[0].LineID != l.ID || got[1].Quantity != 7 || got[0].UpdatedAt.IsZero() {
 			t.Fatalf("targets %+v %v", got, err)
 		}
-		m, err := store.NewMetaCache(s).Get(ctx, tdb.ID())
+		mc := store.NewMetaCache(s)
+		m, err := mc.Get(ctx, tdb.ID())
 		if err != nil || m.Target(l.ID, sh.ID) != 4200 || m.Target(other.ID, sh.ID) != 0 {
 			t.Fatalf("meta targets %+v %v", m.Targets, err)
 		}
 		if err := tdb.DeleteTarget(ctx, l.ID, sh.ID); err != nil {
 			t.Fatal(err)
+		}
+		if m, err := mc.Get(ctx, tdb.ID()); err != nil || m.Target(l.ID, sh.ID) != 0 {
+			t.Fatalf("meta targets after delete %+v %v", m.Targets, err)
 		}
 		if err := tdb.DeleteTarget(ctx, l.ID, sh.ID); !errors.Is(err, store.ErrNotFound) {
 			t.Errorf("second delete: %v", err)
