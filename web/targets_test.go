@@ -77,4 +77,3 @@ func TestTargets(t *testing.T) {
 		}
 	})
 }
-
