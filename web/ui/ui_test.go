@@ -836,9 +836,8 @@ func TestBrowser(t *testing.T) {
 			t.Errorf("tile 1 good = %q", got)
 		}
 		// Target vs actual: line 1 has a target, line 2 none.
-		if got := text(t, `a.lp-tile[data-line="1"] .lp-plan`); !strings.Contains(got, "Good / target") || !strings.Contains(got, "5,101 / 6,000") || !strings.Contains(got, "4,800 planned so far") {
-			t.Errorf("tile 1 target = %q", got)
-		}
+		waitJS(t, "target vs actual", `(() => { const s = document.querySelector('a.lp-tile[data-line="1"] .lp-plan').textContent;
+			return s.includes('Good / target') && s.includes('5,101 / 6,000') && s.includes('4,800 planned so far'); })()`)
 		if v := eval(t, `getComputedStyle(document.querySelector('a.lp-tile[data-line="2"] .lp-plan')).display`); v != "none" {
 			t.Errorf("tile 2 without a target shows its target row (%v)", v)
 		}
