@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"fmt"
+	"strconv"
 	"time"
 )
 
@@ -12,10 +13,17 @@ const MaxTargetQuantity = 1_000_000_000
 // Target is a line's planned quantity of good units for each instance of one of its
 // shifts (docs/OEE.md, "Targets").
 type Target struct {
+	// Key names the target in URLs: "<line_id>.<shift_id>".
+	Key       string    `json:"key"`
 	LineID    int64     `json:"line_id"`
 	ShiftID   int64     `json:"shift_id"`
 	Quantity  int64     `json:"quantity"`
 	UpdatedAt time.Time `json:"updated_at"`
+}
+
+// TargetKey is the key of a line's target for a shift.
+func TargetKey(line, shift int64) string {
+	return strconv.FormatInt(line, 10) + "." + strconv.FormatInt(shift, 10)
 }
 
 // Targets lists the tenant's production targets by line, then shift.
@@ -32,6 +40,7 @@ func (t *TenantDB) Targets(ctx context.Context) ([]Target, error) {
 			return nil, fmt.Errorf("store: cannot list targets: %w", err)
 		}
 		x.UpdatedAt = x.UpdatedAt.UTC()
+		x.Key = TargetKey(x.LineID, x.ShiftID)
 		out = append(out, x)
 	}
 	return out, rows.Err()
@@ -56,7 +65,7 @@ func (t *TenantDB) SetTarget(ctx context.Context, x *Target) error {
 	if err := v.err(); err != nil {
 		return err
 	}
-	x.UpdatedAt = t.s.now()
+	x.UpdatedAt, x.Key = t.s.now(), TargetKey(x.LineID, x.ShiftID)
 	tx, err := t.db.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("store: cannot set target: %w", err)

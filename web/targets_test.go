@@ -32,22 +32,33 @@ func TestTargets(t *testing.T) {
 		ev.plant(ev.beta, adminB, "beta2")
 		fb := ev.plant(ev.beta, adminB, "beta") // its ids exceed acme's: none of them exists there
 		shift := itoa(f.ids["shifts"])
-		path := "/api/v1/lines/" + itoa(f.line) + "/targets/" + shift
+		key := itoa(f.line) + "." + shift
+		path := "/api/v1/targets/" + key
+		body := func(line, shift, q any) map[string]any {
+			return map[string]any{"line_id": line, "shift_id": shift, "quantity": q}
+		}
 
 		var x store.Target
-		ev.must(http.StatusOK, req{method: "PUT", path: path, token: admin, body: map[string]any{"quantity": 1000}}, &x)
-		if x.Quantity != 1000 || x.LineID != f.line || x.ShiftID != f.ids["shifts"] {
+		ev.must(http.StatusCreated, req{method: "POST", path: "/api/v1/targets", token: admin, body: body(f.line, f.ids["shifts"], 900)}, &x)
+		ev.must(http.StatusOK, req{method: "PUT", path: path, token: admin, body: body(f.line, f.ids["shifts"], 1000)}, &x)
+		if x.Quantity != 1000 || x.LineID != f.line || x.ShiftID != f.ids["shifts"] || x.Key != key {
 			t.Fatalf("target %+v", x)
 		}
-		ev.must(http.StatusBadRequest, req{method: "PUT", path: path, token: admin, body: map[string]any{"quantity": 0}}, nil)
-		ev.must(http.StatusBadRequest, req{method: "PUT", path: path, token: admin, body: map[string]any{"quantity": "many"}}, nil)
-		ev.must(http.StatusNotFound, req{method: "PUT", path: "/api/v1/lines/" + itoa(f.line) + "/targets/999999", token: admin, body: map[string]any{"quantity": 5}}, nil)
-		// Another tenant's line and shift, from this tenant: not found.
-		ev.must(http.StatusNotFound, req{method: "PUT", path: "/api/v1/lines/" + itoa(fb.line) + "/targets/" + itoa(fb.ids["shifts"]), token: admin, body: map[string]any{"quantity": 5}}, nil)
-		ev.must(http.StatusForbidden, req{method: "PUT", path: path, token: viewer, body: map[string]any{"quantity": 5}}, nil)
-		var all []store.Target
-		ev.must(http.StatusOK, req{method: "GET", path: "/api/v1/targets", token: viewer}, &all)
-		if len(all) != 1 || all[0].Quantity != 1000 {
+		for name, b := range map[string]map[string]any{"zero": body(f.line, f.ids["shifts"], 0), "text": body(f.line, f.ids["shifts"], "many"),
+			"no shift": body(f.line, 999999, 5), "no line": body(0, f.ids["shifts"], 5),
+			"other tenant's line": body(fb.line, fb.ids["shifts"], 5)} {
+			if got := ev.do(req{method: "POST", path: "/api/v1/targets", token: admin, body: b}); got.code != http.StatusBadRequest {
+				t.Errorf("%s: %d %s", name, got.code, got.body)
+			}
+		}
+		ev.must(http.StatusBadRequest, req{method: "PUT", path: path, token: admin, body: body(f.line, 999999, 5)}, nil) // line and shift are the key
+		// Another tenant's target, from this tenant: not found.
+		ev.must(http.StatusNotFound, req{method: "PUT", path: "/api/v1/targets/" + itoa(fb.line) + "." + itoa(fb.ids["shifts"]), token: admin, body: body(fb.line, fb.ids["shifts"], 5)}, nil)
+		ev.must(http.StatusNotFound, req{method: "DELETE", path: "/api/v1/targets/" + itoa(fb.line) + "." + itoa(fb.ids["shifts"]), token: admin}, nil)
+		ev.must(http.StatusForbidden, req{method: "PUT", path: path, token: viewer, body: body(f.line, f.ids["shifts"], 5)}, nil)
+		var all web.Page[store.Target]
+		ev.must(http.StatusOK, req{method: "GET", path: "/api/v1/targets?limit=500", token: viewer}, &all)
+		if len(all.Items) != 1 || all.Items[0].Quantity != 1000 {
 			t.Fatalf("targets %+v", all)
 		}
 
