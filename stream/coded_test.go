@@ -2,7 +2,9 @@ package stream
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"math"
 	"testing"
 	"time"
 
@@ -115,5 +117,94 @@ func TestEngineCodedPlannedAndMicroStops(t *testing.T) {
 
 		code("JAM")
 		testkit.CheckFor(t, waitLong, poll, func() error { return same(x, 0) })
+	})
+}
+
+// TestEngineKPICarriesPlannedStopAndTarget runs a line live in its shift, codes its stop
+// with a planned reason as the API does (store, then the coded notice on NATS): the next
+// KPI updates and the LP_KPI snapshot carry it as planned stop, not downtime. They carry
+// the shift's target too, prorated by the planned time elapsed (the 24 h shift began 12 h
+// before the test's start: half the target, a little more).
+func TestEngineKPICarriesPlannedStopAndTarget(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, e storetest.Engine) {
+		ctx := context.Background()
+		start, loc := testStart(t), testZone(t)
+		r := newRig(t, e, rigOpts{tz: loc.String(), shifts: shiftAround(start, loc), threshold: time.Second, micro: 200 * time.Millisecond, ideal: 50 * time.Millisecond})
+		line := r.lines[0].ID
+		shifts, err := r.tdb.Shifts.All(ctx)
+		if err != nil || len(shifts) != 1 {
+			t.Fatalf("shifts %v %v", shifts, err)
+		}
+		const target = 100_000_000
+		if err := r.tdb.SetTarget(ctx, &store.Target{LineID: line, ShiftID: shifts[0].ID, Quantity: target}); err != nil {
+			t.Fatal(err)
+		}
+		if err := r.tdb.Failures.Create(ctx, &store.Failure{Code: "CHG", Name: "Changeover", Kind: store.ReasonPlanned}); err != nil {
+			t.Fatal(err)
+		}
+		clk := clock.NewFake(start)
+		x := r.start(Config{Clock: clk, PublishRate: 20, Heartbeat: 200 * time.Millisecond, CheckpointEvery: 100 * time.Millisecond})
+		n := 0
+		run := func(k int) {
+			for range k {
+				n++
+				d := store.Detection{ID: uint64(n), At: clk.Now().UTC().Truncate(time.Millisecond), Area: 1, Product: 1, OK: true}
+				r.publish(line, []store.Detection{d}, true)
+				testkit.CheckFor(t, waitLong, poll, func() error {
+					s := x.line(t, line)
+					return testkit.Unless(s.total == int64(n), "folded %d of %d", s.total, n)
+				})
+				clk.Advance(40 * time.Millisecond)
+			}
+		}
+		run(10)
+		clk.Advance(1600 * time.Millisecond)
+		run(10)
+		testkit.CheckFor(t, waitLong, poll, func() error {
+			s := x.line(t, line)
+			return testkit.Unless(s.events == 1 && s.pending == 0, "%d events, %d to store", s.events, s.pending)
+		})
+		evs, err := r.tdb.DowntimeBetween(ctx, line, start.Add(-time.Minute), clk.Now())
+		if err != nil || len(evs) != 1 || evs[0].End == nil {
+			t.Fatalf("stored events %+v %v", evs, err)
+		}
+		stop := float64(evs[0].DurationMS) / 1000
+		if err := r.tdb.SetDowntimeReason(ctx, line, evs[0].ID, "CHG", "", 1); err != nil {
+			t.Fatal(err)
+		}
+		if err := NotifyCoded(r.nc, r.ten.ID, line); err != nil {
+			t.Fatal(err)
+		}
+		check := func(k KPIUpdate) error {
+			if math.Abs(k.PlannedStopS-stop) > 1e-9 || k.Target != target || k.TargetToNow < target/2 || k.TargetToNow > target/2+target/1000 {
+				return fmt.Errorf("KPI planned stop %v s (want %v), downtime %v s, target %d/%d", k.PlannedStopS, stop, k.DowntimeS, k.TargetToNow, k.Target)
+			}
+			if k.OpenDowntime == nil && k.DowntimeS != 0 {
+				return fmt.Errorf("KPI downtime %v s with the only stop planned", k.DowntimeS)
+			}
+			return nil
+		}
+		advancing(t, clk, 10*time.Millisecond, 0, func() error {
+			k, ok := r.seen.lastKPI(line)
+			if !ok {
+				return fmt.Errorf("no KPI update")
+			}
+			return check(k)
+		})
+		kv, err := r.js.KeyValue(ctx, KPIBucket)
+		if err != nil {
+			t.Fatal(err)
+		}
+		testkit.CheckFor(t, waitLong, poll, func() error {
+			en, err := kv.Get(ctx, KPIKey("acme", line))
+			if err != nil {
+				return err
+			}
+			var k KPIUpdate
+			if err := json.Unmarshal(en.Value(), &k); err != nil {
+				return err
+			}
+			return check(k)
+		})
 	})
 }
