@@ -156,7 +156,11 @@ func (e *Engine) refreshCoded(ls *lineState) {
 	delete(e.codedDue, ls)
 	tenantID, lineID, from, to := ls.ten.id, ls.id, ls.fold.periods[0].Start, e.now().Add(time.Second)
 	go func() {
-		e.codedSem <- struct{}{}
+		select {
+		case e.codedSem <- struct{}{}:
+		case <-e.loopDone:
+			return
+		}
 		defer func() { <-e.codedSem }()
 		ctx, cancel := context.WithTimeout(context.Background(), persistTimeout)
 		defer cancel()
@@ -166,7 +170,10 @@ func (e *Engine) refreshCoded(ls *lineState) {
 			r.evs, err = tdb.DowntimeBetween(ctx, lineID, from, to)
 		}
 		r.err = err
-		e.codedCh <- r
+		select {
+		case e.codedCh <- r:
+		case <-e.loopDone:
+		}
 	}()
 }
 

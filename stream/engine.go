@@ -141,6 +141,7 @@ type Engine struct {
 	codedCh   chan codedResult
 	codedSem  chan struct{}
 	codedDue  map[*lineState]struct{}
+	loopDone  chan struct{} // closed when the loop has stopped (reads in flight give up)
 
 	resetFloors bool // the stream was recreated: restored per-line positions are void
 
@@ -197,7 +198,7 @@ func NewEngine(cfg Config, nc *nats.Conn, st *store.Store, meta *store.MetaCache
 		nodes: NewNodeTracker(), telem: make(chan *nats.Msg, 1024), monitorCh: make(chan monitorRow, 256),
 		hist:      NewHistory(st, meta).WithClock(cfg.Clock.Now),
 		codedNote: make(chan CodedNotice, 1024), codedCh: make(chan codedResult, 16), codedSem: make(chan struct{}, codedReads),
-		codedDue: map[*lineState]struct{}{}}
+		codedDue: map[*lineState]struct{}{}, loopDone: make(chan struct{})}
 	e.reg = newRegistry(st, meta, e.log, cfg.MetaRefresh, cfg.Clock, e)
 	return e, nil
 }
@@ -277,6 +278,7 @@ func (e *Engine) Run(ctx context.Context) error {
 	go func() { defer wg.Done(); e.reg.run(bg) }()
 
 	e.loop(ctx, msgs)
+	close(e.loopDone)
 
 	it.Stop()
 	if e.crashOnStop {
