@@ -191,8 +191,13 @@ func (e *Engine) codedRead(r codedResult) {
 	}
 	ls.fold.coded = ls.fold.coded[:0]
 	for _, ev := range r.evs {
-		if ev.ReasonCode != "" {
-			ls.fold.coded = append(ls.fold.coded, codedStop{Start: ev.Start, End: ev.End, Code: ev.ReasonCode})
+		if ev.ReasonCode == "" {
+			continue
+		}
+		ls.fold.coded = append(ls.fold.coded, codedStop{Start: ev.Start, End: ev.End, Code: ev.ReasonCode})
+		if o := ls.fold.open; ev.End == nil && (o == nil || !o.Start.Equal(ev.Start)) {
+			// Read open, ended meanwhile: its end is being stored; read again on the retry tick.
+			e.codedDue[ls] = struct{}{}
 		}
 	}
 	ls.dirty = true
