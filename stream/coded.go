@@ -42,8 +42,12 @@ func NotifyCoded(nc *nats.Conn, tenantID, lineID int64) error {
 	return nil
 }
 
-// codedReads bounds the engine's concurrent reads of coded events.
-const codedReads = 4
+// codedReads bounds the engine's concurrent reads of coded events; maxStaleReads the
+// re-reads of a line whose coded stop was read open after the fold ended it.
+const (
+	codedReads    = 4
+	maxStaleReads = 30
+)
 
 // codedStop is a stored event with a reason code.
 type codedStop struct {
@@ -190,15 +194,25 @@ func (e *Engine) codedRead(r codedResult) {
 		return
 	}
 	ls.fold.coded = ls.fold.coded[:0]
+	stale := false
 	for _, ev := range r.evs {
 		if ev.ReasonCode == "" {
 			continue
 		}
 		ls.fold.coded = append(ls.fold.coded, codedStop{Start: ev.Start, End: ev.End, Code: ev.ReasonCode})
 		if o := ls.fold.open; ev.End == nil && (o == nil || !o.Start.Equal(ev.Start)) {
-			// Read open, ended meanwhile: its end is being stored; read again on the retry tick.
-			e.codedDue[ls] = struct{}{}
+			stale = true
 		}
+	}
+	// An event read open that the fold has ended: its end is being stored; read again on
+	// the retry tick, a bounded number of times (a row left open for good must not cost a
+	// read every second).
+	switch {
+	case !stale:
+		ls.codedStale = 0
+	case ls.codedStale < maxStaleReads:
+		ls.codedStale++
+		e.codedDue[ls] = struct{}{}
 	}
 	ls.dirty = true
 	if ls.codedAgain {

@@ -177,6 +177,7 @@ type lineState struct {
 	// The read of coded events (coded.go): running, wanted again, the periods it covers.
 	codedBusy, codedAgain bool
 	codedSpan             [2]time.Time
+	codedStale            int // re-reads in a row for a stop read open after it ended
 }
 
 // NewEngine makes an engine. nc must be allowed to consume LP_DET, publish kpi/downtime
