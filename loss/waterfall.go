@@ -30,7 +30,7 @@ type Input struct {
 	PlannedStops   []Part        // stops coded with a planned reason, inside Planned
 	UnplannedStops []Part        // every other stop inside Planned, by category
 	Changeover     time.Duration // unplanned stops between runs of different products, inside Planned
-	MicroStops     time.Duration // known only to the live engine; 0 from history
+	MicroStops     time.Duration // time lost to micro-stops (stream's micro-stop rows)
 	IdealTotal     time.Duration // Σ ideal × total
 	IdealStartup   time.Duration // Σ ideal × start-up rejects
 	IdealProcess   time.Duration // Σ ideal × other rejects

@@ -20,6 +20,18 @@ type Meta struct {
 	// Nodes are each line's vision nodes: the node of every camera mapped (camera_area)
 	// to one of the line's areas, sorted, without repeats.
 	Nodes map[int64][]string
+	// Targets are the planned quantities of good units per line and shift (see Target).
+	Targets []Target
+}
+
+// Target is the planned quantity of a line's shift (0: none).
+func (m *Meta) Target(line, shift int64) int64 {
+	for _, x := range m.Targets {
+		if x.LineID == line && x.ShiftID == shift {
+			return x.Quantity
+		}
+	}
+	return 0
 }
 
 // AreaName resolves an area id; unknown ids (relaxed integrity) read "unknown area N".
@@ -146,6 +158,9 @@ func (c *MetaCache) load(ctx context.Context, tenantID int64) (*Meta, error) {
 		m.Failures[f.Code] = f
 	}
 	if m.Nodes, err = lineNodes(ctx, t, m.Areas); err != nil {
+		return nil, err
+	}
+	if m.Targets, err = t.Targets(ctx); err != nil {
 		return nil, err
 	}
 	return m, nil

@@ -21,9 +21,15 @@ func NewBooker(tz string, shifts []store.Shift, line store.Line) (*Booker, error
 		return nil, err
 	}
 	loc, _ := loadZone(tz) // valid: Calendar accepted it
-	return &Booker{f: newLineFold(lineConf{id: line.ID, cal: cal, loc: loc, threshold: line.DowntimeThreshold(),
-		minMicro: time.Duration(line.MicroStopMinMS) * time.Millisecond, ideal: line.IdealCycleTime()})}, nil
+	f := newLineFold(lineConf{id: line.ID, cal: cal, loc: loc, threshold: line.DowntimeThreshold(),
+		minMicro: time.Duration(line.MicroStopMinMS) * time.Millisecond, ideal: line.IdealCycleTime()})
+	f.microLog = new([]store.MicroStopRow)
+	return &Booker{f: f}, nil
 }
+
+// MicroStops is the micro-stop rows of everything observed so far (what the engine
+// stores for the same detections).
+func (b *Booker) MicroStops() []store.MicroStopRow { return b.f.microRows() }
 
 // Observe feeds the next detection time and returns the downtime events the gap before it
 // completes (one per shift instance the gap's planned time touches).

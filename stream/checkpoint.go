@@ -50,6 +50,8 @@ type lineCP struct {
 	Finalized []time.Time `json:"finalized,omitempty"`
 	Pending   []persistCP `json:"pending,omitempty"`
 	Late      *rebookCP   `json:"late,omitempty"` // late detections whose re-booking is not queued yet
+	// Micro is the micro-stops of the newest micro-stop's minute (microstops.go).
+	Micro store.MicroStopRow `json:"micro"`
 }
 
 type periodCP struct {
@@ -65,6 +67,7 @@ type periodCP struct {
 	Areas    [][2]int64 `json:"areas,omitempty"`
 	Downtime int64      `json:"downtime_ns"`
 	Micro    int64      `json:"micro,omitempty"`
+	MicroDur int64      `json:"micro_ns,omitempty"`
 	Events   int64      `json:"events,omitempty"`
 	First    *time.Time `json:"first,omitempty"`
 	Lead     int64      `json:"lead_ns,omitempty"`
@@ -77,6 +80,8 @@ type persistCP struct {
 	DurationMS int64      `json:"duration_ms"`
 	Delete     bool       `json:"delete,omitempty"`
 	Rebook     *rebookCP  `json:"rebook,omitempty"` // a queued re-booking (late.go)
+	// Micro is a queued micro-stop row (microstops.go).
+	Micro *store.MicroStopRow `json:"micro,omitempty"`
 }
 
 // rebookCP is a line's re-booking after late detections.
@@ -96,12 +101,13 @@ func (f *lineFold) snapshot() lineCP {
 	if last, seen := f.tr.Last(); seen {
 		cp.Last = &last
 	}
+	cp.Micro = f.micro
 	for _, p := range f.periods {
 		pc := periodCP{
 			Start: p.Start, End: p.End, Shift: p.Shift, ShiftID: p.ShiftID, Name: p.Name,
 			Total: p.Counts.Total, Good: p.Counts.Good,
 			Products: sortedCounts(p.Products, 0), Rejects: sortedCounts(p.Rejects, 0), Areas: sortedCounts(p.Areas, 0),
-			Downtime: int64(p.Downtime), Micro: p.Micro, Events: p.Events,
+			Downtime: int64(p.Downtime), Micro: p.Micro, MicroDur: int64(p.MicroDur), Events: p.Events,
 			Lead: int64(p.Lead), Covered: p.Covered,
 		}
 		if !p.First.IsZero() {
@@ -125,6 +131,7 @@ func (f *lineFold) restore(cp lineCP) {
 		f.tr.Observe(*cp.Last)
 	}
 	f.arrival, f.open, f.finalized = cp.Arrival, cp.Open, cp.Finalized
+	f.micro, f.microDirty = cp.Micro, false
 	f.periods = f.periods[:0]
 	for _, p := range cp.Periods {
 		if !p.End.After(p.Start) || p.End.Sub(p.Start) > maxPeriodLen || p.Total < 0 || p.Good < 0 || p.Good > p.Total {
@@ -133,7 +140,7 @@ func (f *lineFold) restore(cp lineCP) {
 		np := &period{Start: p.Start, End: p.End, Shift: p.Shift, ShiftID: p.ShiftID, Name: p.Name,
 			Counts:   oee.Counts{Total: p.Total, Good: p.Good, Reject: p.Total - p.Good},
 			Products: map[int64]int64{}, Rejects: map[int64]int64{}, Areas: map[int64]int64{},
-			Downtime: time.Duration(p.Downtime), Micro: p.Micro, Events: p.Events,
+			Downtime: time.Duration(p.Downtime), Micro: p.Micro, MicroDur: time.Duration(p.MicroDur), Events: p.Events,
 			Lead: time.Duration(p.Lead), Covered: p.Covered}
 		if p.First != nil {
 			np.First = *p.First

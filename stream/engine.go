@@ -136,6 +136,13 @@ type Engine struct {
 	queries   chan func()
 	hist      *History
 
+	// Coded events (coded.go).
+	codedNote chan CodedNotice
+	codedCh   chan codedResult
+	codedSem  chan struct{}
+	codedDue  map[*lineState]struct{}
+	loopDone  chan struct{} // closed when the loop has stopped (reads in flight give up)
+
 	resetFloors bool // the stream was recreated: restored per-line positions are void
 
 	// crashOnStop makes Run return without the final checkpoint (tests of crash recovery).
@@ -167,6 +174,10 @@ type lineState struct {
 	failures  int
 	late      *lateJob // late detections waiting for their re-booking
 	lateTimer clock.Timer
+	// The read of coded events (coded.go): running, wanted again, the periods it covers.
+	codedBusy, codedAgain bool
+	codedSpan             [2]time.Time
+	codedStale            int // re-reads in a row for a stop read open after it ended
 }
 
 // NewEngine makes an engine. nc must be allowed to consume LP_DET, publish kpi/downtime
@@ -186,7 +197,9 @@ func NewEngine(cfg Config, nc *nats.Conn, st *store.Store, meta *store.MetaCache
 		wake: make(chan struct{}, 1), persistCh: make(chan *persistOp, 256), resultCh: make(chan persistResult, 256),
 		cpCh: make(chan cpJob, 1), cpDone: make(chan error, 1), queries: make(chan func()),
 		nodes: NewNodeTracker(), telem: make(chan *nats.Msg, 1024), monitorCh: make(chan monitorRow, 256),
-		hist: NewHistory(st, meta).WithClock(cfg.Clock.Now)}
+		hist:      NewHistory(st, meta).WithClock(cfg.Clock.Now),
+		codedNote: make(chan CodedNotice, 1024), codedCh: make(chan codedResult, 16), codedSem: make(chan struct{}, codedReads),
+		codedDue: map[*lineState]struct{}{}, loopDone: make(chan struct{})}
 	e.reg = newRegistry(st, meta, e.log, cfg.MetaRefresh, cfg.Clock, e)
 	return e, nil
 }
@@ -219,6 +232,11 @@ func (e *Engine) Run(ctx context.Context) error {
 		return err
 	}
 	defer stopNodes()
+	codedSub, err := e.subscribeCoded()
+	if err != nil {
+		return err
+	}
+	defer codedSub.Unsubscribe()
 	cp, errs := readCheckpoint(ctx, cpKV)
 	for _, err := range errs {
 		e.log.Warn("checkpoint entry skipped", "err", err)
@@ -261,6 +279,7 @@ func (e *Engine) Run(ctx context.Context) error {
 	go func() { defer wg.Done(); e.reg.run(bg) }()
 
 	e.loop(ctx, msgs)
+	close(e.loopDone)
 
 	it.Stop()
 	if e.crashOnStop {
@@ -345,6 +364,11 @@ func (e *Engine) loop(ctx context.Context, msgs <-chan jetstream.Msg) {
 			}
 		case <-retry.C():
 			e.pumpAll()
+			e.retryCoded()
+		case n := <-e.codedNote:
+			e.codedNoticed(n)
+		case r := <-e.codedCh:
+			e.codedRead(r)
 		case r := <-e.resultCh:
 			e.handleResult(r)
 		case m := <-e.reg.updates:
@@ -403,12 +427,17 @@ func (e *Engine) handleMsg(m jetstream.Msg) {
 			e.emit(ls, chs, now)
 		}
 	}
+	e.storeMicro(ls)
+	e.refreshCodedIfMoved(ls)
 	ls.dirty, ls.cpDirty = true, true
 	e.arm(ls, now)
 }
 
 // lineAdded restores a new line from the checkpoint (lineHooks).
-func (e *Engine) lineAdded(ls *lineState) { e.restoreLine(ls) }
+func (e *Engine) lineAdded(ls *lineState) {
+	e.restoreLine(ls)
+	e.refreshCodedIfMoved(ls)
+}
 
 // lineChanged re-arms a line's timer: its settings or calendar may have moved its deadline
 // (lineHooks).
@@ -510,6 +539,7 @@ func (e *Engine) emit(ls *lineState, chs []change, now time.Time) {
 
 // announce publishes one downtime change.
 func (e *Engine) announce(ls *lineState, c change) {
+	ls.fold.settle(c)
 	ls.seq++
 	ls.cpDirty = true
 	body := DowntimeMsgBody{ID: c.ID, State: c.State, Start: Time(c.Start), NodeOffline: c.NodeOffline}
@@ -577,6 +607,7 @@ func (e *Engine) publishDue(slot, slots int) {
 
 func (e *Engine) publishKPI(ls *lineState, state string, p *period, now time.Time) {
 	r := ls.fold.figures(p, now)
+	ps, _ := ls.fold.plannedStops(p, earlier(p.End, now), now)
 	ls.seq++
 	ls.cpDirty = true
 	u := KPIUpdate{
@@ -588,12 +619,15 @@ func (e *Engine) publishKPI(ls *lineState, state string, p *period, now time.Tim
 		PlannedS:           r.PlannedTime.Seconds(), RunS: r.RunTime.Seconds(), DowntimeS: r.Downtime.Seconds(),
 		UnmonitoredS: r.Unmonitored.Seconds(),
 		MicroStops:   p.Micro, Products: []ProductCount{}, Areas: []AreaCount{}, StreamSeq: e.lastSeq,
+		MicroStopS: p.MicroDur.Seconds(), PlannedStopS: ps.Seconds(),
 	}
 	if start, ok := ls.fold.openSince(); ok {
 		u.OpenDowntime = &OpenDowntime{Start: Time(start), ElapsedS: max(now.Sub(start), 0).Seconds()}
 	}
 	if p.Shift {
 		u.Shift = &KPIShift{ID: p.ShiftID, Name: p.Name, Start: Time(p.Start), End: Time(p.End)}
+		u.Target = ls.fold.conf.targets[p.ShiftID]
+		u.TargetToNow = targetToNow(ls.fold.conf.cal, ls.id, p.Start, p.End, now, u.Target)
 	}
 	meta := ls.ten.meta
 	for _, kv := range sortedCounts(p.Products, 100) {
@@ -651,8 +685,11 @@ func (e *Engine) Periods(ctx context.Context, tenant string, line int64) ([]OEER
 func periodReport(f *lineFold, p *period, now time.Time) OEEReport {
 	r := f.figures(p, now)
 	rep := reportOf(r, p.Start, p.End)
-	rep.Events = p.Events
+	ps, planned := f.plannedStops(p, earlier(p.End, now), now)
+	rep.Events = p.Events - planned
+	rep.PlannedStopS = ps.Seconds()
 	rep.MicroStops = p.Micro
+	rep.MicroStopS = p.MicroDur.Seconds()
 	if p.Shift {
 		rep.Shift = &ShiftRef{ID: p.ShiftID, Name: p.Name, Start: p.Start, End: p.End}
 	}

@@ -41,6 +41,10 @@ type lineConf struct {
 	minMicro  time.Duration
 	ideal     time.Duration           // the line's ideal cycle time
 	products  map[int64]store.Product // each product's ideal cycle time (0: the line's)
+	// failures is the tenant's reason catalogue (planned reasons leave planned time).
+	failures map[string]store.Failure
+	// targets is the line's planned quantity per shift id (docs/OEE.md).
+	targets map[int64]int64
 }
 
 // idealTime is the ideal time of units by product, each at its product's ideal cycle time
@@ -72,6 +76,8 @@ type period struct {
 	Covered bool
 	Micro   int64
 	Events  int64
+	// MicroDur is the micro-stops' time (microstops.go).
+	MicroDur time.Duration
 }
 
 func (p *period) contains(t time.Time) bool { return !t.Before(p.Start) && t.Before(p.End) }
@@ -106,6 +112,13 @@ type lineFold struct {
 	open      *liveStop
 	finalized []time.Time
 	offline   bool // every vision node of the line is silent (set by the engine)
+	// coded are the stored events of the kept periods that have a reason code (coded.go).
+	coded []codedStop
+	// micro is the micro-stops of the minute of the newest one; microDirty: not stored yet
+	// (microstops.go). microLog, when set, collects every finished minute (recompute).
+	micro      store.MicroStopRow
+	microDirty bool
+	microLog   *[]store.MicroStopRow
 }
 
 func newLineFold(c lineConf) *lineFold {
@@ -165,7 +178,7 @@ func (f *lineFold) observe(d store.Detection, arrival time.Time) []change {
 		}
 		p.Areas[d.Area]++
 		if micro {
-			p.Micro++
+			f.noteMicro(p, prev, d.At, d.Product)
 		}
 	}
 	f.rate.add(d.At)
@@ -433,6 +446,10 @@ func (f *lineFold) figures(p *period, now time.Time) oee.Result {
 		}
 		planned = f.conf.cal.PlannedTime(f.conf.id, p.Start, end)
 		down = p.Downtime
+		// Stops coded with a planned reason leave planned time (docs/LOSSES.md).
+		ps, _ := f.plannedStops(p, end, now)
+		planned -= ps
+		down -= ps
 		var open time.Duration
 		if f.open != nil && f.open.InstStart.Equal(p.Start) && now.After(f.open.Start) {
 			open = f.conf.cal.PlannedTime(f.conf.id, f.open.Start, end)

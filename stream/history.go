@@ -103,8 +103,10 @@ type OEEReport struct {
 	Events             int64   `json:"events"` // unplanned downtime events in the range
 	// PlannedStopS is the time of stops coded with a planned reason: outside PlannedS.
 	PlannedStopS float64 `json:"planned_stop_s"`
-	// MicroStops is known only to the live engine (Engine.Periods): 0 from History.
-	MicroStops int64 `json:"micro_stops,omitempty"`
+	// MicroStops and MicroStopS are the micro-stops closed in the range and the time they
+	// lost (docs/LOSSES.md), from the engine's micro-stop rows at minute resolution.
+	MicroStops int64   `json:"micro_stops"`
+	MicroStopS float64 `json:"micro_stop_s"`
 }
 
 func reportOf(r oee.Result, from, to time.Time) OEEReport {
@@ -128,6 +130,7 @@ type lineCtx struct {
 	// failures is the reason catalogue by code (kinds and the tree).
 	failures map[string]store.Failure
 	products map[int64]store.Product // each product's ideal cycle time
+	targets  map[int64]int64         // the line's production targets by shift id
 }
 
 // perProduct says some product has an ideal cycle time of its own.
@@ -197,7 +200,7 @@ func (h *History) lineCtx(ctx context.Context, tenantID, lineID int64) (lineCtx,
 	if ce.loc == nil {
 		return lineCtx{}, fmt.Errorf("stream: tenant configuration: %w", ce.err)
 	}
-	return lineCtx{tdb: tdb, line: l, cal: ce.cal, loc: ce.loc, cerr: ce.err, failures: m.Failures, products: m.Products}, nil
+	return lineCtx{tdb: tdb, line: l, cal: ce.cal, loc: ce.loc, cerr: ce.err, failures: m.Failures, products: m.Products, targets: lineTargets(m, lineID)}, nil
 }
 
 func (lc lineCtx) calendar() (*shiftcal.Calendar, error) {
@@ -399,7 +402,44 @@ func (h *History) oee(ctx context.Context, lc lineCtx, from, to time.Time) (OEER
 	if err != nil {
 		return OEEReport{}, err
 	}
-	return lc.report(sp, m, from, to), nil
+	ms, err := h.microIn(ctx, lc, from, to)
+	if err != nil {
+		return OEEReport{}, err
+	}
+	rep := lc.report(sp, m, from, to)
+	ms.set(&rep)
+	return rep, nil
+}
+
+// microSum is the micro-stops of a range.
+type microSum struct {
+	n int64
+	d time.Duration
+}
+
+func (m microSum) set(rep *OEEReport) { rep.MicroStops, rep.MicroStopS = m.n, m.d.Seconds() }
+
+// sumMicro adds the rows of the whole minutes overlapping [from, to) (rows sorted).
+func sumMicro(rows []store.MicroStopRow, from, to time.Time) microSum {
+	lo, hi := minuteOf(from, false), minuteOf(to, true)
+	var m microSum
+	for _, r := range rows {
+		if r.Minute >= lo && r.Minute < hi {
+			m.n += r.Count
+			m.d += time.Duration(r.DurationMS) * time.Millisecond
+		}
+	}
+	return m
+}
+
+// microIn is the micro-stops closed in the whole minutes overlapping [from, to), as the
+// engine booked them (microstops.go).
+func (h *History) microIn(ctx context.Context, lc lineCtx, from, to time.Time) (microSum, error) {
+	rows, err := lc.tdb.MicroStops(ctx, lc.line.ID, store.MinuteRange{From: minuteOf(from, false), To: minuteOf(to, true)})
+	if err != nil {
+		return microSum{}, err
+	}
+	return sumMicro(rows, from, to), nil
 }
 
 // gather reads what OEE and the loss waterfall are computed from.

@@ -177,4 +177,5 @@ func (e *Engine) lateDone(ls *lineState, j *lateJob) {
 		ls.fold.adjust(ev, 1)
 	}
 	ls.dirty, ls.cpDirty = true, true
+	e.refreshCoded(ls) // moved ends: read the coded events again
 }

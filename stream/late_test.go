@@ -32,7 +32,8 @@ func TestRecomputeShuffledDay(t *testing.T) {
 
 		// Live and in order, the fold books the golden events, and the next morning's stop
 		// after 06:00:35 at the shift's end.
-		inOrder := booked(simulate(newLineFold(lineConf{id: l.ID, cal: mustCalendar(t), loc: loc, threshold: 30 * time.Second, ideal: time.Second}), dets, true, time.Time{}, day.AddDate(0, 0, 2)), loc)
+		live := newLineFold(lineConf{id: l.ID, cal: mustCalendar(t), loc: loc, threshold: 30 * time.Second, ideal: time.Second})
+		inOrder := booked(simulate(live, dets, true, time.Time{}, day.AddDate(0, 0, 2)), loc)
 		if len(inOrder) != 4 {
 			t.Fatalf("in-order events %v", inOrder)
 		}
@@ -83,6 +84,12 @@ func TestRecomputeShuffledDay(t *testing.T) {
 			t.Fatal(err)
 		}
 		checkGolden(t, "recomputed shift", rep)
+		// The micro-stops recompute stored are those of the in-order fold (micro_stop_min 0:
+		// every gap that is not downtime, 9 s lost by the 10 s one).
+		morning := live.periodFor(time.Date(2026, 1, 7, 6, 0, 0, 0, loc), false)
+		if morning == nil || rep.MicroStops != morning.Micro || rep.MicroStopS != morning.MicroDur.Seconds() || rep.MicroStopS != 9 || rep.MicroStops < 1000 {
+			t.Errorf("recomputed micro-stops %d, %v s; in-order fold %+v", rep.MicroStops, rep.MicroStopS, morning)
+		}
 		// Idempotent: a second run changes nothing.
 		if again, err := h.Recompute(ctx, ten.ID, l.ID, day, day.AddDate(0, 0, 2)); err != nil || again.Deleted != 0 || len(again.Events) != len(inOrder) {
 			t.Errorf("second recompute: %+v %v", again, err)

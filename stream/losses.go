@@ -83,6 +83,10 @@ type ShiftSummary struct {
 	Start   time.Time `json:"start"`
 	End     time.Time `json:"end"`
 	Running bool      `json:"running"` // the instance has not ended yet
+	// Target is the planned quantity of good units of the instance (0: none), TargetToNow
+	// its share for the planned time elapsed while it runs (docs/OEE.md, "Targets").
+	Target      int64 `json:"target,omitempty"`
+	TargetToNow int64 `json:"target_to_now,omitempty"`
 	OEEReport
 }
 
@@ -136,7 +140,7 @@ func (h *History) Shifts(ctx context.Context, tenantID, lineID int64, from, to t
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, summaryOf(*running, rep, now))
+		out = append(out, lc.summaryOf(*running, rep, now))
 	}
 	return out, nil
 }
@@ -156,6 +160,10 @@ func (h *History) finishedShifts(ctx context.Context, lc lineCtx, cal *shiftcal.
 		spans[i] = ProductionBucket{Start: in.Start, End: instanceEnd(in, now)}
 	}
 	rows, err := h.productionByProduct(ctx, lc, lo, hi, stepFor(spans))
+	if err != nil {
+		return nil, err
+	}
+	micro, err := lc.tdb.MicroStops(ctx, lineID, store.MinuteRange{From: minuteOf(lo, false), To: minuteOf(hi, true)})
 	if err != nil {
 		return nil, err
 	}
@@ -182,8 +190,9 @@ func (h *History) finishedShifts(ctx context.Context, lc lineCtx, cal *shiftcal.
 			m.add(lc, rows[k])
 		}
 		rep := lc.report(sp, m, in.Start, end)
+		sumMicro(micro, in.Start, end).set(&rep)
 		rep.Shift = refOf(in)
-		out = append(out, summaryOf(in, rep, now))
+		out = append(out, lc.summaryOf(in, rep, now))
 	}
 	return out, nil
 }
@@ -196,9 +205,14 @@ func eventEnd(ev store.DowntimeEvent, now time.Time) time.Time {
 	return now
 }
 
-func summaryOf(in shiftcal.Instance, rep OEEReport, now time.Time) ShiftSummary {
-	return ShiftSummary{ID: InstanceID(in), ShiftID: in.ShiftID, Name: in.Name, Date: in.Date,
+func (lc lineCtx) summaryOf(in shiftcal.Instance, rep OEEReport, now time.Time) ShiftSummary {
+	s := ShiftSummary{ID: InstanceID(in), ShiftID: in.ShiftID, Name: in.Name, Date: in.Date,
 		Start: in.Start.UTC(), End: in.End.UTC(), Running: now.Before(in.End), OEEReport: rep}
+	s.Target = lc.targets[in.ShiftID]
+	if s.Running {
+		s.TargetToNow = targetToNow(lc.cal, lc.line.ID, in.Start, in.End, now, s.Target)
+	}
+	return s
 }
 
 // instance finds an instance of a line by id; store.ErrNotFound when there is none (or it
@@ -245,7 +259,7 @@ func (h *History) Shift(ctx context.Context, tenantID, lineID int64, id string) 
 	if stops == nil {
 		stops = []store.DowntimeEvent{}
 	}
-	return ShiftDetail{ShiftSummary: summaryOf(in, rep, now), Stops: stops, Losses: w}, nil
+	return ShiftDetail{ShiftSummary: lc.summaryOf(in, rep, now), Stops: stops, Losses: w}, nil
 }
 
 // LossReport is the loss waterfall of a line over a range with the OEE it reconciles with.
@@ -298,7 +312,13 @@ func (h *History) oeeAndLosses(ctx context.Context, lc lineCtx, from, to time.Ti
 	if serr != nil {
 		return OEEReport{}, loss.Waterfall{}, serr
 	}
-	return lc.report(sp, m, from, to), lc.losses(sp, m, startup), nil
+	ms, err := h.microIn(ctx, lc, from, to)
+	if err != nil {
+		return OEEReport{}, loss.Waterfall{}, err
+	}
+	rep := lc.report(sp, m, from, to)
+	ms.set(&rep)
+	return rep, lc.losses(sp, m, startup, ms.d), nil
 }
 
 // startsOf is where start-up windows open: shift starts and the ends of stops.
@@ -403,9 +423,10 @@ func (sp *stopSet) setUnmonitored(from, first, now time.Time) {
 // start-up rejects (whole minutes of the rollups starting inside it).
 const StartupWindow = 5 * time.Minute
 
-// losses computes the waterfall from what oee reads and the start-up rejects (by product).
-func (lc lineCtx) losses(sp stopSet, m made, startup map[int64]int64) loss.Waterfall {
-	in := loss.Input{Planned: sp.plannedTime, Unmonitored: sp.unmonitored}
+// losses computes the waterfall from what oee reads, the start-up rejects (by product) and
+// the time lost to micro-stops.
+func (lc lineCtx) losses(sp stopSet, m made, startup map[int64]int64, micro time.Duration) loss.Waterfall {
+	in := loss.Input{Planned: sp.plannedTime, Unmonitored: sp.unmonitored, MicroStops: micro}
 	var plannedParts, unplannedParts partSet
 	for _, st := range sp.stops {
 		f := lc.failures[st.ev.ReasonCode]

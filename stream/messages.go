@@ -44,28 +44,36 @@ const (
 // KPIUpdate is the message on lp.<tenant>.line.<line>.kpi (binding contract between the
 // engine, the hub and WebSocket clients): the exact JSON a client receives, "type" first.
 type KPIUpdate struct {
-	Type               string         `json:"type"` // "kpi"
-	Line               int64          `json:"line"`
-	Seq                uint64         `json:"seq"`
-	At                 Time           `json:"at"`
-	Shift              *KPIShift      `json:"shift"`
-	State              string         `json:"state"`
-	Counts             Counts         `json:"counts"`
-	RatePerMin         float64        `json:"rate_per_min"`
-	Availability       float64        `json:"availability"`
-	Performance        float64        `json:"performance"`
-	Quality            float64        `json:"quality"`
-	OEE                float64        `json:"oee"`
-	PerformanceOver100 bool           `json:"performance_over_100"`
-	PlannedS           float64        `json:"planned_s"`
-	RunS               float64        `json:"run_s"`
-	DowntimeS          float64        `json:"downtime_s"`
-	UnmonitoredS       float64        `json:"unmonitored_s"`
-	OpenDowntime       *OpenDowntime  `json:"open_downtime"`
-	MicroStops         int64          `json:"micro_stops"`
-	Products           []ProductCount `json:"products"`
-	Areas              []AreaCount    `json:"areas"`
-	StreamSeq          uint64         `json:"stream_seq"`
+	Type               string        `json:"type"` // "kpi"
+	Line               int64         `json:"line"`
+	Seq                uint64        `json:"seq"`
+	At                 Time          `json:"at"`
+	Shift              *KPIShift     `json:"shift"`
+	State              string        `json:"state"`
+	Counts             Counts        `json:"counts"`
+	RatePerMin         float64       `json:"rate_per_min"`
+	Availability       float64       `json:"availability"`
+	Performance        float64       `json:"performance"`
+	Quality            float64       `json:"quality"`
+	OEE                float64       `json:"oee"`
+	PerformanceOver100 bool          `json:"performance_over_100"`
+	PlannedS           float64       `json:"planned_s"`
+	RunS               float64       `json:"run_s"`
+	DowntimeS          float64       `json:"downtime_s"`
+	UnmonitoredS       float64       `json:"unmonitored_s"`
+	OpenDowntime       *OpenDowntime `json:"open_downtime"`
+	MicroStops         int64         `json:"micro_stops"`
+	// MicroStopS is the time the micro-stops lost (docs/LOSSES.md).
+	MicroStopS float64 `json:"micro_stop_s"`
+	// PlannedStopS is the time of stops coded with a planned reason: outside PlannedS.
+	PlannedStopS float64 `json:"planned_stop_s"`
+	// Target is the shift instance's planned quantity of good units (0: none), TargetToNow
+	// its share for the planned time elapsed (docs/OEE.md, "Targets").
+	Target      int64          `json:"target,omitempty"`
+	TargetToNow int64          `json:"target_to_now,omitempty"`
+	Products    []ProductCount `json:"products"`
+	Areas       []AreaCount    `json:"areas"`
+	StreamSeq   uint64         `json:"stream_seq"`
 }
 
 // OpenDowntime is the line's running stop in a KPI update, so a page opened in the middle

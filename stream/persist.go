@@ -26,6 +26,7 @@ type persistOp struct {
 	start            time.Time
 	event            *store.DowntimeEvent // nil: withdraw the open event at start
 	late             *lateJob             // set: re-book the line (late.go), event unused
+	micro            *store.MicroStopRow  // set: store a minute's micro-stops (microstops.go), event unused
 	inflight         bool
 }
 
@@ -38,7 +39,7 @@ type persistResult struct {
 func (e *Engine) enqueue(ls *lineState, op *persistOp) {
 	kept := ls.pending[:0]
 	for _, p := range ls.pending {
-		if p.inflight || !p.start.Equal(op.start) || p.late != nil || op.late != nil {
+		if p.inflight || !p.start.Equal(op.start) || p.late != nil || op.late != nil || (p.micro == nil) != (op.micro == nil) {
 			kept = append(kept, p)
 		}
 	}
@@ -106,7 +107,7 @@ func (e *Engine) handleResult(r persistResult) {
 	if r.op.late != nil {
 		e.lateDone(ls, r.op.late)
 	}
-	if o := ls.fold.open; o != nil && r.op.event != nil && o.Start.Equal(r.op.start) {
+	if o := ls.fold.open; o != nil && r.op.event != nil && r.op.micro == nil && o.Start.Equal(r.op.start) {
 		o.ID = r.id
 	}
 	if len(ls.pending) == 0 {
@@ -143,6 +144,9 @@ func (e *Engine) apply(ctx context.Context, op *persistOp) (int64, error) {
 	}
 	if op.late != nil {
 		return 0, e.rebook(ctx, op)
+	}
+	if m := op.micro; m != nil {
+		return 0, tdb.ReplaceMicroStops(ctx, op.lineID, store.MinuteRange{From: m.Minute, To: m.Minute + 1}, []store.MicroStopRow{*m})
 	}
 	if op.event == nil {
 		_, err := tdb.DeleteOpenDowntime(ctx, op.lineID, op.start)
@@ -197,7 +201,7 @@ func (e *Engine) cpSnapshot(all bool) cpJob {
 				cp.Late = &rebookCP{From: j.from, Seq: j.seq}
 			}
 			for _, op := range ls.pending {
-				p := persistCP{Start: op.start, Delete: op.event == nil && op.late == nil}
+				p := persistCP{Start: op.start, Delete: op.event == nil && op.late == nil && op.micro == nil, Micro: op.micro}
 				if j := op.late; j != nil {
 					p.Rebook = &rebookCP{From: j.from, To: j.to, Seq: j.seq}
 				}
@@ -258,9 +262,12 @@ func (e *Engine) restoreLine(ls *lineState) {
 		}
 		for _, p := range cp.Pending {
 			op := &persistOp{tenantID: ls.ten.id, lineID: ls.id, start: p.Start}
-			if r := p.Rebook; r != nil {
+			switch r := p.Rebook; {
+			case r != nil:
 				op.late = &lateJob{from: r.From, to: r.To, seq: r.Seq, hist: e.hist}
-			} else if !p.Delete {
+			case p.Micro != nil:
+				op.micro = p.Micro
+			case !p.Delete:
 				op.event = &store.DowntimeEvent{Start: p.Start, End: p.End, DurationMS: p.DurationMS}
 			}
 			ls.pending = append(ls.pending, op)

@@ -14,9 +14,10 @@ const recomputeLookback = 26 * time.Hour
 
 // RecomputeResult is what Recompute did.
 type RecomputeResult struct {
-	Detections int                   `json:"detections"` // detections read, lookback included
-	Events     []store.DowntimeEvent `json:"events"`     // the events of the range now
-	Deleted    int64                 `json:"deleted"`    // events removed (no longer stops)
+	Detections int                   `json:"detections"`  // detections read, lookback included
+	Events     []store.DowntimeEvent `json:"events"`      // the events of the range now
+	Deleted    int64                 `json:"deleted"`     // events removed (no longer stops)
+	MicroStops int64                 `json:"micro_stops"` // micro-stops of the range's minutes now
 }
 
 // Recompute re-books a line's downtime events that start in [from, to) from its stored
@@ -49,6 +50,7 @@ func (h *History) Recompute(ctx context.Context, tenantID, lineID int64, from, t
 	}
 	f := newLineFold(lineConf{id: lineID, cal: cal, loc: lc.loc, threshold: lc.line.DowntimeThreshold(),
 		minMicro: time.Duration(lc.line.MicroStopMinMS) * time.Millisecond, ideal: lc.line.IdealCycleTime()})
+	f.microLog = new([]store.MicroStopRow)
 	var chs []change
 	for _, at := range times {
 		chs = append(chs, f.observe(store.Detection{At: at, OK: true}, at)...)
@@ -64,6 +66,19 @@ func (h *History) Recompute(ctx context.Context, tenantID, lineID int64, from, t
 		res.Events = append(res.Events, store.DowntimeEvent{LineID: lineID, Start: c.Start, End: &end, DurationMS: c.Duration.Milliseconds()})
 	}
 	if res.Deleted, err = lc.tdb.ReplaceDowntime(ctx, lineID, from, to, res.Events); err != nil {
+		return RecomputeResult{}, fmt.Errorf("stream: cannot recompute line %d: %w", lineID, err)
+	}
+	// The micro-stops of the range's whole minutes (the detections read start a lookback
+	// before, so the first minute's are complete too).
+	mr := store.MinuteRange{From: minuteOf(from, false), To: minuteOf(to, true)}
+	var rows []store.MicroStopRow
+	for _, m := range f.microRows() {
+		if m.Minute >= mr.From && m.Minute < mr.To {
+			rows = append(rows, m)
+			res.MicroStops += m.Count
+		}
+	}
+	if err := lc.tdb.ReplaceMicroStops(ctx, lineID, mr, rows); err != nil {
 		return RecomputeResult{}, fmt.Errorf("stream: cannot recompute line %d: %w", lineID, err)
 	}
 	return res, nil

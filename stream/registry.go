@@ -201,7 +201,8 @@ func (r *registry) apply(m *store.Meta, fromDB bool) {
 
 func (r *registry) lineConf(ts *tenantState, l store.Line) lineConf {
 	c := lineConf{id: l.ID, cal: ts.cal, loc: ts.loc, threshold: l.DowntimeThreshold(),
-		minMicro: time.Duration(l.MicroStopMinMS) * time.Millisecond, ideal: l.IdealCycleTime()}
+		minMicro: time.Duration(l.MicroStopMinMS) * time.Millisecond, ideal: l.IdealCycleTime(),
+		failures: ts.meta.Failures, targets: lineTargets(ts.meta, l.ID)}
 	if ts.meta != nil {
 		c.products = ts.meta.Products
 	}

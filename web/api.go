@@ -96,6 +96,9 @@ type Deps struct {
 	OnSessionEnd func(sessionID string)
 	// OnKioskRevoked is called after a kiosk token is revoked.
 	OnKioskRevoked func(tenantID, kioskID int64)
+	// OnDowntimeCoded is called after a downtime event's reason changed (the KPI engine
+	// re-reads the line's coded events: stream.NotifyCoded); optional.
+	OnDowntimeCoded func(tenantID, lineID int64)
 	// DeadLetters lists a tenant's recent refused device messages (bus.Bus).
 	DeadLetters DeadLetterReader
 	// Alerts is told of changes that alerting reacts to at once (alert.Engine); optional.

@@ -28,7 +28,7 @@ func TestEveryChangeIsAudited(t *testing.T) {
 			ids[k] = v
 		}
 		ids["tenants"] = other.ID
-		extra := map[string]string{"event": itoa(f.event), "tenant": itoa(other.ID), "key": "audited.key"}
+		extra := map[string]string{"event": itoa(f.event), "tenant": itoa(other.ID), "key": "audited.key", "target": itoa(f.line) + "." + itoa(f.ids["shifts"])}
 		var writes, deletes []web.Route
 		for _, r := range ev.api.Routes() {
 			switch {

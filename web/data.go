@@ -247,6 +247,9 @@ func (a *API) handleReason(c *call) error {
 	if a.deps.Alerts != nil {
 		a.deps.Alerts.DowntimeCoded(context.WithoutCancel(ctx), c.p.TenantID, id, ev)
 	}
+	if a.deps.OnDowntimeCoded != nil {
+		a.deps.OnDowntimeCoded(c.p.TenantID, id)
+	}
 	return c.reply(now)
 }
 

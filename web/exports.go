@@ -115,8 +115,10 @@ func (a *API) handleShiftsCSV(c *call) error {
 	for _, s := range list.Items {
 		rows = append(rows, []string{s.ID, s.Name, s.Date, localTime(s.Start, loc), localTime(s.End, loc), strconv.FormatBool(s.Running),
 			secs(s.PlannedS), secs(s.PlannedStopS), secs(s.RunS), secs(s.DowntimeS), count(s.Events),
-			ratio4(s.Availability), ratio4(s.Performance), ratio4(s.Quality), ratio4(s.OEE), count(s.Total), count(s.Good), count(s.Reject)})
+			ratio4(s.Availability), ratio4(s.Performance), ratio4(s.Quality), ratio4(s.OEE), count(s.Total), count(s.Good), count(s.Reject),
+			count(s.MicroStops), secs(s.MicroStopS), count(s.Target)})
 	}
 	return c.writeCSV(fmt.Sprintf("shifts-line-%d.csv", list.LineID), []string{"id", "name", "date", "start", "end", "running",
-		"planned_s", "planned_stop_s", "run_s", "downtime_s", "events", "availability", "performance", "quality", "oee", "total", "good", "reject"}, rows)
+		"planned_s", "planned_stop_s", "run_s", "downtime_s", "events", "availability", "performance", "quality", "oee", "total", "good", "reject",
+		"micro_stops", "micro_stop_s", "target"}, rows)
 }

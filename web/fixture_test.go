@@ -23,13 +23,13 @@ type fixture struct {
 
 // refs are the ids a request body may reference.
 type refs struct {
-	line, area, camera, failure, dashboard, event, channel, product int64
-	failureCode                                                     string
+	line, area, camera, failure, dashboard, event, channel, product, shift int64
+	failureCode                                                            string
 }
 
 func (f fixture) refs() refs {
 	return refs{line: f.line, area: f.ids["areas"], camera: f.ids["cameras"], failure: f.ids["failures"],
-		dashboard: f.ids["dashboards"], event: f.event, channel: f.ids["notification-channels"], product: f.ids["products"], failureCode: f.failureCode}
+		dashboard: f.ids["dashboards"], event: f.event, channel: f.ids["notification-channels"], product: f.ids["products"], failureCode: f.failureCode, shift: f.ids["shifts"]}
 }
 
 // bodies returns a complete, valid body per resource (create and replace), named with
@@ -66,6 +66,7 @@ func bodies(name string, r refs) map[string]map[string]any {
 		"me-language": {"language": "es"},
 		"reason":      {"reason_code": r.failureCode, "comment": name},
 		"runs":        {"product_id": r.product},
+		"targets":     {"line_id": r.line, "shift_id": r.shift, "quantity": 100},
 		"notification-channels": {"name": name + " hook", "kind": "webhook",
 			"config": map[string]any{"url": "https://example.test/" + name, "secret": "s-" + name, "format": "generic"}},
 		"alert-rules": {"name": name + " rule", "kind": "line_down", "severity": "critical", "lines": []int64{r.line}, "after": "30s",

@@ -16,7 +16,7 @@ const marker = "betasecret"
 // fillPath puts ids into a route's path parameters.
 func fillPath(r web.Route, ids map[string]int64, extra map[string]string) string {
 	p := r.Path
-	for _, name := range []string{"id", "event", "tenant", "key", "instance"} {
+	for _, name := range []string{"id", "event", "tenant", "key", "instance", "target"} {
 		ph := "{" + name + "}"
 		if !strings.Contains(p, ph) {
 			continue
@@ -101,7 +101,7 @@ func TestEveryRouteKeepsTenantsApart(t *testing.T) {
 		if !strings.Contains(beforeB, marker) {
 			t.Fatal("the snapshot of tenant B does not show its objects")
 		}
-		extra := map[string]string{"event": itoa(fb.event), "tenant": itoa(ev.beta.ID), "key": "walk.key", "instance": "2026-12-01.1"}
+		extra := map[string]string{"event": itoa(fb.event), "tenant": itoa(ev.beta.ID), "key": "walk.key", "instance": "2026-12-01.1", "target": itoa(fb.line) + "." + itoa(fb.ids["shifts"])}
 		idsB := map[string]int64{}
 		for k, v := range fb.ids {
 			idsB[k] = v

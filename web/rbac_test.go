@@ -32,7 +32,7 @@ func TestRolesOnEveryRoute(t *testing.T) {
 		}
 		ids["tenants"], ids["tenant-users"] = ev.acme.ID, f.ids["users"]
 		ids["queries"] = 1 // a recorded data query
-		extra := map[string]string{"event": itoa(f.event), "tenant": itoa(ev.acme.ID), "key": "rbac.key", "instance": "2026-12-01.1"}
+		extra := map[string]string{"event": itoa(f.event), "tenant": itoa(ev.acme.ID), "key": "rbac.key", "instance": "2026-12-01.1", "target": itoa(f.line) + "." + itoa(f.ids["shifts"])}
 		for _, r := range ev.api.Routes() {
 			if r.Scope == web.ScopePublic || r.Method != "GET" && r.Method != "POST" {
 				continue // writes that succeed would change the fixture; GET and POST suffice

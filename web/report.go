@@ -108,6 +108,7 @@ func (a *API) handleReportCSV(c *call) error {
 		{"target_availability", ratio4(rep.Line.Availability)}, {"target_performance", ratio4(rep.Line.Performance)}, {"target_quality", ratio4(rep.Line.Quality)},
 		{"total", count(s.Total)}, {"good", count(s.Good)}, {"reject", count(s.Reject)},
 		{"planned_s", secs(s.PlannedS)}, {"planned_stop_s", secs(s.PlannedStopS)}, {"run_s", secs(s.RunS)}, {"downtime_s", secs(s.DowntimeS)},
+		{"micro_stops", count(s.MicroStops)}, {"micro_stop_s", secs(s.MicroStopS)}, {"target", count(s.Target)},
 	}
 	for _, b := range s.Losses.Buckets {
 		rows = append(rows, []string{"loss." + b.Kind + keySuffix(b.Key, b.Kind), secs(b.Seconds)})

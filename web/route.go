@@ -87,7 +87,7 @@ func (a *API) Routes() []Route {
 // buildRoutes assembles the table from the resource files and registers it.
 func (a *API) buildRoutes() error {
 	groups := [][]*Route{
-		a.authRoutes(), a.meRoutes(), a.tenantRoutes(), a.tenantSettingsRoutes(), a.userRoutes(), a.lineRoutes(), a.areaRoutes(),
+		a.authRoutes(), a.meRoutes(), a.tenantRoutes(), a.tenantSettingsRoutes(), a.userRoutes(), a.targetRoutes(), a.lineRoutes(), a.areaRoutes(),
 		a.productRoutes(), a.shiftRoutes(), a.filterRoutes(), a.failureRoutes(), a.incidentRoutes(),
 		a.cameraRoutes(), a.cameraAreaRoutes(), a.cameraEventRoutes(), a.deviceRoutes(), a.kioskRoutes(),
 		a.widgetRoutes(), a.dashboardRoutes(), a.floorPlanRoutes(), a.configRoutes(), a.auditRoutes(), a.dataRoutes(), a.deadLetterRoutes(), a.alertRoutes(),

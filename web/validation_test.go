@@ -63,7 +63,7 @@ func TestEveryEndpointRefusesBadInput(t *testing.T) {
 		}
 		ids["tenants"], ids["tenant-users"] = ev.acme.ID, f.ids["users"]
 		ids["queries"] = 1 // a recorded data query
-		extra := map[string]string{"event": itoa(f.event), "tenant": itoa(ev.acme.ID), "key": "walk.key", "instance": "2026-12-01.1"}
+		extra := map[string]string{"event": itoa(f.event), "tenant": itoa(ev.acme.ID), "key": "walk.key", "instance": "2026-12-01.1", "target": itoa(f.line) + "." + itoa(f.ids["shifts"])}
 		state := func() string {
 			return ev.snapshot(admin, f, ev.acme.ID) + ev.do(req{method: "GET", path: "/api/v1/tenants", token: root}).String() +
 				ev.do(req{method: "GET", path: "/api/v1/config", token: root}).String() +
@@ -103,11 +103,14 @@ func TestEveryEndpointRefusesBadInput(t *testing.T) {
 			}
 			path := fillPath(r, ids, extra)
 			// Path parameters: not positive decimal ids, or SQL.
-			for _, name := range []string{"id", "event", "tenant", "key"} {
+			for _, name := range []string{"id", "event", "tenant", "key", "target"} {
 				if !strings.Contains(r.Path, "{"+name+"}") {
 					continue
 				}
 				bads := []string{"0", "-1", "abc", "1%27%20OR%20%271%27%3D%271", "1%3BDROP%20TABLE%20user", "99999999999999999999", "1.5"}
+				if name == "target" {
+					bads = []string{"0.1", "1", "abc", "1.1%27%20OR%20%271", "-1.1", "99999999999999999999.1", "1.1.1"}
+				}
 				if name == "key" {
 					bads = []string{"BAD%20KEY", "%27%3B%20DROP%20TABLE%20system_config%3B--", strings.Repeat("k", 200)}
 				}

@@ -472,6 +472,8 @@ func TestAcceptancePlantThroughTheUI(t *testing.T) {
 	d.until("the day the clocks go back is 25 hours long", `(() => { const r = document.querySelector('#shift-calendar .lp-calday[data-date="2026-10-25"]');
 	  return !!r && r.dataset.minutes === '1500' && r.querySelector('.lp-dst').offsetParent !== null && r.querySelectorAll('.lp-calshift').length > 0; })()`)
 	d.shoot("shifts-dst", "")
+	// A production target for Turno A on Llenado 1: the tile shows good units against it.
+	d.create("targets", map[string]any{"line_id": "Llenado 1", "shift_id": "Turno A", "quantity": "4000"})
 	d.create("failures", map[string]any{"code": "MEC", "name": "Atasco", "kind": "unplanned"})
 	d.create("users", map[string]any{"email": "op@acme.test", "name": "Olga", "role": "operator", "password": "operator-password-1"})
 	d.create("users", map[string]any{"email": "viewer@acme.test", "name": "Victor", "role": "viewer", "password": "viewer-password-1"})
@@ -528,6 +530,7 @@ func TestAcceptancePlantThroughTheUI(t *testing.T) {
 	publish(t, c["credentials.url"], c["credentials.user"], c["credentials.password"], c["credentials.inbox_prefix"],
 		fmt.Sprintf("lp.acme.line.%d.det", lines["Envasado 2"]), 1, 20, areas["Encajadora"], products["Zumo 1 L"])
 	d.until("the dashboard counts 60 products live", sumOf(".lp-total")+` === 60`)
+	d.until("the tile shows good units against the target", fmt.Sprintf(`(document.querySelector('a.lp-tile[data-line="%d"] .lp-plan-value') || {}).textContent?.endsWith('/ 4,000')`, lines["Llenado 1"]))
 	// The plant map: the three areas drawn from their coordinates, each coloured by its
 	// line's live state, with the detections of its area; an area opens its line.
 	d.open("/map")

@@ -29,6 +29,14 @@ type plantFile struct {
 	Products []plantProduct `json:"products"`
 	Shifts   []plantShift   `json:"shifts"`
 	Failures []plantFailure `json:"failures"`
+	Targets  []plantTarget  `json:"targets"`
+}
+
+// plantTarget is a production target: good units planned per instance of a line's shift.
+type plantTarget struct {
+	Line     string `json:"line"`  // a line's name
+	Shift    string `json:"shift"` // a shift's name
+	Quantity int64  `json:"quantity"`
 }
 
 type plantTenant struct {
@@ -140,7 +148,7 @@ func parsePlant(r io.Reader) (plantFile, error) {
 }
 
 func plantApplyCommand() *command {
-	c := &command{name: "plant apply", short: "create or update a whole plant model (tenant, lines, areas, products, shifts, failures) from a JSON file",
+	c := &command{name: "plant apply", short: "create or update a whole plant model (tenant, lines, areas, products, shifts, failures, targets) from a JSON file",
 		flags: newFlags("plant apply")}
 	sf := addStoreFlags(c.flags)
 	file := c.flags.String("f", "", "plant file (JSON, see docs/plant.example.json); - = standard input (required)")
@@ -271,6 +279,37 @@ func (a *plantApply) apply(p plantFile) error {
 		want := store.Failure{Code: pf.Code, Name: pf.Name, TypeFailure: store.JSON(`{"category":"` + cat + `"}`), Kind: cat, Description: pf.Description}
 		if err := ensureIn(a, "failure", a.t.Failures, failures, want, func(h store.Failure) bool { return h.Code == pf.Code },
 			func(v *store.Failure) *int64 { return &v.ID }); err != nil {
+			return err
+		}
+	}
+	return a.targets(p.Targets, lineIDs)
+}
+
+// targets applies the file's production targets (found by line and shift name).
+func (a *plantApply) targets(pts []plantTarget, lineIDs map[string]int64) error {
+	if len(pts) == 0 {
+		return nil
+	}
+	ctx := a.cc.ctx
+	shifts, err := a.t.Shifts.All(ctx)
+	if err != nil {
+		return err
+	}
+	have, err := a.t.Targets(ctx)
+	if err != nil {
+		return err
+	}
+	set := func(v *store.Target) error { return a.t.SetTarget(ctx, v) }
+	for _, pt := range pts {
+		line, ok := lineIDs[pt.Line]
+		sh, found := findBy(shifts, func(h store.Shift) bool { return h.Name == pt.Shift })
+		if !ok || !found {
+			return fmt.Errorf("target of line %q, shift %q: no such line or shift in the file", pt.Line, pt.Shift)
+		}
+		want := store.Target{Key: store.TargetKey(line, sh.ID), LineID: line, ShiftID: sh.ID, Quantity: pt.Quantity}
+		// A target has no id of its own: its audit entries name the shift.
+		if _, err := ensure(a, "target", have, want, func(h store.Target) bool { return h.LineID == line && h.ShiftID == sh.ID },
+			func(v *store.Target) *int64 { return &v.ShiftID }, set, set); err != nil {
 			return err
 		}
 	}

@@ -54,7 +54,7 @@ func TestPlantApplyIsIdempotent(t *testing.T) {
 		cfg, db := cliDB(t, e)
 		got := plantCounts(t, db, examplePlant)
 		want := map[string]applyCount{"tenant": {Created: 1}, "line": {Created: 2}, "area": {Created: 5}, "product": {Created: 2},
-			"shift": {Created: 3}, "failure": {Created: 3}}
+			"shift": {Created: 3}, "failure": {Created: 3}, "target": {Created: 2}}
 		for k, w := range want {
 			if got[k] != w {
 				t.Errorf("first apply: %s %+v, want %+v", k, got[k], w)

@@ -308,6 +308,13 @@ func serve(cc *cliContext, cfg serveConfig) error {
 							if h := live.Load(); h != nil {
 								h.RevokeKiosk(tenantID, kioskID)
 							}
+						},
+						// The KPI engine (on whichever instance holds its lease) takes the
+						// coding into the live figures.
+						OnDowntimeCoded: func(tenantID, lineID int64) {
+							if err := stream.NotifyCoded(nodesNC, tenantID, lineID); err != nil {
+								cc.log.Warn("cannot announce a coded stop to the KPI engine", "err", err)
+							}
 						}})
 				if err != nil {
 					return err

@@ -112,6 +112,7 @@ type secretItem struct {
 // The collections screens refer to.
 const (
 	apiLines      = "/api/v1/lines"
+	apiShifts     = "/api/v1/shifts"
 	apiAreas      = "/api/v1/areas"
 	apiCameras    = "/api/v1/cameras"
 	apiDashboards = "/api/v1/dashboards"
@@ -175,6 +176,11 @@ var screens = []screen{
 			{Name: "start_time", Kind: "time", Default: "06:00", Required: true}, {Name: "end_time", Kind: "time", Default: "14:00", Required: true, Help: "shifts.help.end"},
 			{Name: "days_implemented", Kind: "days", Default: []int{1, 2, 3, 4, 5}}, {Name: "breaks", Kind: "breaks", Help: "shifts.help.breaks"},
 			{Name: "is_overnight", Kind: "hidden", Default: false}, {Name: "active", Kind: "checkbox", Default: true}}},
+	// Production targets: good units planned per instance of a line's shift (docs/OEE.md).
+	{Slug: "targets", Group: "setup.group.plant", Key: "targets", API: "/api/v1/targets", Read: web.ActPlantRead, Write: web.ActPlantWrite, IDField: "key",
+		Columns: []column{{Name: "line_id", Kind: "ref", Ref: apiLines}, {Name: "shift_id", Kind: "ref", Ref: apiShifts}, {Name: "quantity"}, {Name: "updated_at", Kind: "datetime"}},
+		Fields: []field{{Name: "line_id", Kind: "ref", Ref: apiLines, Required: true, Fixed: true}, {Name: "shift_id", Kind: "ref", Ref: apiShifts, Required: true, Fixed: true},
+			{Name: "quantity", Kind: "number", Required: true, Help: "targets.help.quantity"}}},
 	{Slug: "failures", Group: "setup.group.plant", Key: "failures", API: "/api/v1/failures", Read: web.ActPlantRead, Write: web.ActPlantWrite, KeepRow: true,
 		Columns: []column{{Name: "code", Kind: "code"}, {Name: "name"}, {Name: "kind", Kind: "option",
 			Options: []option{{Value: "unplanned", Key: "failures.category.unplanned"}, {Value: "planned", Key: "failures.category.planned"}}},

@@ -274,18 +274,19 @@ type clientOp struct {
 // stubHub accepts /ws like the real hub (cookie or kiosk token), answers subscribe and
 // resume with a snapshot, and lets the test push updates and drop connections.
 type stubHub struct {
-	t     *testing.T
-	mu    sync.Mutex
-	conns map[*websocket.Conn]bool
-	seq   map[int64]uint64
-	oee   map[int64]float64
-	state map[int64]string
-	ops   chan clientOp
+	t      *testing.T
+	mu     sync.Mutex
+	conns  map[*websocket.Conn]bool
+	seq    map[int64]uint64
+	oee    map[int64]float64
+	target map[int64]int64
+	state  map[int64]string
+	ops    chan clientOp
 }
 
 func newStubHub(t *testing.T) *stubHub {
 	return &stubHub{t: t, conns: map[*websocket.Conn]bool{}, seq: map[int64]uint64{}, ops: make(chan clientOp, 256),
-		oee: map[int64]float64{1: 0.612, 2: 0.455, 3: 0.81}, state: map[int64]string{1: "running", 2: "running", 3: "planned_stop"}}
+		oee: map[int64]float64{1: 0.612, 2: 0.455, 3: 0.81}, target: map[int64]int64{1: 6000}, state: map[int64]string{1: "running", 2: "running", 3: "planned_stop"}}
 }
 
 // kpi encodes a snapshot or (typ "kpi") the next update of a line with the engine's own
@@ -302,6 +303,7 @@ func (h *stubHub) kpi(typ string, line int64) []byte {
 		Shift: &stream.KPIShift{ID: 1, Name: "Morning", Start: stream.Time(now.Add(-2 * time.Hour)), End: stream.Time(now.Add(6 * time.Hour))},
 		State: h.state[line], Counts: stream.Counts{Total: 5230, Good: 5101, Reject: 129}, RatePerMin: 43.6,
 		Availability: 0.91, Performance: 0.874, Quality: 0.975, OEE: h.oee[line], PlannedS: 7200, RunS: 6552, DowntimeS: 648, MicroStops: 4,
+		Target: h.target[line], TargetToNow: h.target[line] * 4 / 5,
 		Products: []stream.ProductCount{
 			{ID: 1, Name: "Cola 0.5 l", Color: "#ef4444", Count: 3100},
 			{ID: 2, Name: "Water 1 l", Color: "#38bdf8", Count: 1800},
@@ -833,6 +835,12 @@ func TestBrowser(t *testing.T) {
 		if got := text(t, `a.lp-tile[data-line="1"] .lp-good`); got != "5,101" && got != "5101" {
 			t.Errorf("tile 1 good = %q", got)
 		}
+		// Target vs actual: line 1 has a target, line 2 none.
+		waitJS(t, "target vs actual", `(() => { const s = document.querySelector('a.lp-tile[data-line="1"] .lp-plan').textContent;
+			return s.includes('Good / target') && s.includes('5,101 / 6,000') && s.includes('4,800 planned so far'); })()`)
+		if v := eval(t, `getComputedStyle(document.querySelector('a.lp-tile[data-line="2"] .lp-plan')).display`); v != "none" {
+			t.Errorf("tile 2 without a target shows its target row (%v)", v)
+		}
 		if n := eval(t, `document.querySelectorAll('a.lp-tile[data-line="1"] .lp-mix > div').length`); n != float64(3) {
 			t.Errorf("product mix segments = %v, want 3", n)
 		}
@@ -998,6 +1006,7 @@ func TestBrowser(t *testing.T) {
 		if got := text(t, `section.lp-tile[data-line="2"] .lp-name`); got != "Packaging" {
 			t.Errorf("TV tile 2 name = %q", got)
 		}
+		waitJS(t, "tv target vs actual", `document.querySelector('section.lp-tile[data-line="1"] .lp-plan').textContent.includes('5,101 / 6,000')`)
 		hub.mu.Lock()
 		hub.oee[2] = 0.5
 		hub.mu.Unlock()

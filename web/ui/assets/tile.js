@@ -86,6 +86,8 @@ export function newTile(line) {
     total: '—',
     good: '—',
     reject: '—',
+    plan: '',
+    planNow: '',
     rate: '—',
     shift: '—',
     mix: [],
@@ -152,6 +154,10 @@ export function applyKPI(tile, m) {
   tile.total = num(c.total);
   tile.good = num(c.good);
   tile.reject = num(c.reject);
+  // Target vs actual: good units against the shift's planned quantity (docs/OEE.md).
+  const target = Number(m.target) || 0;
+  tile.plan = target > 0 ? t('js.target.actual_of', { actual: num(c.good), target: num(target) }) : '';
+  tile.planNow = target > 0 && m.target_to_now !== undefined ? t('js.target.to_now', { count: num(Number(m.target_to_now) || 0) }) : '';
   tile.rate = rate(m.rate_per_min);
   tile.shift = m.shift && m.shift.name ? m.shift.name : t('js.state.no_shift');
   const products = Array.isArray(m.products) ? m.products.filter((p) => p && p.count > 0) : [];
