@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"net/http"
+	"strconv"
 	"sync"
 	"time"
 
@@ -19,9 +20,16 @@ import (
 // waterfall, its Pareto, and the line (name, targets). The PDF, the CSV and the printable
 // page all render this one value.
 type ShiftReport struct {
+	// Tenant is the plant's name and Zone its IANA time zone: the report's local times.
+	Tenant string             `json:"tenant"`
+	Zone   string             `json:"zone"`
 	Line   store.Line         `json:"line"`
 	Shift  stream.ShiftDetail `json:"shift"`
 	Pareto loss.Pareto        `json:"pareto"`
+	// Production is the instance's production per hour (the page's chart).
+	Production []stream.ProductionBucket `json:"production"`
+	// Incidents are the line's incidents that occurred during the instance.
+	Incidents []store.Incident `json:"incidents"`
 }
 
 var catalog = sync.OnceValues(i18n.Embedded)
@@ -30,6 +38,8 @@ func (a *API) reportRoutes() []*Route {
 	p := "/api/v1/lines/{id}/shifts/{instance}/report"
 	lang := []Param{{Name: "lang", Type: "string", Enum: []string{"en", "es"}, Desc: "language of the labels; default the tenant's"}}
 	return []*Route{
+		{Method: "GET", Path: p, Summary: "Shift report as JSON: what the printable page, the PDF and the CSV show (figures, stops, Pareto, production per hour, incidents)", Tag: "data",
+			Action: ActDataRead, Resource: "lines", Resp: ShiftReport{}, handle: a.handleReport},
 		{Method: "GET", Path: p + ".pdf", Summary: "Shift report as PDF (OEE, A, P, Q against targets, counts, loss waterfall, Pareto, stops and comments)", Tag: "data",
 			Action: ActDataRead, Resource: "lines", Resp: "application/pdf", handle: a.handleReportPDF, Query: lang},
 		{Method: "GET", Path: p + ".csv", Summary: "Shift report as CSV: the figures, the loss waterfall and the stops", Tag: "data",
@@ -62,8 +72,67 @@ func (a *API) shiftReport(c *call, kind string) (ShiftReport, error) {
 		return ShiftReport{}, err
 	}
 	l, err := t.GetLine(ctx, id)
-	return ShiftReport{Line: l, Shift: d, Pareto: p}, err
+	if err != nil {
+		return ShiftReport{}, err
+	}
+	prod, err := a.deps.Analytics.Production(ctx, c.p.TenantID, id, d.From, d.To, "hour")
+	if err != nil {
+		return ShiftReport{}, err
+	}
+	inc, err := t.IncidentsIn(ctx, id, d.From, d.To)
+	if err != nil {
+		return ShiftReport{}, err
+	}
+	ten := t.Tenant()
+	return ShiftReport{Tenant: ten.Name, Zone: c.tenantZone().String(), Line: l, Shift: d, Pareto: p, Production: prod, Incidents: inc}, nil
 }
+
+func (a *API) handleReport(c *call) error {
+	rep, err := a.shiftReport(c, "report")
+	if err != nil {
+		return err
+	}
+	return c.reply(rep)
+}
+
+// ShiftReportFor is the shift report of the printable page (web/ui): the same checks and
+// figures as GET /api/v1/lines/{id}/shifts/{instance}/report for the page request's
+// session. Its errors carry their HTTP status (ErrorStatus).
+func (a *API) ShiftReportFor(r *http.Request, lineID int64, instance string) (ShiftReport, error) {
+	r = r.Clone(r.Context())
+	r.SetPathValue("id", strconv.FormatInt(lineID, 10))
+	r.SetPathValue("instance", instance)
+	c, err := a.pageCall(r, "GET /api/v1/lines/{id}/shifts/{instance}/report")
+	if err != nil {
+		return ShiftReport{}, err
+	}
+	return a.shiftReport(c, "report.page")
+}
+
+// pageCall authenticates and authorizes a page request of the UI as the API route named
+// by its pattern ("GET /api/v1/..."), so a page shows only what that route would answer.
+func (a *API) pageCall(r *http.Request, pattern string) (*call, error) {
+	var rt *Route
+	for _, x := range a.routes {
+		if x.Method+" "+x.Path == pattern {
+			rt = x
+		}
+	}
+	if rt == nil {
+		return nil, fmt.Errorf("cannot serve a page: no route %s", pattern)
+	}
+	c := &call{a: a, r: r, route: rt, ip: a.clientIP(r), q: query{vals: map[string]string{}}}
+	if err := c.authenticate(); err != nil {
+		return nil, err
+	}
+	if err := c.authorize(); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// ErrorStatus is the HTTP status the API answers err with (404 for another tenant's line).
+func ErrorStatus(err error) int { return errorOf(err).status }
 
 func (a *API) handleReportPDF(c *call) error {
 	rep, err := a.shiftReport(c, "report.pdf")
@@ -257,3 +326,41 @@ func reasonLabel(T func(string, ...any) string, code, label string) string {
 func Percent(v float64) string { return fmt.Sprintf("%.1f %%", v*100) }
 
 func minutes(s float64) string { return fmt.Sprintf("%.1f", s/60) }
+
+// ShiftLink is a shift instance as the line page lists it: a link to its report.
+type ShiftLink struct {
+	ID      string    `json:"id"`
+	Name    string    `json:"name"`
+	Start   time.Time `json:"start"`
+	Running bool      `json:"running"`
+	OEE     float64   `json:"oee"`
+}
+
+// recentShiftDays is how far back the line page lists shift instances.
+const recentShiftDays = 3
+
+// RecentShiftsFor lists the line's shift instances of the last days, newest first, for
+// the line page's links to their reports; the checks are those of GET .../shifts.
+func (a *API) RecentShiftsFor(r *http.Request, lineID int64) ([]ShiftLink, error) {
+	r = r.Clone(r.Context())
+	r.SetPathValue("id", strconv.FormatInt(lineID, 10))
+	c, err := a.pageCall(r, "GET /api/v1/lines/{id}/shifts")
+	if err != nil {
+		return nil, err
+	}
+	la, id, err := a.lossQuery(c)
+	if err != nil {
+		return nil, err
+	}
+	now := a.now()
+	items, err := la.Shifts(r.Context(), c.p.TenantID, id, now.AddDate(0, 0, -recentShiftDays), now.Add(time.Minute))
+	if err != nil {
+		return nil, err
+	}
+	out := make([]ShiftLink, 0, len(items))
+	for i := len(items) - 1; i >= 0; i-- {
+		s := items[i]
+		out = append(out, ShiftLink{ID: s.ID, Name: s.Name, Start: s.Start, Running: s.Running, OEE: s.OEE})
+	}
+	return out, nil
+}
