@@ -2,6 +2,7 @@ package web
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -49,7 +50,7 @@ func (a *API) reportRoutes() []*Route {
 
 // shiftReport gathers a report (recorded in USER_QUERY as kind).
 func (a *API) shiftReport(c *call, kind string) (ShiftReport, error) {
-	la, id, err := a.lossQuery(c)
+	_, id, err := a.lossQuery(c)
 	if err != nil {
 		return ShiftReport{}, err
 	}
@@ -58,33 +59,42 @@ func (a *API) shiftReport(c *call, kind string) (ShiftReport, error) {
 		return ShiftReport{}, fieldErr("instance", "must be a shift instance id such as 2026-12-01.1")
 	}
 	c.recordQuery(id, nil, nil, "shift", map[string]any{"kind": kind, "instance": inst})
-	ctx := c.r.Context()
-	d, err := la.Shift(ctx, c.p.TenantID, id, inst)
-	if err != nil {
-		return ShiftReport{}, err
-	}
-	p, err := la.Pareto(ctx, c.p.TenantID, []int64{id}, d.From, d.To, stream.GroupReason)
-	if err != nil {
-		return ShiftReport{}, err
-	}
 	t, err := c.tenant()
 	if err != nil {
 		return ShiftReport{}, err
 	}
-	l, err := t.GetLine(ctx, id)
+	return a.buildShiftReport(c.r.Context(), t, id, inst)
+}
+
+// buildShiftReport gathers the shift report of a line's instance (the line exists; the
+// caller's permissions are checked).
+func (a *API) buildShiftReport(ctx context.Context, t *store.TenantDB, lineID int64, inst string) (ShiftReport, error) {
+	la, err := a.lossAnalytics()
 	if err != nil {
 		return ShiftReport{}, err
 	}
-	prod, err := a.deps.Analytics.Production(ctx, c.p.TenantID, id, d.From, d.To, "hour")
+	tenantID := t.ID()
+	d, err := la.Shift(ctx, tenantID, lineID, inst)
 	if err != nil {
 		return ShiftReport{}, err
 	}
-	inc, err := t.IncidentsIn(ctx, id, d.From, d.To)
+	p, err := la.Pareto(ctx, tenantID, []int64{lineID}, d.From, d.To, stream.GroupReason)
 	if err != nil {
 		return ShiftReport{}, err
 	}
-	ten := t.Tenant()
-	return ShiftReport{Tenant: ten.Name, Zone: c.tenantZone().String(), Line: l, Shift: d, Pareto: p, Production: prod, Incidents: inc}, nil
+	l, err := t.GetLine(ctx, lineID)
+	if err != nil {
+		return ShiftReport{}, err
+	}
+	prod, err := a.deps.Analytics.Production(ctx, tenantID, lineID, d.From, d.To, "hour")
+	if err != nil {
+		return ShiftReport{}, err
+	}
+	inc, err := t.IncidentsIn(ctx, lineID, d.From, d.To)
+	if err != nil {
+		return ShiftReport{}, err
+	}
+	return ShiftReport{Tenant: t.Tenant().Name, Zone: zoneOf(t).String(), Line: l, Shift: d, Pareto: p, Production: prod, Incidents: inc}, nil
 }
 
 func (a *API) handleReport(c *call) error {
@@ -139,15 +149,9 @@ func (a *API) handleReportPDF(c *call) error {
 	if err != nil {
 		return err
 	}
-	lang, err := c.q.oneOf("lang", "", "en", "es")
+	lang, err := c.reportLang()
 	if err != nil {
 		return err
-	}
-	if lang == "" {
-		lang = "en"
-		if t, err := c.tenant(); err == nil && t.Tenant().Config.Language == "es" {
-			lang = "es"
-		}
 	}
 	cat, err := catalog()
 	if err != nil {
@@ -157,10 +161,27 @@ func (a *API) handleReportPDF(c *call) error {
 	if err := ShiftPDF(&buf, cat, lang, c.tenantZone(), a.cfg.Now(), rep); err != nil {
 		return err
 	}
+	return c.writePDF(fmt.Sprintf("shift-%d-%s.pdf", rep.Line.ID, rep.Shift.ID), buf.Bytes())
+}
+
+// reportLang is the ?lang of a PDF, else the tenant's language, else English.
+func (c *call) reportLang() (string, error) {
+	lang, err := c.q.oneOf("lang", "", "en", "es")
+	if err != nil || lang != "" {
+		return lang, err
+	}
+	if t, err := c.tenant(); err == nil && t.Tenant().Config.Language == "es" {
+		return "es", nil
+	}
+	return "en", nil
+}
+
+// writePDF answers a PDF shown in the browser, named name when saved.
+func (c *call) writePDF(name string, pdf []byte) error {
 	c.w.Header().Set("Content-Type", "application/pdf")
-	c.w.Header().Set("Content-Disposition", fmt.Sprintf(`inline; filename="shift-%d-%s.pdf"`, rep.Line.ID, rep.Shift.ID))
+	c.w.Header().Set("Content-Disposition", `inline; filename="`+name+`"`)
 	c.w.WriteHeader(http.StatusOK)
-	_, err = c.w.Write(buf.Bytes())
+	_, err := c.w.Write(pdf)
 	return err
 }
 

@@ -91,7 +91,7 @@ func (a *API) buildRoutes() error {
 		a.productRoutes(), a.shiftRoutes(), a.filterRoutes(), a.failureRoutes(), a.incidentRoutes(),
 		a.cameraRoutes(), a.cameraAreaRoutes(), a.cameraEventRoutes(), a.deviceRoutes(), a.kioskRoutes(),
 		a.widgetRoutes(), a.dashboardRoutes(), a.floorPlanRoutes(), a.configRoutes(), a.auditRoutes(), a.dataRoutes(), a.deadLetterRoutes(), a.alertRoutes(),
-		a.lossRoutes(), a.exportRoutes(), a.reportRoutes(), a.queryRoutes(), a.nodeRoutes(),
+		a.lossRoutes(), a.exportRoutes(), a.reportRoutes(), a.plantRoutes(), a.reportScheduleRoutes(), a.queryRoutes(), a.nodeRoutes(),
 		a.openAPIRoutes(),
 	}
 	seen := map[string]bool{}
