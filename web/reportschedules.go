@@ -19,7 +19,9 @@ func (a *API) reportScheduleRoutes() []*Route {
 		audit: "config.report_schedule", read: ActAlertsRead, write: ActAlertsManage,
 		id:   func(v *store.ReportSchedule) *int64 { return &v.ID },
 		init: func(v *store.ReportSchedule) { v.Active, v.Hour = true, 6 }, prepare: checkSchedule},
-		collectionOps(func(t *store.TenantDB) store.Collection[store.ReportSchedule, *store.ReportSchedule] { return t.ReportSchedules }))
+		collectionOps(func(t *store.TenantDB) store.Collection[store.ReportSchedule, *store.ReportSchedule] {
+			return t.ReportSchedules
+		}))
 }
 
 // checkSchedule checks the lines (visible to the caller) and the channel (an e-mail one).
