@@ -222,6 +222,7 @@ func (a *API) PlantReportFor(r *http.Request) (PlantReport, error) {
 // (figures, top stop reasons, shift instances); texts in lang, times in loc.
 func PlantPDF(w *bytes.Buffer, cat *i18n.Catalog, lang string, loc *time.Location, now time.Time, rep PlantReport) error {
 	pdf := fpdf.New("P", "mm", "A4", "")
+	pdf.SetCatalogSort(true) // the same report gives the same bytes
 	pdf.SetCreationDate(now)
 	pdf.SetModificationDate(now)
 	tr := pdf.UnicodeTranslatorFromDescriptor("")

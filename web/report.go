@@ -220,6 +220,7 @@ func keySuffix(key, kind string) string {
 // show; other characters read as '?'.
 func ShiftPDF(w *bytes.Buffer, cat *i18n.Catalog, lang string, loc *time.Location, now time.Time, rep ShiftReport) error {
 	pdf := fpdf.New("P", "mm", "A4", "")
+	pdf.SetCatalogSort(true) // the same report gives the same bytes
 	pdf.SetCreationDate(now)
 	pdf.SetModificationDate(now)
 	tr := pdf.UnicodeTranslatorFromDescriptor("")
