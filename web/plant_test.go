@@ -1,0 +1,100 @@
+package web_test
+
+import (
+	"bytes"
+	"context"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/linepulse/linepulse/store"
+	"github.com/linepulse/linepulse/store/storetest"
+	"github.com/linepulse/linepulse/stream"
+	"github.com/linepulse/linepulse/web"
+)
+
+// TestPlantReportAndSchedules: the plant report of a day and of a week shows every line
+// with the API's own OEE and counts, as JSON and PDF; the report schedules are checked
+// (an e-mail channel, visible lines), limited to alert managers and audited; the renderer
+// of the scheduled mail gives the shift report and the plant report as PDF.
+func TestPlantReportAndSchedules(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, e storetest.Engine) {
+		ev := newEnv(t, e)
+		loc, err := time.LoadLocation(ev.acme.Config.Timezone)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ev.clock.Add(time.Date(2026, 12, 2, 15, 0, 0, 0, loc).Sub(ev.clock.Now()))
+		admin := ev.token("acme", "tenant_admin")
+		f := ev.plant(ev.acme, admin, "acme")
+		day := time.Date(2026, 12, 2, 0, 0, 0, 0, loc)
+		var dets []store.Detection
+		for ts := day.Add(6 * time.Hour); ts.Before(day.Add(13 * time.Hour)); ts = ts.Add(10 * time.Second) {
+			dets = append(dets, store.Detection{ID: uint64(len(dets) + 1), At: ts, Area: f.ids["areas"], Product: f.ids["products"], OK: len(dets)%100 != 50})
+		}
+		ev.write(ev.acme.ID, f.line, dets)
+		viewer := ev.token("acme", "viewer")
+
+		var rep web.PlantReport
+		ev.must(http.StatusOK, req{method: "GET", path: "/api/v1/reports/plant?period=day&date=2026-12-02", token: viewer}, &rep)
+		var o stream.OEEReport
+		rng := url.Values{"from": {day.Format(time.RFC3339)}, "to": {day.AddDate(0, 0, 1).Format(time.RFC3339)}}
+		ev.must(http.StatusOK, req{method: "GET", path: "/api/v1/lines/" + itoa(f.line) + "/oee?" + rng.Encode(), token: viewer}, &o)
+		if len(rep.Lines) != 1 || rep.Lines[0].OEE.OEE != o.OEE || rep.Lines[0].OEE.Total != 2520 || rep.Total.Total != 2520 || rep.Total.Reject != 25 ||
+			len(rep.Lines[0].Shifts) != 1 || len(rep.Lines[0].TopStops) != 1 || rep.Zone != "Europe/Madrid" || !rep.From.Equal(day) {
+			t.Fatalf("plant report %+v, line OEE %+v", rep, o)
+		}
+		if d := rep.Total.OEE - o.OEE; d > 1e-9 || d < -1e-9 || rep.Total.DowntimeS != o.DowntimeS {
+			t.Fatalf("one line's plant total %+v, the line %+v", rep.Total, o)
+		}
+		ev.must(http.StatusOK, req{method: "GET", path: "/api/v1/reports/plant?period=week&date=2026-12-02", token: viewer}, &rep)
+		if rep.Date != "2026-11-30" || rep.To.Sub(rep.From) != 7*24*time.Hour || rep.Total.Total != 2520 {
+			t.Fatalf("week %+v", rep)
+		}
+		for _, q := range []string{"?date=yesterday", "?period=month", "?date=2026-12-02&x=1"} {
+			ev.must(http.StatusBadRequest, req{method: "GET", path: "/api/v1/reports/plant" + q, token: viewer}, nil)
+		}
+		pdf := ev.must(http.StatusOK, req{method: "GET", path: "/api/v1/reports/plant.pdf?date=2026-12-02&lang=es", token: viewer}, nil)
+		if text := pdfTexts(pdf.body); !bytes.HasPrefix(pdf.body, []byte("%PDF-")) || !strings.Contains(text, "Informe de planta") || !strings.Contains(text, "acme line") {
+			t.Fatalf("plant PDF says:\n%s", text)
+		}
+		// A viewer limited to other lines sees none of them.
+		ev.user(ev.acme.ID, "narrow@acme.test", store.RoleViewer, store.Permissions{Lines: []int64{f.line + 1}})
+		ev.must(http.StatusOK, req{method: "GET", path: "/api/v1/reports/plant?date=2026-12-02", token: ev.login("acme", "narrow@acme.test").AccessToken}, &rep)
+		if len(rep.Lines) != 0 || rep.Total.Total != 0 {
+			t.Fatalf("narrow plant report %+v", rep)
+		}
+
+		// Schedules: an e-mail channel, lines that exist; alert managers only; audited.
+		body := map[string]any{"name": "Mornings", "kind": "daily", "channel_id": f.ids["notification-channels"], "recipients": []string{"plant@acme.test"},
+			"lines": []int64{}, "hour": 6, "language": "es", "active": true}
+		got := ev.do(req{method: "POST", path: "/api/v1/report-schedules", token: admin, body: body})
+		if got.code != http.StatusBadRequest || !strings.Contains(string(got.body), "e-mail channel") {
+			t.Fatalf("a webhook channel: %s", got)
+		}
+		body["channel_id"], body["lines"] = f.ids["mail-channel"], []int64{f.line + 99}
+		ev.must(http.StatusBadRequest, req{method: "POST", path: "/api/v1/report-schedules", token: admin, body: body}, nil)
+		body["lines"] = []int64{}
+		ev.must(http.StatusForbidden, req{method: "POST", path: "/api/v1/report-schedules", token: viewer, body: body}, nil)
+		var sc store.ReportSchedule
+		ev.must(http.StatusCreated, req{method: "POST", path: "/api/v1/report-schedules", token: admin, body: body}, &sc)
+		if !contains(ev.auditActions(ev.acme.ID), "config.report_schedule.create") {
+			t.Fatalf("not audited: %v", ev.auditActions(ev.acme.ID))
+		}
+		ev.must(http.StatusNotFound, req{method: "GET", path: "/api/v1/report-schedules/" + itoa(sc.ID), token: ev.token("beta", "tenant_admin")}, nil)
+
+		// The scheduled mails' renderer.
+		ctx := context.Background()
+		inst := "2026-12-02." + itoa(f.ids["shifts"])
+		m, err := ev.api.RenderScheduledReport(ctx, ev.acme.ID, store.ReportSchedule{Kind: store.ReportShiftEnd, Language: "en"}, store.ReportDelivery{LineID: f.line, Subject: inst})
+		if err != nil || len(m.Attachments) != 1 || !strings.Contains(m.Subject, "acme line") || !strings.Contains(pdfTexts(m.Attachments[0].Data), "Shift report") {
+			t.Fatalf("shift mail %+v %v", m.Subject, err)
+		}
+		m, err = ev.api.RenderScheduledReport(ctx, ev.acme.ID, sc, store.ReportDelivery{Subject: "2026-12-02"})
+		if err != nil || len(m.Attachments) != 1 || !strings.Contains(m.Subject, "Informe de planta") || !strings.Contains(pdfTexts(m.Attachments[0].Data), "acme line") {
+			t.Fatalf("daily mail %+v %v", m.Subject, err)
+		}
+	})
+}
