@@ -25,20 +25,8 @@ import (
 func TestLossEndpoints(t *testing.T) {
 	storetest.Run(t, func(t *testing.T, e storetest.Engine) {
 		ev := newEnv(t, e)
-		loc, err := time.LoadLocation(ev.acme.Config.Timezone)
-		if err != nil {
-			t.Fatal(err)
-		}
-		// The fixture's stop starts 2 h before now: 13:00 local, inside the shift.
-		ev.clock.Add(time.Date(2026, 12, 2, 15, 0, 0, 0, loc).Sub(ev.clock.Now()))
 		admin := ev.token("acme", "tenant_admin")
-		f := ev.plant(ev.acme, admin, "acme")
-		day := time.Date(2026, 12, 2, 0, 0, 0, 0, loc)
-		var dets []store.Detection
-		for ts := day.Add(6 * time.Hour); ts.Before(day.Add(13 * time.Hour)); ts = ts.Add(10 * time.Second) {
-			dets = append(dets, store.Detection{ID: uint64(len(dets) + 1), At: ts, Area: f.ids["areas"], Product: f.ids["products"], OK: len(dets)%100 != 50})
-		}
-		ev.write(ev.acme.ID, f.line, dets)
+		f, day := ev.shiftDay(admin)
 		viewer := ev.token("acme", "viewer")
 		lp := "/api/v1/lines/" + itoa(f.line)
 		rng := url.Values{"from": {day.Format(time.RFC3339)}, "to": {day.Add(24 * time.Hour).Format(time.RFC3339)}}
@@ -178,6 +166,27 @@ func TestLossEndpoints(t *testing.T) {
 		ev.must(http.StatusNotFound, req{method: "GET", path: "/api/v1/downtime/pareto?lines=" + itoa(f.line), token: narrow}, nil)
 		ev.must(http.StatusNotFound, req{method: "GET", path: lp + "/shifts/" + id, token: narrow}, nil)
 	})
+}
+
+// shiftDay sets the clock to Wednesday 2026-12-02 15:00 in the tenant's zone, creates the
+// fixture (its stop starts 2 h before now: 13:00 local, inside the shift) and writes a
+// detection every 10 s from 06:00 to 13:00, every 100th a reject. It returns the fixture
+// and the day's local midnight.
+func (ev *env) shiftDay(admin string) (fixture, time.Time) {
+	ev.t.Helper()
+	loc, err := time.LoadLocation(ev.acme.Config.Timezone)
+	if err != nil {
+		ev.t.Fatal(err)
+	}
+	ev.clock.Add(time.Date(2026, 12, 2, 15, 0, 0, 0, loc).Sub(ev.clock.Now()))
+	f := ev.plant(ev.acme, admin, "acme")
+	day := time.Date(2026, 12, 2, 0, 0, 0, 0, loc)
+	var dets []store.Detection
+	for ts := day.Add(6 * time.Hour); ts.Before(day.Add(13 * time.Hour)); ts = ts.Add(10 * time.Second) {
+		dets = append(dets, store.Detection{ID: uint64(len(dets) + 1), At: ts, Area: f.ids["areas"], Product: f.ids["products"], OK: len(dets)%100 != 50})
+	}
+	ev.write(ev.acme.ID, f.line, dets)
+	return f, day
 }
 
 // write stores detections of a line as the ingest writer does (rollups included).

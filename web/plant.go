@@ -7,8 +7,6 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/go-pdf/fpdf"
-
 	"github.com/linepulse/linepulse/loss"
 	"github.com/linepulse/linepulse/store"
 	"github.com/linepulse/linepulse/stream"
@@ -221,16 +219,7 @@ func (a *API) PlantReportFor(r *http.Request) (PlantReport, error) {
 // PlantPDF renders a plant report as A4 PDF: the plant's totals, then one block per line
 // (figures, top stop reasons, shift instances); texts in lang, times in loc.
 func PlantPDF(w *bytes.Buffer, cat *i18n.Catalog, lang string, loc *time.Location, now time.Time, rep PlantReport) error {
-	pdf := fpdf.New("P", "mm", "A4", "")
-	pdf.SetCatalogSort(true) // the same report gives the same bytes
-	pdf.SetCreationDate(now)
-	pdf.SetModificationDate(now)
-	tr := pdf.UnicodeTranslatorFromDescriptor("")
-	T := func(key string, args ...any) string { return tr(cat.T(lang, key, args...)) }
-	pdf.SetTitle(tr(rep.Tenant+" "+rep.Date), false)
-	pdf.AddPage()
-	pdf.SetFont("Helvetica", "B", 16)
-	pdf.CellFormat(0, 9, T("plant.report.title")+": "+tr(rep.Tenant), "", 1, "L", false, 0, "")
+	pdf, tr, T := newPDF(cat, lang, now, rep.Tenant+" "+rep.Date, "plant.report.title", rep.Tenant)
 	pdf.SetFont("Helvetica", "", 11)
 	pdf.CellFormat(0, 6, T("plant.report.period."+rep.Period, "date", rep.Date)+" ("+rep.Zone+")", "", 1, "L", false, 0, "")
 	tot := rep.Total
@@ -252,11 +241,5 @@ func PlantPDF(w *bytes.Buffer, cat *i18n.Catalog, lang string, loc *time.Locatio
 			pdf.CellFormat(0, 5, tr(fmt.Sprintf("%s %s  %s %s  %d/%d", s.Start.In(loc).Format("2006-01-02 15:04"), s.Name, T("losses.report.oee"), Percent(s.OEE), s.Good, s.Total)), "", 1, "L", false, 0, "")
 		}
 	}
-	pdf.Ln(4)
-	pdf.SetFont("Helvetica", "I", 8)
-	pdf.CellFormat(0, 5, T("losses.report.generated", "at", now.In(loc).Format("2006-01-02 15:04 MST")), "", 1, "R", false, 0, "")
-	if err := pdf.Output(w); err != nil {
-		return fmt.Errorf("cannot render the plant report: %w", err)
-	}
-	return nil
+	return endPDF(pdf, T, w, loc, now, "plant")
 }

@@ -22,19 +22,8 @@ import (
 func TestPlantReportAndSchedules(t *testing.T) {
 	storetest.Run(t, func(t *testing.T, e storetest.Engine) {
 		ev := newEnv(t, e)
-		loc, err := time.LoadLocation(ev.acme.Config.Timezone)
-		if err != nil {
-			t.Fatal(err)
-		}
-		ev.clock.Add(time.Date(2026, 12, 2, 15, 0, 0, 0, loc).Sub(ev.clock.Now()))
 		admin := ev.token("acme", "tenant_admin")
-		f := ev.plant(ev.acme, admin, "acme")
-		day := time.Date(2026, 12, 2, 0, 0, 0, 0, loc)
-		var dets []store.Detection
-		for ts := day.Add(6 * time.Hour); ts.Before(day.Add(13 * time.Hour)); ts = ts.Add(10 * time.Second) {
-			dets = append(dets, store.Detection{ID: uint64(len(dets) + 1), At: ts, Area: f.ids["areas"], Product: f.ids["products"], OK: len(dets)%100 != 50})
-		}
-		ev.write(ev.acme.ID, f.line, dets)
+		f, day := ev.shiftDay(admin)
 		viewer := ev.token("acme", "viewer")
 
 		var rep web.PlantReport

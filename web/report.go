@@ -219,17 +219,8 @@ func keySuffix(key, kind string) string {
 // loc. It uses the PDF core fonts (Windows-1252), so Spanish and Western European texts
 // show; other characters read as '?'.
 func ShiftPDF(w *bytes.Buffer, cat *i18n.Catalog, lang string, loc *time.Location, now time.Time, rep ShiftReport) error {
-	pdf := fpdf.New("P", "mm", "A4", "")
-	pdf.SetCatalogSort(true) // the same report gives the same bytes
-	pdf.SetCreationDate(now)
-	pdf.SetModificationDate(now)
-	tr := pdf.UnicodeTranslatorFromDescriptor("")
-	T := func(key string, args ...any) string { return tr(cat.T(lang, key, args...)) }
 	s := rep.Shift
-	pdf.SetTitle(tr(rep.Line.Name+" "+s.Name+" "+s.Date), false)
-	pdf.AddPage()
-	pdf.SetFont("Helvetica", "B", 16)
-	pdf.CellFormat(0, 9, T("losses.report.title")+": "+tr(rep.Line.Name), "", 1, "L", false, 0, "")
+	pdf, tr, T := newPDF(cat, lang, now, rep.Line.Name+" "+s.Name+" "+s.Date, "losses.report.title", rep.Line.Name)
 	pdf.SetFont("Helvetica", "", 11)
 	when := T("losses.report.period", "start", s.Start.In(loc).Format("2006-01-02 15:04"), "end", s.End.In(loc).Format("2006-01-02 15:04 MST"))
 	if s.Running {
@@ -301,11 +292,32 @@ func ShiftPDF(w *bytes.Buffer, cat *i18n.Catalog, lang string, loc *time.Locatio
 			pdf.MultiCell(widths[4], 6, tr(st.Comment), "", "L", false)
 		}
 	}
+	return endPDF(pdf, T, w, loc, now, "shift")
+}
+
+// newPDF starts an A4 report: its title line is the text of titleKey and name. tr turns
+// UTF-8 into the core fonts' encoding; T translates a key and encodes it.
+func newPDF(cat *i18n.Catalog, lang string, now time.Time, title, titleKey, name string) (*fpdf.Fpdf, func(string) string, func(string, ...any) string) {
+	pdf := fpdf.New("P", "mm", "A4", "")
+	pdf.SetCatalogSort(true) // the same report gives the same bytes
+	pdf.SetCreationDate(now)
+	pdf.SetModificationDate(now)
+	tr := pdf.UnicodeTranslatorFromDescriptor("")
+	T := func(key string, args ...any) string { return tr(cat.T(lang, key, args...)) }
+	pdf.SetTitle(tr(title), false)
+	pdf.AddPage()
+	pdf.SetFont("Helvetica", "B", 16)
+	pdf.CellFormat(0, 9, T(titleKey)+": "+tr(name), "", 1, "L", false, 0, "")
+	return pdf, tr, T
+}
+
+// endPDF writes the "generated at" line and the document into w.
+func endPDF(pdf *fpdf.Fpdf, T func(string, ...any) string, w *bytes.Buffer, loc *time.Location, now time.Time, what string) error {
 	pdf.Ln(4)
 	pdf.SetFont("Helvetica", "I", 8)
 	pdf.CellFormat(0, 5, T("losses.report.generated", "at", now.In(loc).Format("2006-01-02 15:04 MST")), "", 1, "R", false, 0, "")
 	if err := pdf.Output(w); err != nil {
-		return fmt.Errorf("cannot render the shift report: %w", err)
+		return fmt.Errorf("cannot render the %s report: %w", what, err)
 	}
 	return nil
 }

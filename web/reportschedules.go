@@ -26,15 +26,12 @@ func (a *API) reportScheduleRoutes() []*Route {
 
 // checkSchedule checks the lines (visible to the caller) and the channel (an e-mail one).
 func checkSchedule(c *call, v, _ *store.ReportSchedule) error {
-	var errs []error
-	for _, l := range v.Lines {
-		if err := c.lineExists("lines", l); err != nil || l <= 0 {
-			errs = append(errs, fieldErr("lines", "no such line"))
+	errs := c.lineListErrs(v.Lines, func(l int64) error {
+		if l <= 0 {
+			return fieldErr("lines", "no such line")
 		}
-	}
-	if len(v.Lines) == 0 && c.p.Lines != nil {
-		errs = append(errs, fieldErr("lines", "your permissions are limited to some lines: name them"))
-	}
+		return c.lineExists("lines", l)
+	})
 	t, err := c.tenant()
 	if err != nil {
 		return err

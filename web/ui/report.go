@@ -19,6 +19,7 @@ import (
 type Reports interface {
 	ShiftReportFor(r *http.Request, lineID int64, instance string) (web.ShiftReport, error)
 	RecentShiftsFor(r *http.Request, lineID int64) ([]web.ShiftLink, error)
+	PlantReportFor(r *http.Request) (web.PlantReport, error)
 }
 
 // reportView is a report page as its template shows it: every figure already formatted
@@ -261,6 +262,12 @@ type shiftLinkView struct {
 	Running          bool
 }
 
+// shiftLink is the link to the report of a line's shift instance.
+func (q *req) shiftLink(lineID int64, s web.ShiftLink, loc *time.Location) shiftLinkView {
+	return shiftLinkView{Href: fmt.Sprintf("/lines/%d/shifts/%s/report", lineID, url.PathEscape(s.ID)),
+		Label: s.Start.In(loc).Format("2006-01-02 15:04") + " " + s.Name, OEE: q.percent(s.OEE), Running: s.Running}
+}
+
 func (q *req) shiftLinks(lineID int64) []shiftLinkView {
 	list := q.recentShifts(lineID)
 	if len(list) == 0 {
@@ -272,8 +279,83 @@ func (q *req) shiftLinks(lineID int64) []shiftLinkView {
 	}
 	out := make([]shiftLinkView, 0, len(list))
 	for _, s := range list {
-		out = append(out, shiftLinkView{Href: fmt.Sprintf("/lines/%d/shifts/%s/report", lineID, url.PathEscape(s.ID)),
-			Label: s.Start.In(loc).Format("2006-01-02 15:04") + " " + s.Name, OEE: q.percent(s.OEE), Running: s.Running})
+		out = append(out, q.shiftLink(lineID, s, loc))
 	}
 	return out
+}
+
+// plantView is the plant report page: the period's form and one block per line.
+type plantView struct {
+	Tenant, Period, Date, Title, Zone, Generated, PDF string
+	Total                                             []kpiRow
+	Lines                                             []plantLineView
+}
+
+type plantLineView struct {
+	ID     int64
+	Name   string
+	KPIs   []kpiRow // OEE, A, P, Q, counts, downtime
+	Top    []paretoRow
+	Shifts []shiftLinkView
+}
+
+// plantReportPage serves /reports/plant: the plant's day or week, printable.
+func (u *UI) plantReportPage(w http.ResponseWriter, r *http.Request) {
+	rq := u.begin(w, r, "")
+	if rq == nil {
+		return
+	}
+	reps, ok := u.cfg.Viewers.(Reports)
+	if !ok || rq.viewer == nil {
+		rq.render(http.StatusOK, "plant", rq.data("plant", "plant.report.title"))
+		return
+	}
+	rep, err := reps.PlantReportFor(r)
+	if err != nil {
+		rq.reportError(err)
+		return
+	}
+	d := rq.data("plant", "plant.report.title")
+	d.Plant = rq.plantView(rep)
+	rq.render(http.StatusOK, "plant", d)
+}
+
+// kpis are the figure rows of one line or the plant: the indicators, then the counts.
+func (q *req) kpis(oee, a, p, qu float64, total, good, reject int64, downS float64) []kpiRow {
+	return []kpiRow{
+		{ID: "oee", Label: q.t("losses.report.oee"), Actual: q.percent(oee)},
+		{ID: "availability", Label: q.t("losses.report.availability"), Actual: q.percent(a)},
+		{ID: "performance", Label: q.t("losses.report.performance"), Actual: q.percent(p)},
+		{ID: "quality", Label: q.t("losses.report.quality"), Actual: q.percent(qu)},
+		{ID: "total", Label: q.t("kpi.total"), Actual: strconv.FormatInt(total, 10)},
+		{ID: "good", Label: q.t("kpi.good"), Actual: strconv.FormatInt(good, 10)},
+		{ID: "reject", Label: q.t("kpi.reject"), Actual: strconv.FormatInt(reject, 10)},
+		{ID: "downtime", Label: q.t("report.downtime_min"), Actual: q.minutes(downS)},
+	}
+}
+
+func (q *req) plantView(rep web.PlantReport) *plantView {
+	loc, err := time.LoadLocation(rep.Zone)
+	if err != nil {
+		loc = time.UTC
+	}
+	t := rep.Total
+	v := &plantView{Tenant: rep.Tenant, Period: rep.Period, Date: rep.Date, Zone: loc.String(),
+		Title:     q.t("plant.report.period."+rep.Period, "date", rep.Date),
+		Generated: q.t("losses.report.generated", "at", q.u.cfg.Now().In(loc).Format("2006-01-02 15:04 MST")),
+		PDF:       "/api/v1/reports/plant.pdf?" + url.Values{"period": {rep.Period}, "date": {rep.Date}, "lang": {q.lang}}.Encode(),
+		Total:     q.kpis(t.OEE, t.Availability, t.Performance, t.Quality, t.Total, t.Good, t.Reject, t.DowntimeS)}
+	for _, l := range rep.Lines {
+		o := l.OEE
+		lv := plantLineView{ID: l.ID, Name: l.Name, KPIs: q.kpis(o.OEE, o.Availability, o.Performance, o.Quality, o.Total, o.Good, o.Reject, o.DowntimeS)}
+		for _, g := range l.TopStops {
+			lv.Top = append(lv.Top, paretoRow{Label: q.reasonText(g.Key, g.Label), Count: strconv.FormatInt(g.Count, 10), Minutes: q.minutes(g.DurationS),
+				Share: q.percent(g.Share), Cumulative: q.percent(g.Cumulative), Width: pct(g.Share)})
+		}
+		for _, s := range l.Shifts {
+			lv.Shifts = append(lv.Shifts, q.shiftLink(l.ID, web.ShiftLink{ID: s.ID, Name: s.Name, Start: s.Start, Running: s.Running, OEE: s.OEE}, loc))
+		}
+		v.Lines = append(v.Lines, lv)
+	}
+	return v
 }

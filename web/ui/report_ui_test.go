@@ -1,7 +1,6 @@
 package ui
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -18,7 +17,6 @@ import (
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
 
-	"github.com/linepulse/linepulse/identity"
 	"github.com/linepulse/linepulse/internal/testkit"
 	"github.com/linepulse/linepulse/store"
 	"github.com/linepulse/linepulse/store/storetest"
@@ -43,36 +41,8 @@ func newReportSite(t *testing.T) reportSite {
 	st := storetest.Engines(t)[0].Open(t)
 	tdb := storetest.Tenant(t, st, "acme")
 	other := storetest.Tenant(t, st, "beta")
-	params := identity.Params{Memory: 64, Time: 1, Threads: 1, KeyLen: 16, SaltLen: 8}
-	hash, err := identity.HashPassword("a long password", params)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, u := range []store.User{{TenantID: tdb.ID(), Email: "sup@acme.test", Role: store.RoleSupervisor}, {TenantID: tdb.ID(), Email: "es@acme.test", Role: store.RoleViewer, Language: "es"}} {
-		u.PasswordHash, u.Active = hash, true
-		if err := st.CreateUser(bg, &u); err != nil {
-			t.Fatal(err)
-		}
-	}
-	kr := identity.NewKeyring()
-	kid, priv := identity.GenerateKey()
-	if err := kr.Add(kid, priv); err != nil {
-		t.Fatal(err)
-	}
-	hist := stream.NewHistory(st, store.NewMetaCache(st))
-	api, err := web.NewAPI(web.APIConfig{Keyring: kr, Hasher: identity.Hasher{Params: params}, RequestRate: 1e6, RequestBurst: 1e6}, web.Deps{Store: st, Analytics: hist})
-	if err != nil {
-		t.Fatal(err)
-	}
-	u, err := New(Config{Viewers: api})
-	if err != nil {
-		t.Fatal(err)
-	}
-	mux := http.NewServeMux()
-	mux.Handle(web.APIPrefix, api)
-	mux.Handle("/", u.Handler())
-	srv := httptest.NewServer(mux)
-	t.Cleanup(srv.Close)
+	srv := apiSite(t, web.Deps{Store: st, Analytics: stream.NewHistory(st, store.NewMetaCache(st))},
+		store.User{TenantID: tdb.ID(), Email: "sup@acme.test", Role: store.RoleSupervisor}, store.User{TenantID: tdb.ID(), Email: "es@acme.test", Role: store.RoleViewer, Language: "es"})
 
 	line := store.Line{Name: "Filler", Availability: 0.9, Performance: 0.95, Quality: 0.99, DowntimeThresholdMS: 30000, IdealCycleTimeMS: 5000, Active: true}
 	if err := tdb.CreateLine(bg, &line); err != nil {
@@ -125,21 +95,8 @@ func newReportSite(t *testing.T) reportSite {
 	if err := tdb.Incidents.Create(bg, &inc); err != nil {
 		t.Fatal(err)
 	}
-	login := func(email string) string {
-		body, _ := json.Marshal(map[string]string{"tenant": "acme", "email": email, "password": "a long password"})
-		resp, err := http.Post(srv.URL+"/api/v1/auth/login", "application/json", bytes.NewReader(body))
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		var tok web.TokenResponse
-		if err := json.NewDecoder(resp.Body).Decode(&tok); err != nil || tok.AccessToken == "" {
-			t.Fatalf("login: %v %+v", err, tok)
-		}
-		return tok.AccessToken
-	}
 	return reportSite{srv: srv, tdb: tdb, line: line.ID, foreign: foreign.ID, instance: day.Format("2006-01-02") + "." + strconv.FormatInt(sh.ID, 10),
-		token: login("sup@acme.test"), esToken: login("es@acme.test")}
+		token: login(t, srv, "acme", "sup@acme.test"), esToken: login(t, srv, "acme", "es@acme.test")}
 }
 
 // get fetches a path of the site with a bearer token.
@@ -271,6 +228,25 @@ func TestShiftReportPage(t *testing.T) {
 		_, err := cdp.Call(c, tg, emulation.SetEmulatedMedia, emulation.SetEmulatedMediaParams{Media: ""})
 		return chromedp.Void{}, err
 	}))
+
+	// The plant report of the same day: the API's totals, a link to the shift report.
+	date := strings.SplitN(s.instance, ".", 2)[0]
+	code, body = s.get(t, "/api/v1/reports/plant?period=day&date="+date, s.token)
+	var plant web.PlantReport
+	if code != http.StatusOK || json.Unmarshal(body, &plant) != nil || len(plant.Lines) != 1 {
+		t.Fatalf("plant JSON: %d %s", code, body)
+	}
+	run("open the plant report", chromedp.Navigate(s.srv.URL+"/reports/plant?period=day&date="+date))
+	waitJS("plant page", `!!document.querySelector('#plant-total')`)
+	for sel, w := range map[string]string{"#plant-total .lp-kpi-oee dd": web.Percent(plant.Total.OEE), "#plant-total .lp-kpi-total dd": strconv.FormatInt(plant.Total.Total, 10),
+		".lp-plant-line .lp-kpi-availability dd": web.Percent(plant.Lines[0].OEE.Availability), "#plant-tenant": plant.Tenant} {
+		if got := text(sel); got != w {
+			t.Errorf("plant page %s shows %q, the API says %q", sel, got, w)
+		}
+	}
+	waitJS("links to the shift report and the PDF", `!!document.querySelector('.lp-plant-line a.lp-shift-report[href$="/shifts/`+s.instance+`/report"]') && document.querySelector('#plant-pdf').getAttribute('href').startsWith('/api/v1/reports/plant.pdf?')`)
+	run("choose the week", chromedp.SetValue(chromedp.CSS(`#plant-form select[name="period"]`), "week"), chromedp.Click(chromedp.CSS("#plant-show")))
+	waitJS("the week", `location.search.includes('period=week') && document.querySelector('#plant-period').textContent.includes('Week')`)
 
 	// In Spanish, with a decimal comma.
 	run("in Spanish", cookie(s.esToken), chromedp.Navigate(s.srv.URL+reportPath))

@@ -146,6 +146,7 @@ func (u *UI) current() (*site, error) {
 //	                        (its bound dashboard template when it has one)
 //	GET /lines/{id}         line detail: production chart, shift OEE, downtime reason coding
 //	GET /lines/{id}/shifts/{instance}/report   the printable shift report (report.go)
+//	GET /reports/plant?period=day|week&date=D   the printable plant report (report.go)
 //	GET /map                the plant map: areas over the floor plan, coloured live
 //	GET /dashboards         the dashboard templates the viewer may see
 //	GET /dashboards/{id}    one dashboard template, widget by widget (boards.go)
@@ -162,6 +163,7 @@ func (u *UI) Handler() http.Handler {
 	mux.HandleFunc("GET /nodes", u.page("nodes", "page.nodes"))
 	mux.HandleFunc("GET /lines/{id}", u.linePage)
 	mux.HandleFunc("GET /lines/{id}/shifts/{instance}/report", u.shiftReportPage)
+	mux.HandleFunc("GET /reports/plant", u.plantReportPage)
 	mux.HandleFunc("GET /map", u.mapPage)
 	mux.HandleFunc("GET /dashboards", u.boardsPage(false))
 	mux.HandleFunc("GET /dashboards/{id}", u.boardPage)
@@ -202,6 +204,7 @@ type pageData struct {
 	// Report is the printable report a report page shows; Shifts the line page's links
 	// to the reports of its recent shift instances.
 	Report  *reportView
+	Plant   *plantView
 	Shifts  []shiftLinkView
 	LineID  int64
 	Kiosk   string
