@@ -188,19 +188,9 @@ func (a *API) handlePlantPDF(c *call) error {
 	if err != nil {
 		return err
 	}
-	lang, err := c.reportLang()
-	if err != nil {
-		return err
-	}
-	cat, err := catalog()
-	if err != nil {
-		return err
-	}
-	var buf bytes.Buffer
-	if err := PlantPDF(&buf, cat, lang, c.tenantZone(), a.cfg.Now(), rep); err != nil {
-		return err
-	}
-	return c.writePDF(fmt.Sprintf("plant-%s-%s.pdf", rep.Period, rep.Date), buf.Bytes())
+	return c.answerPDF(fmt.Sprintf("plant-%s-%s.pdf", rep.Period, rep.Date), func(w *bytes.Buffer, cat *i18n.Catalog, lang string, loc *time.Location, now time.Time) error {
+		return PlantPDF(w, cat, lang, loc, now, rep)
+	})
 }
 
 // PlantReportFor is the plant report of the printable page (web/ui), with the checks of

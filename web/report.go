@@ -149,6 +149,13 @@ func (a *API) handleReportPDF(c *call) error {
 	if err != nil {
 		return err
 	}
+	return c.answerPDF(fmt.Sprintf("shift-%d-%s.pdf", rep.Line.ID, rep.Shift.ID), func(w *bytes.Buffer, cat *i18n.Catalog, lang string, loc *time.Location, now time.Time) error {
+		return ShiftPDF(w, cat, lang, loc, now, rep)
+	})
+}
+
+// answerPDF renders a PDF in the ?lang of the request and answers it, named name.
+func (c *call) answerPDF(name string, render func(w *bytes.Buffer, cat *i18n.Catalog, lang string, loc *time.Location, now time.Time) error) error {
 	lang, err := c.reportLang()
 	if err != nil {
 		return err
@@ -158,10 +165,10 @@ func (a *API) handleReportPDF(c *call) error {
 		return err
 	}
 	var buf bytes.Buffer
-	if err := ShiftPDF(&buf, cat, lang, c.tenantZone(), a.cfg.Now(), rep); err != nil {
+	if err := render(&buf, cat, lang, c.tenantZone(), c.a.cfg.Now()); err != nil {
 		return err
 	}
-	return c.writePDF(fmt.Sprintf("shift-%d-%s.pdf", rep.Line.ID, rep.Shift.ID), buf.Bytes())
+	return c.writePDF(name, buf.Bytes())
 }
 
 // reportLang is the ?lang of a PDF, else the tenant's language, else English.
