@@ -3,6 +3,7 @@ package store_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"testing"
 	"time"
 
@@ -80,7 +81,7 @@ func TestUserQueriesAreTheUsers(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		qs, err := s.ListUserQueries(ctx, ten.ID, 7, store.Page{})
+		qs, err := s.ListUserQueries(ctx, ten.ID, 7, store.QueriesAll, store.Page{})
 		if err != nil || len(qs) != 2 || qs[0].UserID != 7 || qs[1].UserID != 7 {
 			t.Fatalf("user 7's queries %+v %v", qs, err)
 		}
@@ -92,6 +93,30 @@ func TestUserQueriesAreTheUsers(t *testing.T) {
 		}
 		if q, err := s.GetUserQuery(ctx, ten.ID, 7, qs[0].ID); err != nil || q.ID != qs[0].ID {
 			t.Errorf("own query %+v %v", q, err)
+		}
+		// Naming one makes it a saved view; another user's cannot be named.
+		if q, err := s.NameUserQuery(ctx, ten.ID, 7, qs[1].ID, "Line 1 this week"); err != nil || q.Name != "Line 1 this week" {
+			t.Fatalf("named %+v %v", q, err)
+		}
+		if _, err := s.NameUserQuery(ctx, ten.ID, 8, qs[0].ID, "mine now"); !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("naming another user's query: %v", err)
+		}
+		var ve *store.ValidationError
+		if _, err := s.NameUserQuery(ctx, ten.ID, 7, qs[0].ID, "two\nlines"); !errors.As(err, &ve) {
+			t.Errorf("a bad name: %v", err)
+		}
+		for which, want := range map[string][]int64{store.QueriesSaved: {qs[1].ID}, store.QueriesHistory: {qs[0].ID}, store.QueriesAll: {qs[0].ID, qs[1].ID}} {
+			got, err := s.ListUserQueries(ctx, ten.ID, 7, which, store.Page{})
+			var ids []int64
+			for _, q := range got {
+				ids = append(ids, q.ID)
+			}
+			if err != nil || fmt.Sprint(ids) != fmt.Sprint(want) {
+				t.Errorf("%q queries %v %v, want %v", which, ids, err, want)
+			}
+		}
+		if got, _ := s.GetUserQuery(ctx, ten.ID, 7, qs[0].ID); got.Name != "" {
+			t.Errorf("another user's attempt renamed it: %+v", got)
 		}
 	})
 }

@@ -275,5 +275,27 @@ func TestQueryHistory(t *testing.T) {
 			}
 			t.Fatalf("the admin sees the viewer's query %+v", it)
 		}
+
+		// Saved views: the viewer names one of its queries; it lists apart from the history;
+		// another user's id is not found, and the name stays.
+		view := "/api/v1/queries/" + itoa(hist.Items[0].ID)
+		var named store.UserQuery
+		ev.must(http.StatusOK, req{method: "PUT", path: view, token: viewer, body: map[string]any{"name": "  Line output by hour "}}, &named)
+		if named.Name != "Line output by hour" || named.ID != hist.Items[0].ID {
+			t.Fatalf("named %+v", named)
+		}
+		ev.must(http.StatusNotFound, req{method: "PUT", path: view, token: admin, body: map[string]any{"name": "taken"}}, nil)
+		ev.must(http.StatusNotFound, req{method: "PUT", path: view, token: ev.token("beta", "tenant_admin"), body: map[string]any{"name": "taken"}}, nil)
+		ev.must(http.StatusBadRequest, req{method: "PUT", path: view, token: viewer, body: map[string]any{}}, nil)
+		ev.must(http.StatusBadRequest, req{method: "PUT", path: view, token: viewer, body: map[string]any{"name": strings.Repeat("x", 201)}}, nil)
+		var saved, history web.Page[store.UserQuery]
+		ev.must(http.StatusOK, req{method: "GET", path: "/api/v1/queries?saved=true", token: viewer}, &saved)
+		ev.must(http.StatusOK, req{method: "GET", path: "/api/v1/queries?saved=false", token: viewer}, &history)
+		if len(saved.Items) != 1 || saved.Items[0].Name != "Line output by hour" || slices.ContainsFunc(history.Items, func(q store.UserQuery) bool { return q.ID == named.ID }) {
+			t.Fatalf("saved %+v, history %+v", saved.Items, history.Items)
+		}
+		if !contains(ev.auditActions(ev.acme.ID), "query.name") {
+			t.Fatalf("naming not audited: %v", ev.auditActions(ev.acme.ID))
+		}
 	})
 }

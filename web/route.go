@@ -30,6 +30,8 @@ type Route struct {
 	Status   int // success status; default 200, or 204 when Resp is nil
 	// MaxBody bounds this route's request body instead of APIConfig.MaxBodyBytes (uploads).
 	MaxBody int64
+	// ReadOnly marks a POST that changes nothing (it runs a saved query): no audit entry.
+	ReadOnly bool
 
 	handle func(c *call) error
 }
