@@ -70,7 +70,7 @@ func bodies(name string, r refs) map[string]map[string]any {
 			"config": map[string]any{"url": "https://example.test/" + name, "secret": "s-" + name, "format": "generic"}},
 		"alert-rules": {"name": name + " rule", "kind": "line_down", "severity": "critical", "lines": []int64{r.line}, "after": "30s",
 			"channels": []int64{r.channel}, "active": true},
-		"alerts": {"comment": name + " ack"},
+		"alerts":  {"comment": name + " ack"},
 		"queries": {"name": name + " view"},
 		"mail-channel": {"name": name + " mail", "kind": "email",
 			"config": map[string]any{"host": "smtp.example.test", "port": 587, "from": "lp@example.test", "to": []string{"a@example.test"}}},
