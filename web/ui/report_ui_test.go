@@ -115,7 +115,9 @@ func (s reportSite) get(t *testing.T, path, token string) (int, []byte) {
 
 // TestShiftReportPage opens the printable shift report in Chromium from the line page and
 // compares what it shows with the API's JSON of the same report; prints without the
-// navigation; links to the PDF and CSV; speaks Spanish; another tenant's line is not found.
+// navigation; links to the PDF and CSV; the plant report of that day shows the API's
+// totals; a recent query is saved as a named view on /losses; the report speaks Spanish;
+// another tenant's line is not found.
 func TestShiftReportPage(t *testing.T) {
 	builtUI(t)
 	s := newReportSite(t)
@@ -247,6 +249,17 @@ func TestShiftReportPage(t *testing.T) {
 	waitJS("links to the shift report and the PDF", `!!document.querySelector('.lp-plant-line a.lp-shift-report[href$="/shifts/`+s.instance+`/report"]') && document.querySelector('#plant-pdf').getAttribute('href').startsWith('/api/v1/reports/plant.pdf?')`)
 	run("choose the week", chromedp.SetValue(chromedp.CSS(`#plant-form select[name="period"]`), "week"), chromedp.Click(chromedp.CSS("#plant-show")))
 	waitJS("the week", `location.search.includes('period=week') && document.querySelector('#plant-period').textContent.includes('Week')`)
+
+	// Saved views: name a recent query on /losses; it moves to the saved views.
+	run("open the losses page", chromedp.Navigate(s.srv.URL+"/losses"))
+	waitJS("recent queries", `document.querySelectorAll('#saved-views .lp-history').length > 0`)
+	run("name the newest query", chromedp.SendKeys(chromedp.CSS("#saved-views .lp-history input"), "Morning report"),
+		chromedp.Click(chromedp.CSS("#saved-views .lp-history .lp-save-view")))
+	waitJS("saved", `[...document.querySelectorAll('#saved-views .lp-saved-view input')].some((i) => i.value === 'Morning report')`)
+	code, body = s.get(t, "/api/v1/queries?saved=true", s.token)
+	if code != http.StatusOK || !strings.Contains(string(body), `"name":"Morning report"`) {
+		t.Fatalf("saved views: %d %s", code, body)
+	}
 
 	// In Spanish, with a decimal comma.
 	run("in Spanish", cookie(s.esToken), chromedp.Navigate(s.srv.URL+reportPath))
