@@ -120,3 +120,53 @@ func TestUserQueriesAreTheUsers(t *testing.T) {
 		}
 	})
 }
+
+// TestFirstProductionsInOneQuery answers many ranges at once exactly as FirstProduction
+// answers each, empty ranges and more ranges than one statement takes included.
+func TestFirstProductionsInOneQuery(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, e storetest.Engine) {
+		ctx := context.Background()
+		s := e.Open(t)
+		tdb := storetest.Tenant(t, s, "acme")
+		l := newLine(t, tdb)
+		w, err := tdb.NewWriterPool(ctx, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer w.Close()
+		base := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
+		var batch []store.Detection
+		for i := 0; i < 300; i++ { // every 7 minutes and 13 seconds
+			batch = append(batch, store.Detection{ID: uint64(i + 1), At: base.Add(time.Duration(i) * (7*time.Minute + 13*time.Second)), Area: 1, Product: 1, OK: true})
+		}
+		if _, err := tdb.WriteDetections(ctx, w, l.ID, batch); err != nil {
+			t.Fatal(err)
+		}
+		var ranges [][2]time.Time
+		for i := 0; i < 450; i++ { // overlapping ranges of 5 minutes, some empty, some past the data
+			from := base.Add(time.Duration(i) * 5 * time.Minute)
+			ranges = append(ranges, [2]time.Time{from, from.Add(5 * time.Minute)})
+		}
+		got, err := tdb.FirstProductions(ctx, l.ID, ranges)
+		if err != nil || len(got) != len(ranges) {
+			t.Fatalf("%d firsts, %v", len(got), err)
+		}
+		empty := 0
+		for i, r := range ranges {
+			want, ok, err := tdb.FirstProduction(ctx, l.ID, r[0], r[1])
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !ok {
+				want = time.Time{}
+				empty++
+			}
+			if !got[i].Equal(want) {
+				t.Fatalf("range %d %v: %v, FirstProduction says %v", i, r, got[i], want)
+			}
+		}
+		if empty == 0 || empty == len(ranges) {
+			t.Fatalf("%d empty ranges of %d: the test does not test", empty, len(ranges))
+		}
+	})
+}
