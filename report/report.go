@@ -211,7 +211,7 @@ func dailyDue(sc store.ReportSchedule, loc *time.Location, from, now time.Time) 
 func shiftEndsDue(sc store.ReportSchedule, cal *shiftcal.Calendar, lines []store.Line, from, now time.Time) []store.ReportDelivery {
 	var out []store.ReportDelivery
 	for _, l := range lines {
-		if !sc.Covers(l.ID) {
+		if !l.Active || !sc.Covers(l.ID) {
 			continue
 		}
 		// Instances overlapping the window whose end lies in it (a shift is shorter than a day).

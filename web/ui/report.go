@@ -119,7 +119,7 @@ func (u *UI) shiftReportPage(w http.ResponseWriter, r *http.Request) {
 	inst := r.PathValue("instance")
 	rep, err := reps.ShiftReportFor(r, id, inst)
 	if err != nil {
-		rq.reportError(err)
+		rq.reportError(err, "report.bad_instance")
 		return
 	}
 	d := rq.data("report", "page.report_title", "line", rep.Line.Name, "shift", rep.Shift.Name, "date", rep.Shift.Date)
@@ -128,14 +128,14 @@ func (u *UI) shiftReportPage(w http.ResponseWriter, r *http.Request) {
 }
 
 // reportError answers a report the API refused with the error page and its status.
-func (q *req) reportError(err error) {
+func (q *req) reportError(err error, badKey string) {
 	switch st := web.ErrorStatus(err); st {
 	case http.StatusNotFound:
 		q.notFound()
 	case http.StatusForbidden, http.StatusUnauthorized:
 		q.fail(http.StatusForbidden, "page.forbidden", q.t("report.forbidden"))
 	case http.StatusBadRequest:
-		q.fail(http.StatusBadRequest, "page.bad_request", q.t("report.bad_instance"))
+		q.fail(http.StatusBadRequest, "page.bad_request", q.t(badKey))
 	default:
 		q.u.cfg.Logger.Error("ui: cannot build a report", "path", q.r.URL.Path, "err", err)
 		q.fail(st, "page.report", q.t("report.failed"))
@@ -241,7 +241,7 @@ func round2(v float64) float64 { return math.Round(v*100) / 100 }
 // recentShifts are the links of the line page to the reports of the line's last shifts.
 func (q *req) recentShifts(lineID int64) []web.ShiftLink {
 	reps, ok := q.u.cfg.Viewers.(Reports)
-	if !ok || q.viewer == nil || !q.viewer.Can("data.read") {
+	if !ok || q.viewer == nil || !q.viewer.Can(web.ActDataRead) {
 		return nil
 	}
 	ctx, cancel := context.WithTimeout(q.r.Context(), 10*time.Second)
@@ -312,7 +312,7 @@ func (u *UI) plantReportPage(w http.ResponseWriter, r *http.Request) {
 	}
 	rep, err := reps.PlantReportFor(r)
 	if err != nil {
-		rq.reportError(err)
+		rq.reportError(err, "report.bad_period")
 		return
 	}
 	d := rq.data("plant", "plant.report.title")

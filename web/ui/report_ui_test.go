@@ -274,4 +274,7 @@ func TestShiftReportPage(t *testing.T) {
 			t.Errorf("%s: %d", p, code)
 		}
 	}
+	if code, b := page("/reports/plant?date=someday", s.token); code != http.StatusBadRequest || !strings.Contains(b, "YYYY-MM-DD") {
+		t.Errorf("a bad date: %d", code)
+	}
 }
