@@ -25,8 +25,7 @@ import (
 func TestLossEndpoints(t *testing.T) {
 	storetest.Run(t, func(t *testing.T, e storetest.Engine) {
 		ev := newEnv(t, e)
-		admin := ev.token("acme", "tenant_admin")
-		f, day := ev.shiftDay(admin)
+		f, day, admin := ev.shiftDay()
 		viewer := ev.token("acme", "viewer")
 		lp := "/api/v1/lines/" + itoa(f.line)
 		rng := url.Values{"from": {day.Format(time.RFC3339)}, "to": {day.Add(24 * time.Hour).Format(time.RFC3339)}}
@@ -170,15 +169,16 @@ func TestLossEndpoints(t *testing.T) {
 
 // shiftDay sets the clock to Wednesday 2026-12-02 15:00 in the tenant's zone, creates the
 // fixture (its stop starts 2 h before now: 13:00 local, inside the shift) and writes a
-// detection every 10 s from 06:00 to 13:00, every 100th a reject. It returns the fixture
-// and the day's local midnight.
-func (ev *env) shiftDay(admin string) (fixture, time.Time) {
+// detection every 10 s from 06:00 to 13:00, every 100th a reject. It returns the fixture,
+// the day's local midnight and a tenant admin's token (taken after the clock moved).
+func (ev *env) shiftDay() (fixture, time.Time, string) {
 	ev.t.Helper()
 	loc, err := time.LoadLocation(ev.acme.Config.Timezone)
 	if err != nil {
 		ev.t.Fatal(err)
 	}
 	ev.clock.Add(time.Date(2026, 12, 2, 15, 0, 0, 0, loc).Sub(ev.clock.Now()))
+	admin := ev.token("acme", "tenant_admin")
 	f := ev.plant(ev.acme, admin, "acme")
 	day := time.Date(2026, 12, 2, 0, 0, 0, 0, loc)
 	var dets []store.Detection
@@ -186,7 +186,7 @@ func (ev *env) shiftDay(admin string) (fixture, time.Time) {
 		dets = append(dets, store.Detection{ID: uint64(len(dets) + 1), At: ts, Area: f.ids["areas"], Product: f.ids["products"], OK: len(dets)%100 != 50})
 	}
 	ev.write(ev.acme.ID, f.line, dets)
-	return f, day
+	return f, day, admin
 }
 
 // write stores detections of a line as the ingest writer does (rollups included).

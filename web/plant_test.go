@@ -22,8 +22,7 @@ import (
 func TestPlantReportAndSchedules(t *testing.T) {
 	storetest.Run(t, func(t *testing.T, e storetest.Engine) {
 		ev := newEnv(t, e)
-		admin := ev.token("acme", "tenant_admin")
-		f, day := ev.shiftDay(admin)
+		f, day, admin := ev.shiftDay()
 		viewer := ev.token("acme", "viewer")
 
 		var rep web.PlantReport
