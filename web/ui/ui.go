@@ -3,7 +3,8 @@
 // and the embedded front-end bundle (HTMX, Alpine.js CSP build, Chart.js and Tailwind CSS,
 // built from npm packages by `make assets` into static/dist). It holds no data of its own:
 // pages fetch JSON from /api/v1 and live updates from /ws with the browser's session
-// cookie (or a kiosk token on the TV view).
+// cookie (or a kiosk token on the TV view); the printable reports are rendered on the
+// server from the API's report values (report.go).
 //
 // Each page is rendered for its viewer (Config.Viewers, the API): in the viewer's language
 // (the user's own, else the tenant's, else the browser's Accept-Language; catalogues in
