@@ -104,7 +104,8 @@ func newReportTables(t *TenantDB) {
 // AddReportDelivery records an occurrence to send, due at d.DueAt. An occurrence already
 // recorded (by this or another instance) is left as it is: created is false.
 func (t *TenantDB) AddReportDelivery(ctx context.Context, d *ReportDelivery) (created bool, err error) {
-	now := t.s.now()
+	now := t.s.now().UTC()
+	d.DueAt = d.DueAt.UTC() // stored times are UTC: SQLite compares them as text
 	d.State, d.NextAt, d.CreatedAt = ReportPending, d.DueAt, now
 	err = t.reportDeliveries.insert(ctx, t.db, d)
 	switch {
@@ -120,14 +121,14 @@ func (t *TenantDB) AddReportDelivery(ctx context.Context, d *ReportDelivery) (cr
 // claim on, oldest first.
 func (t *TenantDB) DueReportDeliveries(ctx context.Context, now time.Time, limit int) ([]ReportDelivery, error) {
 	return t.reportDeliveries.list(ctx, t.db, "`state` = 'pending' AND `next_at` <= ? AND (`claim_until` IS NULL OR `claim_until` < ?)",
-		[]any{now, now}, Page{Limit: limit})
+		[]any{now.UTC(), now.UTC()}, Page{Limit: limit})
 }
 
 // ClaimReportDelivery makes holder the only sender of a pending delivery until until.
 // Among instances racing for it exactly one gets true.
 func (t *TenantDB) ClaimReportDelivery(ctx context.Context, id int64, holder string, now, until time.Time) (bool, error) {
 	res, err := t.db.ExecContext(ctx, "UPDATE `report_delivery` SET `claimed_by` = ?, `claim_until` = ? WHERE `id` = ? AND `state` = 'pending' AND (`claim_until` IS NULL OR `claim_until` < ?)",
-		holder, until, id, now)
+		holder, until.UTC(), id, now.UTC())
 	if err != nil {
 		return false, fmt.Errorf("store: cannot claim report delivery %d: %w", id, err)
 	}
@@ -139,6 +140,7 @@ func (t *TenantDB) ClaimReportDelivery(ctx context.Context, id int64, holder str
 // next, or failed (next zero). The claim is released; a holder whose claim was taken over
 // records nothing (ErrConflict).
 func (t *TenantDB) FinishReportDelivery(ctx context.Context, d ReportDelivery, holder string, at time.Time, errText string, next time.Time) error {
+	at, next = at.UTC(), next.UTC()
 	state, nextAt := ReportPending, next
 	var sent *time.Time
 	switch {

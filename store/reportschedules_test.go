@@ -30,14 +30,18 @@ func TestReportDeliveriesOncePerOccurrence(t *testing.T) {
 		if got, err := tdb.ReportSchedules.Get(ctx, sc.ID); err != nil || got.Language != "en" || len(got.Lines) != 0 || got.Recipients[0] != "boss@acme.test" || !got.Covers(7) {
 			t.Fatalf("schedule %+v %v", got, err)
 		}
-		due := time.Date(2026, 3, 1, 14, 0, 0, 0, time.UTC)
+		// A due time in the plant's zone (a shift's end), compared with UTC clocks.
+		due := time.Date(2026, 3, 1, 15, 0, 0, 0, time.FixedZone("CET", 3600))
 		for i, want := range []bool{true, false} {
 			d := store.ReportDelivery{ScheduleID: sc.ID, Occurrence: "1/2026-03-01.1", LineID: 1, Subject: "2026-03-01.1", DueAt: due}
 			if created, err := tdb.AddReportDelivery(ctx, &d); err != nil || created != want {
 				t.Fatalf("add #%d: %v %v", i, created, err)
 			}
 		}
-		now := due.Add(time.Minute)
+		if list, err := tdb.DueReportDeliveries(ctx, due.Add(-time.Minute).UTC(), 10); err != nil || len(list) != 0 {
+			t.Fatalf("due a minute early: %+v %v", list, err)
+		}
+		now := due.Add(time.Minute).UTC()
 		list, err := tdb.DueReportDeliveries(ctx, now, 10)
 		if err != nil || len(list) != 1 {
 			t.Fatalf("due %+v %v", list, err)

@@ -5,10 +5,17 @@ import (
 	"context"
 	"net/http"
 	"net/url"
+	"regexp"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
+	lpclock "github.com/linepulse/linepulse/internal/clock"
+	"github.com/linepulse/linepulse/notify/email"
+	"github.com/linepulse/linepulse/notify/email/emailtest"
+	"github.com/linepulse/linepulse/report"
 	"github.com/linepulse/linepulse/store"
 	"github.com/linepulse/linepulse/store/storetest"
 	"github.com/linepulse/linepulse/stream"
@@ -83,6 +90,69 @@ func TestPlantReportAndSchedules(t *testing.T) {
 		m, err = ev.api.RenderScheduledReport(ctx, ev.acme.ID, sc, store.ReportDelivery{Subject: "2026-12-02"})
 		if err != nil || len(m.Attachments) != 1 || !strings.Contains(m.Subject, "Informe de planta") || !strings.Contains(pdfTexts(m.Attachments[0].Data), "acme line") {
 			t.Fatalf("daily mail %+v %v", m.Subject, err)
+		}
+	})
+}
+
+// TestScheduledMailCarriesTheReport runs two report senders over the API's renderer and the
+// real SMTP test server: the day's plant report (each morning) and the shift report (at the
+// shift's end) arrive once each, as PDF, in the schedule's language.
+func TestScheduledMailCarriesTheReport(t *testing.T) {
+	sqliteOnly(t, func(t *testing.T, e storetest.Engine) {
+		ev := newEnv(t, e)
+		f, _, admin := ev.shiftDay()
+		srv := emailtest.Start(t)
+		sc := srv.Config
+		var ch store.AlertChannel
+		ev.must(http.StatusCreated, req{method: "POST", path: "/api/v1/notification-channels", token: admin, body: map[string]any{"name": "smtp", "kind": "email",
+			"config": map[string]any{"host": sc.Host, "port": sc.Port, "tls": "starttls", "username": sc.Username, "password": sc.Password, "from": "lp@acme.test", "to": []string{"x@acme.test"}}}}, &ch)
+		var ids []int64
+		for _, b := range []map[string]any{
+			{"name": "Mornings", "kind": "daily", "channel_id": ch.ID, "recipients": []string{"plant@acme.test"}, "lines": []int64{}, "hour": 9, "language": "es", "active": true},
+			{"name": "Shift ends", "kind": "shift_end", "channel_id": ch.ID, "recipients": []string{"lead@acme.test"}, "lines": []int64{f.line}, "hour": 0, "language": "en", "active": true},
+		} {
+			ids = append(ids, idOf(t, ev.must(http.StatusCreated, req{method: "POST", path: "/api/v1/report-schedules", token: admin, body: b}, nil)))
+		}
+		// The next day, after its shift ended: yesterday's plant report and today's shift.
+		loc, _ := time.LoadLocation(ev.acme.Config.Timezone)
+		ev.clock.Add(time.Date(2026, 12, 3, 14, 5, 0, 0, loc).Sub(ev.clock.Now()))
+		clk := lpclock.NewFake(ev.clock.Now())
+		senders := make([]*report.Sender, 2)
+		for i := range senders {
+			s, err := report.New(report.Config{Store: ev.st, Render: ev.api.RenderScheduledReport, Calendar: stream.Calendar, Clock: clk, Holder: "instance-" + itoa(int64(i)),
+				Logger: quietLogger(), Mail: func(ctx context.Context, s email.Server, m email.Message) error {
+					s.TLSConfig = sc.TLSConfig // trust the test server's certificate
+					return email.Send(ctx, s, m)
+				}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			senders[i] = s
+		}
+		var wg sync.WaitGroup
+		for range 2 {
+			for _, s := range senders {
+				wg.Add(1)
+				go func() { defer wg.Done(); s.Tick(context.Background()) }()
+			}
+			wg.Wait()
+		}
+		mails := srv.Received()
+		if len(mails) != 2 {
+			t.Fatalf("%d mails, want 2", len(mails))
+		}
+		var got []string
+		for _, m := range mails {
+			data := string(m.Data)
+			if !strings.Contains(data, "application/pdf") {
+				t.Errorf("no PDF attached to %s", m.To)
+			}
+			got = append(got, strings.Join(m.To, ",")+" "+regexp.MustCompile(`X-Linepulse-Report: (\S+)`).FindStringSubmatch(data)[1])
+		}
+		slices.Sort(got)
+		want := []string{"lead@acme.test " + itoa(ids[1]) + "/" + itoa(f.line) + "/2026-12-03." + itoa(f.ids["shifts"]), "plant@acme.test " + itoa(ids[0]) + "/2026-12-02"}
+		if !slices.Equal(got, want) {
+			t.Fatalf("mails %q, want %q", got, want)
 		}
 	})
 }
