@@ -30,7 +30,7 @@ func TestOneMailPerOccurrence(t *testing.T) {
 	storetest.Run(t, func(t *testing.T, e storetest.Engine) {
 		ctx := context.Background()
 		loc, _ := time.LoadLocation("Europe/Madrid")
-		clk := clock.NewFake(time.Date(2026, 3, 2, 12, 0, 0, 0, loc))
+		clk := clock.NewFake(time.Date(2026, 3, 2, 12, 0, 0, 0, loc).UTC()) // a server clock in UTC, shifts in the plant's zone
 		st := e.Open(t, func(c *store.Config) { c.Now = clk.Now })
 		tdb := storetest.Tenant(t, st, "acme")
 		srv := emailtest.Start(t)
