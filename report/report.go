@@ -57,7 +57,9 @@ type Config struct {
 	// Lookback is how old an occurrence that fell due while nobody ran may be and still be
 	// sent. Default 6h.
 	Lookback time.Duration
-	// ClaimTTL is how long a claim lasts (longer than rendering and sending). Default 5m.
+	// ClaimTTL is how long a claim lasts: it must outlast rendering and sending (Send gives
+	// up after 30 s), or another instance takes the delivery over and mails it again.
+	// Default 5m.
 	ClaimTTL time.Duration
 	// Backoff is the wait after the first failed attempt, doubled after each. Default 1m.
 	Backoff time.Duration

@@ -74,7 +74,8 @@ func TestOneMailPerOccurrence(t *testing.T) {
 		}
 		start := func(holder string) context.CancelFunc {
 			snd, err := report.New(report.Config{Store: st, Render: render, Calendar: stream.Calendar, Mail: mail, Clock: clk, Holder: holder,
-				Interval: time.Minute, Backoff: time.Minute, Logger: slog.New(slog.DiscardHandler)})
+				// The fake time runs ahead of a sender still mailing: a claim must outlive that.
+				Interval: time.Minute, Backoff: time.Minute, ClaimTTL: 24 * time.Hour, Logger: slog.New(slog.DiscardHandler)})
 			if err != nil {
 				t.Fatal(err)
 			}
