@@ -159,7 +159,9 @@ type UserQuery struct {
 	Line         int64      `json:"line"`
 	IntervalType string     `json:"interval_type"`
 	Filters      JSON       `json:"filters"`
-	CreatedAt    time.Time  `json:"created_at"`
+	// Name makes the query a saved view ("" = history).
+	Name      string    `json:"name"`
+	CreatedAt time.Time `json:"created_at"`
 }
 
 // Widget is a WIDGET_CATALOG entry; required_params is a JSON Schema.
@@ -215,10 +217,10 @@ func newGlobalTables(d dialect) globalTables {
 			func(l *UserLogin) []any {
 				return []any{&l.UserID, &l.TenantID, &l.SessionID, &l.LoginAt, &l.LogoutAt, &l.IP, &l.UserAgent}
 			}),
-		query: newTable(d, "user_query", []string{"tenant_id", "user_id", "sql_query", "start_date", "end_date", "line", "interval_type", "filters", "created_at"},
+		query: newTable(d, "user_query", []string{"tenant_id", "user_id", "sql_query", "start_date", "end_date", "line", "interval_type", "filters", "name", "created_at"},
 			func(q *UserQuery) *int64 { return &q.ID },
 			func(q *UserQuery) []any {
-				return []any{&q.TenantID, &q.UserID, &q.SQLQuery, &q.StartDate, &q.EndDate, &q.Line, &q.IntervalType, &q.Filters, &q.CreatedAt}
+				return []any{&q.TenantID, &q.UserID, &q.SQLQuery, &q.StartDate, &q.EndDate, &q.Line, &q.IntervalType, &q.Filters, &q.Name, &q.CreatedAt}
 			}),
 		widget: newTable(d, "widget_catalog", []string{"widget_type", "name", "description", "required_params"},
 			func(w *Widget) *int64 { return &w.ID },

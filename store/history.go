@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -200,4 +201,49 @@ func (t *TenantDB) FirstProduction(ctx context.Context, lineID int64, from, to t
 		return time.Time{}, false, fmt.Errorf("store: cannot find the first production of line %d: %w", lineID, err)
 	}
 	return time.UnixMilli(m.Int64*60000 + ms.Int64).UTC(), true, nil
+}
+
+// maxWindowsPerQuery bounds the UNION ALL terms of one FirstProductions statement (SQLite
+// allows 500 compound terms).
+const maxWindowsPerQuery = 200
+
+// FirstProductions answers FirstProduction for many ranges of one line at once: one
+// statement (per maxWindowsPerQuery ranges) instead of one per range. firsts[i] is the
+// first production in ranges[i] ([2]time.Time{from, to}), the zero time when there is none.
+func (t *TenantDB) FirstProductions(ctx context.Context, lineID int64, ranges [][2]time.Time) ([]time.Time, error) {
+	out := make([]time.Time, 0, len(ranges))
+	for len(ranges) > 0 {
+		part := ranges[:min(len(ranges), maxWindowsPerQuery)]
+		ranges = ranges[len(part):]
+		terms := make([]string, len(part))
+		args := make([]any, 0, 3*len(part))
+		for i, r := range part {
+			terms[i] = "SELECT " + strconv.Itoa(i) + " AS `k`, (SELECT MIN(`minute` * 60000 + `first_ms`) FROM `production_minute` " +
+				"WHERE `line_id` = ? AND `minute` >= ? AND `minute` < ? AND `total` > 0) AS `f`"
+			args = append(args, lineID, floorMinute(r[0]), ceilMinute(r[1]))
+		}
+		rows, err := t.db.QueryContext(ctx, strings.Join(terms, " UNION ALL "), args...)
+		if err != nil {
+			return nil, fmt.Errorf("store: cannot find the first productions of line %d: %w", lineID, err)
+		}
+		firsts := make([]time.Time, len(part))
+		for rows.Next() {
+			var k int
+			var f sql.NullInt64
+			if err := rows.Scan(&k, &f); err != nil {
+				rows.Close()
+				return nil, fmt.Errorf("store: cannot find the first productions of line %d: %w", lineID, err)
+			}
+			if f.Valid && k >= 0 && k < len(firsts) {
+				firsts[k] = time.UnixMilli(f.Int64).UTC()
+			}
+		}
+		err = rows.Err()
+		rows.Close()
+		if err != nil {
+			return nil, fmt.Errorf("store: cannot find the first productions of line %d: %w", lineID, err)
+		}
+		out = append(out, firsts...)
+	}
+	return out, nil
 }

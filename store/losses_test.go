@@ -3,6 +3,7 @@ package store_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"testing"
 	"time"
 
@@ -80,7 +81,7 @@ func TestUserQueriesAreTheUsers(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		qs, err := s.ListUserQueries(ctx, ten.ID, 7, store.Page{})
+		qs, err := s.ListUserQueries(ctx, ten.ID, 7, store.QueriesAll, store.Page{})
 		if err != nil || len(qs) != 2 || qs[0].UserID != 7 || qs[1].UserID != 7 {
 			t.Fatalf("user 7's queries %+v %v", qs, err)
 		}
@@ -92,6 +93,80 @@ func TestUserQueriesAreTheUsers(t *testing.T) {
 		}
 		if q, err := s.GetUserQuery(ctx, ten.ID, 7, qs[0].ID); err != nil || q.ID != qs[0].ID {
 			t.Errorf("own query %+v %v", q, err)
+		}
+		// Naming one makes it a saved view; another user's cannot be named.
+		if q, err := s.NameUserQuery(ctx, ten.ID, 7, qs[1].ID, "Line 1 this week"); err != nil || q.Name != "Line 1 this week" {
+			t.Fatalf("named %+v %v", q, err)
+		}
+		if _, err := s.NameUserQuery(ctx, ten.ID, 8, qs[0].ID, "mine now"); !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("naming another user's query: %v", err)
+		}
+		var ve *store.ValidationError
+		if _, err := s.NameUserQuery(ctx, ten.ID, 7, qs[0].ID, "two\nlines"); !errors.As(err, &ve) {
+			t.Errorf("a bad name: %v", err)
+		}
+		for which, want := range map[string][]int64{store.QueriesSaved: {qs[1].ID}, store.QueriesHistory: {qs[0].ID}, store.QueriesAll: {qs[0].ID, qs[1].ID}} {
+			got, err := s.ListUserQueries(ctx, ten.ID, 7, which, store.Page{})
+			var ids []int64
+			for _, q := range got {
+				ids = append(ids, q.ID)
+			}
+			if err != nil || fmt.Sprint(ids) != fmt.Sprint(want) {
+				t.Errorf("%q queries %v %v, want %v", which, ids, err, want)
+			}
+		}
+		if got, _ := s.GetUserQuery(ctx, ten.ID, 7, qs[0].ID); got.Name != "" {
+			t.Errorf("another user's attempt renamed it: %+v", got)
+		}
+	})
+}
+
+// TestFirstProductionsInOneQuery answers many ranges at once exactly as FirstProduction
+// answers each, empty ranges and more ranges than one statement takes included.
+func TestFirstProductionsInOneQuery(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, e storetest.Engine) {
+		ctx := context.Background()
+		s := e.Open(t)
+		tdb := storetest.Tenant(t, s, "acme")
+		l := newLine(t, tdb)
+		w, err := tdb.NewWriterPool(ctx, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer w.Close()
+		base := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
+		var batch []store.Detection
+		for i := 0; i < 300; i++ { // every 7 minutes and 13 seconds
+			batch = append(batch, store.Detection{ID: uint64(i + 1), At: base.Add(time.Duration(i) * (7*time.Minute + 13*time.Second)), Area: 1, Product: 1, OK: true})
+		}
+		if _, err := tdb.WriteDetections(ctx, w, l.ID, batch); err != nil {
+			t.Fatal(err)
+		}
+		var ranges [][2]time.Time
+		for i := 0; i < 450; i++ { // overlapping ranges of 5 minutes, some empty, some past the data
+			from := base.Add(time.Duration(i) * 5 * time.Minute)
+			ranges = append(ranges, [2]time.Time{from, from.Add(5 * time.Minute)})
+		}
+		got, err := tdb.FirstProductions(ctx, l.ID, ranges)
+		if err != nil || len(got) != len(ranges) {
+			t.Fatalf("%d firsts, %v", len(got), err)
+		}
+		empty := 0
+		for i, r := range ranges {
+			want, ok, err := tdb.FirstProduction(ctx, l.ID, r[0], r[1])
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !ok {
+				want = time.Time{}
+				empty++
+			}
+			if !got[i].Equal(want) {
+				t.Fatalf("range %d %v: %v, FirstProduction says %v", i, r, got[i], want)
+			}
+		}
+		if empty == 0 || empty == len(ranges) {
+			t.Fatalf("%d empty ranges of %d: the test does not test", empty, len(ranges))
 		}
 	})
 }

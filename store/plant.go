@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 )
@@ -365,4 +366,16 @@ func (t *TenantDB) MonitorSamples(ctx context.Context, node string, from, to tim
 		out = append(out, m)
 	}
 	return out, rows.Err()
+}
+
+// IncidentsIn lists the incidents of a line that occurred in [from, to), oldest first
+// (at most MaxPageSize: a report shows a shift's or a day's).
+func (t *TenantDB) IncidentsIn(ctx context.Context, lineID int64, from, to time.Time) ([]Incident, error) {
+	list, err := t.Incidents.tab.list(ctx, t.db, "`line_id` = ? AND `occurred_at` >= ? AND `occurred_at` < ?",
+		[]any{lineID, from.UTC(), to.UTC()}, Page{Limit: MaxPageSize})
+	if err != nil {
+		return nil, err
+	}
+	slices.SortStableFunc(list, func(a, b Incident) int { return a.OccurredAt.Compare(b.OccurredAt) })
+	return list, nil
 }

@@ -31,6 +31,9 @@ type TenantDB struct {
 	AlertChannels Collection[AlertChannel, *AlertChannel]
 	AlertRules    Collection[AlertRule, *AlertRule]
 	alerting      alertTables
+	// ReportSchedules are the scheduled report mails; reportDeliveries their occurrences.
+	ReportSchedules  Collection[ReportSchedule, *ReportSchedule]
+	reportDeliveries *table[ReportDelivery]
 }
 
 func newTenantDB(s *Store, ten Tenant, db *sql.DB) *TenantDB {
@@ -88,6 +91,7 @@ func newTenantDB(s *Store, ten Tenant, db *sql.DB) *TenantDB {
 			return []any{&c.CameraID, &c.UserID, &c.Action, &c.Reason, &c.GPUUsage, &c.OccurredAt}
 		})}
 	newAlertCollections(t)
+	newReportTables(t)
 	return t
 }
 

@@ -477,17 +477,46 @@ func (lc lineCtx) report(sp stopSet, m made, from, to time.Time) OEEReport {
 // range's start); else the line's first detection in [from, to); else to. Planned time
 // before it that no downtime event covers is unmonitored.
 func (h *History) firstData(ctx context.Context, lc lineCtx, from, to time.Time) (time.Time, error) {
-	if thr := lc.line.DowntimeThreshold(); thr > 0 {
-		_, before, err := lc.tdb.FirstProduction(ctx, lc.line.ID, from.Add(-thr), from)
-		if err != nil || before {
-			return from, err
+	f, err := h.firstDataOf(ctx, lc, []ProductionBucket{{Start: from, End: to}})
+	if err != nil {
+		return time.Time{}, err
+	}
+	return f[0], nil
+}
+
+// firstDataOf is firstData of many ranges of a line ([Start, End) of each span) from one
+// store query: the production just before each range (within the downtime threshold) and
+// the first inside it.
+func (h *History) firstDataOf(ctx context.Context, lc lineCtx, spans []ProductionBucket) ([]time.Time, error) {
+	thr := lc.line.DowntimeThreshold()
+	ranges := make([][2]time.Time, 0, 2*len(spans))
+	for _, sp := range spans {
+		ranges = append(ranges, [2]time.Time{sp.Start, sp.End})
+		if thr > 0 {
+			ranges = append(ranges, [2]time.Time{sp.Start.Add(-thr), sp.Start})
 		}
 	}
-	first, ok, err := lc.tdb.FirstProduction(ctx, lc.line.ID, from, to)
-	if err != nil || !ok {
-		return to, err
+	firsts, err := lc.tdb.FirstProductions(ctx, lc.line.ID, ranges)
+	if err != nil {
+		return nil, err
 	}
-	return later(first, from), nil
+	out := make([]time.Time, len(spans))
+	for i, sp := range spans {
+		k := i
+		if thr > 0 {
+			k = 2 * i
+			if !firsts[k+1].IsZero() { // produced just before: monitored from the start
+				out[i] = sp.Start
+				continue
+			}
+		}
+		if firsts[k].IsZero() {
+			out[i] = sp.End
+		} else {
+			out[i] = later(firsts[k], sp.Start)
+		}
+	}
+	return out, nil
 }
 
 // PlannedOverlap is the length of [s, e) inside the intervals (planned production time as

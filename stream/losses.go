@@ -167,6 +167,10 @@ func (h *History) finishedShifts(ctx context.Context, lc lineCtx, cal *shiftcal.
 	if err != nil {
 		return nil, err
 	}
+	firsts, err := h.firstDataOf(ctx, lc, spans)
+	if err != nil {
+		return nil, err
+	}
 	for i, in := range insts {
 		end := spans[i].End
 		sp := stopSet{cal: cal, planned: cal.PlannedIntervals(lineID, in.Start, end), evs: evs}
@@ -178,11 +182,7 @@ func (h *History) finishedShifts(ctx context.Context, lc lineCtx, cal *shiftcal.
 				sp.stops = append(sp.stops, clippedStop{ev, d})
 			}
 		}
-		firstData, err := h.firstData(ctx, lc, in.Start, end)
-		if err != nil {
-			return nil, err
-		}
-		sp.setUnmonitored(in.Start, firstData, now)
+		sp.setUnmonitored(in.Start, firsts[i], now)
 		var m made
 		first, last := minuteOf(in.Start, false), minuteOf(end, true)
 		k := sort.Search(len(rows), func(k int) bool { return rows[k].Minute >= first })

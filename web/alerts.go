@@ -123,20 +123,32 @@ func (a *API) ruleOps() ops[store.AlertRule] {
 // checkRule checks that a rule's channels and lines exist in the caller's tenant (the
 // store's check, shared with the CLI) and that the lines are within its permissions.
 func checkRule(c *call, v, _ *store.AlertRule) error {
-	var errs []error
-	for _, l := range v.Lines {
-		if l > 0 && c.seeLine(l) != nil {
-			errs = append(errs, fieldErr("lines", "no such line"))
+	errs := c.lineListErrs(v.Lines, func(l int64) error {
+		if l > 0 {
+			return c.seeLine(l)
 		}
-	}
-	if len(v.Lines) == 0 && c.p.Lines != nil {
-		errs = append(errs, fieldErr("lines", "your permissions are limited to some lines: name them"))
-	}
+		return nil
+	})
 	t, err := c.tenant()
 	if err != nil {
 		return err
 	}
 	return checks(append(errs, t.CheckRuleRefs(c.r.Context(), v))...)
+}
+
+// lineListErrs checks a "lines" field (empty = every line): each line passes check, and a
+// caller limited to some lines names them.
+func (c *call) lineListErrs(lines []int64, check func(int64) error) []error {
+	var errs []error
+	for _, l := range lines {
+		if check(l) != nil {
+			errs = append(errs, fieldErr("lines", "no such line"))
+		}
+	}
+	if len(lines) == 0 && c.p.Lines != nil {
+		errs = append(errs, fieldErr("lines", "your permissions are limited to some lines: name them"))
+	}
+	return errs
 }
 
 // alert reads the {id} alert, not found when it is on a line the caller may not see.

@@ -23,13 +23,14 @@ type fixture struct {
 
 // refs are the ids a request body may reference.
 type refs struct {
-	line, area, camera, failure, dashboard, event, channel, product, shift int64
-	failureCode                                                            string
+	line, area, camera, failure, dashboard, event, channel, product, shift, mailChannel int64
+	failureCode                                                                         string
 }
 
 func (f fixture) refs() refs {
 	return refs{line: f.line, area: f.ids["areas"], camera: f.ids["cameras"], failure: f.ids["failures"],
-		dashboard: f.ids["dashboards"], event: f.event, channel: f.ids["notification-channels"], product: f.ids["products"], failureCode: f.failureCode, shift: f.ids["shifts"]}
+		dashboard: f.ids["dashboards"], event: f.event, channel: f.ids["notification-channels"], product: f.ids["products"],
+		mailChannel: f.ids["mail-channel"], failureCode: f.failureCode, shift: f.ids["shifts"]}
 }
 
 // bodies returns a complete, valid body per resource (create and replace), named with
@@ -71,13 +72,18 @@ func bodies(name string, r refs) map[string]map[string]any {
 			"config": map[string]any{"url": "https://example.test/" + name, "secret": "s-" + name, "format": "generic"}},
 		"alert-rules": {"name": name + " rule", "kind": "line_down", "severity": "critical", "lines": []int64{r.line}, "after": "30s",
 			"channels": []int64{r.channel}, "active": true},
-		"alerts": {"comment": name + " ack"},
+		"alerts":  {"comment": name + " ack"},
+		"queries": {"name": name + " view"},
+		"mail-channel": {"name": name + " mail", "kind": "email",
+			"config": map[string]any{"host": "smtp.example.test", "port": 587, "from": "lp@example.test", "to": []string{"a@example.test"}}},
+		"report-schedules": {"name": name + " reports", "kind": "shift_end", "channel_id": r.mailChannel, "recipients": []string{"boss@example.test"},
+			"lines": []int64{r.line}, "hour": 6, "language": "es", "active": true},
 	}
 }
 
 // createOrder lists resources in dependency order.
 var createOrder = []string{"lines", "areas", "products", "failures", "shifts", "filters", "cameras", "camera-areas",
-	"camera-events", "dashboards", "devices", "kiosks", "users", "notification-channels", "alert-rules"}
+	"camera-events", "dashboards", "devices", "kiosks", "users", "notification-channels", "alert-rules", "report-schedules"}
 
 // plant creates one of every tenant object through the API as the tenant's admin.
 func (ev *env) plant(ten store.Tenant, admin, name string) fixture {
@@ -106,6 +112,9 @@ func (ev *env) plant(ten store.Tenant, admin, name string) fixture {
 				ev.t.Fatal(err)
 			}
 			f.event = de.ID
+		case "notification-channels": // and an e-mail one, for the report schedules
+			got := ev.must(http.StatusCreated, req{method: "POST", path: "/api/v1/notification-channels", token: admin, body: bodies(name, r)["mail-channel"]}, nil)
+			f.ids["mail-channel"] = idOf(ev.t, got)
 		case "kiosks":
 			var kc struct {
 				Token string `json:"token"`

@@ -25,20 +25,7 @@ import (
 func TestLossEndpoints(t *testing.T) {
 	storetest.Run(t, func(t *testing.T, e storetest.Engine) {
 		ev := newEnv(t, e)
-		loc, err := time.LoadLocation(ev.acme.Config.Timezone)
-		if err != nil {
-			t.Fatal(err)
-		}
-		// The fixture's stop starts 2 h before now: 13:00 local, inside the shift.
-		ev.clock.Add(time.Date(2026, 12, 2, 15, 0, 0, 0, loc).Sub(ev.clock.Now()))
-		admin := ev.token("acme", "tenant_admin")
-		f := ev.plant(ev.acme, admin, "acme")
-		day := time.Date(2026, 12, 2, 0, 0, 0, 0, loc)
-		var dets []store.Detection
-		for ts := day.Add(6 * time.Hour); ts.Before(day.Add(13 * time.Hour)); ts = ts.Add(10 * time.Second) {
-			dets = append(dets, store.Detection{ID: uint64(len(dets) + 1), At: ts, Area: f.ids["areas"], Product: f.ids["products"], OK: len(dets)%100 != 50})
-		}
-		ev.write(ev.acme.ID, f.line, dets)
+		f, day, admin := ev.shiftDay()
 		viewer := ev.token("acme", "viewer")
 		lp := "/api/v1/lines/" + itoa(f.line)
 		rng := url.Values{"from": {day.Format(time.RFC3339)}, "to": {day.Add(24 * time.Hour).Format(time.RFC3339)}}
@@ -180,6 +167,28 @@ func TestLossEndpoints(t *testing.T) {
 	})
 }
 
+// shiftDay sets the clock to Wednesday 2026-12-02 15:00 in the tenant's zone, creates the
+// fixture (its stop starts 2 h before now: 13:00 local, inside the shift) and writes a
+// detection every 10 s from 06:00 to 13:00, every 100th a reject. It returns the fixture,
+// the day's local midnight and a tenant admin's token (taken after the clock moved).
+func (ev *env) shiftDay() (fixture, time.Time, string) {
+	ev.t.Helper()
+	loc, err := time.LoadLocation(ev.acme.Config.Timezone)
+	if err != nil {
+		ev.t.Fatal(err)
+	}
+	ev.clock.Add(time.Date(2026, 12, 2, 15, 0, 0, 0, loc).Sub(ev.clock.Now()))
+	admin := ev.token("acme", "tenant_admin")
+	f := ev.plant(ev.acme, admin, "acme")
+	day := time.Date(2026, 12, 2, 0, 0, 0, 0, loc)
+	var dets []store.Detection
+	for ts := day.Add(6 * time.Hour); ts.Before(day.Add(13 * time.Hour)); ts = ts.Add(10 * time.Second) {
+		dets = append(dets, store.Detection{ID: uint64(len(dets) + 1), At: ts, Area: f.ids["areas"], Product: f.ids["products"], OK: len(dets)%100 != 50})
+	}
+	ev.write(ev.acme.ID, f.line, dets)
+	return f, day, admin
+}
+
 // write stores detections of a line as the ingest writer does (rollups included).
 func (ev *env) write(tenantID, line int64, dets []store.Detection) {
 	ev.t.Helper()
@@ -265,6 +274,28 @@ func TestQueryHistory(t *testing.T) {
 				continue
 			}
 			t.Fatalf("the admin sees the viewer's query %+v", it)
+		}
+
+		// Saved views: the viewer names one of its queries; it lists apart from the history;
+		// another user's id is not found, and the name stays.
+		view := "/api/v1/queries/" + itoa(hist.Items[0].ID)
+		var named store.UserQuery
+		ev.must(http.StatusOK, req{method: "PUT", path: view, token: viewer, body: map[string]any{"name": "  Line output by hour "}}, &named)
+		if named.Name != "Line output by hour" || named.ID != hist.Items[0].ID {
+			t.Fatalf("named %+v", named)
+		}
+		ev.must(http.StatusNotFound, req{method: "PUT", path: view, token: admin, body: map[string]any{"name": "taken"}}, nil)
+		ev.must(http.StatusNotFound, req{method: "PUT", path: view, token: ev.token("beta", "tenant_admin"), body: map[string]any{"name": "taken"}}, nil)
+		ev.must(http.StatusBadRequest, req{method: "PUT", path: view, token: viewer, body: map[string]any{}}, nil)
+		ev.must(http.StatusBadRequest, req{method: "PUT", path: view, token: viewer, body: map[string]any{"name": strings.Repeat("x", 201)}}, nil)
+		var saved, history web.Page[store.UserQuery]
+		ev.must(http.StatusOK, req{method: "GET", path: "/api/v1/queries?saved=true", token: viewer}, &saved)
+		ev.must(http.StatusOK, req{method: "GET", path: "/api/v1/queries?saved=false", token: viewer}, &history)
+		if len(saved.Items) != 1 || saved.Items[0].Name != "Line output by hour" || slices.ContainsFunc(history.Items, func(q store.UserQuery) bool { return q.ID == named.ID }) {
+			t.Fatalf("saved %+v, history %+v", saved.Items, history.Items)
+		}
+		if !contains(ev.auditActions(ev.acme.ID), "query.name") {
+			t.Fatalf("naming not audited: %v", ev.auditActions(ev.acme.ID))
 		}
 	})
 }

@@ -3,6 +3,7 @@ package web
 import (
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -14,11 +15,19 @@ import (
 // parameters (range, line, interval, filters), listed and run again from them.
 func (a *API) queryRoutes() []*Route {
 	return []*Route{
-		{Method: "GET", Path: "/api/v1/queries", Summary: "The caller's data queries, oldest first (its history)", Tag: "data",
-			Action: ActDataRead, Resource: "queries", Resp: Page[store.UserQuery]{}, List: true, handle: a.handleQueries, Query: pageParams},
+		{Method: "GET", Path: "/api/v1/queries", Summary: "The caller's data queries, oldest first: its saved (named) views and its history", Tag: "data",
+			Action: ActDataRead, Resource: "queries", Resp: Page[store.UserQuery]{}, List: true, handle: a.handleQueries,
+			Query: append(slices.Clone(pageParams), Param{Name: "saved", Type: "boolean", Desc: "true: only the saved (named) views; false: only the history; default both"})},
+		{Method: "PUT", Path: "/api/v1/queries/{id}", Summary: "Name (save as a view) or rename one of the caller's queries; an empty name returns it to the history", Tag: "data",
+			Action: ActDataRead, Resource: "queries", Body: QueryNameInput{}, Resp: store.UserQuery{}, handle: a.handleNameQuery},
 		{Method: "POST", Path: "/api/v1/queries/{id}/run", Summary: "Run one of the caller's recorded queries again with its parameters", Tag: "data",
-			Action: ActDataRead, Resource: "queries", Resp: map[string]any{}, handle: a.handleRunQuery},
+			Action: ActDataRead, Resource: "queries", Resp: map[string]any{}, handle: a.handleRunQuery, ReadOnly: true},
 	}
+}
+
+// QueryNameInput is the body of PUT /api/v1/queries/{id}.
+type QueryNameInput struct {
+	Name *string `json:"name"` // required: at most 200 bytes, one line; "" = history again
 }
 
 func (a *API) handleQueries(c *call) error {
@@ -26,7 +35,16 @@ func (a *API) handleQueries(c *call) error {
 	if err != nil {
 		return err
 	}
-	qs, err := a.st.ListUserQueries(c.r.Context(), c.p.TenantID, c.p.UserID, p)
+	which := store.QueriesAll
+	switch saved, err := c.q.oneOf("saved", "", "true", "false"); {
+	case err != nil:
+		return err
+	case saved == "true":
+		which = store.QueriesSaved
+	case saved == "false":
+		which = store.QueriesHistory
+	}
+	qs, err := a.st.ListUserQueries(c.r.Context(), c.p.TenantID, c.p.UserID, which, p)
 	return replyList(c, p, qs, err, func(q *store.UserQuery) int64 { return q.ID })
 }
 
@@ -47,6 +65,31 @@ func (a *API) rerunnable(kind string) (func(*call) error, []string) {
 		return a.handlePareto, []string{"group", "lines"}
 	}
 	return nil, nil
+}
+
+func (a *API) handleNameQuery(c *call) error {
+	id, err := c.pathID("id")
+	if err != nil {
+		return err
+	}
+	var in QueryNameInput
+	if err := c.decode(&in); err != nil {
+		return err
+	}
+	if in.Name == nil {
+		return fieldErr("name", "is required (\"\" returns the query to the history)")
+	}
+	ctx := c.r.Context()
+	before, err := a.st.GetUserQuery(ctx, c.p.TenantID, c.p.UserID, id)
+	if err != nil {
+		return err
+	}
+	q, err := a.st.NameUserQuery(ctx, c.p.TenantID, c.p.UserID, id, strings.TrimSpace(*in.Name))
+	if err != nil {
+		return err
+	}
+	a.audit(ctx, c.p.TenantID, c.p.UserID, "query.name", c.ip, map[string]any{"id": id, "before": before.Name, "after": q.Name})
+	return c.reply(q)
 }
 
 func (a *API) handleRunQuery(c *call) error {

@@ -2,8 +2,10 @@ package web
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"net/http"
+	"strconv"
 	"sync"
 	"time"
 
@@ -19,9 +21,16 @@ import (
 // waterfall, its Pareto, and the line (name, targets). The PDF, the CSV and the printable
 // page all render this one value.
 type ShiftReport struct {
+	// Tenant is the plant's name and Zone its IANA time zone: the report's local times.
+	Tenant string             `json:"tenant"`
+	Zone   string             `json:"zone"`
 	Line   store.Line         `json:"line"`
 	Shift  stream.ShiftDetail `json:"shift"`
 	Pareto loss.Pareto        `json:"pareto"`
+	// Production is the instance's production per hour (the page's chart).
+	Production []stream.ProductionBucket `json:"production"`
+	// Incidents are the line's incidents that occurred during the instance.
+	Incidents []store.Incident `json:"incidents"`
 }
 
 var catalog = sync.OnceValues(i18n.Embedded)
@@ -30,6 +39,8 @@ func (a *API) reportRoutes() []*Route {
 	p := "/api/v1/lines/{id}/shifts/{instance}/report"
 	lang := []Param{{Name: "lang", Type: "string", Enum: []string{"en", "es"}, Desc: "language of the labels; default the tenant's"}}
 	return []*Route{
+		{Method: "GET", Path: p, Summary: "Shift report as JSON: what the printable page, the PDF and the CSV show (figures, stops, Pareto, production per hour, incidents)", Tag: "data",
+			Action: ActDataRead, Resource: "lines", Resp: ShiftReport{}, handle: a.handleReport},
 		{Method: "GET", Path: p + ".pdf", Summary: "Shift report as PDF (OEE, A, P, Q against targets, counts, loss waterfall, Pareto, stops and comments)", Tag: "data",
 			Action: ActDataRead, Resource: "lines", Resp: "application/pdf", handle: a.handleReportPDF, Query: lang},
 		{Method: "GET", Path: p + ".csv", Summary: "Shift report as CSV: the figures, the loss waterfall and the stops", Tag: "data",
@@ -39,7 +50,7 @@ func (a *API) reportRoutes() []*Route {
 
 // shiftReport gathers a report (recorded in USER_QUERY as kind).
 func (a *API) shiftReport(c *call, kind string) (ShiftReport, error) {
-	la, id, err := a.lossQuery(c)
+	_, id, err := a.lossQuery(c)
 	if err != nil {
 		return ShiftReport{}, err
 	}
@@ -48,50 +59,136 @@ func (a *API) shiftReport(c *call, kind string) (ShiftReport, error) {
 		return ShiftReport{}, fieldErr("instance", "must be a shift instance id such as 2026-12-01.1")
 	}
 	c.recordQuery(id, nil, nil, "shift", map[string]any{"kind": kind, "instance": inst})
-	ctx := c.r.Context()
-	d, err := la.Shift(ctx, c.p.TenantID, id, inst)
-	if err != nil {
-		return ShiftReport{}, err
-	}
-	p, err := la.Pareto(ctx, c.p.TenantID, []int64{id}, d.From, d.To, stream.GroupReason)
-	if err != nil {
-		return ShiftReport{}, err
-	}
 	t, err := c.tenant()
 	if err != nil {
 		return ShiftReport{}, err
 	}
-	l, err := t.GetLine(ctx, id)
-	return ShiftReport{Line: l, Shift: d, Pareto: p}, err
+	return a.buildShiftReport(c.r.Context(), t, id, inst)
 }
+
+// buildShiftReport gathers the shift report of a line's instance (the line exists; the
+// caller's permissions are checked).
+func (a *API) buildShiftReport(ctx context.Context, t *store.TenantDB, lineID int64, inst string) (ShiftReport, error) {
+	la, err := a.lossAnalytics()
+	if err != nil {
+		return ShiftReport{}, err
+	}
+	tenantID := t.ID()
+	d, err := la.Shift(ctx, tenantID, lineID, inst)
+	if err != nil {
+		return ShiftReport{}, err
+	}
+	p, err := la.Pareto(ctx, tenantID, []int64{lineID}, d.From, d.To, stream.GroupReason)
+	if err != nil {
+		return ShiftReport{}, err
+	}
+	l, err := t.GetLine(ctx, lineID)
+	if err != nil {
+		return ShiftReport{}, err
+	}
+	prod, err := a.deps.Analytics.Production(ctx, tenantID, lineID, d.From, d.To, "hour")
+	if err != nil {
+		return ShiftReport{}, err
+	}
+	inc, err := t.IncidentsIn(ctx, lineID, d.From, d.To)
+	if err != nil {
+		return ShiftReport{}, err
+	}
+	return ShiftReport{Tenant: t.Tenant().Name, Zone: zoneOf(t).String(), Line: l, Shift: d, Pareto: p, Production: prod, Incidents: inc}, nil
+}
+
+func (a *API) handleReport(c *call) error {
+	rep, err := a.shiftReport(c, "report")
+	if err != nil {
+		return err
+	}
+	return c.reply(rep)
+}
+
+// ShiftReportFor is the shift report of the printable page (web/ui): the same checks and
+// figures as GET /api/v1/lines/{id}/shifts/{instance}/report for the page request's
+// session. Its errors carry their HTTP status (ErrorStatus).
+func (a *API) ShiftReportFor(r *http.Request, lineID int64, instance string) (ShiftReport, error) {
+	r = r.Clone(r.Context())
+	r.SetPathValue("id", strconv.FormatInt(lineID, 10))
+	r.SetPathValue("instance", instance)
+	c, err := a.pageCall(r, "GET /api/v1/lines/{id}/shifts/{instance}/report")
+	if err != nil {
+		return ShiftReport{}, err
+	}
+	return a.shiftReport(c, "report.page")
+}
+
+// pageCall authenticates and authorizes a page request of the UI as the API route named
+// by its pattern ("GET /api/v1/..."), so a page shows only what that route would answer.
+func (a *API) pageCall(r *http.Request, pattern string) (*call, error) {
+	var rt *Route
+	for _, x := range a.routes {
+		if x.Method+" "+x.Path == pattern {
+			rt = x
+		}
+	}
+	if rt == nil {
+		return nil, fmt.Errorf("cannot serve a page: no route %s", pattern)
+	}
+	c := &call{a: a, r: r, route: rt, ip: a.clientIP(r), q: query{vals: map[string]string{}}}
+	if err := c.authenticate(); err != nil {
+		return nil, err
+	}
+	if err := c.authorize(); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// ErrorStatus is the HTTP status the API answers err with (404 for another tenant's line).
+func ErrorStatus(err error) int { return errorOf(err).status }
 
 func (a *API) handleReportPDF(c *call) error {
 	rep, err := a.shiftReport(c, "report.pdf")
 	if err != nil {
 		return err
 	}
-	lang, err := c.q.oneOf("lang", "", "en", "es")
+	return c.answerPDF(fmt.Sprintf("shift-%d-%s.pdf", rep.Line.ID, rep.Shift.ID), func(w *bytes.Buffer, cat *i18n.Catalog, lang string, loc *time.Location, now time.Time) error {
+		return ShiftPDF(w, cat, lang, loc, now, rep)
+	})
+}
+
+// answerPDF renders a PDF in the ?lang of the request and answers it, named name.
+func (c *call) answerPDF(name string, render func(w *bytes.Buffer, cat *i18n.Catalog, lang string, loc *time.Location, now time.Time) error) error {
+	lang, err := c.reportLang()
 	if err != nil {
 		return err
-	}
-	if lang == "" {
-		lang = "en"
-		if t, err := c.tenant(); err == nil && t.Tenant().Config.Language == "es" {
-			lang = "es"
-		}
 	}
 	cat, err := catalog()
 	if err != nil {
 		return err
 	}
 	var buf bytes.Buffer
-	if err := ShiftPDF(&buf, cat, lang, c.tenantZone(), a.cfg.Now(), rep); err != nil {
+	if err := render(&buf, cat, lang, c.tenantZone(), c.a.cfg.Now()); err != nil {
 		return err
 	}
+	return c.writePDF(name, buf.Bytes())
+}
+
+// reportLang is the ?lang of a PDF, else the tenant's language, else English.
+func (c *call) reportLang() (string, error) {
+	lang, err := c.q.oneOf("lang", "", "en", "es")
+	if err != nil || lang != "" {
+		return lang, err
+	}
+	if t, err := c.tenant(); err == nil && t.Tenant().Config.Language == "es" {
+		return "es", nil
+	}
+	return "en", nil
+}
+
+// writePDF answers a PDF shown in the browser, named name when saved.
+func (c *call) writePDF(name string, pdf []byte) error {
 	c.w.Header().Set("Content-Type", "application/pdf")
-	c.w.Header().Set("Content-Disposition", fmt.Sprintf(`inline; filename="shift-%d-%s.pdf"`, rep.Line.ID, rep.Shift.ID))
+	c.w.Header().Set("Content-Disposition", `inline; filename="`+name+`"`)
 	c.w.WriteHeader(http.StatusOK)
-	_, err = c.w.Write(buf.Bytes())
+	_, err := c.w.Write(pdf)
 	return err
 }
 
@@ -130,16 +227,8 @@ func keySuffix(key, kind string) string {
 // loc. It uses the PDF core fonts (Windows-1252), so Spanish and Western European texts
 // show; other characters read as '?'.
 func ShiftPDF(w *bytes.Buffer, cat *i18n.Catalog, lang string, loc *time.Location, now time.Time, rep ShiftReport) error {
-	pdf := fpdf.New("P", "mm", "A4", "")
-	pdf.SetCreationDate(now)
-	pdf.SetModificationDate(now)
-	tr := pdf.UnicodeTranslatorFromDescriptor("")
-	T := func(key string, args ...any) string { return tr(cat.T(lang, key, args...)) }
 	s := rep.Shift
-	pdf.SetTitle(tr(rep.Line.Name+" "+s.Name+" "+s.Date), false)
-	pdf.AddPage()
-	pdf.SetFont("Helvetica", "B", 16)
-	pdf.CellFormat(0, 9, T("losses.report.title")+": "+tr(rep.Line.Name), "", 1, "L", false, 0, "")
+	pdf, tr, T := newPDF(cat, lang, now, rep.Line.Name+" "+s.Name+" "+s.Date, "losses.report.title", rep.Line.Name)
 	pdf.SetFont("Helvetica", "", 11)
 	when := T("losses.report.period", "start", s.Start.In(loc).Format("2006-01-02 15:04"), "end", s.End.In(loc).Format("2006-01-02 15:04 MST"))
 	if s.Running {
@@ -211,11 +300,32 @@ func ShiftPDF(w *bytes.Buffer, cat *i18n.Catalog, lang string, loc *time.Locatio
 			pdf.MultiCell(widths[4], 6, tr(st.Comment), "", "L", false)
 		}
 	}
+	return endPDF(pdf, T, w, loc, now, "shift")
+}
+
+// newPDF starts an A4 report: its title line is the text of titleKey and name. tr turns
+// UTF-8 into the core fonts' encoding; T translates a key and encodes it.
+func newPDF(cat *i18n.Catalog, lang string, now time.Time, title, titleKey, name string) (*fpdf.Fpdf, func(string) string, func(string, ...any) string) {
+	pdf := fpdf.New("P", "mm", "A4", "")
+	pdf.SetCatalogSort(true) // the same report gives the same bytes
+	pdf.SetCreationDate(now)
+	pdf.SetModificationDate(now)
+	tr := pdf.UnicodeTranslatorFromDescriptor("")
+	T := func(key string, args ...any) string { return tr(cat.T(lang, key, args...)) }
+	pdf.SetTitle(tr(title), false)
+	pdf.AddPage()
+	pdf.SetFont("Helvetica", "B", 16)
+	pdf.CellFormat(0, 9, T(titleKey)+": "+tr(name), "", 1, "L", false, 0, "")
+	return pdf, tr, T
+}
+
+// endPDF writes the "generated at" line and the document into w.
+func endPDF(pdf *fpdf.Fpdf, T func(string, ...any) string, w *bytes.Buffer, loc *time.Location, now time.Time, what string) error {
 	pdf.Ln(4)
 	pdf.SetFont("Helvetica", "I", 8)
 	pdf.CellFormat(0, 5, T("losses.report.generated", "at", now.In(loc).Format("2006-01-02 15:04 MST")), "", 1, "R", false, 0, "")
 	if err := pdf.Output(w); err != nil {
-		return fmt.Errorf("cannot render the shift report: %w", err)
+		return fmt.Errorf("cannot render the %s report: %w", what, err)
 	}
 	return nil
 }
@@ -258,3 +368,41 @@ func reasonLabel(T func(string, ...any) string, code, label string) string {
 func Percent(v float64) string { return fmt.Sprintf("%.1f %%", v*100) }
 
 func minutes(s float64) string { return fmt.Sprintf("%.1f", s/60) }
+
+// ShiftLink is a shift instance as the line page lists it: a link to its report.
+type ShiftLink struct {
+	ID      string    `json:"id"`
+	Name    string    `json:"name"`
+	Start   time.Time `json:"start"`
+	Running bool      `json:"running"`
+	OEE     float64   `json:"oee"`
+}
+
+// recentShiftDays is how far back the line page lists shift instances.
+const recentShiftDays = 3
+
+// RecentShiftsFor lists the line's shift instances of the last days, newest first, for
+// the line page's links to their reports; the checks are those of GET .../shifts.
+func (a *API) RecentShiftsFor(r *http.Request, lineID int64) ([]ShiftLink, error) {
+	r = r.Clone(r.Context())
+	r.SetPathValue("id", strconv.FormatInt(lineID, 10))
+	c, err := a.pageCall(r, "GET /api/v1/lines/{id}/shifts")
+	if err != nil {
+		return nil, err
+	}
+	la, id, err := a.lossQuery(c)
+	if err != nil {
+		return nil, err
+	}
+	now := a.now()
+	items, err := la.Shifts(r.Context(), c.p.TenantID, id, now.AddDate(0, 0, -recentShiftDays), now.Add(time.Minute))
+	if err != nil {
+		return nil, err
+	}
+	out := make([]ShiftLink, 0, len(items))
+	for i := len(items) - 1; i >= 0; i-- {
+		s := items[i]
+		out = append(out, ShiftLink{ID: s.ID, Name: s.Name, Start: s.Start, Running: s.Running, OEE: s.OEE})
+	}
+	return out, nil
+}

@@ -30,6 +30,8 @@ type Route struct {
 	Status   int // success status; default 200, or 204 when Resp is nil
 	// MaxBody bounds this route's request body instead of APIConfig.MaxBodyBytes (uploads).
 	MaxBody int64
+	// ReadOnly marks a POST that changes nothing (it runs a saved query): no audit entry.
+	ReadOnly bool
 
 	handle func(c *call) error
 }
@@ -91,7 +93,7 @@ func (a *API) buildRoutes() error {
 		a.productRoutes(), a.shiftRoutes(), a.filterRoutes(), a.failureRoutes(), a.incidentRoutes(),
 		a.cameraRoutes(), a.cameraAreaRoutes(), a.cameraEventRoutes(), a.deviceRoutes(), a.kioskRoutes(),
 		a.widgetRoutes(), a.dashboardRoutes(), a.floorPlanRoutes(), a.configRoutes(), a.auditRoutes(), a.dataRoutes(), a.deadLetterRoutes(), a.alertRoutes(),
-		a.lossRoutes(), a.runRoutes(), a.exportRoutes(), a.reportRoutes(), a.queryRoutes(), a.nodeRoutes(),
+		a.lossRoutes(), a.runRoutes(), a.exportRoutes(), a.reportRoutes(), a.plantRoutes(), a.reportScheduleRoutes(), a.queryRoutes(), a.nodeRoutes(),
 		a.openAPIRoutes(),
 	}
 	seen := map[string]bool{}

@@ -566,6 +566,7 @@ func TestAcceptancePlantThroughTheUI(t *testing.T) {
 		{"line", fmt.Sprintf("/lines/%d", lines["Llenado 1"]), `document.body.innerText.includes('Llenado 1')`},
 		{"setup", "/setup", ""},
 		{"map", "/map", mapShows(areas, nil)},
+		{"plant-report", "/reports/plant", `!!document.querySelector('#plant-total')`},
 	}
 	d.open("/setup")
 	var html string

@@ -23,6 +23,7 @@ import (
 	"github.com/linepulse/linepulse/hub"
 	"github.com/linepulse/linepulse/identity"
 	"github.com/linepulse/linepulse/ingest"
+	"github.com/linepulse/linepulse/report"
 	"github.com/linepulse/linepulse/store"
 	"github.com/linepulse/linepulse/stream"
 	"github.com/linepulse/linepulse/web"
@@ -328,6 +329,18 @@ func serve(cc *cliContext, cfg serveConfig) error {
 			run: func(ctx context.Context) error {
 				defer nodesNC.Close()
 				return api.Run(ctx)
+			},
+		},
+		{
+			// Every instance runs the report mail: a report is one row per (schedule,
+			// occurrence), claimed by one instance, so each is mailed once.
+			name: "report mail",
+			run: func(ctx context.Context) error {
+				snd, err := report.New(report.Config{Store: st, Render: api.RenderScheduledReport, Calendar: stream.Calendar, Holder: instanceID(), Logger: cc.log})
+				if err != nil {
+					return err
+				}
+				return snd.Run(ctx)
 			},
 		},
 		natsComponent("hub", &b, func(nc *nats.Conn) (func(context.Context) error, error) {

@@ -44,6 +44,7 @@ var layers = map[string]int{
 	"ingest/sim":      2,
 	"stream":          2,
 	"alert":           2,
+	"report":          2,
 	// 3: the two doors people use: HTTP and the WebSocket hub.
 	"web": 3,
 	"hub": 3,

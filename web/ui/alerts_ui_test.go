@@ -1,9 +1,7 @@
 package ui
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"net/http"
 	"net/http/httptest"
 	"testing"
@@ -14,7 +12,6 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/linepulse/linepulse/alert"
-	"github.com/linepulse/linepulse/identity"
 	"github.com/linepulse/linepulse/internal/testkit"
 	"github.com/linepulse/linepulse/store"
 	"github.com/linepulse/linepulse/store/storetest"
@@ -30,36 +27,11 @@ func TestBellAndNotificationCentre(t *testing.T) {
 	bg := context.Background()
 	st := storetest.Engines(t)[0].Open(t)
 	tdb := storetest.Tenant(t, st, "acme")
-	params := identity.Params{Memory: 64, Time: 1, Threads: 1, KeyLen: 16, SaltLen: 8}
-	hash, err := identity.HashPassword("a long password", params)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := st.CreateUser(bg, &store.User{TenantID: tdb.ID(), Email: "sup@acme.test", PasswordHash: hash, Role: store.RoleSupervisor, Active: true}); err != nil {
-		t.Fatal(err)
-	}
-	kr := identity.NewKeyring()
-	kid, priv := identity.GenerateKey()
-	if err := kr.Add(kid, priv); err != nil {
-		t.Fatal(err)
-	}
 	links, err := alert.NewLinks([]byte("a test key of at least thirty-two bytes"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	api, err := web.NewAPI(web.APIConfig{Keyring: kr, Hasher: identity.Hasher{Params: params}}, web.Deps{Store: st, AckLinks: links})
-	if err != nil {
-		t.Fatal(err)
-	}
-	u, err := New(Config{Viewers: api})
-	if err != nil {
-		t.Fatal(err)
-	}
-	mux := http.NewServeMux()
-	mux.Handle(web.APIPrefix, api)
-	mux.Handle("/", u.Handler())
-	srv := httptest.NewServer(mux)
-	t.Cleanup(srv.Close)
+	srv := apiSite(t, web.Deps{Store: st, AckLinks: links}, store.User{TenantID: tdb.ID(), Email: "sup@acme.test", Role: store.RoleSupervisor})
 
 	line := store.Line{Name: "Filler", Availability: 0.9, Performance: 0.9, Quality: 0.9, DowntimeThresholdMS: 30000, IdealCycleTimeMS: 1000, Active: true}
 	if err := tdb.CreateLine(bg, &line); err != nil {
@@ -83,16 +55,7 @@ func TestBellAndNotificationCentre(t *testing.T) {
 	fire("a")
 	fire("b")
 
-	body, _ := json.Marshal(map[string]string{"tenant": "acme", "email": "sup@acme.test", "password": "a long password"})
-	resp, err := http.Post(srv.URL+"/api/v1/auth/login", "application/json", bytes.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var tok web.TokenResponse
-	if err := json.NewDecoder(resp.Body).Decode(&tok); err != nil || tok.AccessToken == "" {
-		t.Fatalf("login: %v %+v", err, tok)
-	}
-	resp.Body.Close()
+	tok := web.TokenResponse{AccessToken: login(t, srv, "acme", "sup@acme.test")}
 
 	waitJS := func(what, js string) {
 		t.Helper()

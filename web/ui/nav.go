@@ -22,6 +22,7 @@ var navLinks = []navLink{
 	{Href: "/map", Key: "nav.map", Action: web.ActPlantRead, Pages: []string{"map"}},
 	{Href: "/dashboards", Key: "nav.dashboards", Action: web.ActDashboardsRead, Pages: []string{"dashboards", "board", "boardedit"}},
 	{Href: "/losses", Key: "nav.losses", Action: web.ActDataRead, Pages: []string{"losses"}},
+	{Href: "/reports/plant", Key: "nav.reports", Action: web.ActDataRead, Pages: []string{"plant", "report"}},
 	{Href: "/nodes", Key: "nav.nodes", Action: web.ActDataRead, Pages: []string{"nodes"}},
 }
 

@@ -121,6 +121,8 @@ const (
 )
 
 var (
+	scheduleKinds   = []option{{Value: "shift_end", Key: "schedules.kind.shift_end"}, {Value: "daily", Key: "schedules.kind.daily"}}
+	reportLanguages = []option{{Value: "en", Key: "lang.en"}, {Value: "es", Key: "lang.es"}}
 	languageOptions = []option{{Value: "", Key: "setup.language.none"}, {Value: "en", Key: "lang.en"}, {Value: "es", Key: "lang.es"}}
 	tenantRoles     = []option{{Value: "tenant_admin", Key: "role.tenant_admin"}, {Value: "supervisor", Key: "role.supervisor"},
 		{Value: "operator", Key: "role.operator"}, {Value: "viewer", Key: "role.viewer"}}
@@ -245,6 +247,17 @@ var screens = []screen{
 			{Name: "channels", Kind: "refs", Ref: apiChannels, RefLabel: "name", Required: true},
 			{Name: "escalate_after", Kind: "text", Default: "0s", Help: "rules.help.escalate"},
 			{Name: "escalate_channels", Kind: "refs", Ref: apiChannels, RefLabel: "name"},
+			{Name: "active", Kind: "checkbox", Default: true}}},
+	{Slug: "report-schedules", Group: "setup.group.alerts", Key: "schedules", API: "/api/v1/report-schedules", Read: web.ActAlertsRead, Write: web.ActAlertsManage,
+		Columns: []column{{Name: "name"}, {Name: "kind", Kind: "option", Options: scheduleKinds}, {Name: "recipients", Kind: "json"},
+			{Name: "lines", Kind: "refs", Ref: apiLines, Zero: "setup.all_lines"}, {Name: "hour", Kind: "integer"},
+			{Name: "channel_id", Kind: "ref", Ref: apiChannels, RefLabel: "name"}, {Name: "language", Kind: "option", Options: reportLanguages}, {Name: "active", Kind: "bool"}},
+		Fields: []field{{Name: "name", Kind: "text", Required: true}, {Name: "kind", Kind: "select", Options: scheduleKinds, Default: "shift_end"},
+			{Name: "recipients", Kind: "json", Default: []string{}, Help: "schedules.help.recipients"},
+			{Name: "lines", Kind: "refs", Ref: apiLines, Help: "schedules.help.lines"},
+			{Name: "hour", Kind: "number", Step: "1", Min: "0", Max: "23", Default: 6, Help: "schedules.help.hour"},
+			{Name: "channel_id", Kind: "ref", Ref: apiChannels, RefLabel: "name", Required: true, Help: "schedules.help.channel"},
+			{Name: "language", Kind: "select", Options: reportLanguages, Default: "en"},
 			{Name: "active", Kind: "checkbox", Default: true}}},
 
 	{Slug: "users", Group: "setup.group.people", Key: "users", API: apiUsers, Read: web.ActUsers, Write: web.ActUsers,

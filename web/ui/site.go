@@ -50,7 +50,7 @@ const (
 
 // pageNames are the page templates under templates/; each is parsed with its own copy of
 // the layout and the partials.
-var pageNames = []string{"login", "dashboard", "tv", "line", "error", "setup", "board", "dashboards", "boardedit", "map", "notifications", "ack", "losses", "nodes"}
+var pageNames = []string{"login", "dashboard", "tv", "line", "error", "setup", "board", "dashboards", "boardedit", "map", "notifications", "ack", "losses", "nodes", "report", "plant"}
 
 // load parses the templates of fsys with the catalogues of cat.
 func load(fsys fs.FS, cat *i18n.Catalog) (*site, error) {

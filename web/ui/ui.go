@@ -3,7 +3,8 @@
 // and the embedded front-end bundle (HTMX, Alpine.js CSP build, Chart.js and Tailwind CSS,
 // built from npm packages by `make assets` into static/dist). It holds no data of its own:
 // pages fetch JSON from /api/v1 and live updates from /ws with the browser's session
-// cookie (or a kiosk token on the TV view).
+// cookie (or a kiosk token on the TV view); the printable reports are rendered on the
+// server from the API's report values (report.go).
 //
 // Each page is rendered for its viewer (Config.Viewers, the API): in the viewer's language
 // (the user's own, else the tenant's, else the browser's Accept-Language; catalogues in
@@ -145,6 +146,8 @@ func (u *UI) current() (*site, error) {
 //	GET /tv?kiosk=T&lines=1,2   big-font shop-floor view, authenticated by the kiosk token
 //	                        (its bound dashboard template when it has one)
 //	GET /lines/{id}         line detail: production chart, shift OEE, downtime reason coding
+//	GET /lines/{id}/shifts/{instance}/report   the printable shift report (report.go)
+//	GET /reports/plant?period=day|week&date=D   the printable plant report (report.go)
 //	GET /map                the plant map: areas over the floor plan, coloured live
 //	GET /dashboards         the dashboard templates the viewer may see
 //	GET /dashboards/{id}    one dashboard template, widget by widget (boards.go)
@@ -160,6 +163,8 @@ func (u *UI) Handler() http.Handler {
 	mux.HandleFunc("GET /tv", u.page("tv", "page.tv"))
 	mux.HandleFunc("GET /nodes", u.page("nodes", "page.nodes"))
 	mux.HandleFunc("GET /lines/{id}", u.linePage)
+	mux.HandleFunc("GET /lines/{id}/shifts/{instance}/report", u.shiftReportPage)
+	mux.HandleFunc("GET /reports/plant", u.plantReportPage)
 	mux.HandleFunc("GET /map", u.mapPage)
 	mux.HandleFunc("GET /dashboards", u.boardsPage(false))
 	mux.HandleFunc("GET /dashboards/{id}", u.boardPage)
@@ -196,7 +201,12 @@ type pageData struct {
 	BoardID int64
 	Roles   map[string]string
 	// JS holds the strings the page's scripts show, in Lang (i18n "js." keys).
-	JS      map[string]string
+	JS map[string]string
+	// Report is the printable report a report page shows; Shifts the line page's links
+	// to the reports of its recent shift instances.
+	Report  *reportView
+	Plant   *plantView
+	Shifts  []shiftLinkView
 	LineID  int64
 	Kiosk   string
 	Lines   string // comma-separated line ids for the TV view, validated
@@ -330,6 +340,7 @@ func (u *UI) linePage(w http.ResponseWriter, r *http.Request) {
 	}
 	d := rq.data("line", "page.line", "id", id)
 	d.LineID = id
+	d.Shifts = rq.shiftLinks(id)
 	rq.render(http.StatusOK, "line", d)
 }
 
