@@ -254,6 +254,11 @@ func ShiftPDF(w *bytes.Buffer, cat *i18n.Catalog, lang string, loc *time.Locatio
 		pdf.CellFormat(45, 6, Percent(r.actual), "", 0, "L", false, 0, "")
 		pdf.CellFormat(45, 6, Percent(r.target), "", 1, "L", false, 0, "")
 	}
+	if s.Target > 0 { // the production target: good units against the planned quantity
+		pdf.CellFormat(45, 6, T("target.actual_vs_target"), "", 0, "L", false, 0, "")
+		pdf.CellFormat(45, 6, strconv.FormatInt(s.Good, 10), "", 0, "L", false, 0, "")
+		pdf.CellFormat(45, 6, strconv.FormatInt(s.Target, 10), "", 1, "L", false, 0, "")
+	}
 	pdf.Ln(2)
 	pdf.CellFormat(0, 6, T("losses.report.counts", "total", s.Total, "good", s.Good, "reject", s.Reject), "", 1, "L", false, 0, "")
 	pdf.CellFormat(0, 6, T("losses.report.times", "planned", minutes(s.PlannedS+s.PlannedStopS), "run", minutes(s.RunS),

@@ -168,7 +168,11 @@ func (q *req) shiftView(rep web.ShiftReport) *reportView {
 			{ID: "run", Label: q.t("report.run_min"), Actual: q.minutes(s.RunS)},
 			{ID: "downtime", Label: q.t("report.downtime_min"), Actual: q.minutes(s.DowntimeS)},
 			{ID: "planned_stop", Label: q.t("report.planned_stop_min"), Actual: q.minutes(s.PlannedStopS)},
+			{ID: "micro_stops", Label: q.t("report.micro_stops"), Actual: strconv.FormatInt(s.MicroStops, 10)},
 		},
+	}
+	if s.Target > 0 { // the production target: good units against the planned quantity
+		v.KPIs = append(v.KPIs, kpiRow{"good_target", q.t("target.actual_vs_target"), strconv.FormatInt(s.Good, 10), strconv.FormatInt(s.Target, 10)})
 	}
 	v.Chart = productionChart(rep, loc)
 	v.Chart.Label = q.t("report.chart_label")

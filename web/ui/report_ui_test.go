@@ -60,6 +60,9 @@ func newReportSite(t *testing.T) reportSite {
 	if err := tdb.Shifts.Create(bg, &sh); err != nil {
 		t.Fatal(err)
 	}
+	if err := tdb.SetTarget(bg, &store.Target{LineID: line.ID, ShiftID: sh.ID, Quantity: 2500}); err != nil {
+		t.Fatal(err)
+	}
 	jam := store.Failure{Code: "JAM", Name: "Jam at the filler"}
 	if err := tdb.Failures.Create(bg, &jam); err != nil {
 		t.Fatal(err)
@@ -189,6 +192,11 @@ func TestShiftReportPage(t *testing.T) {
 		"#count-total dd":              strconv.FormatInt(rep.Shift.Total, 10), "#count-good dd": strconv.FormatInt(rep.Shift.Good, 10),
 		"#count-reject dd": strconv.FormatInt(rep.Shift.Reject, 10), "#count-downtime dd": fmt.Sprintf("%.1f", rep.Shift.DowntimeS/60),
 		"#report-stops .lp-comment": rep.Shift.Stops[0].Comment,
+		// The production target: good units against the planned quantity.
+		"#kpi-good_target .lp-actual": strconv.FormatInt(rep.Shift.Good, 10), "#kpi-good_target .lp-target": "2500",
+	}
+	if rep.Shift.Target != 2500 {
+		t.Errorf("the report's target is %d, want 2500", rep.Shift.Target)
 	}
 	for sel, w := range want {
 		if got := text(sel); got != w {

@@ -574,6 +574,7 @@ func (a *stubAPI) register(mux *http.ServeMux) {
 	mux.HandleFunc("GET /api/v1/filters", list(map[string]any{"id": 1, "name": "Range", "filter_type": "time_range", "field": "at", "default_value": "24h", "position": 1},
 		map[string]any{"id": 2, "name": "Station", "filter_type": "area", "field": "area_id", "default_value": []int{21}, "position": 2}))
 	mux.HandleFunc("GET /api/v1/products", list(map[string]any{"id": 1, "name": "Cola 0.5 l"}, map[string]any{"id": 2, "name": "Water 1 l"}))
+	mux.HandleFunc("GET /api/v1/queries", list()) // the losses page's saved views and history
 	mux.HandleFunc("GET /api/v1/areas", list(map[string]any{"id": 21, "name": "Capper", "line_id": 2, "coord_x1": 0, "coord_y1": 0, "coord_x2": 10, "coord_y2": 10}))
 	mux.HandleFunc("GET /api/v1/shifts", list(map[string]any{"id": 1, "name": "Morning", "line_id": 0}))
 	// Incidents: a solved one of failure F02 (its solution shows under stops coded F02),
