@@ -217,8 +217,10 @@ func TestNodeOfflineTwoInstancesOnce(t *testing.T) {
 		rc := newReceiver(t, 0)
 		r.rule(store.AlertRule{Name: "silent", Kind: store.RuleNodeOffline, After: store.Duration(time.Minute),
 			Channels: []int64{r.channel(store.AlertChannel{Name: "ops", Kind: store.ChannelWebhook, Config: store.ChannelConfig{URL: rc.URL}})}})
-		r.start(func(c *alert.Config) { c.Clock, c.Holder = fake, "one" })
-		r.start(func(c *alert.Config) { c.Clock, c.Holder = fake, "two" })
+		// The fake clock jumps 20 s per poll: a claim outliving the jumps keeps a slow send
+		// (a loaded machine) from being taken over and sent again by the other instance.
+		r.start(func(c *alert.Config) { c.Clock, c.Holder, c.ClaimTTL = fake, "one", 24*time.Hour })
+		r.start(func(c *alert.Config) { c.Clock, c.Holder, c.ClaimTTL = fake, "two", 24*time.Hour })
 
 		r.telemetry("acme", "edge-05", fake.Now())
 		testkit.CheckFor(t, wait, 5*time.Millisecond, func() error {

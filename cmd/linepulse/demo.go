@@ -53,8 +53,12 @@ var demoLines = []demoLine{
 		availability: 0.85, performance: 0.9, quality: 0.97},
 }
 
+// demoRunEvery is how long a demo line runs one product, on average, before it changes
+// at its next stop (a changeover).
+const demoRunEvery = 45 * time.Minute
+
 // demoProduct: Weight is the product's weight in kg (PRODUCT.product_weight), share its
-// part of the simulated mix.
+// share of the mix a run picks from.
 var demoProducts = []struct {
 	name, sku, color string
 	weight, share    float64
@@ -179,7 +183,10 @@ func seedDemo(ctx context.Context, st *store.Store, log *slog.Logger) (demoPlant
 	for i := range shifts {
 		shifts[i].DaysImplemented, shifts[i].Active = store.JSON("[1,2,3,4,5,6,7]"), true
 	}
-	if _, err := ensureAll(ctx, record, "shift", t.Shifts, shifts, func(a, b store.Shift) bool { return a.Name == b.Name }); err != nil {
+	if shifts, err = ensureAll(ctx, record, "shift", t.Shifts, shifts, func(a, b store.Shift) bool { return a.Name == b.Name }); err != nil {
+		return p, err
+	}
+	if err := ensureDemoTargets(ctx, t, record, p.Lines, shifts); err != nil {
 		return p, err
 	}
 	if _, err := ensureAll(ctx, record, "failure", t.Failures, demoFailures, func(a, b store.Failure) bool { return a.Code == b.Code }); err != nil {
@@ -207,6 +214,29 @@ func seedDemo(ctx context.Context, st *store.Store, log *slog.Logger) (demoPlant
 	}
 	log.Info("demo: plant ready", "tenant", demoSlug, "lines", len(p.Lines), "products", len(p.Products))
 	return p, nil
+}
+
+// ensureDemoTargets gives every demo line and shift a production target (kept when one is
+// set): about 80 % of what the simulated rate makes in a shift's 7.5 planned hours, so
+// the tiles' good units against target are plausible.
+func ensureDemoTargets(ctx context.Context, t *store.TenantDB, record func(string, int64, any), lines []store.Line, shifts []store.Shift) error {
+	have, err := t.Targets(ctx)
+	if err != nil {
+		return fmt.Errorf("demo: targets: %w", err)
+	}
+	for i, l := range lines {
+		for _, sh := range shifts {
+			if _, found := findBy(have, func(x store.Target) bool { return x.LineID == l.ID && x.ShiftID == sh.ID }); found {
+				continue
+			}
+			x := store.Target{LineID: l.ID, ShiftID: sh.ID, Quantity: int64(demoLines[i].rate*7.5*3600*0.8/100) * 100}
+			if err := t.SetTarget(ctx, &x); err != nil {
+				return fmt.Errorf("demo: target: %w", err)
+			}
+			record("target", l.ID, x)
+		}
+	}
+	return nil
 }
 
 // ensureAll returns, in order, the stored entity matching each of want, creating (and
@@ -269,7 +299,7 @@ func (p demoPlant) simConfig(log *slog.Logger) sim.Config {
 		cfg.Lines = append(cfg.Lines, sim.LineSpec{
 			Line: l.ID, Rate: dl.rate, Jitter: sim.DefaultJitter, Areas: p.Areas[l.ID], Products: mix, RejectRatio: dl.reject,
 			Threshold: l.DowntimeThreshold(), StopEvery: dl.stopEvery, StopFor: dl.stopFor,
-			MicroStopEvery: dl.microEvery, MicroStopFor: dl.microFor, Camera: demoCamera(l),
+			MicroStopEvery: dl.microEvery, MicroStopFor: dl.microFor, RunEvery: demoRunEvery, Camera: demoCamera(l),
 		})
 	}
 	return cfg

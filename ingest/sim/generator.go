@@ -57,6 +57,10 @@ type LineSpec struct {
 	// MicroStopFor is the mean length of a micro-stop: MicroStopFor × U(0.5, 1.5), capped
 	// just below Threshold. Required when MicroStopEvery > 0, and below Threshold.
 	MicroStopFor time.Duration
+	// RunEvery is the mean running time of a product run: the product then changes at the
+	// next stop (the stop is the changeover), to one picked from the mix by weight. 0 = no
+	// runs: every detection's product is picked from the mix.
+	RunEvery time.Duration
 	// Camera is put in every detection's camera field; "" = omitted.
 	Camera string
 }
@@ -104,8 +108,8 @@ func (s LineSpec) Validate() error {
 	if s.Threshold < 0 {
 		bad("threshold must not be negative")
 	}
-	if s.StopEvery < 0 || s.MicroStopEvery < 0 {
-		bad("stop and micro-stop intervals must not be negative")
+	if s.StopEvery < 0 || s.MicroStopEvery < 0 || s.RunEvery < 0 {
+		bad("stop, micro-stop and run intervals must not be negative")
 	}
 	if s.StopEvery > 0 && s.StopFor <= s.Threshold {
 		bad("stop length %s must exceed the downtime threshold %s (and be > 0)", s.StopFor, s.Threshold)
@@ -157,6 +161,8 @@ type Generator struct {
 	nextID    uint64
 	nextStop  time.Time // zero = never
 	nextMicro time.Time
+	nextRun   time.Time // when the current product run may end (at the next stop); zero = no runs
+	product   int64     // the current run's product
 	cum       []float64 // cumulative product weights
 }
 
@@ -183,6 +189,9 @@ func NewGenerator(spec LineSpec, seed uint64, start time.Time, firstID uint64) (
 	}
 	g.nextStop = g.schedule(spec.StopEvery)
 	g.nextMicro = g.schedule(spec.MicroStopEvery)
+	if spec.RunEvery > 0 {
+		g.product, g.nextRun = g.pickProduct(), g.schedule(spec.RunEvery)
+	}
 	return g, nil
 }
 
@@ -222,6 +231,9 @@ func (g *Generator) Next() (detection.Detection, Gap) {
 	switch gap.Kind {
 	case GapStop:
 		g.nextStop = g.schedule(s.StopEvery)
+		if !g.nextRun.IsZero() && !g.t.Before(g.nextRun) { // a changeover
+			g.product, g.nextRun = g.pickProduct(), g.schedule(s.RunEvery)
+		}
 	case GapMicroStop:
 		g.nextMicro = g.schedule(s.MicroStopEvery)
 	}
@@ -229,7 +241,7 @@ func (g *Generator) Next() (detection.Detection, Gap) {
 		ID:      g.nextID,
 		At:      g.t.UTC().Truncate(time.Millisecond),
 		Area:    s.Areas[g.rng.IntN(len(s.Areas))],
-		Product: g.pickProduct(),
+		Product: g.productOf(),
 		OK:      g.rng.Float64() >= s.RejectRatio,
 		Conf:    float32(math.Round(g.uniform(0.80, 0.995)*1000) / 1000),
 		HasConf: true,
@@ -237,6 +249,14 @@ func (g *Generator) Next() (detection.Detection, Gap) {
 	}
 	g.nextID++
 	return d, gap
+}
+
+// productOf is the product of the next detection: the run's, or one from the mix.
+func (g *Generator) productOf() int64 {
+	if !g.nextRun.IsZero() {
+		return g.product
+	}
+	return g.pickProduct()
 }
 
 func (g *Generator) pickProduct() int64 {

@@ -210,3 +210,35 @@ func TestLineSpecValidate(t *testing.T) {
 		t.Error("first id 0 accepted")
 	}
 }
+
+// TestGeneratorProductRuns: with RunEvery the product changes only at stops (the stop is
+// the changeover), runs last about RunEvery, and every product of the mix gets runs.
+func TestGeneratorProductRuns(t *testing.T) {
+	spec := LineSpec{Line: 1, Rate: 10, Products: []Product{{ID: 1, Weight: 1}, {ID: 2, Weight: 1}, {ID: 3, Weight: 1}},
+		Threshold: 10 * time.Second, StopEvery: 5 * time.Minute, StopFor: time.Minute, RunEvery: 30 * time.Minute}
+	g, err := NewGenerator(spec, 7, t0, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[int64]bool{}
+	var prev int64
+	changes := 0
+	for range 10 * 3600 * 10 { // about ten hours
+		d, gap := g.Next()
+		seen[d.Product] = true
+		if prev != 0 && d.Product != prev {
+			if gap.Kind != GapStop {
+				t.Fatalf("product changed from %d to %d after a %s gap, want only after a stop", prev, d.Product, gap.Kind)
+			}
+			changes++
+		}
+		prev = d.Product
+	}
+	if len(seen) != 3 || changes < 5 || changes > 40 {
+		t.Errorf("products %v, %d changes in ten hours, want all three and about 20 × (2/3)", seen, changes)
+	}
+	spec.RunEvery = -time.Second
+	if spec.Validate() == nil {
+		t.Error("a negative RunEvery was accepted")
+	}
+}
