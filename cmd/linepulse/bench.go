@@ -29,6 +29,7 @@ func benchIngestCommand() *command {
 	f.DurationVar(&cfg.Flush, "flush", cfg.Flush, "writer flush interval")
 	f.BoolVar(&cfg.SyncAlways, "sync-always", cfg.SyncAlways, "JetStream fsyncs every message before acknowledging it (the default durability)")
 	f.StringVar(&cfg.Format, "format", cfg.Format, "output format: text or json")
+	f.StringVar(&cfg.CPUProfile, "cpuprofile", cfg.CPUProfile, "write a CPU profile of phase 1 (publishers, NATS, edge, writer, database: one process) to this file")
 	c.run = func(cc *cliContext) error {
 		cfg.Logger = cc.log
 		return ingest.Run(cc.ctx, cfg, cc.stdout)
