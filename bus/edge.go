@@ -120,38 +120,21 @@ const edgeSmallGroup = 4
 // before it commits it, so a group's cost (and its devices' wait) grows with its bytes.
 const edgeMaxGroupBytes = 1 << 20
 
-// edgeWriters is how many writers gather groups side by side. A line's messages
+// edgeWriters is how many group commits may be in flight at once. A line's messages
 // always go to the same writer, so they are stored in the order they arrived and a
-// re-send meets its first delivery in one writer's memory. One: nats-server stages and
-// commits a stream's atomic batches one after the other (the stream's ingest loop), so
-// a second writer's group only waits behind the first and every group pays the fixed
-// cost of staging (a store created and deleted per batch) twice as often. Measured with
-// bench ingest's stage timings: at half the sustained rate one writer's groups waited
-// 7–38 ms to start and took 10–46 ms, two writers' 55–146 ms and 62–160 ms. When
-// saturated, the one writer keeps a second, full group in flight (edgeWriter.run).
-const edgeWriters = 1
+// re-send meets its first delivery in one writer's memory. Two: one writer (with or
+// without a second full group in flight) waited less per group at a steady rate but
+// acknowledged and committed less flat out in most side-by-side runs of bench ingest
+// (docs/PERFORMANCE.md, 2026-12-02).
+const edgeWriters = 2
 
 // edgeWriter gathers and stores the messages of its share of the lines.
 type edgeWriter struct {
-	e      *edge
-	in     chan *edgeMsg
-	recent *recentIDs
-	// unanswered holds the ids of the messages gathered or in flight and not yet
-	// answered: a re-send meanwhile waits on the first (a follower) instead of being
-	// stored again.
-	unanswered map[string]*edgeMsg
-	inbox      string         // prefix of the reply subjects of batch commits
-	replies    chan *nats.Msg // the commits' answers
-	sub        *nats.Subscription
-	flights    uint64 // commits sent, names the next reply subject
-}
-
-// edgeFlight is an atomic batch whose commit was sent and not yet answered.
-type edgeFlight struct {
+	e       *edge
+	in      chan *edgeMsg
+	recent  *recentIDs
+	inBatch map[string]*edgeMsg
 	leaders []*edgeMsg
-	reply   string
-	at      time.Time // when its write started
-	timer   clock.Timer
 }
 
 // EdgeStats counts what the ingest edge of this process stored: Writes durable
@@ -172,19 +155,11 @@ func startEdge(nc *nats.Conn, log *slog.Logger, clk clock.Clock, admit Admit, ob
 		stop: make(chan struct{}),
 	}
 	for range edgeWriters {
-		w := &edgeWriter{e: e, in: make(chan *edgeMsg, 2*maxBatch),
-			recent: newRecentIDs(dupWindow, recentIDsMax/edgeWriters), unanswered: make(map[string]*edgeMsg),
-			inbox: nc.NewInbox(), replies: make(chan *nats.Msg, 16)}
-		var err error
-		if w.sub, err = nc.ChanSubscribe(w.inbox+".*", w.replies); err != nil {
-			e.unsubscribe()
-			return nil, fmt.Errorf("cannot subscribe the edge to its commit answers: %w", err)
-		}
-		e.writers = append(e.writers, w)
+		e.writers = append(e.writers, &edgeWriter{e: e, in: make(chan *edgeMsg, 2*maxBatch),
+			recent: newRecentIDs(dupWindow, recentIDsMax/edgeWriters), inBatch: make(map[string]*edgeMsg)})
 	}
 	sub, err := nc.QueueSubscribe(edgeWildcard, EdgeQueue, e.receive)
 	if err != nil {
-		e.unsubscribe()
 		return nil, fmt.Errorf("cannot subscribe the edge to %s: %w", edgeWildcard, err)
 	}
 	// Backpressure is the in channel; what waits beyond it stays in the subscription.
@@ -209,15 +184,7 @@ func (e *edge) close() {
 		_ = e.sub.Unsubscribe()
 		close(e.stop)
 		e.wg.Wait()
-		e.unsubscribe()
 	})
-}
-
-// unsubscribe ends the writers' subscriptions to their commit answers.
-func (e *edge) unsubscribe() {
-	for _, w := range e.writers {
-		_ = w.sub.Unsubscribe()
-	}
 }
 
 // receive runs on the subscription's goroutine, one request at a time.
@@ -248,71 +215,31 @@ func (e *edge) receive(m *nats.Msg) {
 	}
 }
 
-// run is the group commit: it takes whatever waits (up to maxBatch messages or
-// edgeMaxGroupBytes) and stores it with one write, then starts over; while one write is
-// in flight the next group gathers. A second group is sent before the first is answered
-// only when it is full (the edge is saturated): nats-server handles the two in the
-// order they were sent, so each line keeps its order, and the next group is staged
-// while the first commits. Below that, waiting lets a group grow, which costs less
-// than a second group's staging.
+// run is the group commit: it takes whatever waits (up to maxBatch) and stores it
+// with one write, then starts over; while one write is in flight the next batch gathers.
 func (w *edgeWriter) run() {
 	e := w.e
 	defer e.wg.Done()
-	var (
-		flight *edgeFlight
-		batch  []*edgeMsg
-		size   int
-	)
-	take := func(m *edgeMsg) {
-		batch = append(batch, m)
-		size += len(m.body)
-	}
-	defer func() {
-		if flight != nil {
-			flight.timer.Stop() // stopping: its devices re-send what gets no answer
-		}
-	}()
+	batch := make([]*edgeMsg, 0, e.maxBatch)
 	for {
-		if len(batch) == 0 && flight == nil {
-			select {
-			case <-e.stop:
-				return
-			case m := <-w.in:
-				take(m)
-			}
+		select {
+		case <-e.stop:
+			return
+		case m := <-w.in:
+			batch = append(batch[:0], m)
 		}
+		size := len(batch[0].body)
 	fill:
 		for len(batch) < e.maxBatch && size < edgeMaxGroupBytes {
 			select {
 			case m := <-w.in:
-				take(m)
+				batch = append(batch, m)
+				size += len(m.body)
 			default:
 				break fill
 			}
 		}
-		full := len(batch) >= e.maxBatch || size >= edgeMaxGroupBytes
-		if flight != nil && !full {
-			select { // wait for the group in flight, gathering meanwhile
-			case <-e.stop:
-				return
-			case m := <-w.in:
-				take(m)
-			case r := <-w.replies:
-				if w.answered(flight, r) {
-					flight = nil
-				}
-			case <-flight.timer.C():
-				w.done(flight, errors.New("no answer to the batch commit in time"), nil)
-				flight = nil
-			}
-			continue
-		}
-		next := w.start(batch)
-		if flight != nil {
-			w.wait(flight)
-		}
-		flight = next
-		batch, size = make([]*edgeMsg, 0, len(batch)), 0
+		w.commit(batch)
 	}
 }
 
@@ -326,122 +253,50 @@ func fnv32(s string) uint32 {
 	return h
 }
 
-// start stores a gathered group: re-sends are answered from memory or wait on the
-// message they repeat, groups of up to edgeSmallGroup are published message by message
-// (answered before start returns), larger ones are sent as one atomic batch whose
-// answer the returned flight awaits (nil when nothing is in flight).
-func (w *edgeWriter) start(batch []*edgeMsg) *edgeFlight {
+func (w *edgeWriter) commit(batch []*edgeMsg) {
 	e := w.e
 	now := e.clock.Now()
 	if e.observe != nil {
 		e.observe("edge.gather", now.Sub(batch[0].at))
+		defer func() { e.observe("edge.store", e.clock.Now().Sub(now)) }()
 	}
-	var leaders []*edgeMsg
+	w.leaders = w.leaders[:0]
 	for _, m := range batch {
 		if m.id != "" {
 			if seq, ok := w.recent.get(m.id, now); ok {
 				e.replyAck(m.reply, seq, true)
 				continue
 			}
-			if l, ok := w.unanswered[m.id]; ok {
+			if l, ok := w.inBatch[m.id]; ok {
 				l.followers = append(l.followers, m)
 				continue
 			}
-			w.unanswered[m.id] = m
+			w.inBatch[m.id] = m
 		}
-		leaders = append(leaders, m)
+		w.leaders = append(w.leaders, m)
 	}
+	clear(w.inBatch)
 	switch {
-	case len(leaders) == 0:
-		return nil
-	case len(leaders) <= edgeSmallGroup:
-		w.publishEach(leaders)
-		w.forget(leaders, now)
-		return nil
-	}
-	w.flights++
-	f := &edgeFlight{leaders: leaders, reply: w.inbox + "." + strconv.FormatUint(w.flights, 10), at: now}
-	if err := w.sendBatch(f); err != nil {
-		w.done(f, err, nil)
-		return nil
-	}
-	f.timer = e.clock.NewTimer(edgeCommitTimeout)
-	return f
-}
-
-// wait blocks until f is answered (or its time is up) and answers its devices.
-func (w *edgeWriter) wait(f *edgeFlight) {
-	for {
-		select {
-		case r := <-w.replies:
-			if w.answered(f, r) {
-				return
-			}
-		case <-f.timer.C():
-			w.done(f, errors.New("no answer to the batch commit in time"), nil)
-			return
-		}
-	}
-}
-
-// answered handles r if it is f's answer (an answer to an earlier flight that timed out
-// is dropped) and reports whether it was.
-func (w *edgeWriter) answered(f *edgeFlight, r *nats.Msg) bool {
-	if r.Subject != f.reply {
-		return false
-	}
-	f.timer.Stop()
-	var ack batchAck
-	err := json.Unmarshal(r.Data, &ack)
-	switch {
-	case err != nil:
-		err = fmt.Errorf("cannot read batch acknowledgement %q: %w", r.Data, err)
-	case ack.Error != nil:
-		err = ack.Error
-	case ack.Count != len(f.leaders) || ack.Sequence < uint64(len(f.leaders)):
-		err = fmt.Errorf("batch acknowledgement %q does not match %d messages", r.Data, len(f.leaders))
-	}
-	w.done(f, err, &ack)
-	return true
-}
-
-// done answers the devices of a flight: acknowledgements when it was stored; when the
-// stream refused the batch as a whole (typically because one message re-sends one stored
-// earlier), it stores the messages one by one, each with its own answer; otherwise an
-// error, and the devices re-send.
-func (w *edgeWriter) done(f *edgeFlight, err error, ack *batchAck) {
-	e := w.e
-	now := e.clock.Now()
-	var apiErr *jetstream.APIError
-	switch {
-	case err == nil:
-		e.writes.Add(1)
-		e.stored.Add(int64(len(f.leaders)))
-		first := ack.Sequence - uint64(len(f.leaders)) + 1
-		for i, m := range f.leaders {
-			w.acked(m, first+uint64(i), false, now)
-		}
-	case errors.As(err, &apiErr):
-		e.log.Debug("bus: edge batch refused, storing one by one", "messages", len(f.leaders), "err", err)
-		w.publishEach(f.leaders)
+	case len(w.leaders) == 0:
+	case len(w.leaders) <= edgeSmallGroup:
+		w.publishEach(w.leaders)
 	default:
-		e.log.Warn("bus: edge cannot store a batch, devices will re-send", "messages", len(f.leaders), "err", err)
-		for _, m := range f.leaders {
-			e.replyErrorAll(m, 503, "cannot store: "+err.Error())
+		err := w.publishBatch(w.leaders, now)
+		var apiErr *jetstream.APIError
+		if errors.As(err, &apiErr) {
+			// The batch was refused as a whole, typically because one message re-sends
+			// one stored earlier: store them one by one, each gets its own answer.
+			e.log.Debug("bus: edge batch refused, storing one by one", "messages", len(w.leaders), "err", err)
+			w.publishEach(w.leaders)
+		} else if err != nil {
+			e.log.Warn("bus: edge cannot store a batch, devices will re-send", "messages", len(w.leaders), "err", err)
+			for _, m := range w.leaders {
+				e.replyErrorAll(m, 503, "cannot store: "+err.Error())
+			}
 		}
 	}
-	w.forget(f.leaders, f.at)
-}
-
-// forget drops answered messages from the unanswered ids.
-func (w *edgeWriter) forget(ms []*edgeMsg, started time.Time) {
-	for _, m := range ms {
-		if m.id != "" {
-			delete(w.unanswered, m.id)
-		}
-	}
-	if e := w.e; e.observe != nil {
-		e.observe("edge.store", e.clock.Now().Sub(started))
+	for i := range batch {
+		batch[i] = nil
 	}
 }
 
@@ -452,25 +307,46 @@ type batchAck struct {
 	Error *jetstream.APIError `json:"error"`
 }
 
-// sendBatch sends f's messages as one atomic batch (one fsync with SyncAlways); the
-// commit's answer comes to f.reply.
-func (w *edgeWriter) sendBatch(f *edgeFlight) error {
+// publishBatch stores ms with one atomic batch publish (one fsync with SyncAlways) and
+// acknowledges each. An *jetstream.APIError means nothing was stored.
+func (w *edgeWriter) publishBatch(ms []*edgeMsg, now time.Time) error {
 	e := w.e
 	id := nuid.Next()
-	for i, m := range f.leaders {
+	var resp *nats.Msg
+	for i, m := range ms {
 		msg := &nats.Msg{Subject: m.subject, Data: m.body, Header: nats.Header{}}
 		msg.Header.Set(batchIDHeader, id)
 		msg.Header.Set(batchSeqHeader, strconv.Itoa(i+1))
 		if m.id != "" {
 			msg.Header.Set(jetstream.MsgIDHeader, m.id)
 		}
-		if i == len(f.leaders)-1 {
-			msg.Header.Set(batchCommitHeader, "1")
-			msg.Reply = f.reply
+		if i < len(ms)-1 {
+			if err := e.nc.PublishMsg(msg); err != nil {
+				return fmt.Errorf("cannot publish batch message: %w", err)
+			}
+			continue
 		}
-		if err := e.nc.PublishMsg(msg); err != nil {
-			return fmt.Errorf("cannot publish batch message: %w", err)
+		msg.Header.Set(batchCommitHeader, "1")
+		var err error
+		if resp, err = e.nc.RequestMsg(msg, edgeCommitTimeout); err != nil {
+			return fmt.Errorf("cannot commit batch: %w", err)
 		}
+	}
+	var ack batchAck
+	if err := json.Unmarshal(resp.Data, &ack); err != nil {
+		return fmt.Errorf("cannot read batch acknowledgement %q: %w", resp.Data, err)
+	}
+	if ack.Error != nil {
+		return ack.Error
+	}
+	if ack.Count != len(ms) || ack.Sequence < uint64(len(ms)) {
+		return fmt.Errorf("batch acknowledgement %q does not match %d messages", resp.Data, len(ms))
+	}
+	e.writes.Add(1)
+	e.stored.Add(int64(len(ms)))
+	first := ack.Sequence - uint64(len(ms)) + 1
+	for i, m := range ms {
+		w.acked(m, first+uint64(i), false, now)
 	}
 	return nil
 }
