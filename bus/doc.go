@@ -34,9 +34,8 @@
 // reaches the ingest edge (edge.go, queue group EdgeQueue, one per process) in
 // LinePulse's account as lp._edge.<tenant>.<device>.<line>; tenant and device are
 // written by the device's account import, never by the device. The edge gathers what
-// waits (up to Config.EdgeMaxBatch messages or 1 MiB; one writer, so each line keeps
-// its order, with a second full group in flight when saturated) and stores it in
-// LP_DET with one
+// waits (up to Config.EdgeMaxBatch messages or 1 MiB, on two writers with the lines
+// sharded over them, so each line keeps its order) and stores it in LP_DET with one
 // JetStream atomic batch publish: with Config.SyncAlways (the DefaultConfig choice)
 // one fsync covers the whole group (group commit). Only then does it answer each
 // device with a JetStream-style acknowledgement, {"stream":"LP_DET","seq":N}, with
