@@ -61,15 +61,16 @@ type WriterConfig struct {
 	// BatchSize is the most detections per line written in one transaction (messages are
 	// never split, so one message larger than this is a batch of its own). Default 2000.
 	BatchSize int
-	// FlushInterval is the longest a detection waits in a partial batch. Default 50ms.
+	// FlushInterval is the longest a detection waits in a partial batch while the writer
+	// reads a backlog. Once it has taken every message the stream holds, the lines flush
+	// at once (unless HoldPartial). Default 50ms.
 	FlushInterval time.Duration
-	// FlushWhenCaughtUp flushes a line's partial batch as soon as the writer has taken
-	// every message the stream holds (group commit: what arrives during its transaction
-	// forms the next batch); FlushInterval then bounds only the wait while a backlog is
-	// read. It cuts the wait in a batch (bench ingest: writer.queue p50 57 → 2–7 ms at
-	// half the sustained rate) but costs throughput flat out (more, smaller
-	// transactions on the two cores the edge needs too), so it is off by default.
-	FlushWhenCaughtUp bool
+	// HoldPartial keeps a partial batch for FlushInterval even when the writer has caught
+	// up with the stream (tests that need a message to wait in a batch; comparisons). By
+	// default a line flushes as soon as the writer has taken every message the stream
+	// holds: group commit, what arrives during its transaction forms the next batch
+	// (bench ingest: writer.queue p50 57 → 2–7 ms at half the sustained rate).
+	HoldPartial bool
 	// PoolSize is the number of dedicated writer connections per tenant (a puddle pool):
 	// at most this many lines of a tenant are written at once. Default 2.
 	PoolSize int
@@ -325,7 +326,7 @@ func (w *Writer) fetchLoop(ctx context.Context, it jetstream.MessagesContext) er
 		if err := w.handle(ctx, msg, md); err != nil {
 			return nil // ctx ended while msg was held; handle gave it back
 		}
-		if w.cfg.FlushWhenCaughtUp && (md == nil || md.NumPending == 0) {
+		if !w.cfg.HoldPartial && (md == nil || md.NumPending == 0) {
 			w.caughtUp()
 		}
 	}

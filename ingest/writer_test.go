@@ -260,7 +260,7 @@ func TestLineLifecycle(t *testing.T) {
 		b := newBus(t)
 		pub := newPublisher(t, b)
 		dl := subscribeDLQ(t, b, "acme")
-		w := startWriter(t, ingest.WriterConfig{FlushInterval: 2 * time.Second}, connect(t, b, "writer"), st)
+		w := startWriter(t, ingest.WriterConfig{FlushInterval: 2 * time.Second, HoldPartial: true}, connect(t, b, "writer"), st)
 		pub.publishAll(t, "acme", p.lines[0], dets(1, 10), 10, "a")
 		testkit.CheckFor(t, waitLong, poll, func() error {
 			r, _ := p.counts(t, p.lines[0])
@@ -375,7 +375,7 @@ func TestFlushIntervalOnTheWritersClock(t *testing.T) {
 	b := newBus(t)
 	pub := newPublisher(t, b)
 	clk := clock.NewFake(time.Now())
-	w := startWriter(t, ingest.WriterConfig{Clock: clk, FlushInterval: time.Hour}, connect(t, b, "writer"), st)
+	w := startWriter(t, ingest.WriterConfig{Clock: clk, FlushInterval: time.Hour, HoldPartial: true}, connect(t, b, "writer"), st)
 	pub.publishAll(t, "acme", p.lines[0], dets(1, 10), 5, "f")
 	testkit.CheckFor(t, waitLong, poll, func() error {
 		n := w.w.Stats().Messages
@@ -401,8 +401,8 @@ func TestFlushIntervalOnTheWritersClock(t *testing.T) {
 	}
 }
 
-// TestFlushWhenCaughtUp: with FlushWhenCaughtUp, once the writer has taken every message
-// the stream holds, a partial batch is written at once; FlushInterval (an hour, on a clock that never moves)
+// TestFlushWhenCaughtUp: once the writer has taken every message the stream holds, a
+// partial batch is written at once; FlushInterval (an hour, on a clock that never moves)
 // only bounds the wait while a backlog is read. A backlog published before the writer
 // starts is read in full batches first.
 func TestFlushWhenCaughtUp(t *testing.T) {
@@ -412,7 +412,7 @@ func TestFlushWhenCaughtUp(t *testing.T) {
 	pub := newPublisher(t, b)
 	pub.publishAll(t, "acme", p.lines[0], dets(1, 400), 10, "backlog")
 	clk := clock.NewFake(time.Now())
-	w := startWriter(t, ingest.WriterConfig{Clock: clk, FlushInterval: time.Hour, BatchSize: 100, FlushWhenCaughtUp: true}, connect(t, b, "writer"), st)
+	w := startWriter(t, ingest.WriterConfig{Clock: clk, FlushInterval: time.Hour, BatchSize: 100}, connect(t, b, "writer"), st)
 	testkit.CheckFor(t, waitLong, poll, func() error {
 		r, _ := p.counts(t, p.lines[0])
 		return testkit.Unless(r == 400, "backlog: stored %d of 400", r)

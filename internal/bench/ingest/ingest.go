@@ -38,11 +38,11 @@ type Config struct {
 	Window     int // messages in flight without acknowledgement, per publisher
 	SyncAlways bool
 
-	Pool          int           // writer connections (the raw phase uses as many)
-	WriterBatch   int           // writer batch size (the raw phase inserts batches of this size)
-	Flush         time.Duration // writer flush interval
-	FlushCaughtUp bool          // the writer's FlushWhenCaughtUp
-	CPUProfile    string        // write a CPU profile of phase 1 (the whole process) here; "" = none
+	Pool        int           // writer connections (the raw phase uses as many)
+	WriterBatch int           // writer batch size (the raw phase inserts batches of this size)
+	Flush       time.Duration // writer flush interval
+	HoldPartial bool          // the writer's HoldPartial
+	CPUProfile  string        // write a CPU profile of phase 1 (the whole process) here; "" = none
 
 	Logger *slog.Logger // progress; nil = discarded
 }
@@ -290,7 +290,7 @@ func (r *benchRun) setup() error {
 	if err != nil {
 		return err
 	}
-	r.writer, err = lpingest.NewWriter(lpingest.WriterConfig{BatchSize: cfg.WriterBatch, FlushInterval: cfg.Flush, FlushWhenCaughtUp: cfg.FlushCaughtUp, PoolSize: cfg.Pool, Logger: quiet,
+	r.writer, err = lpingest.NewWriter(lpingest.WriterConfig{BatchSize: cfg.WriterBatch, FlushInterval: cfg.Flush, HoldPartial: cfg.HoldPartial, PoolSize: cfg.Pool, Logger: quiet,
 		Observe: r.stages.observe}, nc, r.st)
 	if err != nil {
 		nc.Close()
