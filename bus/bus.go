@@ -72,6 +72,11 @@ type Config struct {
 	EdgeMaxBatch int
 	// Clock is the edge's time (duplicate memory, Admit). Default clock.Real.
 	Clock clock.Clock
+	// Observe, when set, receives the edge's stage timings (for benchmarks): per group,
+	// "edge.gather" from the oldest message's arrival until its write starts, and
+	// "edge.store" the write itself (until the stream acknowledged it). It must be quick
+	// and safe for concurrent use.
+	Observe func(stage string, d time.Duration)
 	// Registerer receives the linepulse_edge_* metrics; nil = no metrics.
 	Registerer prometheus.Registerer
 	// Logger receives the bus's and the embedded server's logs. Default slog.Default().
@@ -246,7 +251,7 @@ func (b *Bus) start(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("bus: cannot open edge connection: %w", err)
 	}
-	if b.edge, err = startEdge(enc, b.log, b.cfg.Clock, b.cfg.Admit, b.cfg.EdgeMaxBatch, b.cfg.DuplicateWindow); err != nil {
+	if b.edge, err = startEdge(enc, b.log, b.cfg.Clock, b.cfg.Admit, b.cfg.Observe, b.cfg.EdgeMaxBatch, b.cfg.DuplicateWindow); err != nil {
 		enc.Close()
 		return fmt.Errorf("bus: %w", err)
 	}

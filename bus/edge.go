@@ -90,6 +90,7 @@ type edgeMsg struct {
 	reply     string // "" for a plain publish
 	body      []byte
 	id        string // scoped Nats-Msg-Id, "" when the device set none
+	at        time.Time
 	followers []*edgeMsg
 }
 
@@ -99,6 +100,7 @@ type edge struct {
 	nc       *nats.Conn
 	js       jetstream.JetStream
 	admit    Admit
+	observe  func(string, time.Duration)
 	maxBatch int
 	writers  []*edgeWriter
 	stop     chan struct{}
@@ -120,7 +122,10 @@ const edgeMaxGroupBytes = 1 << 20
 
 // edgeWriters is how many group commits may be in flight at once. A line's messages
 // always go to the same writer, so they are stored in the order they arrived and a
-// re-send meets its first delivery in one writer's memory.
+// re-send meets its first delivery in one writer's memory. Two: one writer (with or
+// without a second full group in flight) waited less per group at a steady rate but
+// acknowledged and committed less flat out in most side-by-side runs of bench ingest
+// (docs/PERFORMANCE.md, 2026-12-02).
 const edgeWriters = 2
 
 // edgeWriter gathers and stores the messages of its share of the lines.
@@ -140,13 +145,13 @@ type EdgeStats struct {
 	Refused  int64
 }
 
-func startEdge(nc *nats.Conn, log *slog.Logger, clk clock.Clock, admit Admit, maxBatch int, dupWindow time.Duration) (*edge, error) {
+func startEdge(nc *nats.Conn, log *slog.Logger, clk clock.Clock, admit Admit, observe func(string, time.Duration), maxBatch int, dupWindow time.Duration) (*edge, error) {
 	js, err := jetstream.New(nc, jetstream.WithPublishAsyncTimeout(edgeCommitTimeout))
 	if err != nil {
 		return nil, fmt.Errorf("cannot open JetStream context for the edge: %w", err)
 	}
 	e := &edge{
-		log: log, clock: clk, nc: nc, js: js, admit: admit, maxBatch: maxBatch,
+		log: log, clock: clk, nc: nc, js: js, admit: admit, observe: observe, maxBatch: maxBatch,
 		stop: make(chan struct{}),
 	}
 	for range edgeWriters {
@@ -188,9 +193,9 @@ func (e *edge) receive(m *nats.Msg) {
 	if !ok {
 		return
 	}
-	em := &edgeMsg{subject: DetSubject(tenant, line), reply: m.Reply, body: m.Data}
+	now := e.clock.Now()
+	em := &edgeMsg{subject: DetSubject(tenant, line), reply: m.Reply, body: m.Data, at: now}
 	if e.admit != nil {
-		now := e.clock.Now()
 		if r := e.admit(tenant, device, line, m.Data, now); r != nil {
 			e.refused.Add(1)
 			if dl, err := json.Marshal(r.DeadLetter(em.subject, now)); err == nil {
@@ -251,6 +256,10 @@ func fnv32(s string) uint32 {
 func (w *edgeWriter) commit(batch []*edgeMsg) {
 	e := w.e
 	now := e.clock.Now()
+	if e.observe != nil {
+		e.observe("edge.gather", now.Sub(batch[0].at))
+		defer func() { e.observe("edge.store", e.clock.Now().Sub(now)) }()
+	}
 	w.leaders = w.leaders[:0]
 	for _, m := range batch {
 		if m.id != "" {

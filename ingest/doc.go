@@ -20,9 +20,13 @@
 // detection.WindowAt, exactly as the KPI engine judges them), publishes every rejected
 // element to lp.<tenant>.dlq (detection.DeadLetter JSON, with the reason) and queues the
 // valid detections per (tenant, line). One goroutine per line writes its
-// queue in batches (BatchSize detections, or after FlushInterval) with one transaction
+// queue in batches with one transaction
 // holding the multi-row INSERT IGNORE and the minute rollups, through the tenant's pool
 // of PoolSize dedicated connections; a message is acknowledged after that COMMIT. A
+// batch is written when it holds BatchSize detections, or as soon as the writer has
+// taken every message the stream holds (a message's NumPending is 0: group commit, what
+// arrives during the transaction forms the next batch), or, while a backlog is read,
+// after FlushInterval at the latest (HoldPartial: always after FlushInterval). A
 // failed write is retried with backoff for as long as the database is away; pulling
 // stops at MaxPendingBytes held in memory, and JetStream keeps the rest (24 h replay).
 //

@@ -34,6 +34,7 @@ type lineWriter struct {
 	mu       sync.Mutex // guards the fields below; held briefly, never with another lock
 	queue    []pendingMsg
 	queued   int          // detections in queue
+	due      bool         // flush without waiting for FlushInterval (the writer caught up)
 	inflight []pendingMsg // messages of the batch being written (for keepAlive)
 }
 
@@ -56,20 +57,36 @@ func (w *Writer) lineWriter(ts *tenantState, line int64) *lineWriter {
 	return l
 }
 
-// add queues a message's detections (copied).
-func (l *lineWriter) add(rows []detection.Detection, p pendingMsg) {
+// add queues a message's detections (copied). It reports whether the line was not
+// yet due for a flush (the writer then flushes it soon, once caught up).
+func (l *lineWriter) add(rows []detection.Detection, p pendingMsg) bool {
 	p.rows = append([]detection.Detection(nil), rows...)
 	l.mu.Lock()
 	wasEmpty := len(l.queue) == 0
 	l.queue = append(l.queue, p)
 	l.queued += len(rows)
 	full := l.queued >= l.w.cfg.BatchSize
+	due := l.due
 	l.mu.Unlock()
 	if wasEmpty || full {
-		select {
-		case l.sig <- struct{}{}:
-		default:
-		}
+		l.wake()
+	}
+	return !due
+}
+
+// flushSoon makes the line flush what it holds as soon as its transaction in flight,
+// if any, has committed.
+func (l *lineWriter) flushSoon() {
+	l.mu.Lock()
+	l.due = l.queued > 0 // a batch that filled up may have taken everything
+	l.mu.Unlock()
+	l.wake()
+}
+
+func (l *lineWriter) wake() {
+	select {
+	case l.sig <- struct{}{}:
+	default:
 	}
 }
 
@@ -92,7 +109,7 @@ func (l *lineWriter) run() {
 	w := l.w
 	for {
 		l.mu.Lock()
-		n := l.queued
+		n, due := l.queued, l.due
 		var first time.Time
 		if len(l.queue) > 0 {
 			first = l.queue[0].at
@@ -104,7 +121,7 @@ func (l *lineWriter) run() {
 			return
 		}
 		switch {
-		case n >= w.cfg.BatchSize:
+		case n >= w.cfg.BatchSize || (n > 0 && due):
 			l.flush()
 		case n > 0:
 			wait := first.Add(w.cfg.FlushInterval).Sub(w.clk.Now())
@@ -147,6 +164,7 @@ func (l *lineWriter) flush() bool {
 	clear(l.queue[:k]) // no references from the consumed part of the array
 	l.queue = l.queue[k:]
 	l.queued -= n
+	l.due = l.due && l.queued > 0
 	batch := l.batch[:0]
 	for i := range msgs {
 		batch = append(batch, msgs[i].rows...)
@@ -154,6 +172,9 @@ func (l *lineWriter) flush() bool {
 	}
 	l.inflight = msgs
 	l.mu.Unlock()
+	if w.cfg.Observe != nil {
+		w.cfg.Observe("writer.queue", w.clk.Now().Sub(msgs[0].at))
+	}
 
 	err := l.write(batch)
 	switch {
@@ -237,7 +258,11 @@ func (l *lineWriter) writeOnce(batch []detection.Detection) error {
 	if err != nil {
 		return err
 	}
-	w.m.flush.Observe(w.clk.Now().Sub(start).Seconds())
+	took := w.clk.Now().Sub(start)
+	w.m.flush.Observe(took.Seconds())
+	if w.cfg.Observe != nil {
+		w.cfg.Observe("writer.commit", took)
+	}
 	w.m.batchSize.Observe(float64(len(batch)))
 	w.count.batches.Add(1)
 	w.count.stored.Add(uint64(res.Inserted))

@@ -260,7 +260,7 @@ func TestLineLifecycle(t *testing.T) {
 		b := newBus(t)
 		pub := newPublisher(t, b)
 		dl := subscribeDLQ(t, b, "acme")
-		w := startWriter(t, ingest.WriterConfig{FlushInterval: 2 * time.Second}, connect(t, b, "writer"), st)
+		w := startWriter(t, ingest.WriterConfig{FlushInterval: 2 * time.Second, HoldPartial: true}, connect(t, b, "writer"), st)
 		pub.publishAll(t, "acme", p.lines[0], dets(1, 10), 10, "a")
 		testkit.CheckFor(t, waitLong, poll, func() error {
 			r, _ := p.counts(t, p.lines[0])
@@ -375,7 +375,7 @@ func TestFlushIntervalOnTheWritersClock(t *testing.T) {
 	b := newBus(t)
 	pub := newPublisher(t, b)
 	clk := clock.NewFake(time.Now())
-	w := startWriter(t, ingest.WriterConfig{Clock: clk, FlushInterval: time.Hour}, connect(t, b, "writer"), st)
+	w := startWriter(t, ingest.WriterConfig{Clock: clk, FlushInterval: time.Hour, HoldPartial: true}, connect(t, b, "writer"), st)
 	pub.publishAll(t, "acme", p.lines[0], dets(1, 10), 5, "f")
 	testkit.CheckFor(t, waitLong, poll, func() error {
 		n := w.w.Stats().Messages
@@ -398,5 +398,33 @@ func TestFlushIntervalOnTheWritersClock(t *testing.T) {
 	})
 	if s := w.w.Stats(); s.Batches != 1 {
 		t.Fatalf("%d batches, want the 2 messages in 1", s.Batches)
+	}
+}
+
+// TestFlushWhenCaughtUp: once the writer has taken every message the stream holds, a
+// partial batch is written at once; FlushInterval (an hour, on a clock that never moves)
+// only bounds the wait while a backlog is read. A backlog published before the writer
+// starts is read in full batches first.
+func TestFlushWhenCaughtUp(t *testing.T) {
+	st := storetest.Engines(t)[0].Open(t) // SQLite: the flush policy is the point
+	p := newPlant(t, st, "acme", 2)
+	b := newBus(t)
+	pub := newPublisher(t, b)
+	pub.publishAll(t, "acme", p.lines[0], dets(1, 400), 10, "backlog")
+	clk := clock.NewFake(time.Now())
+	w := startWriter(t, ingest.WriterConfig{Clock: clk, FlushInterval: time.Hour, BatchSize: 100}, connect(t, b, "writer"), st)
+	testkit.CheckFor(t, waitLong, poll, func() error {
+		r, _ := p.counts(t, p.lines[0])
+		return testkit.Unless(r == 400, "backlog: stored %d of 400", r)
+	})
+	if n := w.w.Stats().Batches; n != 4 {
+		t.Fatalf("the backlog of 400 detections took %d batches, want 4 full ones of 100", n)
+	}
+	for i := range 3 {
+		pub.publishAll(t, "acme", p.lines[1], dets(uint64(100*i+1), 7), 7, fmt.Sprint("live-", i))
+		testkit.CheckFor(t, waitLong, poll, func() error {
+			r, _ := p.counts(t, p.lines[1])
+			return testkit.Unless(r == int64(7*(i+1)) && consumerIdle(t, b, ingest.DefaultDurable), "stored %d of %d (or not acknowledged)", r, 7*(i+1))
+		})
 	}
 }

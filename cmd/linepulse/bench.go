@@ -27,8 +27,10 @@ func benchIngestCommand() *command {
 	f.IntVar(&cfg.Pool, "pool", cfg.Pool, "writer connections (the raw ceiling uses as many)")
 	f.IntVar(&cfg.WriterBatch, "writer-batch", cfg.WriterBatch, "writer batch size (the raw ceiling inserts batches of this size)")
 	f.DurationVar(&cfg.Flush, "flush", cfg.Flush, "writer flush interval")
+	f.BoolVar(&cfg.HoldPartial, "hold-partial", cfg.HoldPartial, "the writer holds partial batches for --flush even when it has caught up with the stream (the design before the caught-up flush, for comparison)")
 	f.BoolVar(&cfg.SyncAlways, "sync-always", cfg.SyncAlways, "JetStream fsyncs every message before acknowledging it (the default durability)")
 	f.StringVar(&cfg.Format, "format", cfg.Format, "output format: text or json")
+	f.StringVar(&cfg.CPUProfile, "cpuprofile", cfg.CPUProfile, "write a CPU profile of phase 1 (publishers, NATS, edge, writer, database: one process) to this file")
 	c.run = func(cc *cliContext) error {
 		cfg.Logger = cc.log
 		return ingest.Run(cc.ctx, cfg, cc.stdout)

@@ -28,6 +28,13 @@
 //     the batches in flight have committed (each goroutine commits at least one), so it
 //     always measures committed rows.
 //
+// Phases 1 and 2 also report stage timings (bus.Config.Observe,
+// ingest.WriterConfig.Observe), p50/p99 per stage: edge.gather (a group's oldest message
+// waiting for its write to start), edge.store (the atomic batch publish until the
+// stream's answer), writer.deliver (stream time until the writer took the message),
+// writer.queue (a batch's oldest message waiting for its flush) and writer.commit (the
+// database write, connection wait included). --cpuprofile writes a CPU profile of phase 1.
+//
 // # Output
 //
 // Text: one line per phase, then the summary, the last line, whose shape is a contract

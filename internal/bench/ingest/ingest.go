@@ -41,6 +41,8 @@ type Config struct {
 	Pool        int           // writer connections (the raw phase uses as many)
 	WriterBatch int           // writer batch size (the raw phase inserts batches of this size)
 	Flush       time.Duration // writer flush interval
+	HoldPartial bool          // the writer's HoldPartial
+	CPUProfile  string        // write a CPU profile of phase 1 (the whole process) here; "" = none
 
 	Logger *slog.Logger // progress; nil = discarded
 }
@@ -91,8 +93,11 @@ type Result struct {
 	// left: far apart when reads of the stream wait behind its fsyncs.
 	CommitWhilePublishingPerSec float64 `json:"commit_while_publishing_per_s"`
 	CommitAfterPublishingPerSec float64 `json:"commit_after_publishing_per_s"`
-	Summary                     string  `json:"summary"`
-	rawBatch, rawLines          int
+	// Stage timings of the edge and the writer in phase 1 (flat out) and phase 2 (paced).
+	ThroughputStages   map[string]StageTiming `json:"throughput_stages"`
+	LatencyStages      map[string]StageTiming `json:"latency_stages"`
+	Summary            string                 `json:"summary"`
+	rawBatch, rawLines int
 }
 
 // benchRun is the state of one bench ingest run.
@@ -112,6 +117,7 @@ type benchRun struct {
 	// stopWriter stops the writer and returns Run's error.
 	stopWriter func() error
 	start      time.Time // phase 1 timeline start (the raw phase replays it)
+	stages     stages
 	res        Result
 }
 
@@ -201,6 +207,8 @@ func (res *Result) writeText(out io.Writer) {
 		res.Detections, res.PublishPerSec, res.EndToEndPerSec, ofPublish)
 	fmt.Fprintf(out, "writer: %.0f detections/s committed while publishing, %.0f/s draining the backlog afterwards\n",
 		res.CommitWhilePublishingPerSec, res.CommitAfterPublishingPerSec)
+	fmt.Fprintf(out, "stages flat out: %s\n", formatStages(res.ThroughputStages))
+	fmt.Fprintf(out, "stages at %.0f/s: %s\n", res.LatencyRatePerSec, formatStages(res.LatencyStages))
 	fmt.Fprintf(out, "latency at %.0f/s: %d detections in %d messages, publish→commit p50 %.1f ms, p99 %.1f ms\n",
 		res.LatencyRatePerSec, res.LatencyDetections, res.LatencyMessages, res.P50MS, res.P99MS)
 	fmt.Fprintf(out, "raw: %d rows in batches of %d into %d twin lines over %d connections: %.0f rows/s\n",
@@ -269,6 +277,7 @@ func (r *benchRun) setup() error {
 	bcfg := bus.DefaultConfig()
 	bcfg.Listen, bcfg.StoreDir, bcfg.SyncAlways = "127.0.0.1:0", filepath.Join(cfg.DataDir, "jetstream"), cfg.SyncAlways
 	bcfg.Devices = benchDevice{user: r.user, secret: r.secret}
+	bcfg.Observe = r.stages.observe
 	bcfg.Logger = slog.New(minLevel{r.log.Handler(), slog.LevelWarn})
 	var err error
 	if r.b, err = bus.New(bcfg); err != nil {
@@ -281,7 +290,8 @@ func (r *benchRun) setup() error {
 	if err != nil {
 		return err
 	}
-	r.writer, err = lpingest.NewWriter(lpingest.WriterConfig{BatchSize: cfg.WriterBatch, FlushInterval: cfg.Flush, PoolSize: cfg.Pool, Logger: quiet}, nc, r.st)
+	r.writer, err = lpingest.NewWriter(lpingest.WriterConfig{BatchSize: cfg.WriterBatch, FlushInterval: cfg.Flush, HoldPartial: cfg.HoldPartial, PoolSize: cfg.Pool, Logger: quiet,
+		Observe: r.stages.observe}, nc, r.st)
 	if err != nil {
 		nc.Close()
 		return err

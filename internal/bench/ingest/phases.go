@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"os"
+	"runtime/pprof"
 	"slices"
 	"sync"
 	"time"
@@ -107,6 +109,12 @@ func (r *benchRun) throughput() error {
 	r.start = time.Now()
 	base := r.writer.Stats().Stored
 	edge0 := r.b.EdgeStats()
+	stopProfile, err := startCPUProfile(r.cfg.CPUProfile)
+	if err != nil {
+		return err
+	}
+	defer stopProfile()
+	r.stages.record()
 	sims, wait, err := r.publish(ctx, r.cfg.Duration, fastRate, 1, r.start, true, nil)
 	if err != nil {
 		return err
@@ -137,6 +145,8 @@ func (r *benchRun) throughput() error {
 	}
 	atPubEnd := int64(r.writer.Stats().Stored - base)
 	lastCommit, err := r.waitStored(ctx, base+uint64(total))
+	r.res.ThroughputStages = r.stages.stop()
+	stopProfile()
 	if err != nil {
 		return err
 	}
@@ -228,6 +238,7 @@ func (r *benchRun) latency() error {
 		t.samples = append(t.samples, sample{upTo: int64(first-t.first) + int64(n), sent: at})
 		t.mu.Unlock()
 	}
+	r.stages.record()
 	sims, wait, err := r.publish(ctx, r.cfg.LatencyDuration, perLine, firstID, start, false, onPublish)
 	if err != nil {
 		return err
@@ -287,6 +298,7 @@ func (r *benchRun) latency() error {
 		}
 		time.Sleep(latencyPoll)
 	}
+	r.res.LatencyStages = r.stages.stop()
 	var all []time.Duration
 	for _, t := range track {
 		all = append(all, t.latencies...)
@@ -311,3 +323,21 @@ func percentile(d []time.Duration, q float64) time.Duration {
 }
 
 func ms(d time.Duration) float64 { return math.Round(float64(d)/float64(time.Microsecond)) / 1000 }
+
+// startCPUProfile writes a CPU profile to path until the returned function is called
+// (any number of times); "" profiles nothing.
+func startCPUProfile(path string) (func(), error) {
+	if path == "" {
+		return func() {}, nil
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, fmt.Errorf("bench ingest: cannot create CPU profile: %w", err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("bench ingest: cannot start CPU profile: %w", err)
+	}
+	var once sync.Once
+	return func() { once.Do(func() { pprof.StopCPUProfile(); f.Close() }) }, nil
+}
