@@ -59,8 +59,8 @@ func TestSeedDemoIsIdempotent(t *testing.T) {
 		}
 
 		// Everything the demo created is in its audit log (3 lines, 8 areas, 3 cameras
-		// watching the 8 areas, 4 products, 3 shifts, 5 failures, the user), and re-seeding
-		// adds nothing.
+		// watching the 8 areas, 4 products, 3 shifts, 9 targets (line × shift), 5 failures,
+		// the user), and re-seeding adds nothing.
 		chain := func() int {
 			es, err := s.AuditEntries(ctx, p1.Tenant.ID, 0, 1000)
 			if err != nil {
@@ -69,8 +69,8 @@ func TestSeedDemoIsIdempotent(t *testing.T) {
 			return len(es)
 		}
 		audited := chain()
-		if audited != 35 {
-			t.Errorf("the demo's audit log has %d entries, want 35", audited)
+		if audited != 44 {
+			t.Errorf("the demo's audit log has %d entries, want 44", audited)
 		}
 		var logs2 bytes.Buffer
 		p2, err := seedDemo(ctx, s, slog.New(slog.NewTextHandler(&logs2, nil)))
