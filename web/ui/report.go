@@ -91,6 +91,16 @@ func (q *req) number(v float64, prec int) string {
 // percent is web.Percent in the page's language ("83.4 %", "83,4 %").
 func (q *req) percent(v float64) string { return q.number(v*100, 1) + " %" }
 
+// measured is an indicator as a percentage, or "—" without monitored planned time
+// (loadingS = run + downtime is 0: no data, or no shift), as on the live tiles: unknown,
+// not 0 % (docs/OEE.md).
+func (q *req) measured(loadingS, v float64) string {
+	if loadingS <= 0 {
+		return "—"
+	}
+	return q.percent(v)
+}
+
 func (q *req) minutes(s float64) string { return q.number(s/60, 1) }
 
 // reasonText names a stop reason as the PDF does.
@@ -149,16 +159,17 @@ func (q *req) shiftView(rep web.ShiftReport) *reportView {
 	}
 	s, l := rep.Shift, rep.Line
 	base := fmt.Sprintf("/api/v1/lines/%d/shifts/%s/report", l.ID, url.PathEscape(s.ID))
+	loading := s.RunS + s.DowntimeS
 	v := &reportView{
 		Tenant: rep.Tenant, Line: l.Name, Shift: s.Name + " · " + s.ID, Zone: loc.String(), Running: s.Running,
 		Period:    q.t("losses.report.period", "start", s.Start.In(loc).Format("2006-01-02 15:04"), "end", s.End.In(loc).Format("2006-01-02 15:04 MST")),
 		Generated: q.t("losses.report.generated", "at", q.u.cfg.Now().In(loc).Format("2006-01-02 15:04 MST")),
 		PDF:       base + ".pdf?lang=" + q.lang, CSV: base + ".csv", Back: fmt.Sprintf("/lines/%d", l.ID),
 		KPIs: []kpiRow{
-			{"oee", q.t("losses.report.oee"), q.percent(s.OEE), q.percent(l.Availability * l.Performance * l.Quality)},
-			{"availability", q.t("losses.report.availability"), q.percent(s.Availability), q.percent(l.Availability)},
-			{"performance", q.t("losses.report.performance"), q.percent(s.Performance), q.percent(l.Performance)},
-			{"quality", q.t("losses.report.quality"), q.percent(s.Quality), q.percent(l.Quality)},
+			{"oee", q.t("losses.report.oee"), q.measured(loading, s.OEE), q.percent(l.Availability * l.Performance * l.Quality)},
+			{"availability", q.t("losses.report.availability"), q.measured(loading, s.Availability), q.percent(l.Availability)},
+			{"performance", q.t("losses.report.performance"), q.measured(loading, s.Performance), q.percent(l.Performance)},
+			{"quality", q.t("losses.report.quality"), q.measured(loading, s.Quality), q.percent(l.Quality)},
 		},
 		Counts: []kpiRow{
 			{ID: "total", Label: q.t("kpi.total"), Actual: strconv.FormatInt(s.Total, 10)},
@@ -325,12 +336,13 @@ func (u *UI) plantReportPage(w http.ResponseWriter, r *http.Request) {
 }
 
 // kpis are the figure rows of one line or the plant: the indicators, then the counts.
-func (q *req) kpis(oee, a, p, qu float64, total, good, reject int64, downS float64) []kpiRow {
+func (q *req) kpis(loadingS, oee, a, p, qu float64, total, good, reject int64, downS float64) []kpiRow {
+	pct := func(v float64) string { return q.measured(loadingS, v) }
 	return []kpiRow{
-		{ID: "oee", Label: q.t("losses.report.oee"), Actual: q.percent(oee)},
-		{ID: "availability", Label: q.t("losses.report.availability"), Actual: q.percent(a)},
-		{ID: "performance", Label: q.t("losses.report.performance"), Actual: q.percent(p)},
-		{ID: "quality", Label: q.t("losses.report.quality"), Actual: q.percent(qu)},
+		{ID: "oee", Label: q.t("losses.report.oee"), Actual: pct(oee)},
+		{ID: "availability", Label: q.t("losses.report.availability"), Actual: pct(a)},
+		{ID: "performance", Label: q.t("losses.report.performance"), Actual: pct(p)},
+		{ID: "quality", Label: q.t("losses.report.quality"), Actual: pct(qu)},
 		{ID: "total", Label: q.t("kpi.total"), Actual: strconv.FormatInt(total, 10)},
 		{ID: "good", Label: q.t("kpi.good"), Actual: strconv.FormatInt(good, 10)},
 		{ID: "reject", Label: q.t("kpi.reject"), Actual: strconv.FormatInt(reject, 10)},
@@ -348,10 +360,10 @@ func (q *req) plantView(rep web.PlantReport) *plantView {
 		Title:     q.t("plant.report.period."+rep.Period, "date", rep.Date),
 		Generated: q.t("losses.report.generated", "at", q.u.cfg.Now().In(loc).Format("2006-01-02 15:04 MST")),
 		PDF:       "/api/v1/reports/plant.pdf?" + url.Values{"period": {rep.Period}, "date": {rep.Date}, "lang": {q.lang}}.Encode(),
-		Total:     q.kpis(t.OEE, t.Availability, t.Performance, t.Quality, t.Total, t.Good, t.Reject, t.DowntimeS)}
+		Total:     q.kpis(t.RunS+t.DowntimeS, t.OEE, t.Availability, t.Performance, t.Quality, t.Total, t.Good, t.Reject, t.DowntimeS)}
 	for _, l := range rep.Lines {
 		o := l.OEE
-		lv := plantLineView{ID: l.ID, Name: l.Name, KPIs: q.kpis(o.OEE, o.Availability, o.Performance, o.Quality, o.Total, o.Good, o.Reject, o.DowntimeS)}
+		lv := plantLineView{ID: l.ID, Name: l.Name, KPIs: q.kpis(o.RunS+o.DowntimeS, o.OEE, o.Availability, o.Performance, o.Quality, o.Total, o.Good, o.Reject, o.DowntimeS)}
 		for _, g := range l.TopStops {
 			lv.Top = append(lv.Top, paretoRow{Label: q.reasonText(g.Key, g.Label), Count: strconv.FormatInt(g.Count, 10), Minutes: q.minutes(g.DurationS),
 				Share: q.percent(g.Share), Cumulative: q.percent(g.Cumulative), Width: pct(g.Share)})

@@ -255,6 +255,14 @@ func TestShiftReportPage(t *testing.T) {
 		}
 	}
 	waitJS("links to the shift report and the PDF", `!!document.querySelector('.lp-plant-line a.lp-shift-report[href$="/shifts/`+s.instance+`/report"]') && document.querySelector('#plant-pdf').getAttribute('href').startsWith('/api/v1/reports/plant.pdf?')`)
+	// A day before any data: unknown indicators read "—", not 0 %, as on the live tiles.
+	run("a day without data", chromedp.Navigate(s.srv.URL+"/reports/plant?period=day&date=2020-01-06"))
+	waitJS("the empty day", `!!document.querySelector('#plant-total') && location.search.includes('2020-01-06')`)
+	if got := text("#plant-total .lp-kpi-oee dd"); got != "—" {
+		t.Errorf("a day without data shows OEE %q, want —", got)
+	}
+	run("back to the day", chromedp.Navigate(s.srv.URL+"/reports/plant?period=day&date="+date))
+	waitJS("plant page again", `!!document.querySelector('#plant-total') && location.search.includes('`+date+`')`)
 	run("choose the week", chromedp.SetValue(chromedp.CSS(`#plant-form select[name="period"]`), "week"), chromedp.Click(chromedp.CSS("#plant-show")))
 	waitJS("the week", `location.search.includes('period=week') && document.querySelector('#plant-period').textContent.includes('Week')`)
 
