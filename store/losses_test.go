@@ -43,6 +43,15 @@ func TestRejectsInRanges(t *testing.T) {
 			if err != nil || len(n) != 1 || n[1] != 450 {
 				t.Errorf("%s: %v rejects by product, %v; want 450 of product 1", name, n, err)
 			}
+			// Gaps between windows, given out of order and overlapping: minutes 10i..10i+2
+			// hold one reject each (10i+1); a row counts once however many windows hold it.
+			var gapped []store.MinuteRange
+			for i := int64(49); i >= 0; i-- {
+				gapped = append(gapped, store.MinuteRange{From: m0 + 10*i, To: m0 + 10*i + 3}, store.MinuteRange{From: m0 + 10*i + 1, To: m0 + 10*i + 2})
+			}
+			if n, err := f(ctx, l.ID, gapped); err != nil || n[1] != 50 {
+				t.Errorf("%s, windows with gaps: %v, %v; want 50 of product 1", name, n, err)
+			}
 			if n, err := f(ctx, l.ID, nil); err != nil || len(n) != 0 {
 				t.Errorf("%s, no windows: %v, %v", name, n, err)
 			}
