@@ -181,8 +181,11 @@ func TestShiftReportPage(t *testing.T) {
 	}
 	run("open the line page", cookie(s.token), chromedp.Navigate(fmt.Sprintf("%s/lines/%d", s.srv.URL, s.line)))
 	waitJS("link to the report", `!!document.querySelector('a.lp-shift-report[href$="/shifts/`+s.instance+`/report"]')`)
-	run("follow it", chromedp.Click(chromedp.CSS(`a.lp-shift-report[href$="/shifts/`+s.instance+`/report"]`)))
-	waitJS("report page", `location.pathname.endsWith('/report') && !!document.querySelector('#kpi-oee')`)
+	// Follow it; the list may be redrawn under a click on a loaded machine, so click again
+	// until the report page is there.
+	waitJS("report page", `(() => { if (!location.pathname.endsWith('/report')) {
+		document.querySelector('a.lp-shift-report[href$="/shifts/`+s.instance+`/report"]')?.click(); return false; }
+		return !!document.querySelector('#kpi-oee'); })()`)
 
 	want := map[string]string{
 		"#report-line": rep.Line.Name, "#report-tenant": rep.Tenant,
