@@ -381,6 +381,9 @@ type ShiftLink struct {
 	Start   time.Time `json:"start"`
 	Running bool      `json:"running"`
 	OEE     float64   `json:"oee"`
+	// Monitored is false when the instance has no monitored planned time (no data): its
+	// OEE is unknown, not 0.
+	Monitored bool `json:"monitored"`
 }
 
 // recentShiftDays is how far back the line page lists shift instances.
@@ -407,7 +410,7 @@ func (a *API) RecentShiftsFor(r *http.Request, lineID int64) ([]ShiftLink, error
 	out := make([]ShiftLink, 0, len(items))
 	for i := len(items) - 1; i >= 0; i-- {
 		s := items[i]
-		out = append(out, ShiftLink{ID: s.ID, Name: s.Name, Start: s.Start, Running: s.Running, OEE: s.OEE})
+		out = append(out, ShiftLink{ID: s.ID, Name: s.Name, Start: s.Start, Running: s.Running, OEE: s.OEE, Monitored: s.RunS+s.DowntimeS > 0})
 	}
 	return out, nil
 }

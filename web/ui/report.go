@@ -91,11 +91,11 @@ func (q *req) number(v float64, prec int) string {
 // percent is web.Percent in the page's language ("83.4 %", "83,4 %").
 func (q *req) percent(v float64) string { return q.number(v*100, 1) + " %" }
 
-// measured is an indicator as a percentage, or "—" without monitored planned time
-// (loadingS = run + downtime is 0: no data, or no shift), as on the live tiles: unknown,
-// not 0 % (docs/OEE.md).
-func (q *req) measured(loadingS, v float64) string {
-	if loadingS <= 0 {
+// measured is an indicator as a percentage, or "—" without monitored planned time (run
+// + downtime is 0: no data, or no shift), as on the live tiles: unknown, not 0 %
+// (docs/OEE.md).
+func (q *req) measured(monitored bool, v float64) string {
+	if !monitored {
 		return "—"
 	}
 	return q.percent(v)
@@ -159,17 +159,17 @@ func (q *req) shiftView(rep web.ShiftReport) *reportView {
 	}
 	s, l := rep.Shift, rep.Line
 	base := fmt.Sprintf("/api/v1/lines/%d/shifts/%s/report", l.ID, url.PathEscape(s.ID))
-	loading := s.RunS + s.DowntimeS
+	monitored := s.RunS+s.DowntimeS > 0
 	v := &reportView{
 		Tenant: rep.Tenant, Line: l.Name, Shift: s.Name + " · " + s.ID, Zone: loc.String(), Running: s.Running,
 		Period:    q.t("losses.report.period", "start", s.Start.In(loc).Format("2006-01-02 15:04"), "end", s.End.In(loc).Format("2006-01-02 15:04 MST")),
 		Generated: q.t("losses.report.generated", "at", q.u.cfg.Now().In(loc).Format("2006-01-02 15:04 MST")),
 		PDF:       base + ".pdf?lang=" + q.lang, CSV: base + ".csv", Back: fmt.Sprintf("/lines/%d", l.ID),
 		KPIs: []kpiRow{
-			{"oee", q.t("losses.report.oee"), q.measured(loading, s.OEE), q.percent(l.Availability * l.Performance * l.Quality)},
-			{"availability", q.t("losses.report.availability"), q.measured(loading, s.Availability), q.percent(l.Availability)},
-			{"performance", q.t("losses.report.performance"), q.measured(loading, s.Performance), q.percent(l.Performance)},
-			{"quality", q.t("losses.report.quality"), q.measured(loading, s.Quality), q.percent(l.Quality)},
+			{"oee", q.t("losses.report.oee"), q.measured(monitored, s.OEE), q.percent(l.Availability * l.Performance * l.Quality)},
+			{"availability", q.t("losses.report.availability"), q.measured(monitored, s.Availability), q.percent(l.Availability)},
+			{"performance", q.t("losses.report.performance"), q.measured(monitored, s.Performance), q.percent(l.Performance)},
+			{"quality", q.t("losses.report.quality"), q.measured(monitored, s.Quality), q.percent(l.Quality)},
 		},
 		Counts: []kpiRow{
 			{ID: "total", Label: q.t("kpi.total"), Actual: strconv.FormatInt(s.Total, 10)},
@@ -280,7 +280,7 @@ type shiftLinkView struct {
 // shiftLink is the link to the report of a line's shift instance.
 func (q *req) shiftLink(lineID int64, s web.ShiftLink, loc *time.Location) shiftLinkView {
 	return shiftLinkView{Href: fmt.Sprintf("/lines/%d/shifts/%s/report", lineID, url.PathEscape(s.ID)),
-		Label: s.Start.In(loc).Format("2006-01-02 15:04") + " " + s.Name, OEE: q.percent(s.OEE), Running: s.Running}
+		Label: s.Start.In(loc).Format("2006-01-02 15:04") + " " + s.Name, OEE: q.measured(s.Monitored, s.OEE), Running: s.Running}
 }
 
 func (q *req) shiftLinks(lineID int64) []shiftLinkView {
@@ -337,7 +337,7 @@ func (u *UI) plantReportPage(w http.ResponseWriter, r *http.Request) {
 
 // kpis are the figure rows of one line or the plant: the indicators, then the counts.
 func (q *req) kpis(loadingS, oee, a, p, qu float64, total, good, reject int64, downS float64) []kpiRow {
-	pct := func(v float64) string { return q.measured(loadingS, v) }
+	pct := func(v float64) string { return q.measured(loadingS > 0, v) }
 	return []kpiRow{
 		{ID: "oee", Label: q.t("losses.report.oee"), Actual: pct(oee)},
 		{ID: "availability", Label: q.t("losses.report.availability"), Actual: pct(a)},
@@ -369,7 +369,7 @@ func (q *req) plantView(rep web.PlantReport) *plantView {
 				Share: q.percent(g.Share), Cumulative: q.percent(g.Cumulative), Width: pct(g.Share)})
 		}
 		for _, s := range l.Shifts {
-			lv.Shifts = append(lv.Shifts, q.shiftLink(l.ID, web.ShiftLink{ID: s.ID, Name: s.Name, Start: s.Start, Running: s.Running, OEE: s.OEE}, loc))
+			lv.Shifts = append(lv.Shifts, q.shiftLink(l.ID, web.ShiftLink{ID: s.ID, Name: s.Name, Start: s.Start, Running: s.Running, OEE: s.OEE, Monitored: s.RunS+s.DowntimeS > 0}, loc))
 		}
 		v.Lines = append(v.Lines, lv)
 	}

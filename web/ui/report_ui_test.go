@@ -181,6 +181,9 @@ func TestShiftReportPage(t *testing.T) {
 	}
 	run("open the line page", cookie(s.token), chromedp.Navigate(fmt.Sprintf("%s/lines/%d", s.srv.URL, s.line)))
 	waitJS("link to the report", `!!document.querySelector('a.lp-shift-report[href$="/shifts/`+s.instance+`/report"]')`)
+	// Instances without data (the days before yesterday's) show an unknown OEE, not 0 %.
+	waitJS("unknown OEE without data", `[...document.querySelectorAll('a.lp-shift-report')].some((a) => a.textContent.includes('—')) &&
+		![...document.querySelectorAll('a.lp-shift-report')].some((a) => /\b0\.0 %/.test(a.textContent))`)
 	// Follow it; the list may be redrawn under a click on a loaded machine, so click again
 	// until the report page is there.
 	waitJS("report page", `(() => { if (!location.pathname.endsWith('/report')) {
