@@ -24,7 +24,7 @@ const maxRangesPerQuery = 400
 // test every OR-ed range on every row of the line (400 ranges over 30 days took ~0.7 s).
 func (t *TenantDB) RejectsInRollup(ctx context.Context, lineID int64, ranges []MinuteRange) (map[int64]int64, error) {
 	out := map[int64]int64{}
-	merged := mergeRanges(ranges)
+	merged := MergeRanges(ranges)
 	if len(merged) == 0 {
 		return out, nil
 	}
@@ -50,8 +50,8 @@ func (t *TenantDB) RejectsInRollup(ctx context.Context, lineID int64, ranges []M
 	return out, nil
 }
 
-// mergeRanges sorts ranges and merges those that overlap or touch, dropping empty ones.
-func mergeRanges(ranges []MinuteRange) []MinuteRange {
+// MergeRanges sorts ranges and merges those that overlap or touch, dropping empty ones.
+func MergeRanges(ranges []MinuteRange) []MinuteRange {
 	var out []MinuteRange
 	for _, r := range slices.SortedFunc(slices.Values(ranges), func(a, b MinuteRange) int { return cmp.Compare(a.From, b.From) }) {
 		switch {
@@ -65,28 +65,25 @@ func mergeRanges(ranges []MinuteRange) []MinuteRange {
 	return out
 }
 
-// RejectsInRaw answers RejectsInRollup from the raw detection table.
+// RejectsInRaw answers RejectsInRollup from the raw detection table (the reference the
+// tests compare with): one statement of OR-ed ranges per maxRangesPerQuery.
 func (t *TenantDB) RejectsInRaw(ctx context.Context, lineID int64, ranges []MinuteRange) (map[int64]int64, error) {
 	det, _, err := lineTables(lineID)
 	if err != nil {
 		return nil, err
 	}
-	return t.rejectsIn(ctx, lineID, ranges, "SELECT `product_id`, COUNT(*) FROM `"+det+"` WHERE `ok` = 0 AND (", "`detected_at` >= ? AND `detected_at` < ?",
-		func(r MinuteRange) []any { return []any{time.Unix(r.From*60, 0).UTC(), time.Unix(r.To*60, 0).UTC()} })
-}
-
-func (t *TenantDB) rejectsIn(ctx context.Context, lineID int64, ranges []MinuteRange, head, cond string, bind func(MinuteRange) []any, lead ...any) (map[int64]int64, error) {
 	out := map[int64]int64{}
 	for len(ranges) > 0 {
 		part := ranges[:min(len(ranges), maxRangesPerQuery)]
 		ranges = ranges[len(part):]
-		args := append([]any(nil), lead...)
+		args := make([]any, 0, 2*len(part))
 		conds := make([]string, len(part))
 		for i, r := range part {
-			conds[i] = "(" + cond + ")"
-			args = append(args, bind(r)...)
+			conds[i] = "(`detected_at` >= ? AND `detected_at` < ?)"
+			args = append(args, time.Unix(r.From*60, 0).UTC(), time.Unix(r.To*60, 0).UTC())
 		}
-		if err := t.sumByProduct(ctx, out, head+strings.Join(conds, " OR ")+") GROUP BY `product_id`", args...); err != nil {
+		q := "SELECT `product_id`, COUNT(*) FROM `" + det + "` WHERE `ok` = 0 AND (" + strings.Join(conds, " OR ") + ") GROUP BY `product_id`"
+		if err := t.sumByProduct(ctx, out, q, args...); err != nil {
 			return nil, fmt.Errorf("store: cannot sum rejects of line %d: %w", lineID, err)
 		}
 	}

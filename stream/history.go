@@ -411,6 +411,10 @@ func (h *History) oee(ctx context.Context, lc lineCtx, from, to time.Time) (OEER
 	return rep, nil
 }
 
+// Monitored says the report has monitored planned time (run + downtime): without it A,
+// P, Q and OEE are unknown, not 0 (docs/OEE.md).
+func (r OEEReport) Monitored() bool { return r.RunS+r.DowntimeS > 0 }
+
 // microSum is the micro-stops of a range.
 type microSum struct {
 	n int64

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"regexp"
-	"slices"
 	"sort"
 	"strconv"
 	"time"
@@ -466,20 +465,12 @@ func (h *History) counts(ctx context.Context, lc lineCtx, from, to time.Time) (m
 // startupMinutes are the whole minutes whose start lies in a start-up window (from the
 // minute of a start to StartupWindow after it), inside the minutes of [from, to), merged.
 func startupMinutes(starts []time.Time, from, to time.Time) []store.MinuteRange {
-	slices.SortFunc(starts, time.Time.Compare)
 	lo, hi := minuteOf(from, false), minuteOf(to, true)
-	var out []store.MinuteRange
+	out := make([]store.MinuteRange, 0, len(starts))
 	for _, s := range starts {
-		r := store.MinuteRange{From: max(minuteOf(s, false), lo), To: min(minuteOf(s.Add(StartupWindow), true), hi)}
-		switch {
-		case r.To <= r.From:
-		case len(out) > 0 && r.From <= out[len(out)-1].To:
-			out[len(out)-1].To = max(out[len(out)-1].To, r.To)
-		default:
-			out = append(out, r)
-		}
+		out = append(out, store.MinuteRange{From: max(minuteOf(s, false), lo), To: min(minuteOf(s.Add(StartupWindow), true), hi)})
 	}
-	return out
+	return store.MergeRanges(out)
 }
 
 // minuteOf is t in Unix minutes, rounded down (or up).

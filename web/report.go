@@ -386,6 +386,11 @@ type ShiftLink struct {
 	Monitored bool `json:"monitored"`
 }
 
+// ShiftLinkOf is the link to an instance's shift report.
+func ShiftLinkOf(s stream.ShiftSummary) ShiftLink {
+	return ShiftLink{ID: s.ID, Name: s.Name, Start: s.Start, Running: s.Running, OEE: s.OEE, Monitored: s.Monitored()}
+}
+
 // recentShiftDays is how far back the line page lists shift instances.
 const recentShiftDays = 3
 
@@ -410,7 +415,7 @@ func (a *API) RecentShiftsFor(r *http.Request, lineID int64) ([]ShiftLink, error
 	out := make([]ShiftLink, 0, len(items))
 	for i := len(items) - 1; i >= 0; i-- {
 		s := items[i]
-		out = append(out, ShiftLink{ID: s.ID, Name: s.Name, Start: s.Start, Running: s.Running, OEE: s.OEE, Monitored: s.RunS+s.DowntimeS > 0})
+		out = append(out, ShiftLinkOf(s))
 	}
 	return out, nil
 }

@@ -159,7 +159,7 @@ func (q *req) shiftView(rep web.ShiftReport) *reportView {
 	}
 	s, l := rep.Shift, rep.Line
 	base := fmt.Sprintf("/api/v1/lines/%d/shifts/%s/report", l.ID, url.PathEscape(s.ID))
-	monitored := s.RunS+s.DowntimeS > 0
+	monitored := s.Monitored()
 	v := &reportView{
 		Tenant: rep.Tenant, Line: l.Name, Shift: s.Name + " · " + s.ID, Zone: loc.String(), Running: s.Running,
 		Period:    q.t("losses.report.period", "start", s.Start.In(loc).Format("2006-01-02 15:04"), "end", s.End.In(loc).Format("2006-01-02 15:04 MST")),
@@ -336,8 +336,8 @@ func (u *UI) plantReportPage(w http.ResponseWriter, r *http.Request) {
 }
 
 // kpis are the figure rows of one line or the plant: the indicators, then the counts.
-func (q *req) kpis(loadingS, oee, a, p, qu float64, total, good, reject int64, downS float64) []kpiRow {
-	pct := func(v float64) string { return q.measured(loadingS > 0, v) }
+func (q *req) kpis(monitored bool, oee, a, p, qu float64, total, good, reject int64, downS float64) []kpiRow {
+	pct := func(v float64) string { return q.measured(monitored, v) }
 	return []kpiRow{
 		{ID: "oee", Label: q.t("losses.report.oee"), Actual: pct(oee)},
 		{ID: "availability", Label: q.t("losses.report.availability"), Actual: pct(a)},
@@ -360,16 +360,16 @@ func (q *req) plantView(rep web.PlantReport) *plantView {
 		Title:     q.t("plant.report.period."+rep.Period, "date", rep.Date),
 		Generated: q.t("losses.report.generated", "at", q.u.cfg.Now().In(loc).Format("2006-01-02 15:04 MST")),
 		PDF:       "/api/v1/reports/plant.pdf?" + url.Values{"period": {rep.Period}, "date": {rep.Date}, "lang": {q.lang}}.Encode(),
-		Total:     q.kpis(t.RunS+t.DowntimeS, t.OEE, t.Availability, t.Performance, t.Quality, t.Total, t.Good, t.Reject, t.DowntimeS)}
+		Total:     q.kpis(t.RunS+t.DowntimeS > 0, t.OEE, t.Availability, t.Performance, t.Quality, t.Total, t.Good, t.Reject, t.DowntimeS)}
 	for _, l := range rep.Lines {
 		o := l.OEE
-		lv := plantLineView{ID: l.ID, Name: l.Name, KPIs: q.kpis(o.RunS+o.DowntimeS, o.OEE, o.Availability, o.Performance, o.Quality, o.Total, o.Good, o.Reject, o.DowntimeS)}
+		lv := plantLineView{ID: l.ID, Name: l.Name, KPIs: q.kpis(o.Monitored(), o.OEE, o.Availability, o.Performance, o.Quality, o.Total, o.Good, o.Reject, o.DowntimeS)}
 		for _, g := range l.TopStops {
 			lv.Top = append(lv.Top, paretoRow{Label: q.reasonText(g.Key, g.Label), Count: strconv.FormatInt(g.Count, 10), Minutes: q.minutes(g.DurationS),
 				Share: q.percent(g.Share), Cumulative: q.percent(g.Cumulative), Width: pct(g.Share)})
 		}
 		for _, s := range l.Shifts {
-			lv.Shifts = append(lv.Shifts, q.shiftLink(l.ID, web.ShiftLink{ID: s.ID, Name: s.Name, Start: s.Start, Running: s.Running, OEE: s.OEE, Monitored: s.RunS+s.DowntimeS > 0}, loc))
+			lv.Shifts = append(lv.Shifts, q.shiftLink(l.ID, web.ShiftLinkOf(s), loc))
 		}
 		v.Lines = append(v.Lines, lv)
 	}
