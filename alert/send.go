@@ -142,6 +142,9 @@ func (e *Engine) drainTenant(ctx context.Context, slug string, tdb *store.Tenant
 // deliver makes one attempt for a claimed notification and records it.
 func (e *Engine) deliver(ctx context.Context, slug string, tdb *store.TenantDB, n store.Notification) {
 	start := e.clk.Now()
+	// Finished even at shutdown (each channel's timeout bounds it): a send cut off after the
+	// receiver took it stays pending and would be sent twice.
+	ctx = context.WithoutCancel(ctx)
 	status, err := e.send(ctx, slug, tdb, n)
 	at := e.clk.Now()
 	o := store.Outcome{Delivery: store.Delivery{Attempt: n.Attempts + 1, At: at.UTC().Truncate(time.Millisecond), OK: err == nil,
@@ -155,7 +158,7 @@ func (e *Engine) deliver(ctx context.Context, slug string, tdb *store.TenantDB, 
 			o.Next = at.Add(e.backoff(o.Attempt)).UTC().Truncate(time.Millisecond)
 		}
 	}
-	if err := tdb.RecordDelivery(context.WithoutCancel(ctx), n, e.cfg.Holder, o); err != nil {
+	if err := tdb.RecordDelivery(ctx, n, e.cfg.Holder, o); err != nil {
 		e.log.Warn("alert: cannot record a delivery", "tenant", slug, "notification", n.ID, "err", err)
 		return
 	}

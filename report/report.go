@@ -244,7 +244,9 @@ func (s *Sender) send(ctx context.Context, tdb *store.TenantDB) {
 			continue
 		}
 		errText := ""
-		if err := s.deliver(ctx, tdb, d); err != nil {
+		// A mail in flight is finished at shutdown (Send's timeout bounds it): cut off, the
+		// server may have queued it while the delivery stays pending, and it goes out twice.
+		if err := s.deliver(context.WithoutCancel(ctx), tdb, d); err != nil {
 			errText = err.Error()
 			s.log.Warn("report: cannot send a scheduled report", "tenant", tdb.ID(), "schedule", d.ScheduleID, "occurrence", d.Occurrence, "err", err)
 		}

@@ -150,7 +150,9 @@ func Send(ctx context.Context, s Server, m Message) error {
 	if err := w.Close(); err != nil {
 		return fmt.Errorf("email: %s did not accept the message: %w", addr, err)
 	}
-	return c.Quit()
+	// Accepted (250) means delivered: a failed QUIT must not make the caller send it again.
+	_ = c.Quit()
+	return nil
 }
 
 // plainAuth is PLAIN authentication; net/smtp's refuses it without TLS except on

@@ -1,7 +1,10 @@
 package email_test
 
 import (
+	"bufio"
 	"context"
+	"fmt"
+	"net"
 	"strings"
 	"testing"
 
@@ -43,5 +46,53 @@ func TestSendOverSTARTTLSWithLogin(t *testing.T) {
 	}
 	if len(srv.Received()) != 1 {
 		t.Fatal("failed sends delivered mail")
+	}
+}
+
+// TestSentOnceAccepted: once the server answered 250 to the message it is delivered; a
+// connection lost at QUIT (a shutdown, a relay hanging up) must not report a failure, or
+// the caller retries and the recipients get the mail twice.
+func TestSentOnceAccepted(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		conn, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		defer conn.Close()
+		r := bufio.NewReader(conn)
+		fmt.Fprint(conn, "220 relay.test ESMTP\r\n")
+		for {
+			l, err := r.ReadString('\n')
+			if err != nil {
+				return
+			}
+			switch cmd := strings.ToUpper(strings.TrimSpace(l)); {
+			case strings.HasPrefix(cmd, "EHLO"):
+				fmt.Fprint(conn, "250 relay.test\r\n")
+			case cmd == "DATA":
+				fmt.Fprint(conn, "354 go on\r\n")
+				for l != ".\r\n" {
+					if l, err = r.ReadString('\n'); err != nil {
+						return
+					}
+				}
+				fmt.Fprint(conn, "250 queued\r\n")
+			case cmd == "QUIT":
+				return // hang up without 221
+			default:
+				fmt.Fprint(conn, "250 ok\r\n")
+			}
+		}
+	}()
+	port := ln.Addr().(*net.TCPAddr).Port
+	err = email.Send(context.Background(), email.Server{Host: "127.0.0.1", Port: port, TLS: email.None},
+		email.Message{From: "a@plant.test", To: []string{"b@plant.test"}, Subject: "s", Text: "t"})
+	if err != nil {
+		t.Fatalf("an accepted message reported as failed: %v", err)
 	}
 }
