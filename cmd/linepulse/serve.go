@@ -372,6 +372,10 @@ func serve(cc *cliContext, cfg serveConfig) error {
 				if err != nil {
 					return err
 				}
+				// Without its past the demo would only show "—" until a shift has run.
+				if err := seedDemoHistory(ctx, st, stream.NewHistory(st, meta), plant, time.Now(), cc.log); err != nil {
+					cc.log.Warn("demo: no history written; live figures only", "err", err)
+				}
 				return runDemoSim(ctx, b.Connect, plant, cc.log)
 			},
 		})
