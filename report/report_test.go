@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/sync/errgroup"
+
 	"github.com/linepulse/linepulse/internal/clock"
 	"github.com/linepulse/linepulse/internal/testkit"
 	"github.com/linepulse/linepulse/notify/email"
@@ -143,4 +145,52 @@ func TestOneMailPerOccurrence(t *testing.T) {
 		expect("retried morning", day1, "daily 2026-03-02 es → plant@plant.test", day2, "daily 2026-03-03 es → plant@plant.test")
 		stopC()
 	})
+}
+
+// TestTenantPastTheFirstPage: a tenant listed after MaxPageSize others gets its reports
+// (Tick read the first page of tenants only). On SQLite: MaxPageSize tenants on MariaDB
+// would take minutes; the store's paging itself is tested on both engines.
+func TestTenantPastTheFirstPage(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	loc, _ := time.LoadLocation("Europe/Madrid")
+	clk := clock.NewFake(time.Date(2026, 3, 2, 12, 0, 0, 0, loc).UTC())
+	st := storetest.Engines(t)[0].Open(t, func(c *store.Config) { c.Now = clk.Now })
+	var g errgroup.Group
+	g.SetLimit(8)
+	for i := range store.MaxPageSize {
+		g.Go(func() error {
+			return st.CreateTenant(ctx, &store.Tenant{Slug: fmt.Sprintf("filler-%d", i), Name: "Filler", Config: store.TenantConfig{Timezone: "Europe/Madrid", RetentionDays: 90}})
+		})
+	}
+	if err := g.Wait(); err != nil {
+		t.Fatal(err)
+	}
+	tdb := storetest.Tenant(t, st, "late")
+	ch := store.AlertChannel{Name: "mail", Kind: store.ChannelEmail, Config: store.ChannelConfig{Host: "mail.plant.test", Port: 25, TLS: "none",
+		From: "reports@plant.test", To: []string{"alerts@plant.test"}}}
+	if err := tdb.AlertChannels.Create(ctx, &ch); err != nil {
+		t.Fatal(err)
+	}
+	sc := store.ReportSchedule{Name: "Mornings", Kind: store.ReportDaily, ChannelID: ch.ID, Recipients: []string{"plant@plant.test"}, Hour: 6, Active: true}
+	if err := tdb.ReportSchedules.Create(ctx, &sc); err != nil {
+		t.Fatal(err)
+	}
+	var sent []string
+	snd, err := report.New(report.Config{Store: st, Calendar: stream.Calendar, Clock: clk, Logger: slog.New(slog.DiscardHandler),
+		Render: func(ctx context.Context, tenantID int64, s store.ReportSchedule, d store.ReportDelivery) (report.Mail, error) {
+			return report.Mail{Subject: d.Subject}, nil
+		},
+		Mail: func(ctx context.Context, s email.Server, m email.Message) error {
+			sent = append(sent, m.Subject)
+			return nil
+		}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	clk.AdvanceTo(time.Date(2026, 3, 3, 6, 1, 0, 0, loc))
+	snd.Tick(ctx) // sends what it claims before it returns
+	if len(sent) != 1 || sent[0] != "2026-03-02" {
+		t.Fatalf("mails %q, want the late tenant's morning report", sent)
+	}
 }
