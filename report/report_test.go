@@ -5,6 +5,8 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -153,8 +155,7 @@ func TestOneMailPerOccurrence(t *testing.T) {
 func TestTenantPastTheFirstPage(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	loc, _ := time.LoadLocation("Europe/Madrid")
-	clk := clock.NewFake(time.Date(2026, 3, 2, 12, 0, 0, 0, loc).UTC())
+	clk := clock.NewFake(time.Date(2026, 3, 2, 12, 0, 0, 0, madrid(t)).UTC())
 	st := storetest.Engines(t)[0].Open(t, func(c *store.Config) { c.Now = clk.Now })
 	var g errgroup.Group
 	g.SetLimit(8)
@@ -166,7 +167,62 @@ func TestTenantPastTheFirstPage(t *testing.T) {
 	if err := g.Wait(); err != nil {
 		t.Fatal(err)
 	}
-	tdb := storetest.Tenant(t, st, "late")
+	dailyReport(t, storetest.Tenant(t, st, "late"))
+	snd, sent := recordingSender(t, st, clk, slog.New(slog.DiscardHandler))
+	clk.AdvanceTo(time.Date(2026, 3, 3, 6, 1, 0, 0, madrid(t)))
+	snd.Tick(ctx) // sends what it claims before it returns
+	if len(*sent) != 1 || (*sent)[0] != "2026-03-02" {
+		t.Fatalf("mails %q, want the late tenant's morning report", *sent)
+	}
+}
+
+// TestTenantThatCannotOpen: a tenant whose database does not open is logged by slug and
+// skipped; the tenants after it get their reports. On SQLite, where a directory in the
+// place of the tenant's file breaks it.
+func TestTenantThatCannotOpen(t *testing.T) {
+	ctx := context.Background()
+	clk := clock.NewFake(time.Date(2026, 3, 2, 12, 0, 0, 0, madrid(t)).UTC())
+	e := storetest.Engines(t)[0]
+	cfg := e.Config(t)
+	cfg.Now = clk.Now
+	first, err := store.Open(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	broken := storetest.Tenant(t, first, "broken").ID()
+	dailyReport(t, storetest.Tenant(t, first, "fine"))
+	first.Close()
+	f := filepath.Join(cfg.DataDir, fmt.Sprintf("tenant-%d.db", broken))
+	for _, suffix := range []string{"", "-wal", "-shm"} {
+		if err := os.Remove(f + suffix); err != nil && !os.IsNotExist(err) {
+			t.Fatal(err)
+		}
+	}
+	if err := os.Mkdir(f, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	st := e.Open(t, func(c *store.Config) { c.DataDir, c.Now = cfg.DataDir, clk.Now })
+	var log bytes.Buffer
+	snd, sent := recordingSender(t, st, clk, slog.New(slog.NewTextHandler(&log, nil)))
+	clk.AdvanceTo(time.Date(2026, 3, 3, 6, 1, 0, 0, madrid(t)))
+	snd.Tick(ctx)
+	if len(*sent) != 1 || !strings.Contains(log.String(), "cannot open the tenant's database") || !strings.Contains(log.String(), "tenant=broken") {
+		t.Fatalf("mails %q, log:\n%s", *sent, log.String())
+	}
+}
+
+func madrid(t *testing.T) *time.Location {
+	loc, err := time.LoadLocation("Europe/Madrid")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return loc
+}
+
+// dailyReport gives a tenant a report every morning at 6 through an e-mail channel.
+func dailyReport(t *testing.T, tdb *store.TenantDB) {
+	t.Helper()
+	ctx := context.Background()
 	ch := store.AlertChannel{Name: "mail", Kind: store.ChannelEmail, Config: store.ChannelConfig{Host: "mail.plant.test", Port: 25, TLS: "none",
 		From: "reports@plant.test", To: []string{"alerts@plant.test"}}}
 	if err := tdb.AlertChannels.Create(ctx, &ch); err != nil {
@@ -176,8 +232,13 @@ func TestTenantPastTheFirstPage(t *testing.T) {
 	if err := tdb.ReportSchedules.Create(ctx, &sc); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// recordingSender is a sender whose mails are only recorded, by subject (the occurrence).
+func recordingSender(t *testing.T, st *store.Store, clk clock.Clock, log *slog.Logger) (*report.Sender, *[]string) {
+	t.Helper()
 	var sent []string
-	snd, err := report.New(report.Config{Store: st, Calendar: stream.Calendar, Clock: clk, Logger: slog.New(slog.DiscardHandler),
+	snd, err := report.New(report.Config{Store: st, Calendar: stream.Calendar, Clock: clk, Logger: log,
 		Render: func(ctx context.Context, tenantID int64, s store.ReportSchedule, d store.ReportDelivery) (report.Mail, error) {
 			return report.Mail{Subject: d.Subject}, nil
 		},
@@ -188,9 +249,5 @@ func TestTenantPastTheFirstPage(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	clk.AdvanceTo(time.Date(2026, 3, 3, 6, 1, 0, 0, loc))
-	snd.Tick(ctx) // sends what it claims before it returns
-	if len(sent) != 1 || sent[0] != "2026-03-02" {
-		t.Fatalf("mails %q, want the late tenant's morning report", sent)
-	}
+	return snd, &sent
 }
