@@ -16,25 +16,18 @@ import (
 
 // restoreTimers rebuilds the delayed checks of every tenant (Run, on start).
 func (e *Engine) restoreTimers(ctx context.Context) {
-	p := store.Page{Limit: store.MaxPageSize}
-	for {
-		tens, err := e.st.ListTenants(ctx, p)
-		if err != nil {
-			e.log.Warn("alert: cannot list the tenants", "err", err)
-			return
-		}
-		for _, t := range tens {
-			if t.Active {
-				// tenant() loads the rules and rebuilds their checks.
-				if _, _, err := e.tenant(ctx, t.Slug); err != nil {
-					e.log.Warn("alert: cannot load the rules", "tenant", t.Slug, "err", err)
-				}
+	tens, err := e.st.AllTenants(ctx)
+	if err != nil {
+		e.log.Warn("alert: cannot list the tenants", "err", err)
+		return
+	}
+	for _, t := range tens {
+		if t.Active {
+			// tenant() loads the rules and rebuilds their checks.
+			if _, _, err := e.tenant(ctx, t.Slug); err != nil {
+				e.log.Warn("alert: cannot load the rules", "tenant", t.Slug, "err", err)
 			}
 		}
-		if len(tens) < p.Limit {
-			return
-		}
-		p.AfterID = tens[len(tens)-1].ID
 	}
 }
 

@@ -83,7 +83,7 @@ func (e *Engine) deliverLoop(ctx context.Context) {
 // next one.
 func (e *Engine) drain(ctx context.Context) time.Duration {
 	wait := e.cfg.Sweep
-	tenants, err := e.st.ListTenants(ctx, store.Page{Limit: store.MaxPageSize})
+	tenants, err := e.st.AllTenants(ctx)
 	if err != nil {
 		if ctx.Err() == nil {
 			e.log.Warn("alert: cannot list tenants", "err", err)
@@ -93,6 +93,9 @@ func (e *Engine) drain(ctx context.Context) time.Duration {
 	for _, ten := range tenants {
 		tdb, err := e.st.Tenant(ctx, ten.ID)
 		if err != nil {
+			if ctx.Err() == nil {
+				e.log.Warn("alert: cannot open the tenant's database", "tenant", ten.Slug, "err", err)
+			}
 			continue
 		}
 		e.drainTenant(ctx, ten.Slug, tdb)

@@ -232,7 +232,7 @@ func TestDevicePermissions(t *testing.T) {
 	for _, subj := range []string{
 		"lp.acme.line.2.det", "lp.globex.line.1.det", "lp.acme.line.1.kpi", "lp.acme.line.1.downtime",
 		"lp.acme.dlq", "$JS.API.STREAM.LIST", "$JS.API.STREAM.DELETE.LP_DET", "lp.acme.node.cam2.telemetry",
-		"_INBOX.acme.cam2.x", "anything", bus.AuthRevokedSubject,
+		"_INBOX.acme.cam2.x", "anything", bus.AuthRevokedSubject, bus.DowntimeCodedSubject,
 	} {
 		if err := d.nc.PublishRequest(subj, d.nc.NewInbox(), []byte(`{}`)); err != nil {
 			t.Fatal(err)
@@ -262,7 +262,7 @@ func TestDevicePermissions(t *testing.T) {
 	}
 
 	// Denied subscriptions, and nothing is delivered on them.
-	for _, subj := range []string{"lp.>", "lp.globex.>", "lp.acme.line.1.kpi", "_INBOX.>", "_INBOX.acme.cam2.>", ">", "$JS.API.>", bus.AuthRevokedSubject} {
+	for _, subj := range []string{"lp.>", "lp.globex.>", "lp.acme.line.1.kpi", "_INBOX.>", "_INBOX.acme.cam2.>", ">", "$JS.API.>", bus.AuthRevokedSubject, bus.DowntimeCodedSubject} {
 		s, err := d.nc.SubscribeSync(subj)
 		if err != nil {
 			t.Fatal(err)

@@ -13,6 +13,9 @@
 //	lp.<tenant>.dlq                       rejected device messages with the reason
 //	lp._sys.auth.revoked                  ended sessions and revoked kiosk tokens, between
 //	                                      LinePulse instances (AuthRevokedSubject; internal)
+//	lp._sys.downtime.coded                a line's downtime event was coded: the KPI engine
+//	                                      reads its coded events again (DowntimeCodedSubject;
+//	                                      internal)
 //
 // <tenant> is the tenant slug ([a-z0-9-]{1,32}), <line> the numeric line id.
 // Build them with DetSubject, KPISubject, DowntimeSubject, TelemetrySubject and

@@ -27,6 +27,12 @@ const (
 	// tenant's subjects; devices may neither publish nor subscribe to it
 	// (devicePermissions). Internal: published and consumed by package hub only.
 	AuthRevokedSubject = subjectRoot + "._sys.auth.revoked"
+
+	// DowntimeCodedSubject carries a line's {"tenant","line"} ids when the API coded one of
+	// its downtime events, so that the KPI engine, wherever it runs, reads the line's coded
+	// events again. In "_sys" like AuthRevokedSubject, out of every tenant's and device's
+	// reach. Internal: published and consumed by package stream only (stream.NotifyCoded).
+	DowntimeCodedSubject = subjectRoot + "._sys.downtime.coded"
 )
 
 // ErrBadSubject is wrapped by ParseLineSubject for every subject it refuses.

@@ -18,15 +18,18 @@ func TestSubjectBuilders(t *testing.T) {
 		{bus.DeviceUser("acme", "cam-01"), "acme.cam-01"},
 		{bus.DeviceInboxPrefix("acme", "cam-01"), "_INBOX.acme.cam-01"},
 		{bus.AuthRevokedSubject, "lp._sys.auth.revoked"},
+		{bus.DowntimeCodedSubject, "lp._sys.downtime.coded"},
 	}
 	for _, tt := range tests {
 		if tt.got != tt.want {
 			t.Errorf("got %q, want %q", tt.got, tt.want)
 		}
 	}
-	// The revocation subject must not be any tenant's.
-	if tenant := strings.Split(bus.AuthRevokedSubject, ".")[1]; bus.ValidTenant(tenant) {
-		t.Errorf("%s lies in tenant %q's subjects", bus.AuthRevokedSubject, tenant)
+	// The internal subjects must not be any tenant's.
+	for _, subj := range []string{bus.AuthRevokedSubject, bus.DowntimeCodedSubject} {
+		if tenant := strings.Split(subj, ".")[1]; bus.ValidTenant(tenant) {
+			t.Errorf("%s lies in tenant %q's subjects", subj, tenant)
+		}
 	}
 }
 

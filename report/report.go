@@ -123,7 +123,7 @@ func (s *Sender) Run(ctx context.Context) error {
 
 // Tick records the occurrences that fell due and sends the due deliveries of every tenant.
 func (s *Sender) Tick(ctx context.Context) {
-	tenants, err := s.cfg.Store.ListTenants(ctx, store.Page{Limit: store.MaxPageSize})
+	tenants, err := s.cfg.Store.AllTenants(ctx)
 	if err != nil {
 		if ctx.Err() == nil {
 			s.log.Warn("report: cannot list tenants", "err", err)
@@ -133,6 +133,9 @@ func (s *Sender) Tick(ctx context.Context) {
 	for _, ten := range tenants {
 		tdb, err := s.cfg.Store.Tenant(ctx, ten.ID)
 		if err != nil {
+			if ctx.Err() == nil {
+				s.log.Warn("report: cannot open the tenant's database", "tenant", ten.Slug, "err", err)
+			}
 			continue
 		}
 		if err := s.record(ctx, tdb); err != nil && ctx.Err() == nil {

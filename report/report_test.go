@@ -5,10 +5,14 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"golang.org/x/sync/errgroup"
 
 	"github.com/linepulse/linepulse/internal/clock"
 	"github.com/linepulse/linepulse/internal/testkit"
@@ -143,4 +147,107 @@ func TestOneMailPerOccurrence(t *testing.T) {
 		expect("retried morning", day1, "daily 2026-03-02 es → plant@plant.test", day2, "daily 2026-03-03 es → plant@plant.test")
 		stopC()
 	})
+}
+
+// TestTenantPastTheFirstPage: a tenant listed after MaxPageSize others gets its reports
+// (Tick read the first page of tenants only). On SQLite: MaxPageSize tenants on MariaDB
+// would take minutes; the store's paging itself is tested on both engines.
+func TestTenantPastTheFirstPage(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	clk := clock.NewFake(time.Date(2026, 3, 2, 12, 0, 0, 0, madrid(t)).UTC())
+	st := storetest.Engines(t)[0].Open(t, func(c *store.Config) { c.Now = clk.Now })
+	var g errgroup.Group
+	g.SetLimit(8)
+	for i := range store.MaxPageSize {
+		g.Go(func() error {
+			return st.CreateTenant(ctx, &store.Tenant{Slug: fmt.Sprintf("filler-%d", i), Name: "Filler", Config: store.TenantConfig{Timezone: "Europe/Madrid", RetentionDays: 90}})
+		})
+	}
+	if err := g.Wait(); err != nil {
+		t.Fatal(err)
+	}
+	dailyReport(t, storetest.Tenant(t, st, "late"))
+	snd, sent := recordingSender(t, st, clk, slog.New(slog.DiscardHandler))
+	clk.AdvanceTo(time.Date(2026, 3, 3, 6, 1, 0, 0, madrid(t)))
+	snd.Tick(ctx) // sends what it claims before it returns
+	if len(*sent) != 1 || (*sent)[0] != "2026-03-02" {
+		t.Fatalf("mails %q, want the late tenant's morning report", *sent)
+	}
+}
+
+// TestTenantThatCannotOpen: a tenant whose database does not open is logged by slug and
+// skipped; the tenants after it get their reports. On SQLite, where a directory in the
+// place of the tenant's file breaks it.
+func TestTenantThatCannotOpen(t *testing.T) {
+	ctx := context.Background()
+	clk := clock.NewFake(time.Date(2026, 3, 2, 12, 0, 0, 0, madrid(t)).UTC())
+	e := storetest.Engines(t)[0]
+	cfg := e.Config(t)
+	cfg.Now = clk.Now
+	first, err := store.Open(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	broken := storetest.Tenant(t, first, "broken").ID()
+	dailyReport(t, storetest.Tenant(t, first, "fine"))
+	first.Close()
+	f := filepath.Join(cfg.DataDir, fmt.Sprintf("tenant-%d.db", broken))
+	for _, suffix := range []string{"", "-wal", "-shm"} {
+		if err := os.Remove(f + suffix); err != nil && !os.IsNotExist(err) {
+			t.Fatal(err)
+		}
+	}
+	if err := os.Mkdir(f, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	st := e.Open(t, func(c *store.Config) { c.DataDir, c.Now = cfg.DataDir, clk.Now })
+	var log bytes.Buffer
+	snd, sent := recordingSender(t, st, clk, slog.New(slog.NewTextHandler(&log, nil)))
+	clk.AdvanceTo(time.Date(2026, 3, 3, 6, 1, 0, 0, madrid(t)))
+	snd.Tick(ctx)
+	if len(*sent) != 1 || !strings.Contains(log.String(), "cannot open the tenant's database") || !strings.Contains(log.String(), "tenant=broken") {
+		t.Fatalf("mails %q, log:\n%s", *sent, log.String())
+	}
+}
+
+func madrid(t *testing.T) *time.Location {
+	loc, err := time.LoadLocation("Europe/Madrid")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return loc
+}
+
+// dailyReport gives a tenant a report every morning at 6 through an e-mail channel.
+func dailyReport(t *testing.T, tdb *store.TenantDB) {
+	t.Helper()
+	ctx := context.Background()
+	ch := store.AlertChannel{Name: "mail", Kind: store.ChannelEmail, Config: store.ChannelConfig{Host: "mail.plant.test", Port: 25, TLS: "none",
+		From: "reports@plant.test", To: []string{"alerts@plant.test"}}}
+	if err := tdb.AlertChannels.Create(ctx, &ch); err != nil {
+		t.Fatal(err)
+	}
+	sc := store.ReportSchedule{Name: "Mornings", Kind: store.ReportDaily, ChannelID: ch.ID, Recipients: []string{"plant@plant.test"}, Hour: 6, Active: true}
+	if err := tdb.ReportSchedules.Create(ctx, &sc); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// recordingSender is a sender whose mails are only recorded, by subject (the occurrence).
+func recordingSender(t *testing.T, st *store.Store, clk clock.Clock, log *slog.Logger) (*report.Sender, *[]string) {
+	t.Helper()
+	var sent []string
+	snd, err := report.New(report.Config{Store: st, Calendar: stream.Calendar, Clock: clk, Logger: log,
+		Render: func(ctx context.Context, tenantID int64, s store.ReportSchedule, d store.ReportDelivery) (report.Mail, error) {
+			return report.Mail{Subject: d.Subject}, nil
+		},
+		Mail: func(ctx context.Context, s email.Server, m email.Message) error {
+			sent = append(sent, m.Subject)
+			return nil
+		}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return snd, &sent
 }

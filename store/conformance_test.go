@@ -208,6 +208,47 @@ func TestConformanceLines(t *testing.T) {
 	})
 }
 
+// TestAllTenantsWalksEveryPage: AllTenants reads page after page, so the tenants past the
+// first page are there too (the report and alert senders, the engine's registry and the
+// CLI walk the tenants with it). Pages of 2 stand for MaxPageSize.
+func TestAllTenantsWalksEveryPage(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, e storetest.Engine) {
+		s := e.Open(t, func(c *store.Config) { c.TenantPage = 2 })
+		ctx := context.Background()
+		var want []string
+		check := func(what string) {
+			t.Helper()
+			all, err := s.AllTenants(ctx)
+			var got []string
+			for i, ten := range all {
+				got = append(got, ten.Slug)
+				if i > 0 && ten.ID <= all[i-1].ID {
+					t.Errorf("%s: not in id order: %d after %d", what, ten.ID, all[i-1].ID)
+				}
+			}
+			if err != nil || !reflect.DeepEqual(got, want) {
+				t.Fatalf("%s: AllTenants %q %v, want %q", what, got, err, want)
+			}
+		}
+		check("no tenants")
+		for _, slug := range []string{"t1", "t2", "t3", "t4"} { // two full pages
+			storetest.Tenant(t, s, slug)
+			want = append(want, slug)
+		}
+		check("two full pages")
+		last := storetest.Tenant(t, s, "t5").Tenant() // a third page of one, inactive
+		last.Active = false
+		if err := s.UpdateTenant(ctx, &last); err != nil {
+			t.Fatal(err)
+		}
+		want = append(want, "t5")
+		check("a page and a half")
+		if first, err := s.ListTenants(ctx, store.Page{Limit: 2}); err != nil || len(first) != 2 {
+			t.Fatalf("one page: %d tenants, %v", len(first), err)
+		}
+	})
+}
+
 func TestConformanceGlobal(t *testing.T) {
 	storetest.Run(t, func(t *testing.T, e storetest.Engine) {
 		s := e.Open(t)

@@ -128,6 +128,11 @@ func (s *Store) ListDevices(ctx context.Context, tenantID int64, p Page) ([]Devi
 	return s.deviceTable().list(ctx, s.global, "`tenant_id` = ?", []any{tenantID}, p)
 }
 
+// AllDevices returns every device of tenantID, revoked or not, in id order.
+func (s *Store) AllDevices(ctx context.Context, tenantID int64) ([]Device, error) {
+	return s.deviceTable().all(ctx, s.global, "`tenant_id` = ?", tenantID)
+}
+
 // RevokeDevice stamps revoked_at on a device of tenantID; from then on it cannot
 // authenticate. Revoking a revoked device changes nothing. Live NATS connections are
 // the caller's business (bus.Disconnect).

@@ -117,5 +117,9 @@ func TestDevices(t *testing.T) {
 		if err != nil || len(page) != 1 || page[0].ID != all.ID {
 			t.Fatalf("page 2: %+v %v", page, err)
 		}
+		// Every device of one tenant, revoked ones included.
+		if every, err := s.AllDevices(ctx, acme.ID()); err != nil || len(every) != 2 || every[0].ID != d.ID || every[1].ID != all.ID {
+			t.Fatalf("all devices: %+v %v", every, err)
+		}
 	})
 }

@@ -271,9 +271,16 @@ func (s *Store) TenantBySlug(ctx context.Context, slug string) (Tenant, error) {
 	return list[0], nil
 }
 
-// ListTenants pages through tenants.
+// ListTenants pages through tenants (the API's list). Code that must see every tenant
+// uses AllTenants.
 func (s *Store) ListTenants(ctx context.Context, p Page) ([]Tenant, error) {
 	return s.tables.tenant.list(ctx, s.global, "", nil, p)
+}
+
+// AllTenants returns every tenant, active or not, in id order: read page after page
+// (Config.TenantPage at a time), so no tenant is left out however many there are.
+func (s *Store) AllTenants(ctx context.Context) ([]Tenant, error) {
+	return s.tables.tenant.allBy(ctx, s.global, s.cfg.TenantPage, "")
 }
 
 // UpdateTenant saves name, configuration and active flag (the slug never changes: it is

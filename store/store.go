@@ -26,6 +26,9 @@ type Config struct {
 	Now func() time.Time
 	// Logger receives schema and maintenance messages. Default slog.Default().
 	Logger *slog.Logger
+	// TenantPage is how many tenants AllTenants reads per query. Default (and at most)
+	// MaxPageSize; tests make it small to walk several pages with a few tenants.
+	TenantPage int
 }
 
 func (c *Config) defaults() {
@@ -43,6 +46,9 @@ func (c *Config) defaults() {
 	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()
+	}
+	if c.TenantPage <= 0 || c.TenantPage > MaxPageSize {
+		c.TenantPage = MaxPageSize
 	}
 }
 
@@ -172,7 +178,7 @@ func (s *Store) openTenant(ctx context.Context, ten Tenant) (*TenantDB, error) {
 
 // MigrateAll brings the global database and every tenant database up to date.
 func (s *Store) MigrateAll(ctx context.Context) error {
-	tenants, err := s.tables.tenant.all(ctx, s.global, "")
+	tenants, err := s.AllTenants(ctx)
 	if err != nil {
 		return err
 	}

@@ -126,8 +126,13 @@ func (t *table[T]) list(ctx context.Context, q querier, where string, args []any
 // all returns every row matching where, without paging (for the metadata cache and small
 // catalogues).
 func (t *table[T]) all(ctx context.Context, q querier, where string, args ...any) ([]T, error) {
+	return t.allBy(ctx, q, MaxPageSize, where, args...)
+}
+
+// allBy is all reading batch rows (1..MaxPageSize) per query.
+func (t *table[T]) allBy(ctx context.Context, q querier, batch int, where string, args ...any) ([]T, error) {
 	var out []T
-	p := Page{Limit: MaxPageSize}
+	p := Page{Limit: batch}
 	for {
 		batch, err := t.list(ctx, q, where, args, p)
 		if err != nil {

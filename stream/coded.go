@@ -8,6 +8,7 @@ import (
 
 	"github.com/nats-io/nats.go"
 
+	"github.com/linepulse/linepulse/bus"
 	"github.com/linepulse/linepulse/store"
 )
 
@@ -17,17 +18,14 @@ import (
 // of the periods it holds, read from the database:
 //   - when the line's oldest or newest kept period changes (a start or restart, which
 //     therefore needs no checkpoint of them; a replay; a shift change),
-//   - when the API announces a coding on CodedSubject (any web instance publishes it),
+//   - when the API announces a coding on bus.DowntimeCodedSubject (any web instance
+//     publishes it through NotifyCoded),
 //   - after a re-booking of late detections (ends may have moved),
 //   - again on the retry tick while a read fails.
 // A failure's kind is looked up when the figures are computed, so re-classifying a reason
 // in the catalogue applies at the next plant-model refresh.
 
-// CodedSubject carries CodedNotice: a line's downtime event was coded. "_sys" lies outside
-// every tenant's subjects (bus.AuthRevokedSubject); devices cannot use it.
-const CodedSubject = "lp._sys.downtime.coded"
-
-// CodedNotice says which line's coding changed.
+// CodedNotice says which line's coding changed (the message on bus.DowntimeCodedSubject).
 type CodedNotice struct {
 	Tenant int64 `json:"tenant"`
 	Line   int64 `json:"line"`
@@ -36,7 +34,7 @@ type CodedNotice struct {
 // NotifyCoded tells the engine (wherever it runs) that a line's event was coded.
 func NotifyCoded(nc *nats.Conn, tenantID, lineID int64) error {
 	data, _ := json.Marshal(CodedNotice{Tenant: tenantID, Line: lineID})
-	if err := nc.Publish(CodedSubject, data); err != nil {
+	if err := nc.Publish(bus.DowntimeCodedSubject, data); err != nil {
 		return fmt.Errorf("stream: cannot announce a coded stop: %w", err)
 	}
 	return nil
@@ -114,7 +112,7 @@ type codedResult struct {
 
 // subscribeCoded listens for CodedNotice; the loop refreshes the line.
 func (e *Engine) subscribeCoded() (*nats.Subscription, error) {
-	sub, err := e.nc.Subscribe(CodedSubject, func(m *nats.Msg) {
+	sub, err := e.nc.Subscribe(bus.DowntimeCodedSubject, func(m *nats.Msg) {
 		var n CodedNotice
 		if json.Unmarshal(m.Data, &n) != nil || n.Tenant <= 0 || n.Line <= 0 {
 			return
@@ -126,7 +124,7 @@ func (e *Engine) subscribeCoded() (*nats.Subscription, error) {
 		}
 	})
 	if err != nil {
-		return nil, fmt.Errorf("stream: cannot subscribe to %s: %w", CodedSubject, err)
+		return nil, fmt.Errorf("stream: cannot subscribe to %s: %w", bus.DowntimeCodedSubject, err)
 	}
 	return sub, nil
 }

@@ -227,33 +227,27 @@ func (r *registry) load(ctx context.Context) {
 // re-reads each model even if the cache holds it: changes made by another process (the
 // CLI, another node) do not reach this process's OnChange.
 func (r *registry) fetchAll(ctx context.Context, fresh bool) []*store.Meta {
-	var out []*store.Meta
-	p := store.Page{Limit: store.MaxPageSize}
-	for {
-		ts, err := r.st.ListTenants(ctx, p)
-		if err != nil {
-			r.log.Warn("cannot list tenants", "err", err)
-			return out
-		}
-		for _, t := range ts {
-			if !t.Active {
-				continue
-			}
-			if fresh {
-				r.meta.Invalidate(t.ID)
-			}
-			m, err := r.meta.Get(ctx, t.ID)
-			if err != nil {
-				r.log.Warn("cannot load plant model", "tenant", t.Slug, "err", err)
-				continue
-			}
-			out = append(out, m)
-		}
-		if len(ts) < p.Limit {
-			return out
-		}
-		p.AfterID = ts[len(ts)-1].ID
+	ts, err := r.st.AllTenants(ctx)
+	if err != nil {
+		r.log.Warn("cannot list tenants", "err", err)
+		return nil
 	}
+	var out []*store.Meta
+	for _, t := range ts {
+		if !t.Active {
+			continue
+		}
+		if fresh {
+			r.meta.Invalidate(t.ID)
+		}
+		m, err := r.meta.Get(ctx, t.ID)
+		if err != nil {
+			r.log.Warn("cannot load plant model", "tenant", t.Slug, "err", err)
+			continue
+		}
+		out = append(out, m)
+	}
+	return out
 }
 
 // run is the refresher: it re-reads plant models on change notifications and every

@@ -53,6 +53,10 @@ type PlantTotal struct {
 	PlannedStopS float64 `json:"planned_stop_s"`
 }
 
+// Monitored says the lines had monitored planned time (run + downtime) in the period:
+// without it the plant's A, P, Q and OEE are unknown (stream.OEEReport.Monitored).
+func (t PlantTotal) Monitored() bool { return t.RunS+t.DowntimeS > 0 }
+
 // PlantLine is one line of the plant report.
 type PlantLine struct {
 	ID       int64                 `json:"id"`
@@ -213,22 +217,23 @@ func PlantPDF(w *bytes.Buffer, cat *i18n.Catalog, lang string, loc *time.Locatio
 	pdf.SetFont("Helvetica", "", 11)
 	pdf.CellFormat(0, 6, T("plant.report.period."+rep.Period, "date", rep.Date)+" ("+rep.Zone+")", "", 1, "L", false, 0, "")
 	tot := rep.Total
-	kpis := func(oee, a, p, q float64, total, good, reject int64, down float64) {
-		pdf.CellFormat(0, 6, fmt.Sprintf("%s %s   %s %s   %s %s   %s %s", T("losses.report.oee"), Percent(oee), T("losses.report.availability"), Percent(a),
-			T("losses.report.performance"), Percent(p), T("losses.report.quality"), Percent(q)), "", 1, "L", false, 0, "")
+	kpis := func(mon bool, oee, a, p, q float64, total, good, reject int64, down float64) {
+		pct := func(v float64) string { return tr(measured(mon, v)) }
+		pdf.CellFormat(0, 6, fmt.Sprintf("%s %s   %s %s   %s %s   %s %s", T("losses.report.oee"), pct(oee), T("losses.report.availability"), pct(a),
+			T("losses.report.performance"), pct(p), T("losses.report.quality"), pct(q)), "", 1, "L", false, 0, "")
 		pdf.CellFormat(0, 6, T("losses.report.counts", "total", total, "good", good, "reject", reject)+"; "+T("plant.report.downtime", "min", minutes(down)), "", 1, "L", false, 0, "")
 	}
 	section(pdf, T("plant.report.total"))
-	kpis(tot.OEE, tot.Availability, tot.Performance, tot.Quality, tot.Total, tot.Good, tot.Reject, tot.DowntimeS)
+	kpis(tot.Monitored(), tot.OEE, tot.Availability, tot.Performance, tot.Quality, tot.Total, tot.Good, tot.Reject, tot.DowntimeS)
 	for _, l := range rep.Lines {
 		o := l.OEE
 		section(pdf, tr(l.Name))
-		kpis(o.OEE, o.Availability, o.Performance, o.Quality, o.Total, o.Good, o.Reject, o.DowntimeS)
+		kpis(o.Monitored(), o.OEE, o.Availability, o.Performance, o.Quality, o.Total, o.Good, o.Reject, o.DowntimeS)
 		for _, g := range l.TopStops {
 			bar(pdf, reasonLabel(T, g.Key, g.Label), g.Share, fmt.Sprintf("%s min, %d", minutes(g.DurationS), g.Count), false)
 		}
 		for _, s := range l.Shifts {
-			pdf.CellFormat(0, 5, tr(fmt.Sprintf("%s %s  %s %s  %d/%d", s.Start.In(loc).Format("2006-01-02 15:04"), s.Name, T("losses.report.oee"), Percent(s.OEE), s.Good, s.Total)), "", 1, "L", false, 0, "")
+			pdf.CellFormat(0, 5, tr(fmt.Sprintf("%s %s  %s %s  %d/%d", s.Start.In(loc).Format("2006-01-02 15:04"), s.Name, T("losses.report.oee"), measured(s.Monitored(), s.OEE), s.Good, s.Total)), "", 1, "L", false, 0, "")
 		}
 	}
 	return endPDF(pdf, T, w, loc, now, "plant")

@@ -199,9 +199,10 @@ func (a *API) handleReportCSV(c *call) error {
 	}
 	loc := c.tenantZone()
 	s := rep.Shift
+	mon := s.Monitored()
 	rows := [][]string{
 		{"line", rep.Line.Name}, {"shift", s.ID}, {"name", s.Name}, {"start", localTime(s.Start, loc)}, {"end", localTime(s.End, loc)},
-		{"oee", ratio4(s.OEE)}, {"availability", ratio4(s.Availability)}, {"performance", ratio4(s.Performance)}, {"quality", ratio4(s.Quality)},
+		{"oee", measuredCell(mon, s.OEE)}, {"availability", measuredCell(mon, s.Availability)}, {"performance", measuredCell(mon, s.Performance)}, {"quality", measuredCell(mon, s.Quality)},
 		{"target_availability", ratio4(rep.Line.Availability)}, {"target_performance", ratio4(rep.Line.Performance)}, {"target_quality", ratio4(rep.Line.Quality)},
 		{"total", count(s.Total)}, {"good", count(s.Good)}, {"reject", count(s.Reject)},
 		{"planned_s", secs(s.PlannedS)}, {"planned_stop_s", secs(s.PlannedStopS)}, {"run_s", secs(s.RunS)}, {"downtime_s", secs(s.DowntimeS)},
@@ -244,14 +245,14 @@ func ShiftPDF(w *bytes.Buffer, cat *i18n.Catalog, lang string, loc *time.Locatio
 	}
 	pdf.Ln(-1)
 	pdf.SetFont("Helvetica", "", 11)
-	l := rep.Line
+	l, mon := rep.Line, s.Monitored()
 	for _, r := range []struct {
 		key            string
 		actual, target float64
 	}{{"losses.report.oee", s.OEE, l.Availability * l.Performance * l.Quality}, {"losses.report.availability", s.Availability, l.Availability},
 		{"losses.report.performance", s.Performance, l.Performance}, {"losses.report.quality", s.Quality, l.Quality}} {
 		pdf.CellFormat(45, 6, T(r.key), "", 0, "L", false, 0, "")
-		pdf.CellFormat(45, 6, Percent(r.actual), "", 0, "L", false, 0, "")
+		pdf.CellFormat(45, 6, tr(measured(mon, r.actual)), "", 0, "L", false, 0, "")
 		pdf.CellFormat(45, 6, Percent(r.target), "", 1, "L", false, 0, "")
 	}
 	if s.Target > 0 { // the production target: good units against the planned quantity
@@ -371,6 +372,23 @@ func reasonLabel(T func(string, ...any) string, code, label string) string {
 
 // Percent formats a ratio as the report and the page show it: "83.4 %".
 func Percent(v float64) string { return fmt.Sprintf("%.1f %%", v*100) }
+
+// measured is an indicator (A, P, Q, OEE) as Percent, or "—" without monitored planned
+// time (no data): unknown, not 0 %, as on the pages and the tiles (docs/OEE.md).
+func measured(monitored bool, v float64) string {
+	if !monitored {
+		return "—"
+	}
+	return Percent(v)
+}
+
+// measuredCell is measured for a CSV cell: the ratio, or empty when unknown.
+func measuredCell(monitored bool, v float64) string {
+	if !monitored {
+		return ""
+	}
+	return ratio4(v)
+}
 
 func minutes(s float64) string { return fmt.Sprintf("%.1f", s/60) }
 

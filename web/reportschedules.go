@@ -77,7 +77,7 @@ func (a *API) RenderScheduledReport(ctx context.Context, tenantID int64, s store
 		}
 		m.Subject = fmt.Sprintf("%s: %s %s %s", cat.T(s.Language, "losses.report.title"), rep.Line.Name, rep.Shift.Name, rep.Shift.Date)
 		m.Text = fmt.Sprintf("%s\n%s %s\n%s: %s\n", m.Subject, rep.Shift.Start.In(loc).Format("2006-01-02 15:04"), rep.Shift.End.In(loc).Format("15:04 MST"),
-			cat.T(s.Language, "losses.report.oee"), Percent(rep.Shift.OEE))
+			cat.T(s.Language, "losses.report.oee"), measured(rep.Shift.Monitored(), rep.Shift.OEE))
 		m.Attachments = []email.Attachment{{Name: fmt.Sprintf("shift-%d-%s.pdf", rep.Line.ID, rep.Shift.ID), ContentType: "application/pdf", Data: buf.Bytes()}}
 	case store.ReportDaily:
 		day, err := time.ParseInLocation(time.DateOnly, d.Subject, loc)
@@ -92,7 +92,7 @@ func (a *API) RenderScheduledReport(ctx context.Context, tenantID int64, s store
 			return report.Mail{}, err
 		}
 		m.Subject = fmt.Sprintf("%s: %s %s", cat.T(s.Language, "plant.report.title"), rep.Tenant, d.Subject)
-		m.Text = fmt.Sprintf("%s\n%s: %s\n", m.Subject, cat.T(s.Language, "losses.report.oee"), Percent(rep.Total.OEE))
+		m.Text = fmt.Sprintf("%s\n%s: %s\n", m.Subject, cat.T(s.Language, "losses.report.oee"), measured(rep.Total.Monitored(), rep.Total.OEE))
 		m.Attachments = []email.Attachment{{Name: "plant-" + d.Subject + ".pdf", ContentType: "application/pdf", Data: buf.Bytes()}}
 	default:
 		return report.Mail{}, fmt.Errorf("cannot render a report of kind %q", s.Kind)

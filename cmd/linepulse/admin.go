@@ -221,18 +221,11 @@ func maintainPartitions(cc *cliContext, s *store.Store, slug string) (map[string
 		}
 		tenants = append(tenants, t.Tenant())
 	} else {
-		p := store.Page{Limit: store.MaxPageSize}
-		for {
-			batch, err := s.ListTenants(cc.ctx, p)
-			if err != nil {
-				return nil, err
-			}
-			tenants = append(tenants, batch...)
-			if len(batch) < p.Limit {
-				break
-			}
-			p.AfterID = batch[len(batch)-1].ID
+		all, err := s.AllTenants(cc.ctx)
+		if err != nil {
+			return nil, err
 		}
+		tenants = all
 	}
 	for _, ten := range tenants {
 		t, err := s.Tenant(cc.ctx, ten.ID)

@@ -127,10 +127,12 @@ func deviceListCommand() *command {
 	c, f := newDeviceCommand("device list", "list a tenant's edge devices")
 	c.run = func(cc *cliContext) error {
 		return f.withTenant(cc, func(s *store.Store, t *store.TenantDB) error {
-			all, err := allPages(func(p store.Page) ([]store.Device, error) { return s.ListDevices(cc.ctx, t.ID(), p) },
-				func(d store.Device) int64 { return d.ID })
+			all, err := s.AllDevices(cc.ctx, t.ID())
 			if err != nil {
 				return err
+			}
+			if all == nil {
+				all = []store.Device{} // JSON: [], not null
 			}
 			if *f.format == "json" {
 				return json.NewEncoder(cc.stdout).Encode(all)
@@ -159,21 +161,4 @@ func joinInts(ids []int64) string {
 		parts[i] = strconv.FormatInt(id, 10)
 	}
 	return strings.Join(parts, ",")
-}
-
-// allPages reads every page of a list.
-func allPages[T any](list func(store.Page) ([]T, error), id func(T) int64) ([]T, error) {
-	all := []T{}
-	p := store.Page{Limit: store.MaxPageSize}
-	for {
-		batch, err := list(p)
-		if err != nil {
-			return nil, err
-		}
-		all = append(all, batch...)
-		if len(batch) < p.Limit {
-			return all, nil
-		}
-		p.AfterID = id(batch[len(batch)-1])
-	}
 }

@@ -11,15 +11,13 @@ func natsConfigCommand() *command {
 	c := &command{name: "nats config", short: "print the nats-server accounts for an external cluster (--nats-url): LinePulse's account and one per device", flags: newFlags("nats config")}
 	sf := addStoreFlags(c.flags)
 	c.run = sf.withStore(func(cc *cliContext, s *store.Store) error {
-		tenants, err := allPages(func(p store.Page) ([]store.Tenant, error) { return s.ListTenants(cc.ctx, p) },
-			func(t store.Tenant) int64 { return t.ID })
+		tenants, err := s.AllTenants(cc.ctx)
 		if err != nil {
 			return err
 		}
 		var devs []bus.ConfigDevice
 		for _, t := range tenants {
-			list, err := allPages(func(p store.Page) ([]store.Device, error) { return s.ListDevices(cc.ctx, t.ID, p) },
-				func(d store.Device) int64 { return d.ID })
+			list, err := s.AllDevices(cc.ctx, t.ID)
 			if err != nil {
 				return err
 			}

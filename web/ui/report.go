@@ -360,7 +360,7 @@ func (q *req) plantView(rep web.PlantReport) *plantView {
 		Title:     q.t("plant.report.period."+rep.Period, "date", rep.Date),
 		Generated: q.t("losses.report.generated", "at", q.u.cfg.Now().In(loc).Format("2006-01-02 15:04 MST")),
 		PDF:       "/api/v1/reports/plant.pdf?" + url.Values{"period": {rep.Period}, "date": {rep.Date}, "lang": {q.lang}}.Encode(),
-		Total:     q.kpis(t.RunS+t.DowntimeS > 0, t.OEE, t.Availability, t.Performance, t.Quality, t.Total, t.Good, t.Reject, t.DowntimeS)}
+		Total:     q.kpis(t.Monitored(), t.OEE, t.Availability, t.Performance, t.Quality, t.Total, t.Good, t.Reject, t.DowntimeS)}
 	for _, l := range rep.Lines {
 		o := l.OEE
 		lv := plantLineView{ID: l.ID, Name: l.Name, KPIs: q.kpis(o.Monitored(), o.OEE, o.Availability, o.Performance, o.Quality, o.Total, o.Good, o.Reject, o.DowntimeS)}
