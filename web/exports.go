@@ -113,9 +113,10 @@ func (a *API) handleShiftsCSV(c *call) error {
 	loc := c.tenantZone()
 	rows := make([][]string, 0, len(list.Items))
 	for _, s := range list.Items {
+		mon := s.Monitored() // without monitored time A, P, Q and OEE are unknown: empty cells
 		rows = append(rows, []string{s.ID, s.Name, s.Date, localTime(s.Start, loc), localTime(s.End, loc), strconv.FormatBool(s.Running),
 			secs(s.PlannedS), secs(s.PlannedStopS), secs(s.RunS), secs(s.DowntimeS), count(s.Events),
-			ratio4(s.Availability), ratio4(s.Performance), ratio4(s.Quality), ratio4(s.OEE), count(s.Total), count(s.Good), count(s.Reject),
+			measuredCell(mon, s.Availability), measuredCell(mon, s.Performance), measuredCell(mon, s.Quality), measuredCell(mon, s.OEE), count(s.Total), count(s.Good), count(s.Reject),
 			count(s.MicroStops), secs(s.MicroStopS), count(s.Target)})
 	}
 	return c.writeCSV(fmt.Sprintf("shifts-line-%d.csv", list.LineID), []string{"id", "name", "date", "start", "end", "running",

@@ -74,6 +74,14 @@ func TestReportsWithoutData(t *testing.T) {
 			}
 		}
 
+		// The shift list's CSV: the empty day's shift has empty A, P, Q and OEE cells.
+		list := ev.csv("/api/v1/lines/"+itoa(f.line)+"/shifts.csv?from=2026-12-01T00:00:00Z&to=2026-12-01T23:00:00Z", viewer)
+		for _, r := range list[1:] {
+			if r[0] == empty && (r[11] != "" || r[12] != "" || r[13] != "" || r[14] != "") {
+				t.Errorf("shifts.csv: %q, want empty availability..oee", r)
+			}
+		}
+
 		plant := pdfTexts(ev.must(http.StatusOK, req{method: "GET", path: "/api/v1/reports/plant.pdf?date=2026-12-01", token: viewer}, nil).body)
 		if n := strings.Count(plant, "OEE "+dash); n != 3 || zeroPercent.MatchString(plant) { // the plant, the line, its shift
 			t.Errorf("plant PDF shows %d unknown OEEs:\n%s", n, plant)
