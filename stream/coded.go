@@ -21,7 +21,8 @@ import (
 //   - when the API announces a coding on bus.DowntimeCodedSubject (any web instance
 //     publishes it through NotifyCoded),
 //   - after a re-booking of late detections (ends may have moved),
-//   - again on the retry tick while a read fails.
+//   - again on the retry tick while a read fails, and every Config.CodedRefresh without a
+//     notice (one lost on the bus, a coding by an instance without NATS).
 // A failure's kind is looked up when the figures are computed, so re-classifying a reason
 // in the catalogue applies at the next plant-model refresh.
 
@@ -154,7 +155,7 @@ func (e *Engine) refreshCoded(ls *lineState) {
 	if len(ls.fold.periods) == 0 {
 		return
 	}
-	ls.codedBusy, ls.codedAgain, ls.codedSpan = true, false, codedSpan(ls.fold)
+	ls.codedBusy, ls.codedAgain, ls.codedSpan, ls.codedReadAt = true, false, codedSpan(ls.fold), e.now()
 	delete(e.codedDue, ls)
 	tenantID, lineID, from, to := ls.ten.id, ls.id, ls.fold.periods[0].Start, e.now().Add(time.Second)
 	go func() {
@@ -229,5 +230,13 @@ func (e *Engine) codedNoticed(n CodedNotice) {
 func (e *Engine) retryCoded() {
 	for ls := range e.codedDue {
 		e.refreshCoded(ls)
+	}
+	stale := e.now().Add(-e.cfg.CodedRefresh)
+	for ts := range e.reg.all() {
+		for _, ls := range ts.lines {
+			if !ls.codedBusy && len(ls.fold.periods) > 0 && ls.codedReadAt.Before(stale) {
+				e.refreshCoded(ls)
+			}
+		}
 	}
 }

@@ -19,7 +19,8 @@ import (
 // 07:00 stop (20 min) with a planned reason through the store and the coded notice, as the
 // API does: the engine's figures of the shift take the planned stop out of planned time
 // and downtime and equal history's; they survive a restart (the engine reads the coded
-// events again); re-coding it unplanned puts it back. History reports the golden shift's
+// events again); re-coding it unplanned puts it back; a coding without a notice is read
+// after CodedRefresh. History reports the golden shift's
 // micro-stop (08:00:00-08:00:10: 10 s less one ideal cycle of 1 s = 9 s) as the engine
 // counted it, and the waterfall's micro_stop bucket is those 9 s.
 func TestEngineCodedPlannedAndMicroStops(t *testing.T) {
@@ -30,7 +31,7 @@ func TestEngineCodedPlannedAndMicroStops(t *testing.T) {
 		y, m, d := day.Date()
 		clk := clock.NewFake(time.Date(y, m, d, 15, 0, 0, 0, loc))
 		r.publish(line, dets, true)
-		cfg := Config{Clock: clk, PublishRate: 50, CheckpointEvery: 50 * time.Millisecond}
+		cfg := Config{Clock: clk, PublishRate: 50, CheckpointEvery: 50 * time.Millisecond, CodedRefresh: time.Minute}
 		x := r.start(cfg)
 		shiftStart, shiftEnd := time.Date(y, m, d, 6, 0, 0, 0, loc), time.Date(y, m, d, 14, 0, 0, 0, loc)
 		testkit.CheckFor(t, waitLong, poll, func() error {
@@ -117,6 +118,14 @@ func TestEngineCodedPlannedAndMicroStops(t *testing.T) {
 
 		code("JAM")
 		testkit.CheckFor(t, waitLong, poll, func() error { return same(x, 0) })
+
+		// A coding whose notice is lost: the engine reads the coded events again after
+		// CodedRefresh anyway.
+		if err := r.tdb.SetDowntimeReason(ctx, line, evs[0].ID, "CHG", "", 1); err != nil {
+			t.Fatal(err)
+		}
+		clk.Advance(cfg.CodedRefresh + time.Second)
+		testkit.CheckFor(t, waitLong, poll, func() error { return same(x, 1200) })
 	})
 }
 

@@ -36,6 +36,10 @@ type Config struct {
 	// MetaRefresh is how often the plant model of every tenant is re-read (changes made in
 	// this process are seen at once through store.OnChange). Default 30s.
 	MetaRefresh time.Duration
+	// CodedRefresh is how often each line's coded events are read again without a notice
+	// (a notice lost on the bus must not leave the live figures stale until the shift
+	// changes). Default 5m.
+	CodedRefresh time.Duration
 	// LateRecompute is how long a line's late detections (older than its newest by more
 	// than its downtime threshold) must stop arriving before its downtime is re-booked from
 	// the stored detections as linepulse recompute does (docs/OEE.md). Negative: never.
@@ -76,6 +80,9 @@ func (c *Config) defaults() error {
 	}
 	if c.MetaRefresh <= 0 {
 		c.MetaRefresh = 30 * time.Second
+	}
+	if c.CodedRefresh <= 0 {
+		c.CodedRefresh = 5 * time.Minute
 	}
 	if c.LateRecompute == 0 {
 		c.LateRecompute = 30 * time.Second
@@ -177,7 +184,8 @@ type lineState struct {
 	// The read of coded events (coded.go): running, wanted again, the periods it covers.
 	codedBusy, codedAgain bool
 	codedSpan             [2]time.Time
-	codedStale            int // re-reads in a row for a stop read open after it ended
+	codedReadAt           time.Time // when the last read started (CodedRefresh)
+	codedStale            int       // re-reads in a row for a stop read open after it ended
 }
 
 // NewEngine makes an engine. nc must be allowed to consume LP_DET, publish kpi/downtime
