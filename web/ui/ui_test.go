@@ -429,6 +429,7 @@ type stubAPI struct {
 	mu        sync.Mutex
 	reasons   []string // "line/event=code[#comment]" of every PUT reason
 	groups    []string // the group of every Pareto request
+	noStops   bool     // the Pareto has no stops (a quiet period)
 	intervals []string // interval of every production query
 	incidents []map[string]any
 }
@@ -556,7 +557,12 @@ func (a *stubAPI) register(mux *http.ServeMux) {
 	mux.HandleFunc("GET /api/v1/downtime/pareto", authed(func(w http.ResponseWriter, r *http.Request) {
 		a.mu.Lock()
 		a.groups = append(a.groups, r.URL.Query().Get("group"))
+		noStops := a.noStops
 		a.mu.Unlock()
+		if noStops {
+			writeJSON(w, 200, map[string]any{"groups": []map[string]any{}, "count": 0, "total_s": 0, "uncoded_s": 0, "uncoded_share": 0})
+			return
+		}
 		writeJSON(w, 200, map[string]any{"groups": []map[string]any{
 			{"key": "", "label": "", "count": 1, "duration_s": 420, "share": 0.8155, "cumulative": 0.8155},
 			{"key": "F02", "label": "Material shortage", "count": 1, "duration_s": 95, "share": 0.1845, "cumulative": 1},
@@ -985,6 +991,15 @@ func TestBrowser(t *testing.T) {
 			last := api.groups[len(api.groups)-1]
 			return testkit.Unless(last == "line", "last Pareto request by %s, want line", last)
 		})
+		// A period without stops: no "0.0 % not coded" note.
+		api.mu.Lock()
+		api.noStops = true
+		api.mu.Unlock()
+		eval(t, `(() => { const s = document.querySelector('#pareto-group'); s.value = 'reason'; s.dispatchEvent(new Event('change', {bubbles: true})); })()`)
+		waitJS(t, "no stops", `document.querySelectorAll('tr.lp-pareto-row').length === 0 && document.querySelector('#pareto-uncoded').textContent === ''`)
+		api.mu.Lock()
+		api.noStops = false
+		api.mu.Unlock()
 		noProblems(t, "plant pareto", mark)
 	})
 

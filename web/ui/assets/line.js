@@ -6,7 +6,7 @@ import { t, time } from './i18n.js';
 import { filters, filtersReady, setFilter } from './filters.js';
 import { incidents } from './incidents.js';
 import { LiveClient } from './live.js';
-import { drawPareto } from './pareto.js';
+import { drawPareto, uncodedNote } from './pareto.js';
 import { dateTime, duration, monitored, newTile, num, pct, shortDateTime, unmonitoredText } from './tile.js';
 import { handleLive, tileHelpers } from './tiles.js';
 
@@ -227,7 +227,7 @@ export function lineDetail() {
         this.paretoError = t('js.losses.load_failed', { message: errorText(e) });
       }
       this.paretoEmpty = !p || !p.groups || p.groups.length === 0;
-      this.paretoUncoded = p ? t('js.losses.uncoded_share', { share: pct(p.uncoded_share) }) : '';
+      this.paretoUncoded = uncodedNote(p);
       if (this.$refs.pareto) pareto = drawPareto(this.$refs.pareto, p, pareto);
     },
 

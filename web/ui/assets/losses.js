@@ -2,7 +2,7 @@
 // every line the viewer may see, grouped by reason, category, line or shift.
 import { api, errorText } from './api.js';
 import { t } from './i18n.js';
-import { drawPareto, paretoLabel } from './pareto.js';
+import { drawPareto, paretoLabel, uncodedNote } from './pareto.js';
 import { num, pct } from './tile.js';
 
 const HOURS = { '24h': 24, '7d': 24 * 7, '30d': 24 * 30 };
@@ -55,7 +55,7 @@ export function plantPareto() {
         share: pct(g.share),
         cumulative: pct(g.cumulative),
       }));
-      this.uncoded = p ? t('js.losses.uncoded_share', { share: pct(p.uncoded_share) }) : '';
+      this.uncoded = uncodedNote(p);
       chart = drawPareto(this.$refs.pareto, p, chart);
     },
   };

@@ -2,6 +2,7 @@
 // share as a line on a 0-100 % axis (GET /api/v1/downtime/pareto).
 import { BarController, BarElement, CategoryScale, Chart, LinearScale, LineController, LineElement, PointElement, Tooltip } from 'chart.js';
 import { t } from './i18n.js';
+import { pct } from './tile.js';
 
 Chart.register(BarController, BarElement, CategoryScale, LinearScale, LineController, LineElement, PointElement, Tooltip);
 
@@ -9,6 +10,11 @@ Chart.register(BarController, BarElement, CategoryScale, LinearScale, LineContro
 export function paretoLabel(g) {
   if (!g.key) return t('js.losses.uncoded');
   return g.label && g.label !== g.key ? `${g.key} ${g.label}` : g.key;
+}
+
+// uncodedNote is the share of the stop time still to be coded; nothing when no stop took time.
+export function uncodedNote(p) {
+  return p && Number(p.total_s) > 0 ? t('js.losses.uncoded_share', { share: pct(p.uncoded_share) }) : '';
 }
 
 // drawPareto draws (or redraws, when chart is given) the Pareto p on canvas and returns
