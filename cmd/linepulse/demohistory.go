@@ -11,8 +11,9 @@ import (
 	"github.com/linepulse/linepulse/stream"
 )
 
-// demoHistorySpan is how much past the demo writes on its first start: the shifts of the
-// day before, so shift lists, Pareto, waterfall and reports have something to show at once.
+// demoHistorySpan is how much past the demo writes on its first start by default
+// (serve --demo-history): the shifts of the day before, so shift lists, Pareto, waterfall
+// and reports have something to show at once.
 const demoHistorySpan = 24 * time.Hour
 
 // demoReasons code the demo's past stops, by weight; the rest stay uncoded, as on a real
@@ -31,26 +32,36 @@ var demoReasons = []demoStopReason{
 	{"", "", 2},
 }
 
-// seedDemoHistory writes, once (when the demo lines have no detections yet), the demo's
-// past up to the shift running at now: the simulator's timeline written
-// straight to the store, its stops booked by the same fold as `linepulse recompute`, and
-// most of them coded. The live engine starts with the shift running now, from the stream,
-// so the history it does not hold ends where its own figures begin.
-func seedDemoHistory(ctx context.Context, st *store.Store, hist *stream.History, p demoPlant, now time.Time, log *slog.Logger) error {
+// demoHasData says whether the demo lines have detections already (not the first start).
+// Asked before the simulator starts: the past is written only into an empty plant.
+func demoHasData(ctx context.Context, st *store.Store, p demoPlant, now time.Time) (bool, error) {
+	tdb, err := st.Tenant(ctx, p.Tenant.ID)
+	if err != nil {
+		return false, fmt.Errorf("cannot open the demo tenant: %w", err)
+	}
+	for _, l := range p.Lines {
+		n, err := tdb.CountDetections(ctx, l.ID, now.Add(-2*demoHistorySpan), now.Add(time.Hour))
+		if err != nil {
+			return false, fmt.Errorf("cannot count the demo's detections: %w", err)
+		}
+		if n > 0 {
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
+// seedDemoHistory writes the demo's past (span of it, up to the shift running at now) into
+// a plant without data (demoHasData): the simulator's timeline written straight to the
+// store, its stops booked by the same fold as `linepulse recompute`, and most of them
+// coded. The live engine starts with the shift running now, from the stream, so the
+// history it does not hold ends where its own figures begin.
+func seedDemoHistory(ctx context.Context, st *store.Store, hist *stream.History, p demoPlant, now time.Time, span time.Duration, log *slog.Logger) error {
 	tdb, err := st.Tenant(ctx, p.Tenant.ID)
 	if err != nil {
 		return fmt.Errorf("cannot open the demo tenant: %w", err)
 	}
-	from := now.Add(-demoHistorySpan).Truncate(time.Hour)
-	for _, l := range p.Lines {
-		n, err := tdb.CountDetections(ctx, l.ID, from.Add(-demoHistorySpan), now.Add(time.Hour))
-		if err != nil {
-			return fmt.Errorf("cannot count the demo's detections: %w", err)
-		}
-		if n > 0 {
-			return nil // not the first start: the demo has its own past
-		}
-	}
+	from := now.Add(-span).Truncate(time.Hour)
 	shifts, err := tdb.Shifts.All(ctx)
 	if err != nil {
 		return fmt.Errorf("cannot read the demo's shifts: %w", err)

@@ -102,7 +102,9 @@ const chromium = "/usr/bin/chromium"
 func startDemo(t *testing.T, email, role string) (string, string) {
 	t.Helper()
 	needBrowser(t)
-	dir, base := startServe(t, "--demo")
+	// A short past keeps the first start cheap under the race detector (TestDemoHistory
+	// checks a whole day).
+	dir, base := startServe(t, "--demo", "--demo-history", "2h")
 	testkit.CheckFor(t, time.Minute, 100*time.Millisecond, func() error {
 		code, _, stderr := runCLI(t, "e2e-password-123\n", "user", "create", "--tenant", "demo", "--email", email, "--role", role, "--password-stdin", "--data-dir", dir, "--log-level", "error")
 		return testkit.Unless(code == 0, "demo tenant not seeded: user create: %s", stderr)

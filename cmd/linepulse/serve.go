@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -41,6 +42,7 @@ type serveConfig struct {
 	natsSync          *string
 	replayWindow      *time.Duration
 	demo              *bool
+	demoHistory       *time.Duration
 	tlsCert, tlsKey   *string
 	publicHTTPS       *bool
 	allowedOrigins    *string
@@ -72,6 +74,7 @@ func serveCommand() *command {
 		natsSync:          f.String("nats-sync", "always", "JetStream durability: always = fsync before every ack (power-cut safe); interval = fsync every 2 min (faster, may lose the last minutes on power loss)"),
 		replayWindow:      f.Duration("replay-window", bus.DefaultReplayWindow, "how long detections stay replayable in JetStream"),
 		demo:              f.Bool("demo", false, "seed a demo plant (tenant \"demo\") and run the simulator in-process"),
+		demoHistory:       f.Duration("demo-history", demoHistorySpan, "with --demo: how much past the demo writes on its first start (0 = none)"),
 		tlsCert:           f.String("tls-cert", "", "TLS certificate file (PEM); with --tls-key serves HTTPS"),
 		tlsKey:            f.String("tls-key", "", "TLS private key file (PEM)"),
 		publicHTTPS:       f.Bool("public-https", false, "browsers reach LinePulse over HTTPS through a TLS-terminating proxy: Secure cookies and HSTS"),
@@ -372,11 +375,24 @@ func serve(cc *cliContext, cfg serveConfig) error {
 				if err != nil {
 					return err
 				}
-				// Without its past the demo would only show "—" until a shift has run.
-				if err := seedDemoHistory(ctx, st, stream.NewHistory(st, meta), plant, time.Now(), cc.log); err != nil {
-					cc.log.Warn("demo: no history written; live figures only", "err", err)
+				// Without its past the demo would only show "—" until a shift has run. Written
+				// beside the simulator (it ends before the running shift), asked for first.
+				var past sync.WaitGroup
+				now := time.Now()
+				if has, err := demoHasData(ctx, st, plant, now); err != nil || has || *cfg.demoHistory <= 0 {
+					if err != nil {
+						cc.log.Warn("demo: no history written; live figures only", "err", err)
+					}
+				} else {
+					past.Go(func() {
+						if err := seedDemoHistory(ctx, st, stream.NewHistory(st, meta), plant, now, *cfg.demoHistory, cc.log); err != nil && ctx.Err() == nil {
+							cc.log.Warn("demo: no history written; live figures only", "err", err)
+						}
+					})
 				}
-				return runDemoSim(ctx, b.Connect, plant, cc.log)
+				err = runDemoSim(ctx, b.Connect, plant, cc.log)
+				past.Wait()
+				return err
 			},
 		})
 	}
