@@ -53,7 +53,7 @@ func (l *Links) Verify(token string, now time.Time) (LinkClaim, error) {
 	if !ok || len(token) > 300 {
 		return LinkClaim{}, ErrBadLink
 	}
-	raw, err := base64.RawURLEncoding.DecodeString(enc)
+	raw, err := base64.RawURLEncoding.Strict().DecodeString(enc) // one spelling per token: no unused bits
 	if err != nil {
 		return LinkClaim{}, ErrBadLink
 	}
