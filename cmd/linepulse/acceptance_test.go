@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
 	"regexp"
 	"slices"
 	"strings"
@@ -442,7 +443,13 @@ func TestAcceptancePlantThroughTheUI(t *testing.T) {
 		t.Fatalf("an invalid line shows no field error: %+v", s)
 	}
 
-	quiet := len(d.consoleLines()) // the refused line above logged its 400
+	// So does each of a report schedule's (the API's messages through the catalogue).
+	bad := d.submit("report-schedules", true, map[string]any{"name": "Mal", "kind": "daily", "hour": "25", "recipients": `["jefe@"]`})
+	if bad.Errors["hour"] != "must be between 0 and 23" || bad.Errors["recipients"] != "must be e-mail addresses" {
+		t.Fatalf("an invalid report schedule shows %+v", bad.Errors)
+	}
+
+	quiet := len(d.consoleLines()) // the refused line and schedule above logged their 400
 
 	// The plant, screen by screen.
 	for _, l := range []string{"Llenado 1", "Envasado 2"} {
@@ -475,6 +482,16 @@ func TestAcceptancePlantThroughTheUI(t *testing.T) {
 	// A production target for Turno A on Llenado 1: the tile shows good units against it.
 	d.create("targets", map[string]any{"line_id": "Llenado 1", "shift_id": "Turno A", "quantity": "4000"})
 	d.create("failures", map[string]any{"code": "MEC", "name": "Atasco", "kind": "unplanned"})
+	// Scheduled report mail: the e-mail channel it is sent through, a shift report of one
+	// line to two people and the plant's daily report at 7 in Spanish.
+	d.create("notification-channels", map[string]any{"name": "Correo planta", "kind": "E-mail", "config.host": "smtp.acme.test",
+		"config.port": "2525", "config.tls": "none", "config.from": "linepulse@acme.test", "config.to": `["jefe@acme.test"]`})
+	d.create("report-schedules", map[string]any{"name": "Fin de turno llenado", "kind": "Shift report at each shift end", "lines": []string{"Llenado 1"},
+		"recipients": `["jefe@acme.test", "calidad@acme.test"]`, "channel_id": "Correo planta"})
+	d.create("report-schedules", map[string]any{"name": "Diario planta", "kind": "Plant daily report", "hour": "7", "language": "Español",
+		"recipients": `["direccion@acme.test"]`, "channel_id": "Correo planta"})
+	d.open("/setup/report-schedules")
+	d.shoot("report-schedules", `document.querySelectorAll('#screen tr.lp-row').length === 2`)
 	d.create("users", map[string]any{"email": "op@acme.test", "name": "Olga", "role": "operator", "password": "operator-password-1"})
 	d.create("users", map[string]any{"email": "viewer@acme.test", "name": "Victor", "role": "viewer", "password": "viewer-password-1"})
 	const secretShown = `[...document.querySelectorAll('.lp-secret')].some((e) => e.offsetParent !== null)`
@@ -522,6 +539,7 @@ func TestAcceptancePlantThroughTheUI(t *testing.T) {
 		mapped.Items[0].Status != "active" || filters["Semana"] == 0 {
 		t.Fatalf("camera, mapping and filter as the API sees them: %v %+v %v", cameras, mapped, filters)
 	}
+	checkSchedules(t, d, lines)
 	d.open("/")
 	d.until("two tiles", `document.querySelectorAll('.lp-tile').length === 2`)
 	c := dev.Secret
@@ -645,6 +663,13 @@ func TestAcceptancePlantThroughTheUI(t *testing.T) {
 		}
 	}
 
+	// A schedule's errors read Spanish too.
+	d.signIn("acme", "admin@acme.test", "admin-password-1")
+	bad = d.submit("report-schedules", true, map[string]any{"name": "Mal", "kind": "daily", "hour": "25", "recipients": `[]`, "channel_id": "Correo planta"})
+	if bad.Errors["hour"] != "debe estar entre 0 y 23" || bad.Errors["recipients"] != "de 1 a 50 direcciones" {
+		t.Errorf("an invalid report schedule in Spanish shows %+v", bad.Errors)
+	}
+
 	// The platform admin's own screens.
 	d.signIn("", "root@platform.test", "root-password-1")
 	for _, slug := range []string{"tenants", "platform-users", "system", "platform-audit"} {
@@ -653,4 +678,33 @@ func TestAcceptancePlantThroughTheUI(t *testing.T) {
 	}
 	d.open("/setup/tenants")
 	d.until("the tenants list shows acme", `document.body.innerText.includes('acme')`)
+}
+
+// checkSchedules compares the report schedules the API holds with what the form was given.
+func checkSchedules(t *testing.T, d *driver, lines map[string]int64) {
+	t.Helper()
+	channel := d.idsByName("/api/v1/notification-channels")["Correo planta"]
+	type schedule struct {
+		Name       string   `json:"name"`
+		Kind       string   `json:"kind"`
+		ChannelID  int64    `json:"channel_id"`
+		Recipients []string `json:"recipients"`
+		Lines      []int64  `json:"lines"`
+		Hour       int      `json:"hour"`
+		Language   string   `json:"language"`
+		Active     bool     `json:"active"`
+	}
+	var page struct {
+		Items []schedule `json:"items"`
+	}
+	d.fetchJSON("/api/v1/report-schedules", &page)
+	want := []schedule{
+		// The hour of a shift report is the form's default: only the daily report uses it.
+		{Name: "Fin de turno llenado", Kind: "shift_end", ChannelID: channel, Recipients: []string{"jefe@acme.test", "calidad@acme.test"},
+			Lines: []int64{lines["Llenado 1"]}, Hour: 6, Language: "en", Active: true},
+		{Name: "Diario planta", Kind: "daily", ChannelID: channel, Recipients: []string{"direccion@acme.test"}, Lines: []int64{}, Hour: 7, Language: "es", Active: true},
+	}
+	if channel == 0 || !reflect.DeepEqual(page.Items, want) {
+		t.Fatalf("report schedules as the API sees them:\n%+v\nwant (channel %d):\n%+v", page.Items, channel, want)
+	}
 }
