@@ -540,6 +540,17 @@ func TestAcceptancePlantThroughTheUI(t *testing.T) {
 		t.Fatalf("camera, mapping and filter as the API sees them: %v %+v %v", cameras, mapped, filters)
 	}
 	checkSchedules(t, d, lines)
+	// Opened for editing and saved as they are, they stay as they were.
+	for name, id := range d.idsByName("/api/v1/report-schedules") {
+		d.open("/setup/report-schedules")
+		d.do("edit "+name, chromedp.Click(chromedp.CSS(fmt.Sprintf(`#screen tr.lp-row[data-id="%d"] .lp-edit`, id))))
+		var s saved
+		d.eval("save "+name, fillAndSave+"(false, {})", &s)
+		if len(s.Errors) > 0 {
+			t.Fatalf("saving %s unchanged shows %v", name, s.Errors)
+		}
+	}
+	checkSchedules(t, d, lines)
 	d.open("/")
 	d.until("two tiles", `document.querySelectorAll('.lp-tile').length === 2`)
 	c := dev.Secret
