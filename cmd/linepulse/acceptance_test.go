@@ -492,6 +492,19 @@ func TestAcceptancePlantThroughTheUI(t *testing.T) {
 		"recipients": `["direccion@acme.test"]`, "channel_id": "Correo planta"})
 	d.open("/setup/report-schedules")
 	d.shoot("report-schedules", `document.querySelectorAll('#screen tr.lp-row').length === 2`)
+	// Each kind shows what applies to it: a shift report its lines, a daily report its hour.
+	var cells [][]string
+	d.eval("the schedules list", `[...document.querySelectorAll('#screen tr.lp-row')].map((r) => [...r.querySelectorAll('td')].slice(0, 5).map((c) => c.innerText.trim()))`, &cells)
+	if want := [][]string{{"Fin de turno llenado", "Shift report at each shift end", `["jefe@acme.test","calidad@acme.test"]`, "Llenado 1", "—"},
+		{"Diario planta", "Plant daily report", `["direccion@acme.test"]`, "—", "7"}}; !reflect.DeepEqual(cells, want) {
+		t.Errorf("the schedules list shows %q, want %q", cells, want)
+	}
+	const shownField = `((n) => document.querySelector('#screen [data-field="' + n + '"]').offsetParent !== null)`
+	d.do("new schedule", chromedp.Click(chromedp.ID("setup-new")))
+	d.until("a new shift report asks for lines, not an hour", shownField+`('lines') && !`+shownField+`('hour')`)
+	d.eval("choose a daily report", `(() => { const e = document.querySelector('#screen [data-field=kind] select'); e.value = 'daily';
+	  e.dispatchEvent(new Event('change', { bubbles: true })); return true; })()`, nil)
+	d.until("a daily report asks for an hour, not lines", shownField+`('hour') && !`+shownField+`('lines')`)
 	d.create("users", map[string]any{"email": "op@acme.test", "name": "Olga", "role": "operator", "password": "operator-password-1"})
 	d.create("users", map[string]any{"email": "viewer@acme.test", "name": "Victor", "role": "viewer", "password": "viewer-password-1"})
 	const secretShown = `[...document.querySelectorAll('.lp-secret')].some((e) => e.offsetParent !== null)`

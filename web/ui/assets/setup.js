@@ -6,12 +6,20 @@
 import { ApiError, api, errorText, items } from './api.js';
 import { decimal, fullDateTime, integer, percent, t } from './i18n.js';
 
-// HOOKS adjust one screen (by slug): beforeSave(body, form) may change the request body.
+// HOOKS adjust one screen (by slug): beforeSave(body, form) may change the request body;
+// unused(name, values) says a field does not apply to an object (values: the form's or a
+// row), which hides its input and shows '—' in its column.
 const HOOKS = {
   shifts: {
     // A shift that ends at or before its start ends the next day.
     beforeSave(body) {
       if (body.start_time && body.end_time) body.is_overnight = body.end_time <= body.start_time;
+    },
+  },
+  'report-schedules': {
+    // The hour is the daily report's, the lines the shift report's.
+    unused(name, values) {
+      return (name === 'hour' && values.kind !== 'daily') || (name === 'lines' && values.kind === 'daily');
     },
   },
 };
@@ -293,6 +301,7 @@ export function setupScreen() {
     },
 
     cell(row, name) {
+      if (hooks.unused && hooks.unused(name, row)) return '—';
       const c = this.column(name);
       return cellText(c, getPath(row, name), row, this.refs);
     },
@@ -349,9 +358,10 @@ export function setupScreen() {
       this.form.secret = null;
     },
 
-    // shown: create-only fields are hidden when editing.
+    // shown: create-only fields are hidden when editing, and fields that do not apply.
     shown(model) {
       const f = spec.fields.find((x) => x.model === model);
+      if (f && hooks.unused && hooks.unused(f.name, this.form.v)) return false;
       return !(f && f.create && this.form.mode === 'edit');
     },
 
