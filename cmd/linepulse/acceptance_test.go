@@ -484,6 +484,14 @@ func TestAcceptancePlantThroughTheUI(t *testing.T) {
 	d.create("failures", map[string]any{"code": "MEC", "name": "Atasco", "kind": "unplanned"})
 	// Scheduled report mail: the e-mail channel it is sent through, a shift report of one
 	// line to two people and the plant's daily report at 7 in Spanish.
+	// The channel's form asks for what its kind uses: a URL for a webhook, a server for e-mail.
+	const shownField = `((n) => document.querySelector('#screen [data-field="' + n + '"]').offsetParent !== null)`
+	d.open("/setup/notification-channels")
+	d.do("new channel", chromedp.WaitVisible(chromedp.ID("setup-new")), chromedp.Click(chromedp.ID("setup-new")))
+	d.until("a new webhook asks for a URL, not a server", shownField+`('config.url') && !`+shownField+`('config.host')`)
+	d.eval("choose e-mail", `(() => { const e = document.querySelector('#screen [data-field=kind] select'); e.value = 'email';
+	  e.dispatchEvent(new Event('change', { bubbles: true })); return true; })()`, nil)
+	d.until("an e-mail channel asks for a server, not a URL", shownField+`('config.host') && `+shownField+`('config.to') && !`+shownField+`('config.url')`)
 	d.create("notification-channels", map[string]any{"name": "Correo planta", "kind": "E-mail", "config.host": "smtp.acme.test",
 		"config.port": "2525", "config.tls": "none", "config.from": "linepulse@acme.test", "config.to": `["jefe@acme.test"]`})
 	d.create("report-schedules", map[string]any{"name": "Fin de turno llenado", "kind": "Shift report at each shift end", "lines": []string{"Llenado 1"},
@@ -499,7 +507,6 @@ func TestAcceptancePlantThroughTheUI(t *testing.T) {
 		{"Diario planta", "Plant daily report", `["direccion@acme.test"]`, "—", "7"}}; !reflect.DeepEqual(cells, want) {
 		t.Errorf("the schedules list shows %q, want %q", cells, want)
 	}
-	const shownField = `((n) => document.querySelector('#screen [data-field="' + n + '"]').offsetParent !== null)`
 	d.do("new schedule", chromedp.Click(chromedp.ID("setup-new")))
 	d.until("a new shift report asks for lines, not an hour", shownField+`('lines') && !`+shownField+`('hour')`)
 	d.eval("choose a daily report", `(() => { const e = document.querySelector('#screen [data-field=kind] select'); e.value = 'daily';

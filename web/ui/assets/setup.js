@@ -16,6 +16,13 @@ const HOOKS = {
       if (body.start_time && body.end_time) body.is_overnight = body.end_time <= body.start_time;
     },
   },
+  'notification-channels': {
+    // A webhook has a URL, an e-mail channel an SMTP server; a browser channel neither.
+    unused(name, values) {
+      if (name === 'config.url' || name === 'config.format' || name === 'config.secret') return values.kind !== 'webhook';
+      return name.startsWith('config.') && values.kind !== 'email';
+    },
+  },
   'report-schedules': {
     // The hour is the daily report's, the lines the shift report's.
     unused(name, values) {
