@@ -22,6 +22,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/linepulse/linepulse/internal/testkit"
+	"github.com/linepulse/linepulse/store"
 )
 
 // driver drives one browser tab against a real serve, the way a person uses the UI.
@@ -223,6 +224,13 @@ func (d *driver) submit(slug string, create bool, fields map[string]any) saved {
 	var s saved
 	d.eval("fill /setup/"+slug, fmt.Sprintf("%s(%v, %s)", fillAndSave, create, b), &s)
 	return s
+}
+
+// choose picks a value of a select in the open form, as a person would.
+func (d *driver) choose(field, value string) {
+	d.t.Helper()
+	d.eval("choose "+value+" for "+field, fmt.Sprintf(`(() => { const e = document.querySelector('#screen [data-field=%s] select'); e.value = %s;
+	  e.dispatchEvent(new Event('change', { bubbles: true })); return true; })()`, jsString(field), jsString(value)), nil)
 }
 
 // fetchJSON reads an API path with the browser's session.
@@ -489,8 +497,7 @@ func TestAcceptancePlantThroughTheUI(t *testing.T) {
 	d.open("/setup/notification-channels")
 	d.do("new channel", chromedp.WaitVisible(chromedp.ID("setup-new")), chromedp.Click(chromedp.ID("setup-new")))
 	d.until("a new webhook asks for a URL, not a server", shownField+`('config.url') && !`+shownField+`('config.host')`)
-	d.eval("choose e-mail", `(() => { const e = document.querySelector('#screen [data-field=kind] select'); e.value = 'email';
-	  e.dispatchEvent(new Event('change', { bubbles: true })); return true; })()`, nil)
+	d.choose("kind", "email")
 	d.until("an e-mail channel asks for a server, not a URL", shownField+`('config.host') && `+shownField+`('config.to') && !`+shownField+`('config.url')`)
 	d.create("notification-channels", map[string]any{"name": "Correo planta", "kind": "E-mail", "config.host": "smtp.acme.test",
 		"config.port": "2525", "config.tls": "none", "config.from": "linepulse@acme.test", "config.to": `["jefe@acme.test"]`})
@@ -509,8 +516,7 @@ func TestAcceptancePlantThroughTheUI(t *testing.T) {
 	}
 	d.do("new schedule", chromedp.Click(chromedp.ID("setup-new")))
 	d.until("a new shift report asks for lines, not an hour", shownField+`('lines') && !`+shownField+`('hour')`)
-	d.eval("choose a daily report", `(() => { const e = document.querySelector('#screen [data-field=kind] select'); e.value = 'daily';
-	  e.dispatchEvent(new Event('change', { bubbles: true })); return true; })()`, nil)
+	d.choose("kind", "daily")
 	d.until("a daily report asks for an hour, not lines", shownField+`('hour') && !`+shownField+`('lines')`)
 	d.create("users", map[string]any{"email": "op@acme.test", "name": "Olga", "role": "operator", "password": "operator-password-1"})
 	d.create("users", map[string]any{"email": "viewer@acme.test", "name": "Victor", "role": "viewer", "password": "viewer-password-1"})
@@ -715,25 +721,18 @@ func TestAcceptancePlantThroughTheUI(t *testing.T) {
 func checkSchedules(t *testing.T, d *driver, lines map[string]int64) {
 	t.Helper()
 	channel := d.idsByName("/api/v1/notification-channels")["Correo planta"]
-	type schedule struct {
-		Name       string   `json:"name"`
-		Kind       string   `json:"kind"`
-		ChannelID  int64    `json:"channel_id"`
-		Recipients []string `json:"recipients"`
-		Lines      []int64  `json:"lines"`
-		Hour       int      `json:"hour"`
-		Language   string   `json:"language"`
-		Active     bool     `json:"active"`
-	}
 	var page struct {
-		Items []schedule `json:"items"`
+		Items []store.ReportSchedule `json:"items"`
 	}
 	d.fetchJSON("/api/v1/report-schedules", &page)
-	want := []schedule{
+	for i := range page.Items {
+		page.Items[i].ID, page.Items[i].CreatedAt, page.Items[i].UpdatedAt = 0, time.Time{}, time.Time{}
+	}
+	want := []store.ReportSchedule{
 		// The hour of a shift report is the form's default: only the daily report uses it.
-		{Name: "Fin de turno llenado", Kind: "shift_end", ChannelID: channel, Recipients: []string{"jefe@acme.test", "calidad@acme.test"},
+		{Name: "Fin de turno llenado", Kind: store.ReportShiftEnd, ChannelID: channel, Recipients: []string{"jefe@acme.test", "calidad@acme.test"},
 			Lines: []int64{lines["Llenado 1"]}, Hour: 6, Language: "en", Active: true},
-		{Name: "Diario planta", Kind: "daily", ChannelID: channel, Recipients: []string{"direccion@acme.test"}, Lines: []int64{}, Hour: 7, Language: "es", Active: true},
+		{Name: "Diario planta", Kind: store.ReportDaily, ChannelID: channel, Recipients: []string{"direccion@acme.test"}, Lines: []int64{}, Hour: 7, Language: "es", Active: true},
 	}
 	if channel == 0 || !reflect.DeepEqual(page.Items, want) {
 		t.Fatalf("report schedules as the API sees them:\n%+v\nwant (channel %d):\n%+v", page.Items, channel, want)
