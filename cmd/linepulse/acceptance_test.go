@@ -706,6 +706,16 @@ func TestAcceptancePlantThroughTheUI(t *testing.T) {
 	if bad.Errors["hour"] != "debe estar entre 0 y 23" || bad.Errors["recipients"] != "de 1 a 50 direcciones" {
 		t.Errorf("an invalid report schedule in Spanish shows %+v", bad.Errors)
 	}
+	// And those of the alerting screens around it.
+	bad = d.submit("notification-channels", true, map[string]any{"name": "Gancho", "kind": "webhook", "config.url": "ftp://acme.test"})
+	if bad.Errors["config.url"] != "debe ser una URL http o https" {
+		t.Errorf("an invalid webhook in Spanish shows %+v", bad.Errors)
+	}
+	bad = d.submit("alert-rules", true, map[string]any{"name": "OEE bajo", "kind": "oee_below", "threshold": "150", "escalate_after": "5m"})
+	if bad.Errors["threshold"] != "debe ser mayor que 0 % y como mucho 100 %" || bad.Errors["channels"] != "de 1 a 50 canales" ||
+		bad.Errors["escalate_channels"] != "indica a la vez un retraso de escalado y canales de escalado, o ninguno" {
+		t.Errorf("an invalid alert rule in Spanish shows %+v", bad.Errors)
+	}
 
 	// The platform admin's own screens.
 	d.signIn("", "root@platform.test", "root-password-1")
