@@ -417,7 +417,7 @@ var slugRe = regexp.MustCompile(`data-screen="([a-z-]+)"`)
 // tenant admin sets up a whole plant through the setup screens only, a device publishes
 // with the credentials the UI showed once, and the numbers arrive live on the dashboard,
 // the plant map (its areas coloured by their line's state, an area opening its line) and
-// the TV. Then the roles (an operator sees only the screens it may use, a viewer
+// the TV; the report schedules entered in the forms are what the API holds. Then the roles (an operator sees only the screens it may use, a viewer
 // changes nothing), Spanish throughout, and screenshots of every page at desktop and
 // phone sizes, none scrolling sideways on the phone.
 func TestAcceptancePlantThroughTheUI(t *testing.T) {
