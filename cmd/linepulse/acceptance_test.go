@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
 	"regexp"
 	"slices"
 	"strings"
@@ -21,6 +22,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/linepulse/linepulse/internal/testkit"
+	"github.com/linepulse/linepulse/store"
 )
 
 // driver drives one browser tab against a real serve, the way a person uses the UI.
@@ -224,6 +226,13 @@ func (d *driver) submit(slug string, create bool, fields map[string]any) saved {
 	return s
 }
 
+// choose picks a value of a select in the open form, as a person would.
+func (d *driver) choose(field, value string) {
+	d.t.Helper()
+	d.eval("choose "+value+" for "+field, fmt.Sprintf(`(() => { const e = document.querySelector('#screen [data-field=%s] select'); e.value = %s;
+	  e.dispatchEvent(new Event('change', { bubbles: true })); return true; })()`, jsString(field), jsString(value)), nil)
+}
+
 // fetchJSON reads an API path with the browser's session.
 func (d *driver) fetchJSON(path string, out any) {
 	d.t.Helper()
@@ -408,7 +417,7 @@ var slugRe = regexp.MustCompile(`data-screen="([a-z-]+)"`)
 // tenant admin sets up a whole plant through the setup screens only, a device publishes
 // with the credentials the UI showed once, and the numbers arrive live on the dashboard,
 // the plant map (its areas coloured by their line's state, an area opening its line) and
-// the TV. Then the roles (an operator sees only the screens it may use, a viewer
+// the TV; the report schedules entered in the forms are what the API holds. Then the roles (an operator sees only the screens it may use, a viewer
 // changes nothing), Spanish throughout, and screenshots of every page at desktop and
 // phone sizes, none scrolling sideways on the phone.
 func TestAcceptancePlantThroughTheUI(t *testing.T) {
@@ -442,7 +451,13 @@ func TestAcceptancePlantThroughTheUI(t *testing.T) {
 		t.Fatalf("an invalid line shows no field error: %+v", s)
 	}
 
-	quiet := len(d.consoleLines()) // the refused line above logged its 400
+	// So does each of a report schedule's (the API's messages through the catalogue).
+	bad := d.submit("report-schedules", true, map[string]any{"name": "Mal", "kind": "daily", "hour": "25", "recipients": `["jefe@"]`})
+	if bad.Errors["hour"] != "must be between 0 and 23" || bad.Errors["recipients"] != "must be e-mail addresses" {
+		t.Fatalf("an invalid report schedule shows %+v", bad.Errors)
+	}
+
+	quiet := len(d.consoleLines()) // the refused line and schedule above logged their 400
 
 	// The plant, screen by screen.
 	for _, l := range []string{"Llenado 1", "Envasado 2"} {
@@ -475,6 +490,34 @@ func TestAcceptancePlantThroughTheUI(t *testing.T) {
 	// A production target for Turno A on Llenado 1: the tile shows good units against it.
 	d.create("targets", map[string]any{"line_id": "Llenado 1", "shift_id": "Turno A", "quantity": "4000"})
 	d.create("failures", map[string]any{"code": "MEC", "name": "Atasco", "kind": "unplanned"})
+	// Scheduled report mail: the e-mail channel it is sent through, a shift report of one
+	// line to two people and the plant's daily report at 7 in Spanish.
+	// The channel's form asks for what its kind uses: a URL for a webhook, a server for e-mail.
+	const shownField = `((n) => document.querySelector('#screen [data-field="' + n + '"]').offsetParent !== null)`
+	d.open("/setup/notification-channels")
+	d.do("new channel", chromedp.WaitVisible(chromedp.ID("setup-new")), chromedp.Click(chromedp.ID("setup-new")))
+	d.until("a new webhook asks for a URL, not a server", shownField+`('config.url') && !`+shownField+`('config.host')`)
+	d.choose("kind", "email")
+	d.until("an e-mail channel asks for a server, not a URL", shownField+`('config.host') && `+shownField+`('config.to') && !`+shownField+`('config.url')`)
+	d.create("notification-channels", map[string]any{"name": "Correo planta", "kind": "E-mail", "config.host": "smtp.acme.test",
+		"config.port": "2525", "config.tls": "none", "config.from": "linepulse@acme.test", "config.to": `["jefe@acme.test"]`})
+	d.create("report-schedules", map[string]any{"name": "Fin de turno llenado", "kind": "Shift report at each shift end", "lines": []string{"Llenado 1"},
+		"recipients": `["jefe@acme.test", "calidad@acme.test"]`, "channel_id": "Correo planta"})
+	d.create("report-schedules", map[string]any{"name": "Diario planta", "kind": "Plant daily report", "hour": "7", "language": "Español",
+		"recipients": `["direccion@acme.test"]`, "channel_id": "Correo planta"})
+	d.open("/setup/report-schedules")
+	d.shoot("report-schedules", `document.querySelectorAll('#screen tr.lp-row').length === 2`)
+	// Each kind shows what applies to it: a shift report its lines, a daily report its hour.
+	var cells [][]string
+	d.eval("the schedules list", `[...document.querySelectorAll('#screen tr.lp-row')].map((r) => [...r.querySelectorAll('td')].slice(0, 5).map((c) => c.innerText.trim()))`, &cells)
+	if want := [][]string{{"Fin de turno llenado", "Shift report at each shift end", `["jefe@acme.test","calidad@acme.test"]`, "Llenado 1", "—"},
+		{"Diario planta", "Plant daily report", `["direccion@acme.test"]`, "—", "7"}}; !reflect.DeepEqual(cells, want) {
+		t.Errorf("the schedules list shows %q, want %q", cells, want)
+	}
+	d.do("new schedule", chromedp.Click(chromedp.ID("setup-new")))
+	d.until("a new shift report asks for lines, not an hour", shownField+`('lines') && !`+shownField+`('hour')`)
+	d.choose("kind", "daily")
+	d.until("a daily report asks for an hour, not lines", shownField+`('hour') && !`+shownField+`('lines')`)
 	d.create("users", map[string]any{"email": "op@acme.test", "name": "Olga", "role": "operator", "password": "operator-password-1"})
 	d.create("users", map[string]any{"email": "viewer@acme.test", "name": "Victor", "role": "viewer", "password": "viewer-password-1"})
 	const secretShown = `[...document.querySelectorAll('.lp-secret')].some((e) => e.offsetParent !== null)`
@@ -522,6 +565,18 @@ func TestAcceptancePlantThroughTheUI(t *testing.T) {
 		mapped.Items[0].Status != "active" || filters["Semana"] == 0 {
 		t.Fatalf("camera, mapping and filter as the API sees them: %v %+v %v", cameras, mapped, filters)
 	}
+	checkSchedules(t, d, lines)
+	// Opened for editing and saved as they are, they stay as they were.
+	for name, id := range d.idsByName("/api/v1/report-schedules") {
+		d.open("/setup/report-schedules")
+		d.do("edit "+name, chromedp.Click(chromedp.CSS(fmt.Sprintf(`#screen tr.lp-row[data-id="%d"] .lp-edit`, id))))
+		var s saved
+		d.eval("save "+name, fillAndSave+"(false, {})", &s)
+		if len(s.Errors) > 0 {
+			t.Fatalf("saving %s unchanged shows %v", name, s.Errors)
+		}
+	}
+	checkSchedules(t, d, lines)
 	d.open("/")
 	d.until("two tiles", `document.querySelectorAll('.lp-tile').length === 2`)
 	c := dev.Secret
@@ -645,6 +700,23 @@ func TestAcceptancePlantThroughTheUI(t *testing.T) {
 		}
 	}
 
+	// A schedule's errors read Spanish too.
+	d.signIn("acme", "admin@acme.test", "admin-password-1")
+	bad = d.submit("report-schedules", true, map[string]any{"name": "Mal", "kind": "daily", "hour": "25", "recipients": `[]`, "channel_id": "Correo planta"})
+	if bad.Errors["hour"] != "debe estar entre 0 y 23" || bad.Errors["recipients"] != "de 1 a 50 direcciones" {
+		t.Errorf("an invalid report schedule in Spanish shows %+v", bad.Errors)
+	}
+	// And those of the alerting screens around it.
+	bad = d.submit("notification-channels", true, map[string]any{"name": "Gancho", "kind": "webhook", "config.url": "ftp://acme.test"})
+	if bad.Errors["config.url"] != "debe ser una URL http o https" {
+		t.Errorf("an invalid webhook in Spanish shows %+v", bad.Errors)
+	}
+	bad = d.submit("alert-rules", true, map[string]any{"name": "OEE bajo", "kind": "oee_below", "threshold": "150", "escalate_after": "5m"})
+	if bad.Errors["threshold"] != "debe ser mayor que 0 % y como mucho 100 %" || bad.Errors["channels"] != "de 1 a 50 canales" ||
+		bad.Errors["escalate_channels"] != "indica a la vez un retraso de escalado y canales de escalado, o ninguno" {
+		t.Errorf("an invalid alert rule in Spanish shows %+v", bad.Errors)
+	}
+
 	// The platform admin's own screens.
 	d.signIn("", "root@platform.test", "root-password-1")
 	for _, slug := range []string{"tenants", "platform-users", "system", "platform-audit"} {
@@ -653,4 +725,26 @@ func TestAcceptancePlantThroughTheUI(t *testing.T) {
 	}
 	d.open("/setup/tenants")
 	d.until("the tenants list shows acme", `document.body.innerText.includes('acme')`)
+}
+
+// checkSchedules compares the report schedules the API holds with what the form was given.
+func checkSchedules(t *testing.T, d *driver, lines map[string]int64) {
+	t.Helper()
+	channel := d.idsByName("/api/v1/notification-channels")["Correo planta"]
+	var page struct {
+		Items []store.ReportSchedule `json:"items"`
+	}
+	d.fetchJSON("/api/v1/report-schedules", &page)
+	for i := range page.Items {
+		page.Items[i].ID, page.Items[i].CreatedAt, page.Items[i].UpdatedAt = 0, time.Time{}, time.Time{}
+	}
+	want := []store.ReportSchedule{
+		// The hour of a shift report is the form's default: only the daily report uses it.
+		{Name: "Fin de turno llenado", Kind: store.ReportShiftEnd, ChannelID: channel, Recipients: []string{"jefe@acme.test", "calidad@acme.test"},
+			Lines: []int64{lines["Llenado 1"]}, Hour: 6, Language: "en", Active: true},
+		{Name: "Diario planta", Kind: store.ReportDaily, ChannelID: channel, Recipients: []string{"direccion@acme.test"}, Lines: []int64{}, Hour: 7, Language: "es", Active: true},
+	}
+	if channel == 0 || !reflect.DeepEqual(page.Items, want) {
+		t.Fatalf("report schedules as the API sees them:\n%+v\nwant (channel %d):\n%+v", page.Items, channel, want)
+	}
 }

@@ -6,12 +6,27 @@
 import { ApiError, api, errorText, items } from './api.js';
 import { decimal, fullDateTime, integer, percent, t } from './i18n.js';
 
-// HOOKS adjust one screen (by slug): beforeSave(body, form) may change the request body.
+// HOOKS adjust one screen (by slug): beforeSave(body, form) may change the request body;
+// unused(name, values) says a field does not apply to an object (values: the form's or a
+// row), which hides its input and shows '—' in its column.
 const HOOKS = {
   shifts: {
     // A shift that ends at or before its start ends the next day.
     beforeSave(body) {
       if (body.start_time && body.end_time) body.is_overnight = body.end_time <= body.start_time;
+    },
+  },
+  'notification-channels': {
+    // A webhook has a URL, an e-mail channel an SMTP server; a browser channel neither.
+    unused(name, values) {
+      if (name === 'config.url' || name === 'config.format' || name === 'config.secret') return values.kind !== 'webhook';
+      return name.startsWith('config.') && values.kind !== 'email';
+    },
+  },
+  'report-schedules': {
+    // The hour is the daily report's, the lines the shift report's.
+    unused(name, values) {
+      return (name === 'hour' && values.kind !== 'daily') || (name === 'lines' && values.kind === 'daily');
     },
   },
 };
@@ -110,6 +125,7 @@ const FIELD_MESSAGES = [
   [/^is required/, 'js.field.required'],
   [/^at most (\d+) characters/, 'js.field.max_chars', (m) => ({ n: m[1] })],
   [/^target must be a fraction/, 'js.field.target'],
+  [/^must be a fraction in \(0, 1\]/, 'js.field.target'],
   [/^must be greater than zero/, 'js.field.positive'],
   [/^must be at most 24 h/, 'js.field.max_day'],
   [/^must be at least 0 and below the downtime threshold/, 'js.field.micro_stop'],
@@ -120,10 +136,18 @@ const FIELD_MESSAGES = [
   [/^must be JSON/, 'js.field.json'],
   [/^must be 1-32 letters/, 'js.field.code'],
   [/^must be an e-mail address/, 'js.field.email'],
+  [/is not an e-mail address$/, 'js.field.email'],
+  [/^must be e-mail addresses/, 'js.field.emails'],
+  [/^1 to (\d+) addresses/, 'js.field.addresses', (m) => ({ n: m[1] })],
+  [/^must be an e-mail channel/, 'js.field.email_channel'],
+  [/^must be an http or https URL/, 'js.field.url'],
+  [/^1 to (\d+) channels/, 'js.field.channels', (m) => ({ n: m[1] })],
+  [/^escalate_after and escalate_channels go together/, 'js.field.escalate'],
   [/^must match \[a-z0-9-\]/, 'js.field.slug'],
   [/^must match \[A-Za-z0-9_-\]/, 'js.field.device_name'],
   [/^unknown time zone/, 'js.field.zone'],
-  [/^must be between (\d+) and (\d+)/, 'js.field.between', (m) => ({ min: m[1], max: m[2] })],
+  [/^must be between (\S+) and (\S+)/, 'js.field.between', (m) => ({ min: m[1], max: m[2] })],
+  [/^must be (\d+)\.\.(\d+)/, 'js.field.between', (m) => ({ min: m[1], max: m[2] })],
   [/^must have (\d+) to (\d+) characters/, 'js.field.length', (m) => ({ min: m[1], max: m[2] })],
   [/^no such /, 'js.field.no_such'],
   [/does not exist in this tenant/, 'js.field.no_such'],
@@ -288,6 +312,7 @@ export function setupScreen() {
     },
 
     cell(row, name) {
+      if (hooks.unused && hooks.unused(name, row)) return '—';
       const c = this.column(name);
       return cellText(c, getPath(row, name), row, this.refs);
     },
@@ -344,9 +369,10 @@ export function setupScreen() {
       this.form.secret = null;
     },
 
-    // shown: create-only fields are hidden when editing.
+    // shown: create-only fields are hidden when editing, and fields that do not apply.
     shown(model) {
       const f = spec.fields.find((x) => x.model === model);
+      if (f && hooks.unused && hooks.unused(f.name, this.form.v)) return false;
       return !(f && f.create && this.form.mode === 'edit');
     },
 
