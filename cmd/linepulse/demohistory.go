@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"slices"
 	"time"
 
 	"github.com/linepulse/linepulse/ingest/sim"
@@ -95,7 +96,7 @@ func seedDemoHistory(ctx context.Context, st *store.Store, hist *stream.History,
 		if !to.After(from) {
 			continue
 		}
-		written, err := writeDemoTimeline(ctx, tdb, pool, cfg.Lines[i], from, to)
+		written, changeovers, err := writeDemoTimeline(ctx, tdb, pool, cfg.Lines[i], from, to)
 		if err != nil {
 			return err
 		}
@@ -110,8 +111,8 @@ func seedDemoHistory(ctx context.Context, st *store.Store, hist *stream.History,
 		coded := 0
 		for j, ev := range evs {
 			r := demoReason(j + i)
-			if r.code == "" {
-				continue
+			if r.code == "" || changeovers.covers(ev.Start) {
+				continue // a changeover is its own loss, not a jam
 			}
 			if err := tdb.SetDowntimeReason(ctx, l.ID, ev.ID, r.code, r.comment, user.ID); err != nil {
 				return fmt.Errorf("cannot code a demo stop: %w", err)
@@ -141,17 +142,37 @@ func demoReason(k int) demoStopReason {
 	return demoReasons[0]
 }
 
+// gaps are the [start, end) of the stops where the product changed (changeovers), sorted.
+type gaps [][2]time.Time
+
+// covers says whether t lies in one of the gaps (an event starts at its gap's start, or at
+// a shift start inside it).
+func (g gaps) covers(t time.Time) bool {
+	i, _ := slices.BinarySearchFunc(g, t, func(gap [2]time.Time, t time.Time) int {
+		if !gap[1].After(t) {
+			return -1
+		}
+		if gap[0].After(t) {
+			return 1
+		}
+		return 0
+	})
+	return i < len(g) && !g[i][0].After(t) && g[i][1].After(t)
+}
+
 // writeDemoTimeline writes the simulator's timeline of one line in [from, to), in the
 // writer's batches; ids count up from from's microseconds, far below the live
-// simulator's (it starts at its start time's).
-func writeDemoTimeline(ctx context.Context, tdb *store.TenantDB, pool *store.WriterPool, spec sim.LineSpec, from, to time.Time) (int, error) {
+// simulator's (it starts at its start time's). It returns the changeovers' gaps.
+func writeDemoTimeline(ctx context.Context, tdb *store.TenantDB, pool *store.WriterPool, spec sim.LineSpec, from, to time.Time) (int, gaps, error) {
 	g, err := sim.NewGenerator(spec, uint64(spec.Line), from, uint64(from.UnixMicro()))
 	if err != nil {
-		return 0, fmt.Errorf("cannot simulate the demo's past: %w", err)
+		return 0, nil, fmt.Errorf("cannot simulate the demo's past: %w", err)
 	}
 	const batch = 2000
 	buf := make([]store.Detection, 0, batch)
 	written := 0
+	var changeovers gaps
+	var prev store.Detection
 	flush := func() error {
 		if _, err := tdb.WriteDetections(ctx, pool, spec.Line, buf); err != nil {
 			return fmt.Errorf("cannot write the demo's past detections: %w", err)
@@ -161,20 +182,24 @@ func writeDemoTimeline(ctx context.Context, tdb *store.TenantDB, pool *store.Wri
 		return nil
 	}
 	for {
-		d, _ := g.Next()
+		d, gap := g.Next()
 		if !d.At.Before(to) {
 			break
 		}
+		if gap.Kind == sim.GapStop && prev.Product != 0 && prev.Product != d.Product {
+			changeovers = append(changeovers, [2]time.Time{prev.At, d.At})
+		}
+		prev = d
 		if buf = append(buf, d); len(buf) == batch {
 			if err := flush(); err != nil {
-				return written, err
+				return written, nil, err
 			}
 		}
 	}
 	if len(buf) > 0 {
 		if err := flush(); err != nil {
-			return written, err
+			return written, nil, err
 		}
 	}
-	return written, nil
+	return written, changeovers, nil
 }

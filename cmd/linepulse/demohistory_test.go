@@ -103,3 +103,16 @@ func TestDemoHistory(t *testing.T) {
 		}
 	})
 }
+
+func TestGapsCover(t *testing.T) {
+	at := func(s int) time.Time { return time.Unix(int64(s), 0) }
+	g := gaps{{at(10), at(20)}, {at(30), at(40)}}
+	for s, want := range map[int]bool{9: false, 10: true, 15: true, 20: false, 25: false, 30: true, 39: true, 40: false, 50: false} {
+		if got := g.covers(at(s)); got != want {
+			t.Errorf("covers(%d) = %v, want %v", s, got, want)
+		}
+	}
+	if (gaps{}).covers(at(1)) {
+		t.Error("no gaps cover something")
+	}
+}
