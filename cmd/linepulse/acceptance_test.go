@@ -452,7 +452,7 @@ func TestAcceptancePlantThroughTheUI(t *testing.T) {
 	}
 
 	// So does each of a report schedule's (the API's messages through the catalogue).
-	bad := d.submit("report-schedules", true, map[string]any{"name": "Mal", "kind": "daily", "hour": "25", "recipients": `["jefe@"]`})
+	bad := d.submit("report-schedules", true, map[string]any{"name": "Mal", "kind": "daily", "hour": "25", "recipients": "jefe@"})
 	if bad.Errors["hour"] != "must be between 0 and 23" || bad.Errors["recipients"] != "must be e-mail addresses" {
 		t.Fatalf("an invalid report schedule shows %+v", bad.Errors)
 	}
@@ -500,18 +500,18 @@ func TestAcceptancePlantThroughTheUI(t *testing.T) {
 	d.choose("kind", "email")
 	d.until("an e-mail channel asks for a server, not a URL", shownField+`('config.host') && `+shownField+`('config.to') && !`+shownField+`('config.url')`)
 	d.create("notification-channels", map[string]any{"name": "Correo planta", "kind": "E-mail", "config.host": "smtp.acme.test",
-		"config.port": "2525", "config.tls": "none", "config.from": "linepulse@acme.test", "config.to": `["jefe@acme.test"]`})
+		"config.port": "2525", "config.tls": "none", "config.from": "linepulse@acme.test", "config.to": "jefe@acme.test"})
 	d.create("report-schedules", map[string]any{"name": "Fin de turno llenado", "kind": "Shift report at each shift end", "lines": []string{"Llenado 1"},
-		"recipients": `["jefe@acme.test", "calidad@acme.test"]`, "channel_id": "Correo planta"})
+		"recipients": "jefe@acme.test,\n calidad@acme.test ", "channel_id": "Correo planta"}) // typed as a list
 	d.create("report-schedules", map[string]any{"name": "Diario planta", "kind": "Plant daily report", "hour": "7", "language": "Español",
-		"recipients": `["direccion@acme.test"]`, "channel_id": "Correo planta"})
+		"recipients": "direccion@acme.test", "channel_id": "Correo planta"})
 	d.open("/setup/report-schedules")
 	d.shoot("report-schedules", `document.querySelectorAll('#screen tr.lp-row').length === 2`)
 	// Each kind shows what applies to it: a shift report its lines, a daily report its hour.
 	var cells [][]string
 	d.eval("the schedules list", `[...document.querySelectorAll('#screen tr.lp-row')].map((r) => [...r.querySelectorAll('td')].slice(0, 5).map((c) => c.innerText.trim()))`, &cells)
-	if want := [][]string{{"Fin de turno llenado", "Shift report at each shift end", `["jefe@acme.test","calidad@acme.test"]`, "Llenado 1", "—"},
-		{"Diario planta", "Plant daily report", `["direccion@acme.test"]`, "—", "7"}}; !reflect.DeepEqual(cells, want) {
+	if want := [][]string{{"Fin de turno llenado", "Shift report at each shift end", "jefe@acme.test, calidad@acme.test", "Llenado 1", "—"},
+		{"Diario planta", "Plant daily report", "direccion@acme.test", "—", "7"}}; !reflect.DeepEqual(cells, want) {
 		t.Errorf("the schedules list shows %q, want %q", cells, want)
 	}
 	d.do("new schedule", chromedp.Click(chromedp.ID("setup-new")))
@@ -702,7 +702,7 @@ func TestAcceptancePlantThroughTheUI(t *testing.T) {
 
 	// A schedule's errors read Spanish too.
 	d.signIn("acme", "admin@acme.test", "admin-password-1")
-	bad = d.submit("report-schedules", true, map[string]any{"name": "Mal", "kind": "daily", "hour": "25", "recipients": `[]`, "channel_id": "Correo planta"})
+	bad = d.submit("report-schedules", true, map[string]any{"name": "Mal", "kind": "daily", "hour": "25", "recipients": "", "channel_id": "Correo planta"})
 	if bad.Errors["hour"] != "debe estar entre 0 y 23" || bad.Errors["recipients"] != "de 1 a 50 direcciones" {
 		t.Errorf("an invalid report schedule in Spanish shows %+v", bad.Errors)
 	}

@@ -69,7 +69,8 @@ type field struct {
 	// Kind is the input: text, email, password, textarea, number, percent (a fraction
 	// entered in %), seconds (milliseconds entered in s), color, checkbox, select (Options),
 	// multi (several Options), ref (one object of Ref), refs (several objects of Ref),
-	// time (HH:MM), date, json, days (weekdays and rotation), breaks (a list of start-end
+	// time (HH:MM), date, json, addresses (a list of e-mail addresses typed
+	// separated by commas or new lines), days (weekdays and rotation), breaks (a list of start-end
 	// times), zone (an IANA time zone), hidden (Default, always sent).
 	Kind string
 	// Label is the i18n key of the label; default <screen.Key>.field.<Name>. Help (an i18n
@@ -225,7 +226,7 @@ var screens = []screen{
 
 	{Slug: "notification-channels", Group: "setup.group.alerts", Key: "channels", API: apiChannels, Read: web.ActAlertsRead, Write: web.ActAlertsManage,
 		Columns: []column{{Name: "name"}, {Name: "kind", Kind: "option", Options: channelKinds}, {Name: "config.url", Kind: "code"},
-			{Name: "config.to", Kind: "json"}, {Name: "failing", Kind: "bool"}, {Name: "last_error"}},
+			{Name: "config.to", Kind: "addresses"}, {Name: "failing", Kind: "bool"}, {Name: "last_error"}},
 		Fields: []field{{Name: "name", Kind: "text", Required: true}, {Name: "kind", Kind: "select", Options: channelKinds, Default: "webhook"},
 			{Name: "config.url", Kind: "text", Help: "channels.help.url"},
 			{Name: "config.format", Kind: "select", Options: webhookFormats, Default: "generic"},
@@ -233,7 +234,7 @@ var screens = []screen{
 			{Name: "config.host", Kind: "text", Help: "channels.help.host"}, {Name: "config.port", Kind: "number", Step: "1", Min: "0", Max: "65535", Default: 587},
 			{Name: "config.tls", Kind: "select", Options: tlsModes, Default: "starttls"},
 			{Name: "config.username", Kind: "text"}, {Name: "config.password", Kind: "password", Help: "channels.help.secret"},
-			{Name: "config.from", Kind: "text"}, {Name: "config.to", Kind: "json", Default: []string{}, Help: "channels.help.to"}}},
+			{Name: "config.from", Kind: "text"}, {Name: "config.to", Kind: "addresses", Default: []string{}, Help: "channels.help.to"}}},
 	{Slug: "alert-rules", Group: "setup.group.alerts", Key: "rules", API: "/api/v1/alert-rules", Read: web.ActAlertsRead, Write: web.ActAlertsManage,
 		Columns: []column{{Name: "name"}, {Name: "kind", Kind: "option", Options: ruleKinds}, {Name: "severity", Kind: "option", Options: severities},
 			{Name: "lines", Kind: "refs", Ref: apiLines, Zero: "setup.all_lines"}, {Name: "after", Kind: "code"},
@@ -249,11 +250,11 @@ var screens = []screen{
 			{Name: "escalate_channels", Kind: "refs", Ref: apiChannels, RefLabel: "name"},
 			{Name: "active", Kind: "checkbox", Default: true}}},
 	{Slug: "report-schedules", Group: "setup.group.alerts", Key: "schedules", API: "/api/v1/report-schedules", Read: web.ActAlertsRead, Write: web.ActAlertsManage,
-		Columns: []column{{Name: "name"}, {Name: "kind", Kind: "option", Options: scheduleKinds}, {Name: "recipients", Kind: "json"},
+		Columns: []column{{Name: "name"}, {Name: "kind", Kind: "option", Options: scheduleKinds}, {Name: "recipients", Kind: "addresses"},
 			{Name: "lines", Kind: "refs", Ref: apiLines, Zero: "setup.all_lines"}, {Name: "hour", Kind: "integer"},
 			{Name: "channel_id", Kind: "ref", Ref: apiChannels, RefLabel: "name"}, {Name: "language", Kind: "option", Options: reportLanguages}, {Name: "active", Kind: "bool"}},
 		Fields: []field{{Name: "name", Kind: "text", Required: true}, {Name: "kind", Kind: "select", Options: scheduleKinds, Default: "shift_end"},
-			{Name: "recipients", Kind: "json", Default: []string{}, Help: "schedules.help.recipients"},
+			{Name: "recipients", Kind: "addresses", Default: []string{}, Help: "schedules.help.recipients"},
 			{Name: "lines", Kind: "refs", Ref: apiLines, Help: "schedules.help.lines"},
 			{Name: "hour", Kind: "number", Step: "1", Min: "0", Max: "23", Default: 6, Help: "schedules.help.hour"},
 			{Name: "channel_id", Kind: "ref", Ref: apiChannels, RefLabel: "name", Required: true, Help: "schedules.help.channel"},

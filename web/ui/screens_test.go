@@ -67,8 +67,8 @@ func TestScreensHaveEveryString(t *testing.T) {
 // the API.
 func TestScreensAreWellFormed(t *testing.T) {
 	fieldKinds := []string{"text", "email", "password", "textarea", "number", "percent", "seconds", "color", "checkbox", "select",
-		"multi", "ref", "refs", "time", "date", "json", "days", "breaks", "zone", "hidden"}
-	cellKinds := []string{"", "text", "number", "integer", "percent", "seconds", "datetime", "option", "ref", "refs", "json", "span",
+		"multi", "ref", "refs", "time", "date", "json", "addresses", "days", "breaks", "zone", "hidden"}
+	cellKinds := []string{"", "text", "number", "integer", "percent", "seconds", "datetime", "option", "ref", "refs", "json", "addresses", "span",
 		"days", "breaks", "rect", "color", "bool", "code"}
 	seen := map[string]bool{}
 	for _, s := range screens {

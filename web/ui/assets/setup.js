@@ -72,6 +72,7 @@ const fromAPI = {
   refs: (v) => (Array.isArray(v) ? v.map(String) : []),
   multi: (v) => (Array.isArray(v) ? v.map(String) : []),
   json: (v) => (v === undefined || v === null ? '' : JSON.stringify(v, null, 2)),
+  addresses: (v) => (Array.isArray(v) ? v.join(', ') : ''),
   checkbox: (v) => !!v,
   breaks: (v) => (Array.isArray(v) ? v.map((b) => ({ start: b.start || '', end: b.end || '' })) : []),
   any: (v) => (v === null || v === undefined ? '' : String(v)),
@@ -93,6 +94,8 @@ const toAPI = {
   multi: (a, f) => (a || []).map((s) => optionValue(f.options, s)),
   select: (s, f) => optionValue(f.options, s),
   json: (s) => (String(s).trim() === '' ? null : JSON.parse(s)),
+  // E-mail addresses, one list: separated by commas, semicolons, spaces or new lines.
+  addresses: (s) => String(s || '').split(/[\s,;]+/).filter(Boolean),
   checkbox: (v) => !!v,
   breaks: (a) => (a || []).filter((b) => b.start || b.end).map((b) => ({ start: b.start, end: b.end })),
   password: (s) => (s ? s : undefined),
@@ -196,6 +199,8 @@ function cellText(c, v, row, refs) {
       return v ? refName(refs, c, v) : c.zero || '—';
     case 'refs':
       return Array.isArray(v) && v.length ? v.map((id) => refName(refs, c, id)).join(', ') : c.zero || t('js.setup.all_lines');
+    case 'addresses':
+      return Array.isArray(v) && v.length ? v.join(', ') : '—';
     case 'json': {
       const s = typeof v === 'string' ? v : JSON.stringify(v);
       return s.length > 140 ? `${s.slice(0, 140)}…` : s;
