@@ -33,19 +33,20 @@ var demoReasons = []demoStopReason{
 	{"", "", 2},
 }
 
-// demoHasData says whether the demo lines have detections already (not the first start).
-// Asked before the simulator starts: the past is written only into an empty plant.
+// demoHasData says whether the demo lines have produced anything yet (not the first
+// start), from the rollups' first minute. Asked before the simulator starts: the past is
+// written only into an empty plant.
 func demoHasData(ctx context.Context, st *store.Store, p demoPlant, now time.Time) (bool, error) {
 	tdb, err := st.Tenant(ctx, p.Tenant.ID)
 	if err != nil {
 		return false, fmt.Errorf("cannot open the demo tenant: %w", err)
 	}
 	for _, l := range p.Lines {
-		n, err := tdb.CountDetections(ctx, l.ID, now.Add(-2*demoHistorySpan), now.Add(time.Hour))
+		_, ok, err := tdb.FirstProduction(ctx, l.ID, time.Unix(0, 0), now.Add(time.Hour))
 		if err != nil {
-			return false, fmt.Errorf("cannot count the demo's detections: %w", err)
+			return false, fmt.Errorf("cannot look for the demo's detections: %w", err)
 		}
-		if n > 0 {
+		if ok {
 			return true, nil
 		}
 	}

@@ -378,17 +378,18 @@ func serve(cc *cliContext, cfg serveConfig) error {
 				// Without its past the demo would only show "—" until a shift has run. Written
 				// beside the simulator (it ends before the running shift), asked for first.
 				var past sync.WaitGroup
-				now := time.Now()
-				if has, err := demoHasData(ctx, st, plant, now); err != nil || has || *cfg.demoHistory <= 0 {
-					if err != nil {
+				if span := *cfg.demoHistory; span > 0 {
+					now := time.Now()
+					switch has, err := demoHasData(ctx, st, plant, now); {
+					case err != nil:
 						cc.log.Warn("demo: no history written; live figures only", "err", err)
+					case !has:
+						past.Go(func() {
+							if err := seedDemoHistory(ctx, st, stream.NewHistory(st, meta), plant, now, span, cc.log); err != nil && ctx.Err() == nil {
+								cc.log.Warn("demo: no history written; live figures only", "err", err)
+							}
+						})
 					}
-				} else {
-					past.Go(func() {
-						if err := seedDemoHistory(ctx, st, stream.NewHistory(st, meta), plant, now, *cfg.demoHistory, cc.log); err != nil && ctx.Err() == nil {
-							cc.log.Warn("demo: no history written; live figures only", "err", err)
-						}
-					})
 				}
 				err = runDemoSim(ctx, b.Connect, plant, cc.log)
 				past.Wait()
