@@ -3,6 +3,7 @@ package web_test
 import (
 	"net/http"
 	"testing"
+	"time"
 
 	"github.com/linepulse/linepulse/store/storetest"
 	"github.com/linepulse/linepulse/web"
@@ -21,13 +22,18 @@ func TestShiftCalendarAcrossDST(t *testing.T) {
 			"days_implemented": []int{}, "breaks": []any{map[string]string{"start": "02:30", "end": "03:00"}}, "active": true}}, nil)
 		var cal web.ShiftCalendar
 		ev.must(http.StatusOK, req{method: "GET", path: "/api/v1/shifts/calendar?start=2026-10-24&days=3", token: ev.token("acme", "viewer")}, &cal)
-		if cal.Timezone != "Europe/Madrid" || len(cal.Days) != 3 || len(cal.Items) != 3 {
+		// Four nights touch the three days: the one that started the evening before runs into the first.
+		if cal.Timezone != "Europe/Madrid" || len(cal.Days) != 3 || len(cal.Items) != 4 {
 			t.Fatalf("calendar: %+v", cal)
 		}
-		if cal.Days[1].Date != "2026-10-25" || cal.Days[1].Minutes != 25*60 || cal.Days[1].Weekday != 7 || cal.Days[0].Minutes != 24*60 {
+		if cal.Days[1].Date != "2026-10-25" || cal.Days[1].Minutes != 25*60 || cal.Days[1].Weekday != 7 || cal.Days[0].Minutes != 24*60 ||
+			!cal.Days[0].Start.Equal(time.Date(2026, 10, 23, 22, 0, 0, 0, time.UTC)) {
 			t.Errorf("days: %+v", cal.Days)
 		}
-		long, normal := cal.Items[0], cal.Items[1]
+		if before := cal.Items[0]; before.Date != "2026-10-23" || !before.End.Equal(time.Date(2026, 10, 24, 4, 0, 0, 0, time.UTC)) {
+			t.Errorf("the night into the first day: %+v", before)
+		}
+		long, normal := cal.Items[1], cal.Items[2]
 		if long.Date != "2026-10-24" || long.Minutes != 9*60 || long.StartMin != 22*60 || normal.Minutes != 8*60 || normal.StartMin != 22*60+60 {
 			t.Errorf("the DST night lasts %d min from minute %d, the next %d min from minute %d; want 540 from 1320, 480 from 1380 (a 25-hour day)",
 				long.Minutes, long.StartMin, normal.Minutes, normal.StartMin)

@@ -64,7 +64,8 @@ func (a *API) checkShift(c *call, v, old *store.Shift) error {
 }
 
 // ShiftCalendar answers GET /api/v1/shifts/calendar: the shift instances of some days as
-// the KPI engine computes them (stream/shiftcal), in the tenant's time zone. Minutes are
+// the KPI engine computes them (stream/shiftcal), in the tenant's time zone, including one
+// that started the day before and runs into the first day (its date is that day). Minutes are
 // real elapsed minutes, so a shift across a daylight-saving change is an hour longer or
 // shorter than its wall-clock times say, and such a day lasts 1380 or 1500 minutes.
 type ShiftCalendar struct {
@@ -75,9 +76,10 @@ type ShiftCalendar struct {
 
 // CalendarDay is one local date of a ShiftCalendar.
 type CalendarDay struct {
-	Date    string `json:"date"`    // 2006-01-02, local
-	Weekday int    `json:"weekday"` // ISO, 1 = Monday
-	Minutes int    `json:"minutes"` // real length of the local day: 1440, or 1380/1500 on DST changes
+	Date    string    `json:"date"`    // 2006-01-02, local
+	Start   time.Time `json:"start"`   // its local midnight
+	Weekday int       `json:"weekday"` // ISO, 1 = Monday
+	Minutes int       `json:"minutes"` // real length of the local day: 1440, or 1380/1500 on DST changes
 }
 
 // ShiftInstance is one occurrence of a shift.
@@ -164,7 +166,7 @@ func (a *API) handleShiftCalendar(c *call) error {
 	to := time.Date(y, m, d+days, 0, 0, 0, 0, loc)
 	for i := 0; i < days; i++ {
 		day := time.Date(y, m, d+i, 0, 0, 0, 0, loc)
-		out.Days = append(out.Days, CalendarDay{Date: day.Format(time.DateOnly), Weekday: (int(day.Weekday())+6)%7 + 1,
+		out.Days = append(out.Days, CalendarDay{Date: day.Format(time.DateOnly), Start: day, Weekday: (int(day.Weekday())+6)%7 + 1,
 			Minutes: int(time.Date(y, m, d+i+1, 0, 0, 0, 0, loc).Sub(day) / time.Minute)})
 	}
 	cal, err := stream.Calendar(tz, shifts)
@@ -182,7 +184,7 @@ func (a *API) handleShiftCalendar(c *call) error {
 		}
 		for _, in := range cal.Instances(query, from, to) {
 			key := fmt.Sprint(in.ShiftID, in.Start.UnixNano())
-			if seen[key] || in.Start.Before(from) {
+			if seen[key] {
 				continue
 			}
 			seen[key] = true

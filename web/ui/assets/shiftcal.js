@@ -1,7 +1,8 @@
 // shiftCalendar draws 14 days (from today, or the date chosen) of shift instances as the engine computes them
 // (GET /api/v1/shifts/calendar): one row per local date, x = real minutes since local
 // midnight, so the night the clocks change is visibly longer or shorter and such a day's
-// track is 23 or 25 hours long. A shift running past midnight continues on the next row.
+// track is 23 or 25 hours long. A shift running past midnight continues on the next row, and
+// one that started the evening before the first row shows its tail there.
 import { api, errorText, items } from './api.js';
 import { dayLabel, t } from './i18n.js';
 
@@ -63,11 +64,20 @@ export function shiftCalendar() {
       for (const it of cal.items || []) {
         if (!color.has(it.shift_id)) color.set(it.shift_id, COLORS[color.size % COLORS.length]);
         let i = index.get(it.date);
-        if (i === undefined) continue;
         let from = it.start_min;
         let left = it.minutes;
         let first = true;
         let offset = 0; // minutes of the instance already drawn on earlier rows
+        if (i === undefined) {
+          // Started the day before the first row: only its tail is drawn, as a continuation.
+          if (!days.length) continue;
+          offset = Math.round((Date.parse(days[0].start) - Date.parse(it.start)) / 60000);
+          if (offset <= 0) continue;
+          i = 0;
+          from = 0;
+          left -= offset;
+          first = false;
+        }
         while (left > 0 && i < days.length) {
           const room = days[i].minutes - from;
           const len = Math.min(left, room);
