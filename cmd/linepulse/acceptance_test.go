@@ -508,6 +508,8 @@ func TestAcceptancePlantThroughTheUI(t *testing.T) {
 	d.until("an e-mail channel asks for a server, not a URL", shownField+`('config.host') && `+shownField+`('config.to') && !`+shownField+`('config.url')`)
 	d.create("notification-channels", map[string]any{"name": "Correo planta", "kind": "E-mail", "config.host": "smtp.acme.test",
 		"config.port": "2525", "config.tls": "none", "config.from": "linepulse@acme.test", "config.to": "jefe@acme.test"})
+	// A webhook channel too: a report is mailed, so the schedule's form does not offer it.
+	d.create("notification-channels", map[string]any{"name": "Gancho MES", "kind": "webhook", "config.url": "https://mes.acme.test/hook"})
 	d.create("report-schedules", map[string]any{"name": "Fin de turno llenado", "kind": "Shift report at each shift end", "lines": []string{"Llenado 1"},
 		"recipients": "jefe@acme.test,\n calidad@acme.test ", "channel_id": "Correo planta"}) // typed as a list
 	d.create("report-schedules", map[string]any{"name": "Diario planta", "kind": "Plant daily report", "hour": "7", "language": "Español",
@@ -525,6 +527,11 @@ func TestAcceptancePlantThroughTheUI(t *testing.T) {
 	d.until("a new shift report asks for lines, not an hour", shownField+`('lines') && !`+shownField+`('hour')`)
 	d.choose("kind", "daily")
 	d.until("a daily report asks for an hour, not lines", shownField+`('hour') && !`+shownField+`('lines')`)
+	var channels []string
+	d.eval("the schedule's channel choices", `[...document.querySelectorAll('#screen [data-field="channel_id"] option')].map((o) => o.textContent.trim()).filter((s) => s)`, &channels)
+	if !reflect.DeepEqual(channels, []string{"Correo planta"}) {
+		t.Errorf("a schedule's channel choices are %q, want only the e-mail channel", channels)
+	}
 	d.create("users", map[string]any{"email": "op@acme.test", "name": "Olga", "role": "operator", "password": "operator-password-1"})
 	d.create("users", map[string]any{"email": "viewer@acme.test", "name": "Victor", "role": "viewer", "password": "viewer-password-1"})
 	const secretShown = `[...document.querySelectorAll('.lp-secret')].some((e) => e.offsetParent !== null)`

@@ -82,6 +82,9 @@ type field struct {
 	Options  []option
 	Ref      string
 	RefLabel string
+	// RefWhere offers only the objects of Ref whose fields have these values (the e-mail
+	// channels of a report schedule); the API still checks what is sent.
+	RefWhere map[string]string
 	// Zero is the label key of the "none"/"all" choice of a ref (value 0); "" = none.
 	Zero string
 	// Create: only in the create form; Fixed: shown but not editable after creation (and
@@ -257,7 +260,7 @@ var screens = []screen{
 			{Name: "recipients", Kind: "addresses", Default: []string{}, Help: "schedules.help.recipients"},
 			{Name: "lines", Kind: "refs", Ref: apiLines, Help: "schedules.help.lines"},
 			{Name: "hour", Kind: "number", Step: "1", Min: "0", Max: "23", Default: 6, Help: "schedules.help.hour"},
-			{Name: "channel_id", Kind: "ref", Ref: apiChannels, RefLabel: "name", Required: true, Help: "schedules.help.channel"},
+			{Name: "channel_id", Kind: "ref", Ref: apiChannels, RefLabel: "name", RefWhere: map[string]string{"kind": "email"}, Required: true, Help: "schedules.help.channel"},
 			{Name: "language", Kind: "select", Options: reportLanguages, Default: "en"},
 			{Name: "active", Kind: "checkbox", Default: true}}},
 

@@ -74,17 +74,18 @@ type columnSpec struct {
 }
 
 type fieldSpec struct {
-	Name     string   `json:"name"`
-	Model    string   `json:"model"`
-	Kind     string   `json:"kind"`
-	Ref      string   `json:"ref,omitempty"`
-	RefLabel string   `json:"ref_label,omitempty"`
-	Zero     string   `json:"zero,omitempty"` // the translated label of value 0
-	Create   bool     `json:"create,omitempty"`
-	Fixed    bool     `json:"fixed,omitempty"`
-	ReadOnly bool     `json:"read_only,omitempty"`
-	Default  any      `json:"default,omitempty"`
-	Options  []option `json:"options,omitempty"`
+	Name     string            `json:"name"`
+	Model    string            `json:"model"`
+	Kind     string            `json:"kind"`
+	Ref      string            `json:"ref,omitempty"`
+	RefLabel string            `json:"ref_label,omitempty"`
+	RefWhere map[string]string `json:"ref_where,omitempty"`
+	Zero     string            `json:"zero,omitempty"` // the translated label of value 0
+	Create   bool              `json:"create,omitempty"`
+	Fixed    bool              `json:"fixed,omitempty"`
+	ReadOnly bool              `json:"read_only,omitempty"`
+	Default  any               `json:"default,omitempty"`
+	Options  []option          `json:"options,omitempty"`
 }
 
 // modelName turns a JSON path into an Alpine property name (dots are not allowed there).
@@ -121,7 +122,7 @@ func (q *req) screenView(s *screen) *screenView {
 		f.Options = q.options(f.Options)
 		fv := fieldView{field: f, LabelKey: s.labelKey(f.Label, f.Name), Model: modelName(f.Name)}
 		sv.Fields = append(sv.Fields, fv)
-		fs := fieldSpec{Name: f.Name, Model: fv.Model, Kind: f.Kind, Ref: f.Ref, RefLabel: f.RefLabel, Create: f.Create,
+		fs := fieldSpec{Name: f.Name, Model: fv.Model, Kind: f.Kind, Ref: f.Ref, RefLabel: f.RefLabel, RefWhere: f.RefWhere, Create: f.Create,
 			Fixed: f.Fixed, ReadOnly: f.ReadOnly, Default: f.Default, Options: f.Options}
 		if f.Zero != "" {
 			fs.Zero = q.t(f.Zero)

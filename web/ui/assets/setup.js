@@ -391,7 +391,10 @@ export function setupScreen() {
       const f = spec.fields.find((x) => x.model === model);
       if (!f) return [];
       if (!f.ref) return (f.options || []).map((o) => ({ value: String(o.value), label: o.label }));
-      const list = (this.refs[f.ref] || []).map((o) => ({ value: String(o.id), label: String(getPath(o, f.ref_label || 'name')) }));
+      const where = Object.entries(f.ref_where || {});
+      const list = (this.refs[f.ref] || [])
+        .filter((o) => where.every(([k, v]) => String(getPath(o, k)) === v))
+        .map((o) => ({ value: String(o.id), label: String(getPath(o, f.ref_label || 'name')) }));
       return f.zero ? [{ value: '0', label: f.zero }, ...list] : list;
     },
 
