@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -124,6 +125,25 @@ func TestDashboardFromConfiguration(t *testing.T) {
 		return testkit.Unless(n == 10 && live == 1, "%v widgets (live %v)", n, live)
 	})
 	screenshot(bctx, "dashboard-every-widget")
+	// The counter counts against the shift's production target: the demo gives each of a
+	// line's shifts the same one.
+	var targets struct {
+		Items []struct {
+			LineID   int64 `json:"line_id"`
+			Quantity int64 `json:"quantity"`
+		} `json:"items"`
+	}
+	getJSON(t, base+"/api/v1/targets", token, &targets)
+	want := ""
+	for _, x := range targets.Items {
+		if x.LineID == line {
+			want = strconv.FormatInt(x.Quantity, 10)
+		}
+	}
+	testkit.CheckFor(t, time.Minute, 100*time.Millisecond, func() error {
+		counter, _ := chromedp.Run(bctx, chromedp.Evaluate[string](`document.querySelector('[data-widget=counter_target] .lp-target').textContent.replace(/\D/g, '')`))
+		return testkit.Unless(want != "" && counter == want, "the counter's target is %q, the shift's %q", counter, want)
+	})
 
 	// The grid editor: a new dashboard with a production chart; the schema refuses 9999
 	// hours and the refusal shows on the widget; 12 hours are saved.

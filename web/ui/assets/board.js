@@ -393,12 +393,13 @@ export function widget() {
       this.span = `${sh.name || ''} ${time(start)}–${time(end)}`;
     },
 
-    // counter_target: the target given, else what the ideal cycle time allows in the monitored
-    // planned time so far (planned time without data is no one's target: docs/OEE.md).
+    // counter_target: the target given, else the shift's production target, else what the
+    // ideal cycle time allows in the monitored planned time so far (planned time without data
+    // is no one's target: docs/OEE.md).
     counter() {
       const m = shared.raw[this.line] || {};
       const good = (m.counts && m.counts.good) || 0;
-      let target = this.params.target || 0;
+      let target = this.params.target || Number(m.target) || 0;
       const cycle = Number((shared.info[this.line] || {}).ideal_cycle_time_ms) || 0;
       if (!target && cycle > 0 && typeof m.planned_s === 'number') target = Math.floor((Math.max(m.planned_s - (Number(m.unmonitored_s) || 0), 0) * 1000) / cycle);
       const share = target > 0 ? Math.min(1, good / target) : 0;
