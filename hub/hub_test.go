@@ -426,6 +426,9 @@ func TestUpgradeRefusals(t *testing.T) {
 		t.Helper()
 		ws, resp, err := e.dial(s, opts...)
 		if err == nil {
+			// The client has its 101 before the hub registers the connection: wait for that
+			// first, or "closed" could be seen before it counted (and still held its slot).
+			e.eventually("registered", func() bool { return s.hub.Stats().Connections == 1 })
 			ws.CloseNow()
 			e.eventually("closed", func() bool { return s.hub.Stats().Connections == 0 })
 			return http.StatusSwitchingProtocols
@@ -481,6 +484,7 @@ func TestUpgradeRefusals(t *testing.T) {
 	if got := status(bearer(e.token("alice"))); got != http.StatusTooManyRequests {
 		t.Fatalf("third connection of one user: %d, want 429", got)
 	}
+	e.eventually("both registered", func() bool { return s.hub.Stats().Connections == 2 })
 	a1.ws.Close(websocket.StatusNormalClosure, "")
 	e.eventually("slot freed", func() bool { return s.hub.Stats().Connections == 1 })
 	a3 := e.connect(s, "alice")
