@@ -378,9 +378,10 @@ func foldRows(b []ProductionBucket, rows []store.ProductionRow, step int) {
 	}
 }
 
-// OEE computes OEE over [from, to): planned time from the shift calendar, downtime from the
-// booked events clipped to planned time (an open event runs until now), counts from the
-// rollups. A range that is exactly a shift instance is named in Shift.
+// OEE computes OEE over [from, to) up to now (a range reaching past now reports what has
+// elapsed, its To is now): planned time from the shift calendar, downtime from the booked
+// events clipped to planned time (an open event runs until now), counts from the rollups.
+// A range that is exactly a shift instance is named in Shift.
 func (h *History) OEE(ctx context.Context, tenantID, lineID int64, from, to time.Time) (OEEReport, error) {
 	if err := checkRange(from, to); err != nil {
 		return OEEReport{}, err
@@ -389,7 +390,7 @@ func (h *History) OEE(ctx context.Context, tenantID, lineID int64, from, to time
 	if err != nil {
 		return OEEReport{}, err
 	}
-	rep, err := h.oee(ctx, lc, from, to)
+	rep, err := h.oee(ctx, lc, from, untilNow(from, to, h.now()))
 	if err != nil {
 		return OEEReport{}, err
 	}

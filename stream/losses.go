@@ -66,9 +66,15 @@ func (h *History) instanceOEE(ctx context.Context, lc lineCtx, in shiftcal.Insta
 
 // instanceEnd is where the figures of an instance stop: its end, or now while it runs.
 func instanceEnd(in shiftcal.Instance, now time.Time) time.Time {
-	to := earlier(in.End, now)
-	if !to.After(in.Start) {
-		to = in.Start.Add(time.Millisecond)
+	return untilNow(in.Start, in.End, now)
+}
+
+// untilNow is where the figures of [from, to) stop: to, or now when to is later (planned
+// time still ahead has neither run nor stopped), never before from.
+func untilNow(from, to, now time.Time) time.Time {
+	to = earlier(to, now)
+	if !to.After(from) {
+		to = from.Add(time.Millisecond)
 	}
 	return to
 }
@@ -268,7 +274,7 @@ type LossReport struct {
 	Losses loss.Waterfall `json:"losses"`
 }
 
-// Losses is the six-big-losses waterfall of a line over [from, to).
+// Losses is the six-big-losses waterfall of a line over [from, to), up to now.
 func (h *History) Losses(ctx context.Context, tenantID, lineID int64, from, to time.Time) (LossReport, error) {
 	if err := checkRange(from, to); err != nil {
 		return LossReport{}, err
@@ -277,7 +283,7 @@ func (h *History) Losses(ctx context.Context, tenantID, lineID int64, from, to t
 	if err != nil {
 		return LossReport{}, err
 	}
-	rep, w, err := h.oeeAndLosses(ctx, lc, from, to)
+	rep, w, err := h.oeeAndLosses(ctx, lc, from, untilNow(from, to, h.now()))
 	if err != nil {
 		return LossReport{}, err
 	}
