@@ -1,6 +1,7 @@
 // Package report mails the scheduled reports (store.ReportSchedule): a line's shift report
-// at the end of each of its shift instances (shift_end), and the plant's daily report of
-// the day before each morning at a local hour (daily), the PDF attached.
+// at the end of each of its shift instances (shift_end), the plant's daily report of the
+// day before each morning at a local hour (daily), and its weekly report of the week before
+// each Monday at a local hour (weekly), the PDF attached.
 //
 // Exactly once across instances, like the alert outbox: every instance, on each tick,
 // records the occurrences that fell due as report_delivery rows, unique by (schedule,
@@ -171,7 +172,9 @@ func (s *Sender) record(ctx context.Context, tdb *store.TenantDB) error {
 		var occ []store.ReportDelivery
 		switch sc.Kind {
 		case store.ReportDaily:
-			occ = dailyDue(sc, loc, from, now)
+			occ = morningsDue(sc, loc, from, now, 1)
+		case store.ReportWeekly:
+			occ = morningsDue(sc, loc, from, now, 7)
 		case store.ReportShiftEnd:
 			if cal == nil {
 				shifts, err := tdb.Shifts.All(ctx)
@@ -196,18 +199,22 @@ func (s *Sender) record(ctx context.Context, tdb *store.TenantDB) error {
 	return nil
 }
 
-// dailyDue are the mornings at the schedule's local hour in (from, now]; each reports the
-// local day before, named by its date.
-func dailyDue(sc store.ReportSchedule, loc *time.Location, from, now time.Time) []store.ReportDelivery {
+// morningsDue are the mornings at the schedule's local hour in (from, now] that report the
+// days before them: every morning for one day (named by its date), or each Monday for the
+// seven days of the week before (named by its Monday).
+func morningsDue(sc store.ReportSchedule, loc *time.Location, from, now time.Time, days int) []store.ReportDelivery {
 	var out []store.ReportDelivery
 	y, m, d := from.In(loc).Date()
 	for day := time.Date(y, m, d, 0, 0, 0, 0, loc); !day.After(now); day = day.AddDate(0, 0, 1) {
+		if days == 7 && day.Weekday() != time.Monday {
+			continue
+		}
 		due := time.Date(day.Year(), day.Month(), day.Day(), sc.Hour, 0, 0, 0, loc)
 		if !due.After(from) || due.After(now) {
 			continue
 		}
-		date := day.AddDate(0, 0, -1).Format(time.DateOnly)
-		out = append(out, store.ReportDelivery{ScheduleID: sc.ID, Occurrence: date, Subject: date, DueAt: due})
+		first := day.AddDate(0, 0, -days).Format(time.DateOnly)
+		out = append(out, store.ReportDelivery{ScheduleID: sc.ID, Occurrence: first, Subject: first, DueAt: due})
 	}
 	return out
 }

@@ -16,6 +16,9 @@ const (
 	// ReportDaily sends the plant's daily report of the day before, each morning at a
 	// local hour.
 	ReportDaily = "daily"
+	// ReportWeekly sends the plant's weekly report of the week before (Monday to Sunday),
+	// each Monday at a local hour.
+	ReportWeekly = "weekly"
 )
 
 // Report delivery states.
@@ -30,11 +33,11 @@ const (
 type ReportSchedule struct {
 	ID         int64    `json:"id"`
 	Name       string   `json:"name"`
-	Kind       string   `json:"kind"` // shift_end or daily
+	Kind       string   `json:"kind"` // shift_end, daily or weekly
 	ChannelID  int64    `json:"channel_id"`
 	Recipients []string `json:"recipients"`
 	Lines      []int64  `json:"lines"` // shift_end: the lines covered, [] = every line
-	Hour       int      `json:"hour"`  // daily: the local hour it is sent (0..23)
+	Hour       int      `json:"hour"`  // daily, weekly: the local hour it is sent (0..23)
 	Language   string   `json:"language"`
 	Active     bool     `json:"active"`
 	timestamps
@@ -48,7 +51,7 @@ func (r *ReportSchedule) Covers(line int64) bool {
 func (r *ReportSchedule) validate() error {
 	v := validator{entity: "report_schedule"}
 	v.check(nameOK(r.Name, 200), "name", "is required (at most 200 characters)")
-	v.check(r.Kind == ReportShiftEnd || r.Kind == ReportDaily, "kind", "must be shift_end or daily")
+	v.check(r.Kind == ReportShiftEnd || r.Kind == ReportDaily || r.Kind == ReportWeekly, "kind", "must be shift_end, daily or weekly")
 	v.check(r.ChannelID > 0, "channel_id", "is required (an e-mail notification channel)")
 	v.check(len(r.Recipients) > 0 && len(r.Recipients) <= 50, "recipients", "1 to 50 addresses")
 	for _, to := range r.Recipients {
@@ -72,9 +75,9 @@ func (r *ReportSchedule) validate() error {
 type ReportDelivery struct {
 	ID         int64  `json:"id"`
 	ScheduleID int64  `json:"schedule_id"`
-	Occurrence string `json:"occurrence"` // shift_end: "<line>/<instance>"; daily: the date reported
-	LineID     int64  `json:"line_id"`    // shift_end: the line; daily: 0
-	// Subject is what is reported: the shift instance id or the date.
+	Occurrence string `json:"occurrence"` // shift_end: "<line>/<instance>"; daily: the date reported; weekly: its Monday
+	LineID     int64  `json:"line_id"`    // shift_end: the line; daily, weekly: 0
+	// Subject is what is reported: the shift instance id, the date or the week's Monday.
 	Subject    string     `json:"subject"`
 	DueAt      time.Time  `json:"due_at"`
 	State      string     `json:"state"`

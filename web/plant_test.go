@@ -91,6 +91,16 @@ func TestPlantReportAndSchedules(t *testing.T) {
 		if err != nil || len(m.Attachments) != 1 || !strings.Contains(m.Subject, "Informe de planta") || !strings.Contains(pdfTexts(m.Attachments[0].Data), "acme line") {
 			t.Fatalf("daily mail %+v %v", m.Subject, err)
 		}
+		// The weekly report of the week holding that day (its only day with data): the
+		// same OEE, the week in the subject and the file name.
+		body["kind"] = "weekly"
+		ev.must(http.StatusCreated, req{method: "POST", path: "/api/v1/report-schedules", token: admin, body: body}, &sc)
+		dayOEE := m.Text[strings.Index(m.Text, "\n"):]
+		m, err = ev.api.RenderScheduledReport(ctx, ev.acme.ID, sc, store.ReportDelivery{Subject: "2026-11-30"})
+		if err != nil || len(m.Attachments) != 1 || m.Attachments[0].Name != "plant-week-2026-11-30.pdf" || !strings.HasSuffix(m.Subject, "2026-11-30 – 2026-12-06") ||
+			!strings.HasSuffix(m.Text, dayOEE) || !strings.Contains(pdfTexts(m.Attachments[0].Data), "acme line") {
+			t.Fatalf("weekly mail %q %q (the day's: %q) %v", m.Subject, m.Text, dayOEE, err)
+		}
 	})
 }
 

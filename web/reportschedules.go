@@ -51,8 +51,9 @@ func checkSchedule(c *call, v, _ *store.ReportSchedule) error {
 }
 
 // RenderScheduledReport builds the mail of a scheduled report (report.Config.Render): a
-// line's shift report (shift_end) or the plant's daily report of a date (daily), as PDF,
-// in the schedule's language, with the same figures as the API.
+// line's shift report (shift_end), or the plant's report of a date (daily) or of a week
+// (weekly, named by its Monday), as PDF, in the schedule's language, with the same figures
+// as the API.
 func (a *API) RenderScheduledReport(ctx context.Context, tenantID int64, s store.ReportSchedule, d store.ReportDelivery) (report.Mail, error) {
 	t, err := a.st.Tenant(ctx, tenantID)
 	if err != nil {
@@ -79,21 +80,28 @@ func (a *API) RenderScheduledReport(ctx context.Context, tenantID int64, s store
 		m.Text = fmt.Sprintf("%s\n%s %s\n%s: %s\n", m.Subject, rep.Shift.Start.In(loc).Format("2006-01-02 15:04"), rep.Shift.End.In(loc).Format("15:04 MST"),
 			cat.T(s.Language, "losses.report.oee"), measured(rep.Shift.Monitored(), rep.Shift.OEE))
 		m.Attachments = []email.Attachment{{Name: fmt.Sprintf("shift-%d-%s.pdf", rep.Line.ID, rep.Shift.ID), ContentType: "application/pdf", Data: buf.Bytes()}}
-	case store.ReportDaily:
+	case store.ReportDaily, store.ReportWeekly:
 		day, err := time.ParseInLocation(time.DateOnly, d.Subject, loc)
 		if err != nil {
 			return report.Mail{}, fmt.Errorf("cannot read the report's date: %w", err)
 		}
-		rep, err := a.buildPlantReport(ctx, t, nil, PeriodDay, day)
+		period, span, file := PeriodDay, d.Subject, "plant-"+d.Subject
+		if s.Kind == store.ReportWeekly {
+			period, file = PeriodWeek, "plant-week-"+d.Subject
+		}
+		rep, err := a.buildPlantReport(ctx, t, nil, period, day)
 		if err != nil {
 			return report.Mail{}, err
+		}
+		if period == PeriodWeek {
+			span = rep.Date + " – " + rep.To.In(loc).AddDate(0, 0, -1).Format(time.DateOnly)
 		}
 		if err := PlantPDF(&buf, cat, s.Language, loc, now, rep); err != nil {
 			return report.Mail{}, err
 		}
-		m.Subject = fmt.Sprintf("%s: %s %s", cat.T(s.Language, "plant.report.title"), rep.Tenant, d.Subject)
+		m.Subject = fmt.Sprintf("%s: %s %s", cat.T(s.Language, "plant.report.title"), rep.Tenant, span)
 		m.Text = fmt.Sprintf("%s\n%s: %s\n", m.Subject, cat.T(s.Language, "losses.report.oee"), measured(rep.Total.Monitored(), rep.Total.OEE))
-		m.Attachments = []email.Attachment{{Name: "plant-" + d.Subject + ".pdf", ContentType: "application/pdf", Data: buf.Bytes()}}
+		m.Attachments = []email.Attachment{{Name: file + ".pdf", ContentType: "application/pdf", Data: buf.Bytes()}}
 	default:
 		return report.Mail{}, fmt.Errorf("cannot render a report of kind %q", s.Kind)
 	}

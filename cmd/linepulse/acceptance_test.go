@@ -527,6 +527,8 @@ func TestAcceptancePlantThroughTheUI(t *testing.T) {
 	d.until("a new shift report asks for lines, not an hour", shownField+`('lines') && !`+shownField+`('hour')`)
 	d.choose("kind", "daily")
 	d.until("a daily report asks for an hour, not lines", shownField+`('hour') && !`+shownField+`('lines')`)
+	d.choose("kind", "weekly")
+	d.until("a weekly report asks for an hour, not lines", shownField+`('hour') && !`+shownField+`('lines')`)
 	var channels []string
 	d.eval("the schedule's channel choices", `[...document.querySelectorAll('#screen [data-field="channel_id"] option')].map((o) => o.textContent.trim()).filter((s) => s)`, &channels)
 	if !reflect.DeepEqual(channels, []string{"Correo planta"}) {

@@ -125,7 +125,7 @@ const (
 )
 
 var (
-	scheduleKinds   = []option{{Value: "shift_end", Key: "schedules.kind.shift_end"}, {Value: "daily", Key: "schedules.kind.daily"}}
+	scheduleKinds   = []option{{Value: "shift_end", Key: "schedules.kind.shift_end"}, {Value: "daily", Key: "schedules.kind.daily"}, {Value: "weekly", Key: "schedules.kind.weekly"}}
 	reportLanguages = []option{{Value: "en", Key: "lang.en"}, {Value: "es", Key: "lang.es"}}
 	languageOptions = []option{{Value: "", Key: "setup.language.none"}, {Value: "en", Key: "lang.en"}, {Value: "es", Key: "lang.es"}}
 	tenantRoles     = []option{{Value: "tenant_admin", Key: "role.tenant_admin"}, {Value: "supervisor", Key: "role.supervisor"},

@@ -24,9 +24,9 @@ const HOOKS = {
     },
   },
   'report-schedules': {
-    // The hour is the daily report's, the lines the shift report's.
+    // The hour is the plant reports' (daily, weekly), the lines the shift report's.
     unused(name, values) {
-      return (name === 'hour' && values.kind !== 'daily') || (name === 'lines' && values.kind === 'daily');
+      return (name === 'hour' && values.kind === 'shift_end') || (name === 'lines' && values.kind !== 'shift_end');
     },
   },
 };
