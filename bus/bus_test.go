@@ -39,22 +39,10 @@ func internalConn(t *testing.T, b *bus.Bus) *nats.Conn {
 	return nc
 }
 
+// streamMsgs is how many device messages LP_DET holds (a pack counts its parts).
 func streamMsgs(t *testing.T, b *bus.Bus) uint64 {
 	t.Helper()
-	nc := internalConn(t, b)
-	js, err := jetstream.New(nc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := js.Stream(testCtx(t), bus.DetStream)
-	if err != nil {
-		t.Fatal(err)
-	}
-	info, err := s.Info(testCtx(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return info.State.Msgs
+	return uint64(len(bustest.StoredMessages(t, b)))
 }
 
 // device is a real TCP client of the embedded server, collecting async errors.

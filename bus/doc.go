@@ -38,17 +38,24 @@
 // LinePulse's account as lp._edge.<tenant>.<device>.<line>; tenant and device are
 // written by the device's account import, never by the device. The edge gathers what
 // waits (up to Config.EdgeMaxBatch messages or 1 MiB, on two writers with the lines
-// sharded over them, so each line keeps its order) and stores it in LP_DET with one
-// JetStream atomic batch publish: with Config.SyncAlways (the DefaultConfig choice)
-// one fsync covers the whole group (group commit). Only then does it answer each
-// device with a JetStream-style acknowledgement, {"stream":"LP_DET","seq":N}, with
-// "duplicate":true for a re-send. SyncAlways false fsyncs every Config.SyncInterval
+// sharded over them, so each line keeps its order), packs the messages of each line
+// into as few stream messages as the server's max_payload allows (pack.go: header
+// PartsHeader lists the parts' lengths; consumers read them with Parts) and stores the
+// group in LP_DET with one JetStream atomic batch publish: with Config.SyncAlways (the
+// DefaultConfig choice) one fsync covers the whole group (group commit), and
+// nats-server's work is per pack, not per device message. Only then does it answer each
+// device with a JetStream-style acknowledgement, {"stream":"LP_DET","seq":N} (the parts
+// of a pack share N), with "duplicate":true for a re-send. SyncAlways false fsyncs every Config.SyncInterval
 // (2 min): a power cut may lose the acknowledged messages of the last interval.
 //
 // De-duplication: a device's Nats-Msg-Id is stored as ScopedMsgID(tenant, line, id),
-// so two tenants or two lines never collide; a re-send within Config.DuplicateWindow
-// is answered from the edge's memory or, when another process stored the first, by
-// the stream (the group is then stored message by message). Admit (Config.Admit)
+// so two tenants or two lines never collide. A pack keeps its parts' ids in header
+// IDHeader, not as its Nats-Msg-Id, so the edge de-duplicates (edgememory.go): a re-send
+// within Config.DuplicateWindow is answered from one memory per process, fed by what it
+// stored and by a headers-only reader of LP_DET that starts one window back (read to
+// its end before the edge takes requests), so a re-send is recognised after a restart
+// and by every process. A lone message keeps its Nats-Msg-Id, so the stream
+// de-duplicates it too (a refused group is then stored message by message). Admit (Config.Admit)
 // may refuse a whole message first: the device gets an error reply
 // ({"error":{"code":400,"description":"too_old: ..."}}) and the refusal is a dead
 // letter on lp.<tenant>.dlq, kept in stream LP_DLQ (DeadLetters).

@@ -1,6 +1,7 @@
 package bus
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -90,6 +91,7 @@ type edgeMsg struct {
 	reply     string // "" for a plain publish
 	body      []byte
 	id        string // scoped Nats-Msg-Id, "" when the device set none
+	key       idKey  // keyOf(id), when id is set
 	at        time.Time
 	followers []*edgeMsg
 }
@@ -107,9 +109,12 @@ type edge struct {
 	wg       sync.WaitGroup
 	sub      *nats.Subscription
 	stopOnce sync.Once
-	writes   atomic.Int64 // stream writes (atomic batches or single messages)
-	stored   atomic.Int64 // messages stored by them
-	refused  atomic.Int64 // messages Admit refused
+	recent   *recentIDs // shared by the writers and the stream's follower
+	// stopFollow ends followStream.
+	stopFollow context.CancelFunc
+	writes     atomic.Int64 // stream writes (atomic batches or single messages)
+	stored     atomic.Int64 // messages stored by them
+	refused    atomic.Int64 // messages Admit refused
 }
 
 // edgeSmallGroup is the largest group stored message by message: an atomic batch
@@ -120,9 +125,13 @@ const edgeSmallGroup = 4
 // before it commits it, so a group's cost (and its devices' wait) grows with its bytes.
 const edgeMaxGroupBytes = 1 << 20
 
+// edgePackHeadroom is what a pack leaves of the server's max_payload for the headers
+// that are not the pack's own (atomic batch id, sequence, commit).
+const edgePackHeadroom = 512
+
 // edgeWriters is how many group commits may be in flight at once. A line's messages
 // always go to the same writer, so they are stored in the order they arrived and a
-// re-send meets its first delivery in one writer's memory. Two: one writer (with or
+// re-send in the same group meets its first delivery there. Two: one writer (with or
 // without a second full group in flight) waited less per group at a steady rate but
 // acknowledged and committed less flat out in most side-by-side runs of bench ingest
 // (docs/PERFORMANCE.md, 2026-12-02).
@@ -130,11 +139,12 @@ const edgeWriters = 2
 
 // edgeWriter gathers and stores the messages of its share of the lines.
 type edgeWriter struct {
-	e       *edge
-	in      chan *edgeMsg
-	recent  *recentIDs
-	inBatch map[string]*edgeMsg
-	leaders []*edgeMsg
+	e         *edge
+	in        chan *edgeMsg
+	inBatch   map[string]*edgeMsg
+	leaders   []*edgeMsg
+	packs     []*edgePack
+	bySubject map[string]*edgePack
 }
 
 // EdgeStats counts what the ingest edge of this process stored: Writes durable
@@ -152,21 +162,30 @@ func startEdge(nc *nats.Conn, log *slog.Logger, clk clock.Clock, admit Admit, ob
 	}
 	e := &edge{
 		log: log, clock: clk, nc: nc, js: js, admit: admit, observe: observe, maxBatch: maxBatch,
-		stop: make(chan struct{}),
+		stop: make(chan struct{}), recent: newRecentIDs(dupWindow, recentIDsMax),
 	}
 	for range edgeWriters {
 		e.writers = append(e.writers, &edgeWriter{e: e, in: make(chan *edgeMsg, 2*maxBatch),
-			recent: newRecentIDs(dupWindow, recentIDsMax/edgeWriters), inBatch: make(map[string]*edgeMsg)})
+			inBatch: make(map[string]*edgeMsg), bySubject: make(map[string]*edgePack)})
+	}
+	var ctx context.Context
+	ctx, e.stopFollow = context.WithCancel(context.Background())
+	if err := followStream(ctx, js, e.recent, time.Now(), clk.Now, log.Warn); err != nil {
+		e.stopFollow()
+		return nil, fmt.Errorf("cannot read the stream's recent ids for the edge: %w", err)
 	}
 	sub, err := nc.QueueSubscribe(edgeWildcard, EdgeQueue, e.receive)
 	if err != nil {
+		e.stopFollow()
 		return nil, fmt.Errorf("cannot subscribe the edge to %s: %w", edgeWildcard, err)
 	}
 	// Backpressure is the in channel; what waits beyond it stays in the subscription.
 	if err := sub.SetPendingLimits(1<<20, 1<<30); err != nil {
+		e.stopFollow()
 		return nil, fmt.Errorf("cannot set the edge's pending limits: %w", err)
 	}
 	if err := nc.Flush(); err != nil {
+		e.stopFollow()
 		return nil, fmt.Errorf("cannot subscribe the edge: %w", err)
 	}
 	e.sub = sub
@@ -184,6 +203,7 @@ func (e *edge) close() {
 		_ = e.sub.Unsubscribe()
 		close(e.stop)
 		e.wg.Wait()
+		e.stopFollow()
 	})
 }
 
@@ -207,6 +227,7 @@ func (e *edge) receive(m *nats.Msg) {
 	}
 	if id := m.Header.Get(jetstream.MsgIDHeader); id != "" {
 		em.id = ScopedMsgID(tenant, line, id)
+		em.key = keyOf(em.id)
 	}
 	w := e.writers[(fnv32(tenant)+uint32(line))%uint32(len(e.writers))]
 	select {
@@ -263,7 +284,7 @@ func (w *edgeWriter) commit(batch []*edgeMsg) {
 	w.leaders = w.leaders[:0]
 	for _, m := range batch {
 		if m.id != "" {
-			if seq, ok := w.recent.get(m.id, now); ok {
+			if seq, ok := e.recent.get(m.key, now); ok {
 				e.replyAck(m.reply, seq, true)
 				continue
 			}
@@ -276,28 +297,105 @@ func (w *edgeWriter) commit(batch []*edgeMsg) {
 		w.leaders = append(w.leaders, m)
 	}
 	clear(w.inBatch)
+	packs := w.pack(w.leaders)
 	switch {
-	case len(w.leaders) == 0:
-	case len(w.leaders) <= edgeSmallGroup:
-		w.publishEach(w.leaders)
+	case len(packs) == 0:
+	case len(packs) <= edgeSmallGroup:
+		w.publishEach(packs)
 	default:
-		err := w.publishBatch(w.leaders, now)
+		err := w.publishBatch(packs, now)
 		var apiErr *jetstream.APIError
 		if errors.As(err, &apiErr) {
 			// The batch was refused as a whole, typically because one message re-sends
 			// one stored earlier: store them one by one, each gets its own answer.
-			e.log.Debug("bus: edge batch refused, storing one by one", "messages", len(w.leaders), "err", err)
-			w.publishEach(w.leaders)
+			e.log.Debug("bus: edge batch refused, storing one by one", "messages", len(packs), "err", err)
+			w.publishEach(packs)
 		} else if err != nil {
 			e.log.Warn("bus: edge cannot store a batch, devices will re-send", "messages", len(w.leaders), "err", err)
-			for _, m := range w.leaders {
-				e.replyErrorAll(m, 503, "cannot store: "+err.Error())
+			for _, p := range packs {
+				p.replyErrorAll(e, 503, "cannot store: "+err.Error())
 			}
 		}
 	}
 	for i := range batch {
 		batch[i] = nil
 	}
+}
+
+// edgePack is one stream message the edge stores: one device message, or several of
+// the same line (PartsHeader).
+type edgePack struct {
+	subject string
+	parts   []*edgeMsg
+	size    int // bytes of the bodies
+	cost    int // bytes of the stream message: bodies and the pack's headers
+}
+
+// packCost is what m adds to a pack: its body, its length in PartsHeader and its id
+// in an IDHeader line.
+func packCost(m *edgeMsg) int {
+	c := len(m.body) + 8
+	if m.id != "" {
+		c += len(IDHeader) + len(m.id) + 4
+	}
+	return c
+}
+
+// streamMsg is the pack as a stream message; a lone device message keeps its
+// Nats-Msg-Id, so the stream de-duplicates it across processes.
+func (p *edgePack) streamMsg() *nats.Msg {
+	msg := &nats.Msg{Subject: p.subject, Header: nats.Header{}}
+	if len(p.parts) == 1 {
+		msg.Data = p.parts[0].body
+		if p.parts[0].id != "" {
+			msg.Header.Set(jetstream.MsgIDHeader, p.parts[0].id)
+		}
+		return msg
+	}
+	body := make([]byte, 0, p.size)
+	lens := make([]byte, 0, 6*len(p.parts))
+	for i, m := range p.parts {
+		body = append(body, m.body...)
+		if i > 0 {
+			lens = append(lens, ',')
+		}
+		lens = strconv.AppendInt(lens, int64(len(m.body)), 10)
+	}
+	msg.Data = body
+	msg.Header.Set(PartsHeader, string(lens))
+	for _, m := range p.parts {
+		if m.id != "" {
+			msg.Header.Add(IDHeader, m.id)
+		}
+	}
+	return msg
+}
+
+func (p *edgePack) replyErrorAll(e *edge, code int, desc string) {
+	for _, m := range p.parts {
+		e.replyErrorAll(m, code, desc)
+	}
+}
+
+// pack groups ms by subject, in order, into packs of at most maxParts messages that
+// fit the server's max_payload.
+func (w *edgeWriter) pack(ms []*edgeMsg) []*edgePack {
+	w.packs = w.packs[:0]
+	clear(w.bySubject)
+	limit := int(w.e.nc.MaxPayload()) - edgePackHeadroom
+	for _, m := range ms {
+		cost := packCost(m)
+		p := w.bySubject[m.subject]
+		if p == nil || len(p.parts) >= maxParts || p.cost+cost > limit {
+			p = &edgePack{subject: m.subject}
+			w.bySubject[m.subject] = p
+			w.packs = append(w.packs, p)
+		}
+		p.parts = append(p.parts, m)
+		p.size += len(m.body)
+		p.cost += cost
+	}
+	return w.packs
 }
 
 // batchAck is the answer to the commit message of an atomic batch.
@@ -307,20 +405,17 @@ type batchAck struct {
 	Error *jetstream.APIError `json:"error"`
 }
 
-// publishBatch stores ms with one atomic batch publish (one fsync with SyncAlways) and
+// publishBatch stores ps with one atomic batch publish (one fsync with SyncAlways) and
 // acknowledges each. An *jetstream.APIError means nothing was stored.
-func (w *edgeWriter) publishBatch(ms []*edgeMsg, now time.Time) error {
+func (w *edgeWriter) publishBatch(ps []*edgePack, now time.Time) error {
 	e := w.e
 	id := nuid.Next()
 	var resp *nats.Msg
-	for i, m := range ms {
-		msg := &nats.Msg{Subject: m.subject, Data: m.body, Header: nats.Header{}}
+	for i, p := range ps {
+		msg := p.streamMsg()
 		msg.Header.Set(batchIDHeader, id)
 		msg.Header.Set(batchSeqHeader, strconv.Itoa(i+1))
-		if m.id != "" {
-			msg.Header.Set(jetstream.MsgIDHeader, m.id)
-		}
-		if i < len(ms)-1 {
+		if i < len(ps)-1 {
 			if err := e.nc.PublishMsg(msg); err != nil {
 				return fmt.Errorf("cannot publish batch message: %w", err)
 			}
@@ -339,30 +434,25 @@ func (w *edgeWriter) publishBatch(ms []*edgeMsg, now time.Time) error {
 	if ack.Error != nil {
 		return ack.Error
 	}
-	if ack.Count != len(ms) || ack.Sequence < uint64(len(ms)) {
-		return fmt.Errorf("batch acknowledgement %q does not match %d messages", resp.Data, len(ms))
+	if ack.Count != len(ps) || ack.Sequence < uint64(len(ps)) {
+		return fmt.Errorf("batch acknowledgement %q does not match %d messages", resp.Data, len(ps))
 	}
 	e.writes.Add(1)
-	e.stored.Add(int64(len(ms)))
-	first := ack.Sequence - uint64(len(ms)) + 1
-	for i, m := range ms {
-		w.acked(m, first+uint64(i), false, now)
+	first := ack.Sequence - uint64(len(ps)) + 1
+	for i, p := range ps {
+		w.acked(p, first+uint64(i), false, now)
 	}
 	return nil
 }
 
-// publishEach stores ms one message at a time (pipelined), each with its own answer.
-func (w *edgeWriter) publishEach(ms []*edgeMsg) {
+// publishEach stores ps one stream message at a time (pipelined), each with its own answer.
+func (w *edgeWriter) publishEach(ps []*edgePack) {
 	e := w.e
-	futs := make([]jetstream.PubAckFuture, len(ms))
-	for i, m := range ms {
-		msg := &nats.Msg{Subject: m.subject, Data: m.body, Header: nats.Header{}}
-		if m.id != "" {
-			msg.Header.Set(jetstream.MsgIDHeader, m.id)
-		}
-		f, err := e.js.PublishMsgAsync(msg)
+	futs := make([]jetstream.PubAckFuture, len(ps))
+	for i, p := range ps {
+		f, err := e.js.PublishMsgAsync(p.streamMsg())
 		if err != nil {
-			e.replyErrorAll(m, 503, "cannot store: "+err.Error())
+			p.replyErrorAll(e, 503, "cannot store: "+err.Error())
 			continue
 		}
 		futs[i] = f
@@ -375,30 +465,35 @@ func (w *edgeWriter) publishEach(ms []*edgeMsg) {
 		case ack := <-f.Ok():
 			if !ack.Duplicate {
 				e.writes.Add(1)
-				e.stored.Add(1)
 			}
-			w.acked(ms[i], ack.Sequence, ack.Duplicate, e.clock.Now())
+			w.acked(ps[i], ack.Sequence, ack.Duplicate, e.clock.Now())
 		case err := <-f.Err():
 			var apiErr *jetstream.APIError
 			code := 503
 			if errors.As(err, &apiErr) {
 				code = apiErr.Code
 			}
-			e.replyErrorAll(ms[i], code, "cannot store: "+err.Error())
+			ps[i].replyErrorAll(e, code, "cannot store: "+err.Error())
 		}
 	}
 }
 
-// acked answers m and the re-sends that waited on it, and remembers its id.
-func (w *edgeWriter) acked(m *edgeMsg, seq uint64, dup bool, now time.Time) {
+// acked answers every message of p, and the re-sends that waited on them, and
+// remembers their ids.
+func (w *edgeWriter) acked(p *edgePack, seq uint64, dup bool, now time.Time) {
 	e := w.e
-	e.replyAck(m.reply, seq, dup)
-	for _, f := range m.followers {
-		e.replyAck(f.reply, seq, true)
+	if !dup {
+		e.stored.Add(int64(len(p.parts)))
 	}
-	m.followers = nil
-	if m.id != "" {
-		w.recent.put(m.id, seq, now)
+	for _, m := range p.parts {
+		e.replyAck(m.reply, seq, dup)
+		for _, f := range m.followers {
+			e.replyAck(f.reply, seq, true)
+		}
+		m.followers = nil
+		if m.id != "" {
+			e.recent.put(m.key, seq, now)
+		}
 	}
 }
 
@@ -435,54 +530,4 @@ func (e *edge) replyError(reply string, code int, desc string) {
 		return
 	}
 	_ = e.nc.Publish(reply, b)
-}
-
-// recentIDsMax bounds the edge's memory of acknowledged ids; a re-send of an id it
-// forgot is still de-duplicated by the stream (one message at a time).
-const recentIDsMax = 200_000
-
-// recentIDs remembers the stream sequence of recently stored message ids for the
-// duplicate window, oldest first, so a re-send is answered without a write.
-type recentIDs struct {
-	window time.Duration
-	max    int
-	seqs   map[string]uint64
-	order  []recentID
-	head   int
-}
-
-type recentID struct {
-	id string
-	at time.Time
-}
-
-func newRecentIDs(window time.Duration, max int) *recentIDs {
-	return &recentIDs{window: window, max: max, seqs: make(map[string]uint64)}
-}
-
-func (r *recentIDs) get(id string, now time.Time) (uint64, bool) {
-	r.expire(now)
-	seq, ok := r.seqs[id]
-	return seq, ok
-}
-
-func (r *recentIDs) put(id string, seq uint64, now time.Time) {
-	if _, ok := r.seqs[id]; ok {
-		return
-	}
-	r.seqs[id] = seq
-	r.order = append(r.order, recentID{id, now})
-	r.expire(now)
-}
-
-func (r *recentIDs) expire(now time.Time) {
-	for r.head < len(r.order) && (len(r.order)-r.head > r.max || now.Sub(r.order[r.head].at) >= r.window) {
-		delete(r.seqs, r.order[r.head].id)
-		r.order[r.head] = recentID{}
-		r.head++
-	}
-	if r.head > 1024 && r.head*2 > len(r.order) {
-		r.order = append(r.order[:0], r.order[r.head:]...)
-		r.head = 0
-	}
 }

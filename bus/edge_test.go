@@ -18,8 +18,8 @@ import (
 
 // TestEdgeGroupCommit: many messages in flight are stored with few writes; every
 // message gets one acknowledgement; a re-send (in the same group, or of a message the
-// edge never saw because another process stored it) is acknowledged as a duplicate of
-// the stored sequence and stored once.
+// edge never stored because another process did: the edge reads it from the stream) is
+// acknowledged as a duplicate of the stored sequence and stored once.
 func TestEdgeGroupCommit(t *testing.T) {
 	devs := bustest.Devices(map[string]bustest.Cred{"acme.cam1": {Password: "pw"}})
 	b := bustest.Run(t, func(c *bus.Config) { c.Devices = devs; c.EdgeMaxBatch = 100 })
@@ -167,5 +167,69 @@ func TestEdgeAdmitRefuses(t *testing.T) {
 	defer mu.Unlock()
 	if len(got) != 2 || got[0] != "acme cam1 7 old" {
 		t.Fatalf("Admit saw %q", got)
+	}
+}
+
+// TestEdgeRemembersAcrossRestart: a pack carries no Nats-Msg-Id, so the stream cannot
+// de-duplicate its parts; a new process reads the ids of the duplicate window from the
+// stream before it takes requests, and answers a re-send of every message the first
+// process stored as a duplicate of its sequence, storing nothing.
+func TestEdgeRemembersAcrossRestart(t *testing.T) {
+	devs := bustest.Devices(map[string]bustest.Cred{"acme.cam1": {Password: "pw"}})
+	dir := t.TempDir()
+	config := func(c *bus.Config) { c.Devices = devs; c.StoreDir = dir }
+	const n = 300
+	publishAll := func(b *bus.Bus) []*jetstream.PubAck {
+		t.Helper()
+		d := mustDevice(t, b, "acme", "cam1", "pw")
+		defer d.nc.Close()
+		js, err := jetstream.New(d.nc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var futs []jetstream.PubAckFuture
+		for i := range n {
+			f, err := js.PublishAsync(bus.DetSubject("acme", 1+int64(i%3)), []byte(fmt.Sprintf(`{"id":%d}`, i+1)), jetstream.WithMsgID(fmt.Sprint("r-", i)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			futs = append(futs, f)
+		}
+		acks := make([]*jetstream.PubAck, n)
+		for i, f := range futs {
+			select {
+			case acks[i] = <-f.Ok():
+			case err := <-f.Err():
+				t.Fatalf("message %d: %v", i, err)
+			case <-time.After(waitFor):
+				t.Fatalf("message %d not acknowledged", i)
+			}
+		}
+		return acks
+	}
+
+	first := bustest.Run(t, config)
+	acks := publishAll(first)
+	stored := bustest.StoredMessages(t, first)
+	packs := map[uint64]bool{}
+	for _, s := range stored {
+		packs[s.Seq] = true
+	}
+	if len(stored) != n || len(packs) >= n {
+		t.Fatalf("stored %d device messages in %d stream messages: want %d in packs", len(stored), len(packs), n)
+	}
+	if err := first.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	second := bustest.Run(t, config)
+	again := publishAll(second)
+	for i := range n {
+		if !again[i].Duplicate || again[i].Sequence != acks[i].Sequence {
+			t.Fatalf("re-send %d after the restart: %+v, first stored as seq %d", i, again[i], acks[i].Sequence)
+		}
+	}
+	if got := len(bustest.StoredMessages(t, second)); got != n {
+		t.Fatalf("stream holds %d device messages after the re-sends, want %d", got, n)
 	}
 }

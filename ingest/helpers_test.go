@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"os"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -239,6 +240,24 @@ func (p publisher) publishRaw(t testing.TB, subject string, body []byte) {
 	defer cancel()
 	if _, err := p.js.Publish(ctx, subject, body); err != nil {
 		t.Fatalf("publish %d bytes to %s: %v", len(body), subject, err)
+	}
+}
+
+// publishPack stores parts as one pack, the way the ingest edge stores several device
+// messages of a line, and waits for its PubAck.
+func (p publisher) publishPack(t testing.TB, subject string, parts []string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), waitLong)
+	defer cancel()
+	m := nats.NewMsg(subject)
+	var lens []string
+	for _, part := range parts {
+		m.Data = append(m.Data, part...)
+		lens = append(lens, strconv.Itoa(len(part)))
+	}
+	m.Header.Set(bus.PartsHeader, strings.Join(lens, ","))
+	if _, err := p.js.PublishMsg(ctx, m); err != nil {
+		t.Fatalf("publish a pack of %d parts to %s: %v", len(parts), subject, err)
 	}
 }
 

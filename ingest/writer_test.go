@@ -94,22 +94,30 @@ func TestBadInputGoesToDLQ(t *testing.T) {
 			name, subject, body string
 			reason              detection.Reason
 			index               int
+			parts               []string // a pack the edge stored (bus.PartsHeader): body unused
 		}{
-			{"malformed JSON", subj, `{"id":1,"at":`, detection.ReasonMalformed, -1},
-			{"id as a string", subj, `{"id":"5","at":"` + ts(recent) + `","area":1,"product":1}`, detection.ReasonBadID, 0},
-			{"area as a string", subj, `{"id":5,"at":"` + ts(recent) + `","area":"one","product":1}`, detection.ReasonBadArea, 0},
-			{"timestamp not RFC 3339", subj, `{"id":5,"at":"yesterday","area":1,"product":1}`, detection.ReasonBadTime, 0},
-			{"oversized message", subj, oversized, detection.ReasonTooLarge, -1},
-			{"1001 elements", subj, manyBody, detection.ReasonTooMany, -1},
-			{"id 0", subj, det(0, recent), detection.ReasonBadID, 0},
-			{"far future", subj, det(6, now.Add(time.Hour)), detection.ReasonInFuture, 0},
-			{"past retention", subj, det(7, now.AddDate(0, 0, -100)), detection.ReasonTooOld, 0},
-			{"not an object", subj, `42`, detection.ReasonNotObject, -1},
-			{"empty array", subj, `[]`, detection.ReasonEmpty, -1},
-			{"mixed: one bad element", subj, "[" + det(100, recent) + "," + det(0, recent) + "," + det(101, recent) + "]", detection.ReasonBadID, 1},
-			{"unknown line", bus.DetSubject("acme", line+100), det(8, recent), detection.ReasonUnknownLine, -1},
+			{"malformed JSON", subj, `{"id":1,"at":`, detection.ReasonMalformed, -1, nil},
+			{"id as a string", subj, `{"id":"5","at":"` + ts(recent) + `","area":1,"product":1}`, detection.ReasonBadID, 0, nil},
+			{"area as a string", subj, `{"id":5,"at":"` + ts(recent) + `","area":"one","product":1}`, detection.ReasonBadArea, 0, nil},
+			{"timestamp not RFC 3339", subj, `{"id":5,"at":"yesterday","area":1,"product":1}`, detection.ReasonBadTime, 0, nil},
+			{"oversized message", subj, oversized, detection.ReasonTooLarge, -1, nil},
+			{"1001 elements", subj, manyBody, detection.ReasonTooMany, -1, nil},
+			{"id 0", subj, det(0, recent), detection.ReasonBadID, 0, nil},
+			{"far future", subj, det(6, now.Add(time.Hour)), detection.ReasonInFuture, 0, nil},
+			{"past retention", subj, det(7, now.AddDate(0, 0, -100)), detection.ReasonTooOld, 0, nil},
+			{"not an object", subj, `42`, detection.ReasonNotObject, -1, nil},
+			{"empty array", subj, `[]`, detection.ReasonEmpty, -1, nil},
+			{"mixed: one bad element", subj, "[" + det(100, recent) + "," + det(0, recent) + "," + det(101, recent) + "]", detection.ReasonBadID, 1, nil},
+			{"unknown line", bus.DetSubject("acme", line+100), det(8, recent), detection.ReasonUnknownLine, -1, nil},
+			// Each part of a pack is judged as the device message it was: indices are the part's.
+			{"pack: a bad element in its second part", subj, "", detection.ReasonBadID, 1, []string{det(200, recent), "[" + det(201, recent) + "," + det(0, recent) + "]"}},
+			{"pack: a malformed part", subj, "", detection.ReasonMalformed, -1, []string{`{"id":1,"at":`, det(202, recent)}},
 		}
 		for _, c := range cases {
+			if c.parts != nil {
+				pub.publishPack(t, c.subject, c.parts)
+				continue
+			}
 			pub.publishRaw(t, c.subject, []byte(c.body))
 		}
 		pub.publishRaw(t, bus.DetSubject("nobody", 1), []byte(det(9, recent)))
@@ -118,8 +126,8 @@ func TestBadInputGoesToDLQ(t *testing.T) {
 
 		testkit.CheckFor(t, waitLong, poll, func() error {
 			rows, _ := p.counts(t, line)
-			return testkit.Unless(rows == 12 && len(acmeDLQ.all()) >= len(cases) && len(nobodyDLQ.all()) >= 1,
-				"stored %d of 12, dead letters %d of %d and %d of 1", rows, len(acmeDLQ.all()), len(cases), len(nobodyDLQ.all()))
+			return testkit.Unless(rows == 15 && len(acmeDLQ.all()) >= len(cases) && len(nobodyDLQ.all()) >= 1,
+				"stored %d of 15, dead letters %d of %d and %d of 1", rows, len(acmeDLQ.all()), len(cases), len(nobodyDLQ.all()))
 		})
 		testkit.CheckFor(t, waitLong, poll, func() error { return testkit.Unless(consumerIdle(t, b, ingest.DefaultDurable), "consumer not idle") })
 
@@ -140,12 +148,12 @@ func TestBadInputGoesToDLQ(t *testing.T) {
 			t.Errorf("unknown tenant: %+v", n)
 		}
 		rows, rollup := p.counts(t, line)
-		if rows != 12 || rollup != 12 {
-			t.Fatalf("stored %d, rollups %d, want 12", rows, rollup)
+		if rows != 15 || rollup != 15 {
+			t.Fatalf("stored %d, rollups %d, want 15", rows, rollup)
 		}
 
 		s := w.w.Stats()
-		if s.Rejected != uint64(len(cases)+1) || s.Stored != 12 || s.Duplicates != 0 {
+		if s.Rejected != uint64(len(cases)+1) || s.Stored != 15 || s.Duplicates != 0 {
 			t.Fatalf("stats %+v", s)
 		}
 		for _, r := range []detection.Reason{detection.ReasonMalformed, detection.ReasonBadID, detection.ReasonTooLarge, detection.ReasonTooMany, detection.ReasonInFuture, detection.ReasonTooOld, detection.ReasonUnknownLine} {
@@ -162,7 +170,7 @@ func TestBadInputGoesToDLQ(t *testing.T) {
 				t.Errorf("rejected_total{reason=%q} = %v, want %d", r, v, want)
 			}
 		}
-		if v, _ := metricValue(t, reg, "linepulse_ingest_stored_total", nil); v != 12 {
+		if v, _ := metricValue(t, reg, "linepulse_ingest_stored_total", nil); v != 15 {
 			t.Errorf("stored_total = %v", v)
 		}
 		if v, ok := metricValue(t, reg, "linepulse_ingest_batch_size", nil); !ok || v < 1 {

@@ -136,3 +136,57 @@ func (f *FakeDevices) AuthenticateDevice(_ context.Context, user, password strin
 	}
 	return bus.Device{Tenant: tenant, Name: device, Lines: append([]int64(nil), c.Lines...)}, nil
 }
+
+// Stored is one device message as LP_DET holds it: alone, or one part of a pack
+// (bus.PartsHeader).
+type Stored struct {
+	Seq     uint64 // the stream message's sequence (shared by a pack's parts)
+	Subject string
+	Body    []byte
+	ID      string // scoped Nats-Msg-Id, "" when it had none
+}
+
+// StoredMessages reads every device message in LP_DET, in order, packs expanded.
+func StoredMessages(t testing.TB, b *bus.Bus) []Stored {
+	t.Helper()
+	nc := Connect(t, b, "bustest-reader")
+	defer nc.Close()
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatalf("bustest: %v", err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	s, err := js.Stream(ctx, bus.DetStream)
+	if err != nil {
+		t.Fatalf("bustest: %v", err)
+	}
+	info, err := s.Info(ctx)
+	if err != nil {
+		t.Fatalf("bustest: %v", err)
+	}
+	var out []Stored
+	for seq := info.State.FirstSeq; seq <= info.State.LastSeq && info.State.Msgs > 0; seq++ {
+		m, err := s.GetMsg(ctx, seq)
+		if errors.Is(err, jetstream.ErrMsgNotFound) {
+			continue
+		}
+		if err != nil {
+			t.Fatalf("bustest: get message %d: %v", seq, err)
+		}
+		first := len(out)
+		bus.Parts(m.Header, m.Data, func(part []byte) {
+			out = append(out, Stored{Seq: seq, Subject: m.Subject, Body: part})
+		})
+		ids := m.Header.Values(bus.IDHeader)
+		if id := m.Header.Get(jetstream.MsgIDHeader); id != "" {
+			ids = []string{id}
+		}
+		if len(ids) == len(out)-first { // every part had an id: they are in order
+			for i, id := range ids {
+				out[first+i].ID = id
+			}
+		}
+	}
+	return out
+}
