@@ -375,7 +375,7 @@ func (w *Writer) handle(ctx context.Context, msg jetstream.Msg, md *jetstream.Ms
 		// Only an internal publisher can produce this (devices are confined to valid
 		// subjects): there may be no tenant to dead-letter to.
 		w.log.Warn("ingest: message on a subject outside the contract dropped", "subject", subject)
-		w.reject(slug, subject, now, detection.RejectMessage(detection.ReasonUnknownLine, "subject is not lp.<tenant>.line.<line>.det", data))
+		w.rejectAll(slug, msg, now, "subject is not lp.<tenant>.line.<line>.det")
 		w.ack(msg, size)
 		return nil
 	}
@@ -386,8 +386,7 @@ func (w *Writer) handle(ctx context.Context, msg jetstream.Msg, md *jetstream.Ms
 		return err
 	}
 	if !known {
-		w.count.received.Add(1)
-		w.reject(slug, subject, now, detection.RejectMessage(detection.ReasonUnknownLine, fmt.Sprintf("tenant %q has no line %d", slug, line), data))
+		w.count.received.Add(uint64(w.rejectAll(slug, msg, now, fmt.Sprintf("tenant %q has no line %d", slug, line))))
 		w.ack(msg, size)
 		return nil
 	}
@@ -471,11 +470,21 @@ func (w *Writer) reject(slug, subject string, receivedAt time.Time, r detection.
 	}
 }
 
+// rejectAll dead-letters every device message msg holds (one, or a pack's parts) as
+// unknown_line with detail, and returns how many.
+func (w *Writer) rejectAll(slug string, msg jetstream.Msg, now time.Time, detail string) (n int) {
+	bus.Parts(msg.Headers(), msg.Data(), func(part []byte) {
+		n++
+		w.reject(slug, msg.Subject(), now, detection.RejectMessage(detection.ReasonUnknownLine, detail, part))
+	})
+	return n
+}
+
 // deadLetterMessages rejects whole held messages (their line disappeared) and acks them.
 func (w *Writer) deadLetterMessages(slug string, msgs []pendingMsg, detail string) {
 	now := w.clk.Now()
 	for _, p := range msgs {
-		w.reject(slug, p.msg.Subject(), now, detection.RejectMessage(detection.ReasonUnknownLine, detail, p.msg.Data()))
+		w.rejectAll(slug, p.msg, now, detail)
 		w.ack(p.msg, p.size)
 	}
 }

@@ -112,6 +112,17 @@ func TestBadInputGoesToDLQ(t *testing.T) {
 			// Each part of a pack is judged as the device message it was: indices are the part's.
 			{"pack: a bad element in its second part", subj, "", detection.ReasonBadID, 1, []string{det(200, recent), "[" + det(201, recent) + "," + det(0, recent) + "]"}},
 			{"pack: a malformed part", subj, "", detection.ReasonMalformed, -1, []string{`{"id":1,"at":`, det(202, recent)}},
+			{"pack on an unknown line: a dead letter per part", bus.DetSubject("acme", line+100), "", detection.ReasonUnknownLine, -1, []string{det(9, recent), det(10, recent)}},
+		}
+		// The dead letters expected, in order: a pack on an unknown line gives one per part.
+		want := cases[:0:0]
+		for _, c := range cases {
+			want = append(want, c)
+			if c.parts != nil && c.reason == detection.ReasonUnknownLine {
+				for range c.parts[1:] {
+					want = append(want, c)
+				}
+			}
 		}
 		for _, c := range cases {
 			if c.parts != nil {
@@ -126,16 +137,16 @@ func TestBadInputGoesToDLQ(t *testing.T) {
 
 		testkit.CheckFor(t, waitLong, poll, func() error {
 			rows, _ := p.counts(t, line)
-			return testkit.Unless(rows == 15 && len(acmeDLQ.all()) >= len(cases) && len(nobodyDLQ.all()) >= 1,
-				"stored %d of 15, dead letters %d of %d and %d of 1", rows, len(acmeDLQ.all()), len(cases), len(nobodyDLQ.all()))
+			return testkit.Unless(rows == 15 && len(acmeDLQ.all()) >= len(want) && len(nobodyDLQ.all()) >= 1,
+				"stored %d of 15, dead letters %d of %d and %d of 1", rows, len(acmeDLQ.all()), len(want), len(nobodyDLQ.all()))
 		})
 		testkit.CheckFor(t, waitLong, poll, func() error { return testkit.Unless(consumerIdle(t, b, ingest.DefaultDurable), "consumer not idle") })
 
 		got := acmeDLQ.all()
-		if len(got) != len(cases) {
-			t.Fatalf("%d dead letters, want %d: %+v", len(got), len(cases), got)
+		if len(got) != len(want) {
+			t.Fatalf("%d dead letters, want %d: %+v", len(got), len(want), got)
 		}
-		for i, c := range cases {
+		for i, c := range want {
 			dl := got[i] // one subscriber, one publisher, one consumer: order is kept
 			if dl.Reason != c.reason || dl.Index != c.index || dl.Subject != c.subject {
 				t.Errorf("%s: dead letter %+v, want reason %s index %d subject %s", c.name, dl, c.reason, c.index, c.subject)
@@ -153,21 +164,21 @@ func TestBadInputGoesToDLQ(t *testing.T) {
 		}
 
 		s := w.w.Stats()
-		if s.Rejected != uint64(len(cases)+1) || s.Stored != 15 || s.Duplicates != 0 {
+		if s.Rejected != uint64(len(want)+1) || s.Stored != 15 || s.Duplicates != 0 {
 			t.Fatalf("stats %+v", s)
 		}
 		for _, r := range []detection.Reason{detection.ReasonMalformed, detection.ReasonBadID, detection.ReasonTooLarge, detection.ReasonTooMany, detection.ReasonInFuture, detection.ReasonTooOld, detection.ReasonUnknownLine} {
-			want := 0
-			for _, c := range cases {
+			n := 0
+			for _, c := range want {
 				if c.reason == r {
-					want++
+					n++
 				}
 			}
 			if r == detection.ReasonUnknownLine {
-				want++ // the unknown tenant
+				n++ // the unknown tenant
 			}
-			if v, _ := metricValue(t, reg, "linepulse_ingest_rejected_total", map[string]string{"reason": string(r)}); int(v) != want {
-				t.Errorf("rejected_total{reason=%q} = %v, want %d", r, v, want)
+			if v, _ := metricValue(t, reg, "linepulse_ingest_rejected_total", map[string]string{"reason": string(r)}); int(v) != n {
+				t.Errorf("rejected_total{reason=%q} = %v, want %d", r, v, n)
 			}
 		}
 		if v, _ := metricValue(t, reg, "linepulse_ingest_stored_total", nil); v != 15 {
