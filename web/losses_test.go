@@ -129,14 +129,14 @@ func TestLossEndpoints(t *testing.T) {
 		// The shift report: a PDF whose text names the line and shows the API's OEE, in the
 		// tenant's local time; the CSV with the same figures.
 		pdf := ev.must(http.StatusOK, req{method: "GET", path: lp + "/shifts/" + id + "/report.pdf", token: viewer}, nil)
-		text := pdfTexts(pdf.body)
+		text := pdfTexts(t, pdf.body)
 		var line store.Line
 		ev.must(http.StatusOK, req{method: "GET", path: lp, token: viewer}, &line)
 		if !bytes.HasPrefix(pdf.body, []byte("%PDF-")) || pdf.hdr.Get("Content-Type") != "application/pdf" ||
 			!strings.Contains(text, line.Name) || !strings.Contains(text, web.Percent(d.OEE)) || !strings.Contains(text, "2026-12-02 06:00") || !strings.Contains(text, "CHG") {
 			t.Fatalf("the PDF says:\n%s", text)
 		}
-		es := pdfTexts(ev.must(http.StatusOK, req{method: "GET", path: lp + "/shifts/" + id + "/report.pdf?lang=es", token: viewer}, nil).body)
+		es := pdfTexts(t, ev.must(http.StatusOK, req{method: "GET", path: lp + "/shifts/" + id + "/report.pdf?lang=es", token: viewer}, nil).body)
 		if !strings.Contains(es, "Informe de turno") || !strings.Contains(es, "Disponibilidad") {
 			t.Fatalf("the Spanish PDF says:\n%s", es)
 		}

@@ -52,7 +52,7 @@ func TestPlantReportAndSchedules(t *testing.T) {
 			ev.must(http.StatusBadRequest, req{method: "GET", path: "/api/v1/reports/plant" + q, token: viewer}, nil)
 		}
 		pdf := ev.must(http.StatusOK, req{method: "GET", path: "/api/v1/reports/plant.pdf?date=2026-12-02&lang=es", token: viewer}, nil)
-		if text := pdfTexts(pdf.body); !bytes.HasPrefix(pdf.body, []byte("%PDF-")) || !strings.Contains(text, "Informe de planta") || !strings.Contains(text, "acme line") {
+		if text := pdfTexts(t, pdf.body); !bytes.HasPrefix(pdf.body, []byte("%PDF-")) || !strings.Contains(text, "Informe de planta") || !strings.Contains(text, "acme line") {
 			t.Fatalf("plant PDF says:\n%s", text)
 		}
 		// A viewer limited to other lines sees none of them.
@@ -84,11 +84,11 @@ func TestPlantReportAndSchedules(t *testing.T) {
 		ctx := context.Background()
 		inst := "2026-12-02." + itoa(f.ids["shifts"])
 		m, err := ev.api.RenderScheduledReport(ctx, ev.acme.ID, store.ReportSchedule{Kind: store.ReportShiftEnd, Language: "en"}, store.ReportDelivery{LineID: f.line, Subject: inst})
-		if err != nil || len(m.Attachments) != 1 || !strings.Contains(m.Subject, "acme line") || !strings.Contains(pdfTexts(m.Attachments[0].Data), "Shift report") {
+		if err != nil || len(m.Attachments) != 1 || !strings.Contains(m.Subject, "acme line") || !strings.Contains(pdfTexts(t, m.Attachments[0].Data), "Shift report") {
 			t.Fatalf("shift mail %+v %v", m.Subject, err)
 		}
 		m, err = ev.api.RenderScheduledReport(ctx, ev.acme.ID, sc, store.ReportDelivery{Subject: "2026-12-02"})
-		if err != nil || len(m.Attachments) != 1 || !strings.Contains(m.Subject, "Informe de planta") || !strings.Contains(pdfTexts(m.Attachments[0].Data), "acme line") {
+		if err != nil || len(m.Attachments) != 1 || !strings.Contains(m.Subject, "Informe de planta") || !strings.Contains(pdfTexts(t, m.Attachments[0].Data), "acme line") {
 			t.Fatalf("daily mail %+v %v", m.Subject, err)
 		}
 		// The weekly report of the week holding that day (its only day with data): the
@@ -98,7 +98,7 @@ func TestPlantReportAndSchedules(t *testing.T) {
 		dayOEE := m.Text[strings.Index(m.Text, "\n"):]
 		m, err = ev.api.RenderScheduledReport(ctx, ev.acme.ID, sc, store.ReportDelivery{Subject: "2026-11-30"})
 		if err != nil || len(m.Attachments) != 1 || m.Attachments[0].Name != "plant-week-2026-11-30.pdf" || !strings.HasSuffix(m.Subject, "2026-11-30 – 2026-12-06") ||
-			!strings.HasSuffix(m.Text, dayOEE) || !strings.Contains(pdfTexts(m.Attachments[0].Data), "acme line") {
+			!strings.HasSuffix(m.Text, dayOEE) || !strings.Contains(pdfTexts(t, m.Attachments[0].Data), "acme line") {
 			t.Fatalf("weekly mail %q %q (the day's: %q) %v", m.Subject, m.Text, dayOEE, err)
 		}
 	})

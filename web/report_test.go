@@ -2,49 +2,125 @@ package web_test
 
 import (
 	"bytes"
-	"compress/zlib"
 	"context"
-	"io"
+	"errors"
+	"fmt"
 	"net/http"
 	"regexp"
 	"slices"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/ledongthuc/pdf"
 
 	"github.com/linepulse/linepulse/store"
 	"github.com/linepulse/linepulse/store/storetest"
+	"github.com/linepulse/linepulse/web"
+	"github.com/linepulse/linepulse/web/ui/i18n"
 )
 
-var (
-	pdfStream = regexp.MustCompile(`(?s)stream\r?\n(.*?)\r?\nendstream`)
-	pdfText   = regexp.MustCompile(`\(((?:\\.|[^\\)])*)\)\s*Tj`)
-)
-
-// pdfTexts extracts the text shown by the Tj operators of a PDF's content streams
-// (compressed or not): enough to read back what a simple generated PDF says.
-func pdfTexts(pdf []byte) string {
-	var out []string
-	for _, m := range pdfStream.FindAllSubmatch(pdf, -1) {
-		body := m[1]
-		if zr, err := zlib.NewReader(bytes.NewReader(body)); err == nil {
-			if b, err := io.ReadAll(zr); err == nil {
-				body = b
+// readPDF reads a PDF as a viewer does: the trailer and cross-reference table, the page
+// tree, each page's content streams and fonts; it returns the text the pages show, a line
+// per text object, decoded from the fonts' encodings (the core fonts' Windows-1252 reads
+// back as UTF-8). A PDF that does not parse, a page missing from the tree or a content
+// stream that does not decode is an error.
+func readPDF(doc []byte) (text string, err error) {
+	defer func() { // the reader panics on some malformed objects
+		if r := recover(); r != nil {
+			text, err = "", fmt.Errorf("malformed PDF: %v", r)
+		}
+	}()
+	r, err := pdf.NewReader(bytes.NewReader(doc), int64(len(doc)))
+	if err != nil {
+		return "", err
+	}
+	n := r.NumPage()
+	if n < 1 {
+		return "", errors.New("a PDF without pages")
+	}
+	var b strings.Builder
+	fonts := map[string]*pdf.Font{}
+	for i := 1; i <= n; i++ {
+		p := r.Page(i)
+		if p.V.IsNull() {
+			return "", fmt.Errorf("page %d of %d is not in the page tree", i, n)
+		}
+		for _, name := range p.Fonts() {
+			if _, ok := fonts[name]; !ok {
+				f := p.Font(name)
+				fonts[name] = &f
 			}
 		}
-		for _, t := range pdfText.FindAllSubmatch(body, -1) {
-			s := strings.NewReplacer(`\(`, "(", `\)`, ")", `\\`, `\`).Replace(string(t[1]))
-			out = append(out, s)
+		s, err := p.GetPlainText(fonts)
+		if err != nil {
+			return "", fmt.Errorf("page %d: %w", i, err)
 		}
+		b.WriteString(s)
 	}
-	return strings.Join(out, "\n")
+	return b.String(), nil
 }
 
-// dash is "—" as the PDF core fonts write it (Windows-1252), as pdfTexts reads it back;
-// zeroPercent an indicator of 0.0 %.
-var (
-	dash        = "\x97"
-	zeroPercent = regexp.MustCompile(`(^|\s)0\.0 %`)
-)
+// pdfTexts is readPDF's text; the test fails at once on a PDF that does not open.
+func pdfTexts(t testing.TB, doc []byte) string {
+	t.Helper()
+	text, err := readPDF(doc)
+	if err != nil {
+		t.Fatalf("the PDF does not open: %v", err)
+	}
+	return text
+}
+
+// TestReadPDFRejectsBrokenPDF: the reader behind pdfTexts opens a report the server
+// renders and reads its text, and fails on the same bytes truncated (with or without an
+// end-of-file marker put back), with a damaged content stream or with an object that is
+// not where the cross-reference table says.
+func TestReadPDFRejectsBrokenPDF(t *testing.T) {
+	cat, err := i18n.Embedded()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var w bytes.Buffer
+	now := time.Date(2026, 12, 2, 10, 0, 0, 0, time.UTC)
+	rep := web.PlantReport{Tenant: "Acme Ñandú", Zone: "UTC", Period: "day", Date: "2026-12-02"}
+	if err := web.PlantPDF(&w, cat, "es", time.UTC, now, rep); err != nil {
+		t.Fatal(err)
+	}
+	doc := w.Bytes()
+	text, err := readPDF(doc)
+	if err != nil || !strings.Contains(text, "Informe de planta: Acme Ñandú") || !strings.Contains(text, "OEE "+dash) {
+		t.Fatalf("the intact PDF: %v\n%s", err, text)
+	}
+
+	stream := bytes.Index(doc, []byte("stream\n")) + len("stream\n")
+	damaged := bytes.Clone(doc)
+	for i := stream + 8; i < stream+16; i++ {
+		damaged[i] ^= 0xff
+	}
+	entry := bytes.Index(doc, []byte(" 65535 f \n")) + len(" 65535 f \n") // object 1's in the cross-reference table
+	wrongOffset := bytes.Clone(doc)
+	copy(wrongOffset[entry:], "0000000009")
+	for name, b := range map[string][]byte{
+		"empty":                    nil,
+		"truncated in half":        doc[:len(doc)/2],
+		"without its last bytes":   doc[:len(doc)-7],
+		"truncated, %%EOF back":    slices.Concat(doc[:len(doc)/2], []byte("\n%%EOF\n")),
+		"a damaged stream":         damaged,
+		"an object's wrong offset": wrongOffset,
+	} {
+		text, err := readPDF(b)
+		if err == nil {
+			t.Errorf("%s: read without error:\n%s", name, text)
+		}
+		t.Logf("%s: %v", name, err)
+	}
+}
+
+// dash is "—" as readPDF reads it back (the core fonts write it as Windows-1252 0x97).
+const dash = "—"
+
+// zeroPercent is an indicator of 0.0 %.
+var zeroPercent = regexp.MustCompile(`(^|\s)0\.0 %`)
 
 // TestReportsWithoutData: a shift instance and a day without data have no monitored time,
 // so their A, P, Q and OEE are unknown: the PDFs and the mail say "—" where the pages do,
@@ -58,7 +134,7 @@ func TestReportsWithoutData(t *testing.T) {
 		empty := "2026-12-01." + itoa(f.ids["shifts"])
 		base := "/api/v1/lines/" + itoa(f.line) + "/shifts/" + empty + "/report"
 
-		text := pdfTexts(ev.must(http.StatusOK, req{method: "GET", path: base + ".pdf", token: viewer}, nil).body)
+		text := pdfTexts(t, ev.must(http.StatusOK, req{method: "GET", path: base + ".pdf", token: viewer}, nil).body)
 		for _, kpi := range []string{"OEE", "Availability", "Performance", "Quality"} {
 			if !strings.Contains(text, kpi+"\n"+dash+"\n") {
 				t.Errorf("shift PDF: %s is not —", kpi)
@@ -82,11 +158,11 @@ func TestReportsWithoutData(t *testing.T) {
 			}
 		}
 
-		plant := pdfTexts(ev.must(http.StatusOK, req{method: "GET", path: "/api/v1/reports/plant.pdf?date=2026-12-01", token: viewer}, nil).body)
+		plant := pdfTexts(t, ev.must(http.StatusOK, req{method: "GET", path: "/api/v1/reports/plant.pdf?date=2026-12-01", token: viewer}, nil).body)
 		if n := strings.Count(plant, "OEE "+dash); n != 3 || zeroPercent.MatchString(plant) { // the plant, the line, its shift
 			t.Errorf("plant PDF shows %d unknown OEEs:\n%s", n, plant)
 		}
-		if monitored := pdfTexts(ev.must(http.StatusOK, req{method: "GET", path: "/api/v1/reports/plant.pdf?date=2026-12-02", token: viewer}, nil).body); strings.Contains(monitored, dash) {
+		if monitored := pdfTexts(t, ev.must(http.StatusOK, req{method: "GET", path: "/api/v1/reports/plant.pdf?date=2026-12-02", token: viewer}, nil).body); strings.Contains(monitored, dash) {
 			t.Errorf("a day with data shows —:\n%s", monitored)
 		}
 
