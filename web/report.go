@@ -9,7 +9,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/go-pdf/fpdf"
+	"codeberg.org/go-pdf/fpdf"
 
 	"github.com/linepulse/linepulse/loss"
 	"github.com/linepulse/linepulse/store"
