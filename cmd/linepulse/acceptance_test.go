@@ -457,7 +457,37 @@ func TestAcceptancePlantThroughTheUI(t *testing.T) {
 		t.Fatalf("an invalid report schedule shows %+v", bad.Errors)
 	}
 
-	quiet := len(d.consoleLines()) // the refused line and schedule above logged their 400
+	// The reason tree, built in the failures form: a category, a reason under it, a third
+	// level under that; a fourth is refused with the API's message next to the parent field,
+	// on the same page (the parent choices include what was just saved).
+	d.create("failures", map[string]any{"code": "MECH", "name": "Mecánico", "kind": "unplanned"})
+	d.create("failures", map[string]any{"code": "MEC", "name": "Atasco", "kind": "unplanned", "parent_id": "Mecánico"})
+	d.create("failures", map[string]any{"code": "MEC-TAP", "name": "Atasco de tapones", "parent_id": "Atasco"})
+	var deep saved
+	d.eval("a fourth level", fillAndSave+`(true, {"code": "MEC-TAP-1", "name": "Tapón torcido", "parent_id": "Atasco de tapones"})`, &deep)
+	if deep.Errors["parent_id"] != "the reason tree is at most 3 levels deep" {
+		t.Errorf("a fourth level of reasons shows %+v, want the depth error at the parent", deep.Errors)
+	}
+	var failures struct {
+		Items []store.Failure `json:"items"`
+	}
+	d.fetchJSON("/api/v1/failures", &failures)
+	parents := map[string]string{}
+	codes := map[int64]string{}
+	for _, f := range failures.Items {
+		codes[f.ID] = f.Code
+	}
+	for _, f := range failures.Items {
+		parents[f.Code] = codes[f.ParentID]
+	}
+	if want := map[string]string{"MECH": "", "MEC": "MECH", "MEC-TAP": "MEC"}; !reflect.DeepEqual(parents, want) {
+		t.Errorf("the failures' parents as the API sees them: %v, want %v", parents, want)
+	}
+	d.open("/setup/failures")
+	d.until("the failures list shows each parent", `(() => { const rows = [...document.querySelectorAll('#screen tr.lp-row')].map((r) => [...r.querySelectorAll('td')].slice(0, 3).map((c) => c.innerText.trim()).join('/'));
+	  return ['MECH/Mecánico/—', 'MEC/Atasco/Mecánico', 'MEC-TAP/Atasco de tapones/Atasco'].every((s) => rows.includes(s)); })()`)
+
+	quiet := len(d.consoleLines()) // the refused line, schedule and reason above logged their 400
 
 	// The plant, screen by screen.
 	for _, l := range []string{"Llenado 1", "Envasado 2"} {
@@ -496,7 +526,6 @@ func TestAcceptancePlantThroughTheUI(t *testing.T) {
 		fmt.Sprintf(`document.querySelectorAll('#shift-calendar .lp-calday[data-date="2026-10-20"] .lp-calshift').length === %d`, onFirstRow))
 	// A production target for Turno A on Llenado 1: the tile shows good units against it.
 	d.create("targets", map[string]any{"line_id": "Llenado 1", "shift_id": "Turno A", "quantity": "4000"})
-	d.create("failures", map[string]any{"code": "MEC", "name": "Atasco", "kind": "unplanned"})
 	// Scheduled report mail: the e-mail channel it is sent through, a shift report of one
 	// line to two people and the plant's daily report at 7 in Spanish.
 	// The channel's form asks for what its kind uses: a URL for a webhook, a server for e-mail.
@@ -721,6 +750,11 @@ func TestAcceptancePlantThroughTheUI(t *testing.T) {
 	bad = d.submit("report-schedules", true, map[string]any{"name": "Mal", "kind": "daily", "hour": "25", "recipients": "", "channel_id": "Correo planta"})
 	if bad.Errors["hour"] != "debe estar entre 0 y 23" || bad.Errors["recipients"] != "de 1 a 50 direcciones" {
 		t.Errorf("an invalid report schedule in Spanish shows %+v", bad.Errors)
+	}
+	// And the reason tree's.
+	bad = d.submit("failures", true, map[string]any{"code": "MEC-TAP-2", "name": "Tapón roto", "parent_id": "Atasco de tapones"})
+	if bad.Errors["parent_id"] != "el árbol de motivos tiene como mucho 3 niveles" {
+		t.Errorf("a fourth level of reasons in Spanish shows %+v", bad.Errors)
 	}
 	// And those of the alerting screens around it.
 	bad = d.submit("notification-channels", true, map[string]any{"name": "Gancho", "kind": "webhook", "config.url": "ftp://acme.test"})

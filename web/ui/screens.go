@@ -122,6 +122,7 @@ const (
 	apiDashboards = "/api/v1/dashboards"
 	apiUsers      = "/api/v1/users"
 	apiChannels   = "/api/v1/notification-channels"
+	apiFailures   = "/api/v1/failures"
 )
 
 var (
@@ -187,11 +188,14 @@ var screens = []screen{
 		Columns: []column{{Name: "line_id", Kind: "ref", Ref: apiLines}, {Name: "shift_id", Kind: "ref", Ref: apiShifts}, {Name: "quantity"}, {Name: "updated_at", Kind: "datetime"}},
 		Fields: []field{{Name: "line_id", Kind: "ref", Ref: apiLines, Required: true, Fixed: true}, {Name: "shift_id", Kind: "ref", Ref: apiShifts, Required: true, Fixed: true},
 			{Name: "quantity", Kind: "number", Required: true, Help: "targets.help.quantity"}}},
-	{Slug: "failures", Group: "setup.group.plant", Key: "failures", API: "/api/v1/failures", Read: web.ActPlantRead, Write: web.ActPlantWrite, KeepRow: true,
-		Columns: []column{{Name: "code", Kind: "code"}, {Name: "name"}, {Name: "kind", Kind: "option",
+	// The reason tree: a failure's parent is another failure (its category), at most
+	// store.MaxReasonDepth levels; the API refuses a cycle or a deeper tree.
+	{Slug: "failures", Group: "setup.group.plant", Key: "failures", API: apiFailures, Read: web.ActPlantRead, Write: web.ActPlantWrite, KeepRow: true,
+		Columns: []column{{Name: "code", Kind: "code"}, {Name: "name"}, {Name: "parent_id", Kind: "ref", Ref: apiFailures}, {Name: "kind", Kind: "option",
 			Options: []option{{Value: "unplanned", Key: "failures.category.unplanned"}, {Value: "planned", Key: "failures.category.planned"}}},
 			{Name: "description"}},
 		Fields: []field{{Name: "code", Kind: "text", Required: true, Help: "failures.help.code"}, {Name: "name", Kind: "text", Required: true},
+			{Name: "parent_id", Kind: "ref", Ref: apiFailures, Zero: "failures.parent.none", Default: 0, Help: "failures.help.parent"},
 			{Name: "kind", Kind: "select", Default: "unplanned", Help: "failures.help.kind",
 				Options: []option{{Value: "unplanned", Key: "failures.category.unplanned"}, {Value: "planned", Key: "failures.category.planned"}}},
 			{Name: "description", Kind: "textarea"}}},

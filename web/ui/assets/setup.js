@@ -166,6 +166,8 @@ const FIELD_MESSAGES = [
   [/^shift .* break .* overlaps break/, 'js.field.break_overlap'],
   [/but is not Overnight|is Overnight but ends after/, 'js.field.overnight'],
   [/never occurs/, 'js.field.never'],
+  [/^the reason tree is at most (\d+) levels deep/, 'js.field.reason_depth', (m) => ({ n: m[1] })],
+  [/^a failure cannot sit under itself/, 'js.field.reason_cycle'],
 ];
 
 export function fieldText(msg) {
@@ -291,6 +293,8 @@ export function setupScreen() {
         const data = await api(`${spec.api}?${q}`);
         const list = items(data);
         this.rows = more ? [...this.rows, ...list] : list;
+        // A ref into the screen's own collection (a failure's parent) offers what was just saved.
+        if (!more && !spec.paged && this.refs[spec.api]) this.refs[spec.api] = list;
         this.next = spec.paged && data && data.next_after !== undefined ? data.next_after : null;
         this.error = '';
       } catch (e) {
@@ -392,8 +396,10 @@ export function setupScreen() {
       if (!f) return [];
       if (!f.ref) return (f.options || []).map((o) => ({ value: String(o.value), label: o.label }));
       const where = Object.entries(f.ref_where || {});
+      // An object is not offered as a reference to itself (a failure as its own parent).
+      const self = f.ref === spec.api && this.form.row ? this.rowKey(this.form.row) : null;
       const list = (this.refs[f.ref] || [])
-        .filter((o) => where.every(([k, v]) => String(getPath(o, k)) === v))
+        .filter((o) => where.every(([k, v]) => String(getPath(o, k)) === v) && String(o.id) !== self)
         .map((o) => ({ value: String(o.id), label: String(getPath(o, f.ref_label || 'name')) }));
       return f.zero ? [{ value: '0', label: f.zero }, ...list] : list;
     },
