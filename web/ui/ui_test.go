@@ -570,7 +570,8 @@ func (a *stubAPI) register(mux *http.ServeMux) {
 	}))
 	mux.HandleFunc("GET /api/v1/failures", authed(func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, 200, map[string]any{"items": []map[string]any{
-			{"id": 1, "code": "F01", "name": "Jam at the filler"}, {"id": 2, "code": "F02", "name": "Material shortage"},
+			{"id": 1, "code": "F01", "name": "Jam at the filler", "parent_id": 3}, {"id": 2, "code": "F02", "name": "Material shortage"},
+			{"id": 3, "code": "M", "name": "Mechanical"},
 		}})
 	}))
 	// The filter panel's choices and the tenant's FILTER defaults (area 21).
@@ -920,6 +921,10 @@ func TestBrowser(t *testing.T) {
 			}
 			return nil
 		})
+		// The reason choices show their path in the reason tree, a category's reasons after it.
+		if got := eval(t, `[...document.querySelector('tr[data-event="11"] select').options].slice(1).map((o) => o.textContent.trim()).join(' | ')`); got != "F02 — Material shortage | M — Mechanical | F01 — Mechanical › Jam at the filler" {
+			t.Errorf("reason choices = %q, want F02, then M with F01 under it", got)
+		}
 		// CSV export of the production shown (the API has no CSV: the page writes it).
 		dir := t.TempDir()
 		c := chromedp.FromContext(ctx)

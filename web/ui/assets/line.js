@@ -66,6 +66,33 @@ function download(filename, text, type) {
   setTimeout(() => URL.revokeObjectURL(url), 10000);
 }
 
+// reasonChoices are the failures a stop can be coded with, each labelled with its code and
+// its path in the reason tree ("JAM — Mechanical › Jam") and sorted by the codes of that
+// path, so a category's reasons follow it.
+function reasonChoices(list) {
+  const all = list.filter((f) => f && f.code);
+  const byId = new Map(all.map((f) => [Number(f.id), f]));
+  const path = (f) => {
+    const out = [f];
+    // At most 3 levels (store.MaxReasonDepth); the bound also stops at a broken chain.
+    for (let p = byId.get(Number(f.parent_id)); p && out.length < 3; p = byId.get(Number(p.parent_id))) out.unshift(p);
+    return out;
+  };
+  return all
+    .map((f) => {
+      const p = path(f);
+      const names = p.map((x) => x.name || x.code).join(' › ');
+      return { id: Number(f.id), sid: String(f.id), code: String(f.code), label: f.name || p.length > 1 ? `${f.code} — ${names}` : String(f.code), key: p.map((x) => x.code) };
+    })
+    .sort((a, b) => {
+      for (let i = 0; i < Math.min(a.key.length, b.key.length); i++) {
+        const c = a.key[i].localeCompare(b.key[i]);
+        if (c) return c;
+      }
+      return a.key.length - b.key.length;
+    });
+}
+
 // OEE_REFRESH_MS is how often the current shift's card is recomputed.
 const OEE_REFRESH_MS = 30000;
 
@@ -255,10 +282,7 @@ export function lineDetail() {
 
     async loadFailures() {
       try {
-        this.failures = items(await api('/api/v1/failures?limit=500'), 'failures')
-          .filter((f) => f && f.code)
-          .map((f) => ({ id: Number(f.id), sid: String(f.id), code: String(f.code), label: f.name ? `${f.code} — ${f.name}` : String(f.code) }))
-          .sort((a, b) => a.code.localeCompare(b.code));
+        this.failures = reasonChoices(items(await api('/api/v1/failures?limit=500'), 'failures'));
       } catch (e) {
         this.failError = t('js.failures.load_failed', { message: errorText(e) });
       }
