@@ -925,7 +925,8 @@ func TestBrowser(t *testing.T) {
 		if got := eval(t, `[...document.querySelector('tr[data-event="11"] select').options].slice(1).map((o) => o.textContent.trim()).join(' | ')`); got != "F02 — Material shortage | M — Mechanical | F01 — Mechanical › Jam at the filler" {
 			t.Errorf("reason choices = %q, want F02, then M with F01 under it", got)
 		}
-		// CSV export of the production shown (the API has no CSV: the page writes it).
+		// CSV export of the production shown: the page writes the buckets it draws, so the
+		// file keeps the filters chosen (a shift); the API's production.csv lists every shift.
 		dir := t.TempDir()
 		c := chromedp.FromContext(ctx)
 		if _, err := cdp.Call(ctx, c.Browser, browser.SetDownloadBehavior, browser.SetDownloadBehaviorParams{
