@@ -34,8 +34,10 @@ type reportView struct {
 	Chart  chartView
 	// Timeline places the stops along the instance (percent of its length).
 	Timeline []segment
-	Pareto   []paretoRow
-	Stops    []stopRow
+	// Waterfall is the loss waterfall: planned time stepping down to fully productive time.
+	Waterfall []waterfallRow
+	Pareto    []paretoRow
+	Stops     []stopRow
 	// Incidents of the line during the instance.
 	Incidents []incidentRow
 	// PDF and CSV are the downloads of the same report; Back the page it belongs to.
@@ -69,6 +71,14 @@ type segment struct {
 type paretoRow struct {
 	Label, Count, Minutes, Share, Cumulative string
 	Width                                    float64 // share in percent, for the bar
+}
+
+// waterfallRow is one bar of the loss waterfall on a 0..100 box (assets/waterfall.js
+// draws the line page's the same way).
+type waterfallRow struct {
+	Kind, Label, Value, Color string
+	Total                     bool // planned time, a subtotal or fully productive time: from 0
+	X, Width                  float64
 }
 
 type stopRow struct {
@@ -206,6 +216,7 @@ func (q *req) shiftView(rep web.ShiftReport) *reportView {
 		}
 		v.Stops = append(v.Stops, row)
 	}
+	v.Waterfall = q.waterfallView(s.Losses)
 	for _, g := range rep.Pareto.Groups {
 		v.Pareto = append(v.Pareto, paretoRow{Label: q.reasonText(g.Key, g.Label), Count: strconv.FormatInt(g.Count, 10), Minutes: q.minutes(g.DurationS),
 			Share: q.percent(g.Share), Cumulative: q.percent(g.Cumulative), Width: pct(g.Share)})
@@ -224,6 +235,89 @@ func isPlanned(w loss.Waterfall, code string) bool {
 		}
 	}
 	return false
+}
+
+// bucketKeys name the waterfall's bucket kinds and the subtotals between them.
+var bucketKeys = map[string]string{
+	"planned": "losses.bucket.planned", loss.KindUnmonitored: "losses.bucket.unmonitored", loss.KindPlannedStop: "losses.bucket.planned_stop",
+	"loading": "losses.bucket.loading", loss.KindUnplannedStop: "losses.bucket.unplanned_stop", loss.KindChangeover: "losses.bucket.changeover",
+	"run": "losses.bucket.run", loss.KindMicroStop: "losses.bucket.micro_stop", loss.KindReducedSpeed: "losses.bucket.reduced_speed",
+	"net_run": "losses.bucket.net_run", loss.KindStartupReject: "losses.bucket.startup_reject", loss.KindProcessReject: "losses.bucket.process_reject",
+	loss.KindFullyProd: "losses.bucket.fully_productive",
+}
+
+// waterfallStep is each bucket kind's place: the OEE factor its loss counts against (0
+// outside OEE, 1 availability, 2 performance, 3 quality, 4 fully productive time).
+var waterfallStep = map[string]int{
+	loss.KindUnmonitored: 0, loss.KindPlannedStop: 0, loss.KindUnplannedStop: 1, loss.KindChangeover: 1,
+	loss.KindMicroStop: 2, loss.KindReducedSpeed: 2, loss.KindStartupReject: 3, loss.KindProcessReject: 3, loss.KindFullyProd: 4,
+}
+
+// waterfallColors are the bars of each step (partials/waterfall.html's legend); totalColor
+// the time left.
+var waterfallColors = [...]string{"#64748b", "#ef4444", "#f59e0b", "#a855f7", "#10b981"}
+
+const totalColor = "#0ea5e9"
+
+// waterfallView lays the waterfall w out as bars on a 0..100 box: planned time, then each
+// loss from the time left after it to the time left before it, a subtotal at the end of
+// each step (loading, run and net run time: A, P and Q are their ratios), and fully
+// productive time. Buckets without time are left out, but fully productive time; no rows
+// without planned time.
+func (q *req) waterfallView(w loss.Waterfall) []waterfallRow {
+	if w.PlannedS <= 0 {
+		return nil
+	}
+	type bar struct {
+		kind, label string
+		seconds, lo float64 // lo: where a loss ends (from 0 for a total)
+		total       bool
+		color       string
+	}
+	bars := []bar{{kind: "planned", seconds: w.PlannedS, total: true, color: totalColor}}
+	subtotals := []struct {
+		kind string
+		s    float64
+	}{{"loading", w.LoadingS}, {"run", w.RunS}, {"net_run", w.NetRunS}}
+	level, top, step := w.PlannedS, w.PlannedS, 0
+	for _, b := range w.Buckets {
+		next, ok := waterfallStep[b.Kind]
+		if !ok {
+			next = step
+		}
+		for ; step < next && step < len(subtotals); step++ {
+			level = subtotals[step].s
+			top = max(top, level)
+			bars = append(bars, bar{kind: subtotals[step].kind, seconds: level, total: true, color: totalColor})
+		}
+		switch {
+		case b.Kind == loss.KindFullyProd:
+			bars = append(bars, bar{kind: b.Kind, seconds: b.Seconds, total: true, color: waterfallColors[4]})
+		case b.Seconds != 0:
+			label := ""
+			if b.Kind == loss.KindPlannedStop || b.Kind == loss.KindUnplannedStop {
+				label = q.t(bucketKeys[b.Kind]) + ": " + q.reasonText(b.Key, b.Label)
+			}
+			bars = append(bars, bar{kind: b.Kind, label: label, seconds: b.Seconds, lo: min(level, level-b.Seconds), color: waterfallColors[min(next, 4)]})
+			level -= b.Seconds
+			top = max(top, level)
+		}
+	}
+	box := func(s float64) float64 { return round2(max(s, 0) / top * 100) }
+	rows := make([]waterfallRow, 0, len(bars))
+	for _, b := range bars {
+		if b.label == "" {
+			b.label = q.t(bucketKeys[b.kind])
+		}
+		lo := box(b.lo)
+		width := box(b.lo+math.Abs(b.seconds)) - lo
+		if b.seconds != 0 {
+			width = max(width, 0.2)
+		}
+		rows = append(rows, waterfallRow{Kind: b.kind, Label: b.label, Total: b.total, Color: b.color, X: lo, Width: round2(width),
+			Value: q.t("losses.waterfall.value", "minutes", q.minutes(b.seconds), "share", q.percent(b.seconds/w.PlannedS))})
+	}
+	return rows
 }
 
 // pct is a share as a percentage rounded to 0.01 (SVG coordinates on a 0..100 box).

@@ -72,6 +72,11 @@ export function decimal(x, digits) {
   return finite(x) ? formatter('n', { maximumFractionDigits: digits }).format(x) : '—';
 }
 
+// fixed writes x with exactly digits fraction digits (minutes: "12.0").
+export function fixed(x, digits) {
+  return finite(x) ? formatter('n', { minimumFractionDigits: digits, maximumFractionDigits: digits }).format(x) : '—';
+}
+
 // percent writes a fraction (0.612) as a percentage with digits fraction digits (61.2%).
 export function percent(x, digits) {
   const d = digits === undefined ? 1 : digits;

@@ -1,5 +1,6 @@
 // lineDetail is the Alpine component of /lines/{id}: live tile, production chart, OEE of
-// the current and previous shift, and the downtime list with reason coding and comments.
+// the current and previous shift, the loss waterfall, the Pareto of stops, and the downtime
+// list with reason coding and comments.
 import { api, checkSession, errorText, items } from './api.js';
 import { drawProduction } from './chart.js';
 import { t, time } from './i18n.js';
@@ -9,6 +10,7 @@ import { LiveClient } from './live.js';
 import { drawPareto, uncodedNote } from './pareto.js';
 import { dateTime, duration, monitored, newTile, num, pct, shortDateTime, unmonitoredText } from './tile.js';
 import { handleLive, tileHelpers } from './tiles.js';
+import { waterfallRows } from './waterfall.js';
 
 const RANGES = {
   '24h': { hours: 24, interval: 'hour', span: 'js.range.24h.span', label: 'js.range.24h.label' },
@@ -132,6 +134,9 @@ export function lineDetail() {
     paretoError: '',
     paretoUncoded: '',
     paretoEmpty: false,
+    waterfall: [],
+    lossError: '',
+    lossEmpty: false,
 
     async init() {
       this.lineId = Number(this.$el.dataset.line);
@@ -157,7 +162,7 @@ export function lineDetail() {
       this.seenFilters = `${f.shift}|${f.range}`;
       onFilters = () => this.onFilters();
       window.addEventListener('lp-filters', onFilters);
-      await Promise.all([this.loadProduction(), this.loadOEE(), this.loadDowntime(), this.loadIncidents(), this.loadPareto()]);
+      await Promise.all([this.loadProduction(), this.loadOEE(), this.loadDowntime(), this.loadIncidents(), this.loadPareto(), this.loadLosses()]);
       oeeTicker = setInterval(() => this.loadOEE(), OEE_REFRESH_MS);
       live = new LiveClient({
         lines: [this.lineId],
@@ -209,7 +214,7 @@ export function lineDetail() {
       if (shift === this.seenFilters) return;
       this.seenFilters = shift;
       if (RANGES[f.range]) this.useRange(f.range);
-      await Promise.all([this.loadProduction(), this.loadDowntime(), this.loadPareto()]);
+      await Promise.all([this.loadProduction(), this.loadDowntime(), this.loadPareto(), this.loadLosses()]);
     },
 
     setRange(r) {
@@ -256,6 +261,21 @@ export function lineDetail() {
       this.paretoEmpty = !p || !p.groups || p.groups.length === 0;
       this.paretoUncoded = uncodedNote(p);
       if (this.$refs.pareto) pareto = drawPareto(this.$refs.pareto, p, pareto);
+    },
+
+    // loadLosses reads the loss waterfall of the range (like the Pareto, not cut to a shift).
+    async loadLosses() {
+      const w = this.window();
+      const q = new URLSearchParams({ from: w.from, to: w.to });
+      try {
+        const r = await api(`/api/v1/lines/${this.lineId}/losses?${q}`);
+        this.waterfall = waterfallRows(r && r.losses);
+        this.lossError = '';
+      } catch (e) {
+        this.waterfall = [];
+        this.lossError = t('js.losses.waterfall.load_failed', { message: errorText(e) });
+      }
+      this.lossEmpty = this.waterfall.length === 0;
     },
 
     exportCSV() {
@@ -365,6 +385,7 @@ export function lineDetail() {
         r.saved = r.reason;
         r.savedComment = r.comment;
         this.loadPareto();
+        this.loadLosses();
         r.note = t('js.saved');
         r.noteClass = 'text-emerald-400';
       } catch (e) {
