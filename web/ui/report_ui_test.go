@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -18,6 +19,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/linepulse/linepulse/internal/testkit"
+	"github.com/linepulse/linepulse/loss"
 	"github.com/linepulse/linepulse/store"
 	"github.com/linepulse/linepulse/store/storetest"
 	"github.com/linepulse/linepulse/stream"
@@ -180,6 +182,20 @@ func TestShiftReportPage(t *testing.T) {
 		})
 	}
 	run("open the line page", cookie(s.token), chromedp.Navigate(fmt.Sprintf("%s/lines/%d", s.srv.URL, s.line)))
+	// The line page's loss waterfall shows what the API answers for the range the page
+	// asked for (its last losses request).
+	waitJS("line waterfall", `document.querySelectorAll('#waterfall > li').length > 0`)
+	lossURL, err := chromedp.Run(ctx, chromedp.Evaluate[string](`performance.getEntriesByType('resource').map((e) => e.name).filter((n) => n.includes('/losses?')).pop() ?? ''`))
+	if err != nil || !strings.HasPrefix(lossURL, s.srv.URL+fmt.Sprintf("/api/v1/lines/%d/losses?", s.line)) {
+		t.Fatalf("the line page's losses request: %q, %v", lossURL, err)
+	}
+	code, body = s.get(t, strings.TrimPrefix(lossURL, s.srv.URL), s.token)
+	var lr stream.LossReport
+	if code != http.StatusOK || json.Unmarshal(body, &lr) != nil || lr.Losses.PlannedS <= 0 {
+		t.Fatalf("losses JSON: %d %s", code, body)
+	}
+	waitJS("line waterfall bars", fmt.Sprintf(`document.querySelectorAll('#waterfall > li').length === %d`, len(wantBars(lr.Losses))))
+	checkWaterfall(t, "line page", readWaterfall(t, ctx, "#waterfall"), lr.Losses, "en", "Not coded")
 	waitJS("link to the report", `!!document.querySelector('a.lp-shift-report[href$="/shifts/`+s.instance+`/report"]')`)
 	// Instances without data (the days before yesterday's) show an unknown OEE, not 0 %.
 	waitJS("unknown OEE without data", `[...document.querySelectorAll('a.lp-shift-report')].some((a) => a.textContent.includes('—')) &&
@@ -221,6 +237,11 @@ func TestShiftReportPage(t *testing.T) {
 		t.Errorf("incidents %q", inc)
 	}
 	waitJS("chart and timeline", `document.querySelectorAll('#report-chart .lp-bar').length === 8 && document.querySelectorAll('#report-timeline .lp-seg').length === 1`)
+	// The loss waterfall: the JSON's, bar by bar; the coded stop is its category JAM.
+	checkWaterfall(t, "report page", readWaterfall(t, ctx, "#report-waterfall"), rep.Shift.Losses, "en", "Not coded")
+	if !slices.ContainsFunc(rep.Shift.Losses.Buckets, func(b loss.Bucket) bool { return b.Kind == loss.KindUnplannedStop && b.Key == "JAM" && b.Seconds > 0 }) {
+		t.Errorf("the report's waterfall has no unplanned stop JAM: %+v", rep.Shift.Losses.Buckets)
+	}
 
 	// The downloads are the same report.
 	for _, sel := range []string{"#report-pdf", "#report-csv"} {
@@ -288,6 +309,10 @@ func TestShiftReportPage(t *testing.T) {
 	waitJS("Spanish page", `document.documentElement.lang === 'es' && !!document.querySelector('#kpi-oee')`)
 	if got, w := text("#kpi-oee .lp-actual"), strings.Replace(web.Percent(rep.Shift.OEE), ".", ",", 1); got != w || !strings.Contains(text("h1"), "Informe de turno") {
 		t.Errorf("Spanish OEE %q (want %q), title %q", got, w, text("h1"))
+	}
+	checkWaterfall(t, "Spanish report page", readWaterfall(t, ctx, "#report-waterfall"), rep.Shift.Losses, "es", "Sin codificar")
+	if got := text("#report-waterfall .lp-wf-label"); got != "Tiempo planificado" {
+		t.Errorf("Spanish waterfall starts with %q, want Tiempo planificado", got)
 	}
 
 	// Another tenant's line, an unknown instance: not found; no session: sign in.

@@ -30,6 +30,7 @@ import (
 
 	hubpkg "github.com/linepulse/linepulse/hub"
 	"github.com/linepulse/linepulse/internal/testkit"
+	"github.com/linepulse/linepulse/loss"
 	"github.com/linepulse/linepulse/stream"
 )
 
@@ -427,10 +428,11 @@ func (h *stubHub) waitOp(t *testing.T, what string, match func(clientOp) bool) c
 // stubAPI serves the /api/v1 endpoints the pages call, in the shapes of package web.
 type stubAPI struct {
 	mu        sync.Mutex
-	reasons   []string // "line/event=code[#comment]" of every PUT reason
-	groups    []string // the group of every Pareto request
-	noStops   bool     // the Pareto has no stops (a quiet period)
-	intervals []string // interval of every production query
+	reasons   []string        // "line/event=code[#comment]" of every PUT reason
+	groups    []string        // the group of every Pareto request
+	noStops   bool            // the Pareto has no stops (a quiet period)
+	intervals []string        // interval of every production query
+	lossSpans []time.Duration // to − from of every loss waterfall request
 	incidents []map[string]any
 }
 
@@ -568,6 +570,19 @@ func (a *stubAPI) register(mux *http.ServeMux) {
 			{"key": "F02", "label": "Material shortage", "count": 1, "duration_s": 95, "share": 0.1845, "cumulative": 1},
 		}, "count": 2, "total_s": 515, "uncoded_s": 420, "uncoded_share": 0.8155})
 	}))
+	mux.HandleFunc("GET /api/v1/lines/{id}/losses", authed(func(w http.ResponseWriter, r *http.Request) {
+		from, err1 := time.Parse(time.RFC3339, r.URL.Query().Get("from"))
+		to, err2 := time.Parse(time.RFC3339, r.URL.Query().Get("to"))
+		if err1 != nil || err2 != nil {
+			apiError(w, 400, "invalid", "want RFC 3339 from and to")
+			return
+		}
+		a.mu.Lock()
+		a.lossSpans = append(a.lossSpans, to.Sub(from))
+		a.mu.Unlock()
+		id, _ := strconv.ParseInt(r.PathValue("id"), 10, 64)
+		writeJSON(w, 200, stream.LossReport{LineID: id, Losses: stubWaterfall()})
+	}))
 	mux.HandleFunc("GET /api/v1/failures", authed(func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, 200, map[string]any{"items": []map[string]any{
 			{"id": 1, "code": "F01", "name": "Jam at the filler", "parent_id": 3}, {"id": 2, "code": "F02", "name": "Material shortage"},
@@ -616,6 +631,22 @@ func (a *stubAPI) register(mux *http.ServeMux) {
 		}
 		writeJSON(w, 200, in)
 	}))
+}
+
+// stubWaterfall is the stub's loss waterfall (package loss computes it): no unmonitored
+// time (a bucket without time, not drawn), a planned cleaning, an uncoded and a coded
+// category of unplanned stops, a changeover, micro-stops, reduced speed and both rejects.
+func stubWaterfall() loss.Waterfall {
+	return loss.Compute(loss.Input{
+		Planned:        8 * time.Hour,
+		PlannedStops:   []loss.Part{{Key: "CLEAN", Label: "Cleaning", Duration: 20 * time.Minute}},
+		UnplannedStops: []loss.Part{{Duration: 7 * time.Minute}, {Key: "F02", Label: "Material shortage", Duration: 95 * time.Second}},
+		Changeover:     12*time.Minute + 40*time.Second,
+		MicroStops:     9*time.Minute + 10*time.Second,
+		IdealTotal:     6*time.Hour + 11*time.Minute,
+		IdealStartup:   2*time.Minute + 5*time.Second,
+		IdealProcess:   5*time.Minute + 13*time.Second,
+	})
 }
 
 // consoleLog collects what the page writes to the console and the CSP violations.
@@ -902,6 +933,10 @@ func TestBrowser(t *testing.T) {
 		waitJS(t, "title", `document.querySelector('#line-name').textContent === 'Packaging'`)
 		waitJS(t, "chart drawn", `(() => { const c = document.querySelector('#production-chart'); return c.width > 100 && c.height > 100; })()`)
 		waitJS(t, "pareto drawn", `(() => { const c = document.querySelector('#pareto-chart'); return c.width > 100 && c.height > 100 && document.querySelector('#pareto-uncoded').textContent.includes('81.6%'); })()`)
+		// The loss waterfall: planned time, each loss with time, the time left after each
+		// factor's losses and fully productive time, labelled with the API's figures.
+		waitJS(t, "waterfall drawn", fmt.Sprintf(`document.querySelectorAll('#waterfall > li').length === %d`, len(wantBars(stubWaterfall()))))
+		checkWaterfall(t, "line page", readWaterfall(t, ctx, "#waterfall"), stubWaterfall(), "en", "Not coded")
 		waitJS(t, "oee cards", `document.querySelector('#oee-current').textContent.includes('71.2%') && document.querySelector('#oee-previous').textContent.includes('Night')`)
 		hub.waitOp(t, "subscribe to line 2", func(o clientOp) bool { return o.Op == "subscribe" && slices.Equal(o.Lines, []int64{2}) })
 		if v := eval(t, `document.querySelector('tr[data-event="12"] select').value`); v != "F02" {
@@ -978,6 +1013,9 @@ func TestBrowser(t *testing.T) {
 		api.mu.Lock()
 		if got := api.intervals[len(api.intervals)-1]; got != "day" {
 			t.Errorf("7-day view asked for interval %q, want day", got)
+		}
+		if got := api.lossSpans[len(api.lossSpans)-1]; got != 7*24*time.Hour {
+			t.Errorf("7-day view asked for the loss waterfall of %v, want 168h", got)
 		}
 		api.mu.Unlock()
 		noProblems(t, "line detail", mark)
