@@ -192,6 +192,9 @@ func (q *req) shiftView(rep web.ShiftReport) *reportView {
 			{ID: "micro_stops", Label: q.t("report.micro_stops"), Actual: strconv.FormatInt(s.MicroStops, 10)},
 		},
 	}
+	if s.UnmonitoredS > 0 { // planned time without data, left out of A, P and Q: say how much
+		v.Counts = append(v.Counts, kpiRow{ID: "unmonitored", Label: q.t("report.unmonitored_min"), Actual: q.minutes(s.UnmonitoredS)})
+	}
 	if s.Target > 0 { // the production target: good units against the planned quantity
 		v.KPIs = append(v.KPIs, kpiRow{"good_target", q.t("target.actual_vs_target"), strconv.FormatInt(s.Good, 10), strconv.FormatInt(s.Target, 10)})
 	}

@@ -225,6 +225,11 @@ func TestShiftReportPage(t *testing.T) {
 			t.Errorf("%s shows %q, the API says %q", sel, got, w)
 		}
 	}
+	// Planned time without data is said, not hidden behind A = 100 %.
+	if got, w := text("#count-unmonitored dd"), fmt.Sprintf("%.1f", rep.Shift.UnmonitoredS/60); (rep.Shift.UnmonitoredS > 0) != (got == w) || (rep.Shift.UnmonitoredS == 0 && got != "") {
+		t.Errorf("without data shows %q, the API says %.0f s", got, rep.Shift.UnmonitoredS)
+	}
+	t.Logf("the shift's planned time without data: %.0f s", rep.Shift.UnmonitoredS)
 	loc, _ := time.LoadLocation(rep.Zone)
 	if p := text("#report-period"); !strings.Contains(p, rep.Shift.Start.In(loc).Format("2006-01-02 15:04")) || !strings.Contains(p, "06:00") {
 		t.Errorf("period %q is not in the tenant's zone", p)
