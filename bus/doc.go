@@ -40,8 +40,8 @@
 // waits (up to Config.EdgeMaxBatch messages or 1 MiB, on two writers with the lines
 // sharded over them, so each line keeps its order), packs the messages of each line
 // into as few stream messages as the server's max_payload allows (pack.go: header
-// PartsHeader lists the parts' lengths; consumers read them with Parts) and stores the
-// group in LP_DET with one JetStream atomic batch publish: with Config.SyncAlways (the
+// PartsHeader lists the parts' lengths; consumers decode them with DecodeParts) and
+// stores the group in LP_DET with one JetStream atomic batch publish: with Config.SyncAlways (the
 // DefaultConfig choice) one fsync covers the whole group (group commit), and
 // nats-server's work is per pack, not per device message. Only then does it answer each
 // device with a JetStream-style acknowledgement, {"stream":"LP_DET","seq":N} (the parts

@@ -323,11 +323,10 @@ func (w *edgeWriter) commit(batch []*edgeMsg) {
 }
 
 // edgePack is one stream message the edge stores: one device message, or several of
-// the same line (PartsHeader).
+// the same line (Pack).
 type edgePack struct {
 	subject string
 	parts   []*edgeMsg
-	size    int // bytes of the bodies
 	cost    int // bytes of the stream message: bodies and the pack's headers
 }
 
@@ -344,31 +343,18 @@ func packCost(m *edgeMsg) int {
 // streamMsg is the pack as a stream message; a lone device message keeps its
 // Nats-Msg-Id, so the stream de-duplicates it across processes.
 func (p *edgePack) streamMsg() *nats.Msg {
-	msg := &nats.Msg{Subject: p.subject, Header: nats.Header{}}
 	if len(p.parts) == 1 {
-		msg.Data = p.parts[0].body
+		msg := &nats.Msg{Subject: p.subject, Data: p.parts[0].body, Header: nats.Header{}}
 		if p.parts[0].id != "" {
 			msg.Header.Set(jetstream.MsgIDHeader, p.parts[0].id)
 		}
 		return msg
 	}
-	body := make([]byte, 0, p.size)
-	lens := make([]byte, 0, 6*len(p.parts))
+	bodies, ids := make([][]byte, len(p.parts)), make([]string, len(p.parts))
 	for i, m := range p.parts {
-		body = append(body, m.body...)
-		if i > 0 {
-			lens = append(lens, ',')
-		}
-		lens = strconv.AppendInt(lens, int64(len(m.body)), 10)
+		bodies[i], ids[i] = m.body, m.id
 	}
-	msg.Data = body
-	msg.Header.Set(PartsHeader, string(lens))
-	for _, m := range p.parts {
-		if m.id != "" {
-			msg.Header.Add(IDHeader, m.id)
-		}
-	}
-	return msg
+	return Pack(p.subject, bodies, ids)
 }
 
 func (p *edgePack) replyErrorAll(e *edge, code int, desc string) {
@@ -392,7 +378,6 @@ func (w *edgeWriter) pack(ms []*edgeMsg) []*edgePack {
 			w.packs = append(w.packs, p)
 		}
 		p.parts = append(p.parts, m)
-		p.size += len(m.body)
 		p.cost += cost
 	}
 	return w.packs

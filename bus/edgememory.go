@@ -123,9 +123,6 @@ func followStream(ctx context.Context, js jetstream.JetStream, r *recentIDs, wal
 	caughtUp := make(chan struct{})
 	var once sync.Once
 	done := func() { once.Do(func() { close(caughtUp) }) }
-	if last == 0 || info.State.Msgs == 0 {
-		done()
-	}
 	cc, err := c.Consume(func(m jetstream.Msg) {
 		md, err := m.Metadata()
 		if err != nil {

@@ -44,6 +44,18 @@ func TestParts(t *testing.T) {
 	}
 }
 
+// TestPackRoundTrip: Parts gives back what Pack packed, and the ids are IDHeader's values
+// in the parts' order.
+func TestPackRoundTrip(t *testing.T) {
+	m := Pack("lp.acme.line.1.det", [][]byte{[]byte(`{"id":1}`), []byte(`[{"id":2}]`), []byte(`{"id":3}`)}, []string{"acme/1/a", "", "acme/1/c"})
+	if got := strings.Join(collectParts(m.Header, m.Data), "|"); got != `{"id":1}|[{"id":2}]|{"id":3}` {
+		t.Fatalf("parts %q", got)
+	}
+	if ids := m.Header.Values(IDHeader); strings.Join(ids, "|") != "acme/1/a|acme/1/c" {
+		t.Fatalf("ids %q", ids)
+	}
+}
+
 // FuzzParts: whatever the header, the parts are the body, in order, without a byte
 // lost or added.
 func FuzzParts(f *testing.F) {

@@ -16,7 +16,7 @@
 //
 // Writer is a durable JetStream pull consumer ("lp-writer") on stream LP_DET. For each
 // message it resolves the subject's tenant and line, decodes each device message it
-// holds (one, or the parts of the edge's pack: bus.Parts) with detection.Decode
+// holds (one, or the parts of the edge's pack: bus.DecodeParts) with detection.Decode
 // (timestamps judged against the message's stream time and the tenant's retention,
 // detection.WindowAt, exactly as the KPI engine judges them), publishes every rejected
 // element to lp.<tenant>.dlq (detection.DeadLetter JSON, with the reason) and queues the

@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"os"
 	"strconv"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -249,13 +248,11 @@ func (p publisher) publishPack(t testing.TB, subject string, parts []string) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), waitLong)
 	defer cancel()
-	m := nats.NewMsg(subject)
-	var lens []string
-	for _, part := range parts {
-		m.Data = append(m.Data, part...)
-		lens = append(lens, strconv.Itoa(len(part)))
+	bodies := make([][]byte, len(parts))
+	for i, part := range parts {
+		bodies[i] = []byte(part)
 	}
-	m.Header.Set(bus.PartsHeader, strings.Join(lens, ","))
+	m := bus.Pack(subject, bodies, nil)
 	if _, err := p.js.PublishMsg(ctx, m); err != nil {
 		t.Fatalf("publish a pack of %d parts to %s: %v", len(parts), subject, err)
 	}

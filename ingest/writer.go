@@ -394,18 +394,12 @@ func (w *Writer) handle(ctx context.Context, msg jetstream.Msg, md *jetstream.Ms
 	if w.cfg.Observe != nil {
 		w.cfg.Observe("writer.deliver", now.Sub(accepted))
 	}
-	win := detection.WindowAt(accepted, retention)
-	rows := w.scratch[:0]
-	bus.Parts(msg.Headers(), data, func(part []byte) {
-		var rej []detection.Rejected
-		n := len(rows)
-		rows, rej = detection.Decode(rows, part, win)
-		w.count.received.Add(uint64(len(rows) - n + len(rej)))
-		for _, r := range rej {
-			w.reject(slug, subject, now, r)
-		}
-	})
+	rows, rej := bus.DecodeParts(w.scratch[:0], msg.Headers(), data, detection.WindowAt(accepted, retention))
 	w.scratch = rows[:0]
+	w.count.received.Add(uint64(len(rows) + len(rej)))
+	for _, r := range rej {
+		w.reject(slug, subject, now, r)
+	}
 	if len(rows) == 0 {
 		w.ack(msg, size)
 		return nil

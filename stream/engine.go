@@ -419,14 +419,9 @@ func (e *Engine) handleMsg(m jetstream.Msg) {
 	}
 	// Judged against the message's stream time, as the writer judges it, so a live run, a
 	// replay and the stored rows agree.
-	win := detection.WindowAt(md.Timestamp, ls.ten.retention)
-	dets := e.buf[:0]
-	bus.Parts(m.Headers(), m.Data(), func(part []byte) {
-		var rej []detection.Rejected
-		dets, rej = detection.Decode(dets, part, win)
-		e.m.rejected.Add(float64(len(rej)))
-	})
+	dets, rej := bus.DecodeParts(e.buf[:0], m.Headers(), m.Data(), detection.WindowAt(md.Timestamp, ls.ten.retention))
 	e.buf = dets[:0]
+	e.m.rejected.Add(float64(len(rej)))
 	if len(dets) == 0 {
 		return
 	}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"flag"
-	"fmt"
 	"io"
 	"log/slog"
 	"strings"
@@ -226,9 +225,9 @@ func (r *rig) publish(line int64, dets []store.Detection, write bool) {
 // device messages, the first one object, the second an array; one detection is stored
 // alone. So every engine test folds both shapes of a stream message.
 func packed(subject string, dets []store.Detection) *nats.Msg {
-	m := nats.NewMsg(subject)
 	first := detection.AppendJSON(nil, dets[0])
 	if len(dets) == 1 {
+		m := nats.NewMsg(subject)
 		m.Data = first
 		return m
 	}
@@ -240,9 +239,7 @@ func packed(subject string, dets []store.Detection) *nats.Msg {
 		rest = detection.AppendJSON(rest, d)
 	}
 	rest = append(rest, ']')
-	m.Data = append(first, rest...)
-	m.Header.Set(bus.PartsHeader, fmt.Sprintf("%d,%d", len(first), len(rest)))
-	return m
+	return bus.Pack(subject, [][]byte{first, rest}, nil)
 }
 
 // collector records every kpi and downtime message of the tenant.
