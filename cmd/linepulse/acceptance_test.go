@@ -650,6 +650,9 @@ func TestAcceptancePlantThroughTheUI(t *testing.T) {
 	d.open(strings.TrimPrefix(tvURL, base))
 	d.until("the TV counts 54 good products", `document.querySelectorAll('.lp-tile').length === 2 && `+sumOf(".lp-good")+` === 54`)
 	d.open("/setup/audit")
+	// The verify button sits below the log, which fills in after the page loads; a click
+	// aimed before the rows arrive lands where the button was.
+	d.until("the audit log listed", `!Alpine.$data(document.querySelector('#screen')).loading && document.querySelectorAll('#screen tr.lp-row').length > 0`)
 	d.do("verify the audit log", chromedp.Click(chromedp.ID("audit-verify-run")))
 	d.until("the audit log verifies", `(document.querySelector('.lp-verify') || {}).textContent?.length > 0`)
 
