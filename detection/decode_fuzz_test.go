@@ -245,3 +245,20 @@ func FuzzParseTime(f *testing.F) {
 		}
 	})
 }
+
+// FuzzAppendTime: the wire format's time writer gives what time's AppendFormat gives,
+// for any instant and zone (years outside 0000–9999 included).
+func FuzzAppendTime(f *testing.F) {
+	for _, c := range [][2]int64{{0, 0}, {1772362800, 999_999_999}, {-62135596800, 0}, {253402300799, 999_000_000},
+		{253402300800, 0}, {-62167219201, 0}, {951825600, 1_000_000}, {1 << 40, 5}} {
+		f.Add(c[0], c[1], int32(0))
+	}
+	f.Add(int64(1772362800), int64(123_456_789), int32(5*3600+45*60))
+	f.Fuzz(func(t *testing.T, sec, nsec int64, offset int32) {
+		at := time.Unix(sec, nsec%1e9).In(time.FixedZone("z", int(offset%(24*3600))))
+		got, want := appendTime([]byte("x"), at), at.UTC().AppendFormat([]byte("x"), timeLayout)
+		if string(got) != string(want) {
+			t.Fatalf("%v: %s, want %s", at, got, want)
+		}
+	})
+}

@@ -2,8 +2,12 @@ package detection
 
 import (
 	"strconv"
+	"time"
 	"unicode/utf8"
 )
+
+// timeLayout is the wire format's time in UTC, with milliseconds.
+const timeLayout = "2006-01-02T15:04:05.000Z07:00"
 
 // AppendJSON appends d in the wire format of the detection message (ok and
 // conf and camera only when they differ from their defaults). Decode of the
@@ -12,7 +16,7 @@ func AppendJSON(b []byte, d Detection) []byte {
 	b = append(b, `{"id":`...)
 	b = strconv.AppendUint(b, d.ID, 10)
 	b = append(b, `,"at":"`...)
-	b = d.At.UTC().AppendFormat(b, "2006-01-02T15:04:05.000Z07:00")
+	b = appendTime(b, d.At)
 	b = append(b, `","area":`...)
 	b = strconv.AppendInt(b, d.Area, 10)
 	b = append(b, `,"product":`...)
@@ -58,4 +62,41 @@ func appendString(b []byte, s string) []byte {
 		i += size
 	}
 	return append(b, '"')
+}
+
+// appendTime appends t as AppendFormat(timeLayout) of t.UTC() does, digit by digit: the
+// simulator formats every detection's time, and time's general formatter was 4 % of
+// `bench ingest`'s CPU.
+func appendTime(b []byte, t time.Time) []byte {
+	t = t.UTC()
+	year, month, day := t.Date()
+	if year < 0 || year > 9999 {
+		return t.AppendFormat(b, timeLayout)
+	}
+	hour, minute, sec := t.Clock()
+	b = appendDigits(b, year, 4)
+	b = append(b, '-')
+	b = appendDigits(b, int(month), 2)
+	b = append(b, '-')
+	b = appendDigits(b, day, 2)
+	b = append(b, 'T')
+	b = appendDigits(b, hour, 2)
+	b = append(b, ':')
+	b = appendDigits(b, minute, 2)
+	b = append(b, ':')
+	b = appendDigits(b, sec, 2)
+	b = append(b, '.')
+	b = appendDigits(b, t.Nanosecond()/1e6, 3)
+	return append(b, 'Z')
+}
+
+// appendDigits appends the n ≤ 4 last decimal digits of v ≥ 0, zero-padded.
+func appendDigits(b []byte, v, n int) []byte {
+	start := len(b)
+	b = append(b, "0000"[:n]...)
+	for i := len(b) - 1; i >= start; i-- {
+		b[i] = byte('0' + v%10)
+		v /= 10
+	}
+	return b
 }

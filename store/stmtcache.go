@@ -1,0 +1,74 @@
+package store
+
+import (
+	"container/list"
+	"context"
+	"database/sql"
+	"sync"
+)
+
+// stmtCache keeps prepared statements of one writer pool by their SQL, so a batch of the
+// usual size does not parse its 1,750-parameter INSERTs again: SQLite spent about a sixth
+// of the ingest CPU parsing them (docs/PERFORMANCE.md, "Prepared inserts"). At most max
+// statements stay prepared (each holds a compiled program on every connection that ran
+// it); the least recently used is closed. database/sql keeps a closed statement's
+// connection copies until the transactions using them finish.
+type stmtCache struct {
+	db  *sql.DB
+	max int
+
+	mu  sync.Mutex // guards byQ and lru
+	byQ map[string]*list.Element
+	lru list.List // of *cachedStmt, most recently used first
+}
+
+type cachedStmt struct {
+	q    string
+	stmt *sql.Stmt
+}
+
+func newStmtCache(db *sql.DB, max int) *stmtCache {
+	return &stmtCache{db: db, max: max, byQ: map[string]*list.Element{}}
+}
+
+// get returns q prepared, preparing it on first use. Preparing takes a connection of db
+// for a moment: the pool keeps one more than its writers hold.
+func (c *stmtCache) get(ctx context.Context, q string) (*sql.Stmt, error) {
+	c.mu.Lock()
+	if e, ok := c.byQ[q]; ok {
+		c.lru.MoveToFront(e)
+		s := e.Value.(*cachedStmt).stmt
+		c.mu.Unlock()
+		return s, nil
+	}
+	c.mu.Unlock()
+	s, err := c.db.PrepareContext(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if e, ok := c.byQ[q]; ok { // prepared meanwhile by another writer
+		s.Close()
+		c.lru.MoveToFront(e)
+		return e.Value.(*cachedStmt).stmt, nil
+	}
+	c.byQ[q] = c.lru.PushFront(&cachedStmt{q, s})
+	for c.lru.Len() > c.max {
+		old := c.lru.Remove(c.lru.Back()).(*cachedStmt)
+		delete(c.byQ, old.q)
+		old.stmt.Close()
+	}
+	return s, nil
+}
+
+// close closes every statement.
+func (c *stmtCache) close() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for e := c.lru.Front(); e != nil; e = e.Next() {
+		e.Value.(*cachedStmt).stmt.Close()
+	}
+	c.byQ = map[string]*list.Element{}
+	c.lru.Init()
+}
