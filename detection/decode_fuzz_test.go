@@ -256,7 +256,7 @@ func FuzzAppendTime(f *testing.F) {
 	f.Add(int64(1772362800), int64(123_456_789), int32(5*3600+45*60))
 	f.Fuzz(func(t *testing.T, sec, nsec int64, offset int32) {
 		at := time.Unix(sec, nsec%1e9).In(time.FixedZone("z", int(offset%(24*3600))))
-		got, want := appendTime([]byte("x"), at), at.UTC().AppendFormat([]byte("x"), timeLayout)
+		got, want := AppendTime([]byte("x"), at), at.UTC().AppendFormat([]byte("x"), timeLayout)
 		if string(got) != string(want) {
 			t.Fatalf("%v: %s, want %s", at, got, want)
 		}

@@ -616,9 +616,9 @@ func TestFieldSpec(t *testing.T) {
 func BenchmarkAppendTime(b *testing.B) {
 	at := time.Date(2026, 3, 1, 11, 59, 59, 987_654_321, time.UTC)
 	buf := make([]byte, 0, 64)
-	b.Run("appendTime", func(b *testing.B) {
+	b.Run("AppendTime", func(b *testing.B) {
 		for b.Loop() {
-			buf = appendTime(buf[:0], at)
+			buf = AppendTime(buf[:0], at)
 		}
 	})
 	b.Run("AppendFormat", func(b *testing.B) {

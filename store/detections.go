@@ -38,7 +38,7 @@ const insertChunk = 1000
 
 // preparedRows is the rows of the detection INSERT a writer pool prepares once per line
 // and keeps (stmtCache): a batch under load is whole chunks of it, and its compiled
-// program stays small (about 180 KB on SQLite; 1,000 rows took 730 KB for the same
+// program stays small (about 225 KB on SQLite; 1,000 rows took 730 KB for the same
 // speed). A batch's remainder, and every batch of a quiet line, is parsed on the spot.
 const preparedRows = 250
 
@@ -51,7 +51,7 @@ type WriterPool struct {
 }
 
 // preparedLines bounds the lines whose INSERT a writer pool keeps prepared (memory:
-// preparedLines × 180 KB on each connection that ran them).
+// preparedLines × 225 KB on each connection that ran them).
 const preparedLines = 32
 
 // NewWriterPool opens size dedicated writer connections to this tenant's database.
@@ -261,8 +261,7 @@ func (t *TenantDB) insertRows(ctx context.Context, tx *sql.Tx, stmts *stmtCache,
 			}
 			rollups[k] = v
 		}
-		q := t.s.d.insertIgnore() + " INTO `" + det + "` (`detection_id`, `detected_at`, `area_id`, `product_id`, `ok`, `conf`, `camera`) VALUES " + tuples(len(chunk), 7)
-		r, err := execChunk(ctx, tx, stmts, q, len(chunk) == preparedRows, args)
+		r, err := t.execInsert(ctx, tx, stmts, det, len(chunk), args)
 		if err != nil {
 			return err
 		}
@@ -275,13 +274,17 @@ func (t *TenantDB) insertRows(ctx context.Context, tx *sql.Tx, stmts *stmtCache,
 	return t.upsertRollups(ctx, tx, lineID, rollups)
 }
 
-// execChunk runs one INSERT in tx: prepared once and kept when the chunk is whole (the
-// usual case under load), parsed on the spot when it is a remainder.
-func execChunk(ctx context.Context, tx *sql.Tx, stmts *stmtCache, q string, full bool, args []any) (sql.Result, error) {
-	if !full {
-		return tx.ExecContext(ctx, q, args...)
+// execInsert runs the INSERT of rows detections into the line table det in tx: prepared
+// once and kept (under the table's name) when the chunk is whole, the usual case under
+// load; parsed on the spot when it is a remainder.
+func (t *TenantDB) execInsert(ctx context.Context, tx *sql.Tx, stmts *stmtCache, det string, rows int, args []any) (sql.Result, error) {
+	query := func() string {
+		return t.s.d.insertIgnore() + " INTO `" + det + "` (`detection_id`, `detected_at`, `area_id`, `product_id`, `ok`, `conf`, `camera`) VALUES " + tuples(rows, 7)
 	}
-	s, err := stmts.get(ctx, q)
+	if rows != preparedRows {
+		return tx.ExecContext(ctx, query(), args...)
+	}
+	s, err := stmts.get(ctx, det, query)
 	if err != nil {
 		return nil, err
 	}

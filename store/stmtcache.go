@@ -7,7 +7,7 @@ import (
 	"sync"
 )
 
-// stmtCache keeps prepared statements of one writer pool by their SQL, so a batch of the
+// stmtCache keeps prepared statements of one writer pool by a key, so a batch of the
 // usual size does not parse its 1,750-parameter INSERTs again: SQLite spent about a sixth
 // of the ingest CPU parsing them (docs/PERFORMANCE.md, "Prepared inserts"). At most max
 // statements stay prepared (each holds a compiled program on every connection that ran
@@ -17,46 +17,47 @@ type stmtCache struct {
 	db  *sql.DB
 	max int
 
-	mu  sync.Mutex // guards byQ and lru
-	byQ map[string]*list.Element
-	lru list.List // of *cachedStmt, most recently used first
+	mu    sync.Mutex // guards byKey and lru
+	byKey map[string]*list.Element
+	lru   list.List // of *cachedStmt, most recently used first
 }
 
 type cachedStmt struct {
-	q    string
+	key  string
 	stmt *sql.Stmt
 }
 
 func newStmtCache(db *sql.DB, max int) *stmtCache {
-	return &stmtCache{db: db, max: max, byQ: map[string]*list.Element{}}
+	return &stmtCache{db: db, max: max, byKey: map[string]*list.Element{}}
 }
 
-// get returns q prepared, preparing it on first use. Preparing takes a connection of db
-// for a moment: the pool keeps one more than its writers hold.
-func (c *stmtCache) get(ctx context.Context, q string) (*sql.Stmt, error) {
+// get returns the statement kept under key, preparing query() on first use (so a hit
+// does not build the SQL). Preparing takes a connection of db for a moment: the pool
+// keeps one more than its writers hold.
+func (c *stmtCache) get(ctx context.Context, key string, query func() string) (*sql.Stmt, error) {
 	c.mu.Lock()
-	if e, ok := c.byQ[q]; ok {
+	if e, ok := c.byKey[key]; ok {
 		c.lru.MoveToFront(e)
 		s := e.Value.(*cachedStmt).stmt
 		c.mu.Unlock()
 		return s, nil
 	}
 	c.mu.Unlock()
-	s, err := c.db.PrepareContext(ctx, q)
+	s, err := c.db.PrepareContext(ctx, query())
 	if err != nil {
 		return nil, err
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if e, ok := c.byQ[q]; ok { // prepared meanwhile by another writer
+	if e, ok := c.byKey[key]; ok { // prepared meanwhile by another writer
 		s.Close()
 		c.lru.MoveToFront(e)
 		return e.Value.(*cachedStmt).stmt, nil
 	}
-	c.byQ[q] = c.lru.PushFront(&cachedStmt{q, s})
+	c.byKey[key] = c.lru.PushFront(&cachedStmt{key, s})
 	for c.lru.Len() > c.max {
 		old := c.lru.Remove(c.lru.Back()).(*cachedStmt)
-		delete(c.byQ, old.q)
+		delete(c.byKey, old.key)
 		old.stmt.Close()
 	}
 	return s, nil
@@ -69,6 +70,6 @@ func (c *stmtCache) close() {
 	for e := c.lru.Front(); e != nil; e = e.Next() {
 		e.Value.(*cachedStmt).stmt.Close()
 	}
-	c.byQ = map[string]*list.Element{}
+	c.byKey = map[string]*list.Element{}
 	c.lru.Init()
 }

@@ -24,7 +24,7 @@ func TestStmtCacheEvictsLeastRecentlyUsed(t *testing.T) {
 	q := func(i int) string { return fmt.Sprintf("SELECT %d", i) }
 	get := func(i int) *sql.Stmt {
 		t.Helper()
-		s, err := c.get(ctx, q(i))
+		s, err := c.get(ctx, q(i), func() string { return q(i) })
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -35,8 +35,8 @@ func TestStmtCacheEvictsLeastRecentlyUsed(t *testing.T) {
 		t.Fatal("a cached statement was prepared again")
 	}
 	get(3) // evicts 2, the least recently used
-	if c.lru.Len() != 2 || c.byQ[q(2)] != nil || c.byQ[q(1)] == nil {
-		t.Fatalf("cache holds %d statements, 2 cached: %v, 1 cached: %v", c.lru.Len(), c.byQ[q(2)] != nil, c.byQ[q(1)] != nil)
+	if c.lru.Len() != 2 || c.byKey[q(2)] != nil || c.byKey[q(1)] == nil {
+		t.Fatalf("cache holds %d statements, 2 cached: %v, 1 cached: %v", c.lru.Len(), c.byKey[q(2)] != nil, c.byKey[q(1)] != nil)
 	}
 	if _, err := s2.ExecContext(ctx); err == nil {
 		t.Fatal("the evicted statement still runs: not closed")

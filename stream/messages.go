@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"strconv"
 	"time"
+
+	"github.com/linepulse/linepulse/detection"
 )
 
 // Names of the NATS key-value buckets the engine uses.
@@ -142,13 +144,10 @@ type DowntimeMsgBody struct {
 // ("2026-01-07T06:00:00.000Z"), the format of every time in the live messages.
 type Time time.Time
 
-const timeLayout = "2006-01-02T15:04:05.000Z07:00"
-
 // MarshalJSON implements json.Marshaler.
 func (t Time) MarshalJSON() ([]byte, error) {
-	b := make([]byte, 0, len(timeLayout)+2)
-	b = append(b, '"')
-	b = time.Time(t).UTC().AppendFormat(b, timeLayout)
+	b := append(make([]byte, 0, 32), '"')
+	b = detection.AppendTime(b, time.Time(t))
 	return append(b, '"'), nil
 }
 

@@ -12,6 +12,7 @@ import (
 	"github.com/nats-io/nats.go"
 
 	"github.com/linepulse/linepulse/bus"
+	"github.com/linepulse/linepulse/detection"
 	"github.com/linepulse/linepulse/hub"
 	"github.com/linepulse/linepulse/internal/clock"
 	"github.com/linepulse/linepulse/stream"
@@ -30,7 +31,7 @@ func kpiMessage(b []byte, line int64, seq uint64, pubNS int64, size int) []byte 
 		b = strconv.AppendInt(b, pubNS, 10)
 	}
 	b = append(b, `,"at":"`...)
-	b = time.Now().UTC().AppendFormat(b, "2006-01-02T15:04:05.000Z07:00")
+	b = detection.AppendTime(b, time.Now())
 	b = append(b, `","shift":{"id":2,"name":"Turno B","start":"2025-01-01T14:00:00.000Z","end":"2025-01-01T22:00:00.000Z"},"state":"running","counts":{"total":`...)
 	b = strconv.AppendInt(b, n*3, 10)
 	b = append(b, `,"good":`...)
