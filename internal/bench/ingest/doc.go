@@ -4,7 +4,8 @@
 //
 // Run works on throwaway state: a temporary directory (JetStream store, SQLite files), a
 // tenant with Config.Lines lines plus as many twin lines, all removed afterwards (on
-// MySQL the tenant database is dropped). It runs, in order:
+// MySQL the tenant database is dropped). The edge judges every device message before
+// storing it (ingest.Admission, as `linepulse serve` configures it). It runs, in order:
 //
 //   - the disk probe (with SyncAlways): appends and fsyncs in the JetStream directory
 //     for a second. With an fsync per message this would bound durable publishing at
@@ -34,6 +35,11 @@
 // stream's answer), writer.deliver (stream time until the writer took the message),
 // writer.queue (a batch's oldest message waiting for its flush) and writer.commit (the
 // database write, connection wait included). --cpuprofile writes a CPU profile of phase 1.
+//
+// Phase 1 and phase 3 also report this process's CPU time (getrusage) per detection and
+// the cores it kept busy: everything but a MySQL server's own work. On a machine where
+// both phases use every core, the ratio cannot exceed the raw phase's CPU per row over
+// phase 1's CPU per detection (each including the database server's).
 //
 // # Output
 //

@@ -11,6 +11,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats.go"
+
+	"github.com/linepulse/linepulse/bus"
+	"github.com/linepulse/linepulse/ingest/sim"
 	"github.com/linepulse/linepulse/store/storetest"
 )
 
@@ -54,7 +58,8 @@ func TestBenchIngestRuns(t *testing.T) {
 		if err := json.Unmarshal(out.Bytes(), &res); err != nil {
 			t.Fatalf("json output %q: %v", out.String(), err)
 		}
-		if res.Detections == 0 || res.RawRows == 0 || res.LatencyMessages == 0 || !benchLineRe.MatchString(res.Summary) || res.Batch != 1 || res.DiskFsyncPerSec <= 0 {
+		if res.Detections == 0 || res.RawRows == 0 || res.LatencyMessages == 0 || !benchLineRe.MatchString(res.Summary) || res.Batch != 1 || res.DiskFsyncPerSec <= 0 ||
+			!(res.CPUPerDetectionUS > 0 && res.CPUCores > 0 && res.RawCPUPerRowUS > 0 && res.RawCPUCores > 0) {
 			t.Fatalf("result %+v", res)
 		}
 	})
@@ -146,5 +151,45 @@ func TestShareSpreadsEveryRow(t *testing.T) {
 		if sum != c.total || hi-lo > 1 {
 			t.Errorf("share(%d, %d): sum %d, parts %d..%d", c.total, c.n, sum, lo, hi)
 		}
+	}
+}
+
+// TestBenchEdgeAdmitsAsServeDoes: the bench's edge judges every device message before
+// storing it, as `linepulse serve`'s does, so its figures include that work: a message
+// none of which could be stored is refused with an error reply.
+func TestBenchEdgeAdmitsAsServeDoes(t *testing.T) {
+	cfg := tinyConfig(t, t.TempDir())
+	r := &benchRun{ctx: context.Background(), log: cfg.Logger, cfg: cfg}
+	t.Cleanup(func() {
+		if err := r.cleanup(); err != nil {
+			t.Error(err)
+		}
+	})
+	if err := r.setup(); err != nil {
+		t.Fatal(err)
+	}
+	opts, err := sim.DeviceOptions(r.user, r.secret, r.log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	nc, err := nats.Connect(r.b.ClientURL(), opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	msg, err := nc.Request(bus.DetSubject(r.slug, r.lines[0]), []byte(`{"not":"a detection"}`), 10*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ack struct {
+		Error *struct {
+			Code int `json:"code"`
+		} `json:"error"`
+	}
+	if err := json.Unmarshal(msg.Data, &ack); err != nil || ack.Error == nil || ack.Error.Code != 400 {
+		t.Fatalf("a malformed message was answered %q, want a 400 refusal", msg.Data)
+	}
+	if got := r.b.EdgeStats().Refused; got != 1 {
+		t.Fatalf("edge refused %d messages, want 1", got)
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"runtime/pprof"
 	"slices"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -115,6 +116,7 @@ func (r *benchRun) throughput() error {
 	}
 	defer stopProfile()
 	r.stages.record()
+	cpu0 := processCPU()
 	sims, wait, err := r.publish(ctx, r.cfg.Duration, fastRate, 1, r.start, true, nil)
 	if err != nil {
 		return err
@@ -145,6 +147,7 @@ func (r *benchRun) throughput() error {
 	}
 	atPubEnd := int64(r.writer.Stats().Stored - base)
 	lastCommit, err := r.waitStored(ctx, base+uint64(total))
+	r.res.CPUPerDetectionUS, r.res.CPUCores = cpuUse(processCPU()-cpu0, total, lastCommit.Sub(began))
 	r.res.ThroughputStages = r.stages.stop()
 	stopProfile()
 	if err != nil {
@@ -323,6 +326,26 @@ func percentile(d []time.Duration, q float64) time.Duration {
 }
 
 func ms(d time.Duration) float64 { return math.Round(float64(d)/float64(time.Microsecond)) / 1000 }
+
+// processCPU is the user and system CPU time this process has used.
+func processCPU() time.Duration {
+	var ru syscall.Rusage
+	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// cpuUse is cpu per item in microseconds, and the cores it kept busy over wall.
+func cpuUse(cpu time.Duration, items int64, wall time.Duration) (usPerItem, cores float64) {
+	if v, ok := fraction(float64(cpu)/float64(time.Microsecond), float64(items)); ok {
+		usPerItem = v
+	}
+	if v, ok := fraction(float64(cpu), float64(wall)); ok {
+		cores = v
+	}
+	return usPerItem, cores
+}
 
 // startCPUProfile writes a CPU profile to path until the returned function is called
 // (any number of times); "" profiles nothing.

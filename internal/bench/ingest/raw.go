@@ -53,6 +53,7 @@ func (r *benchRun) rawCeiling() error {
 		err  error
 	}
 	results := make(chan result, r.cfg.Pool)
+	cpu0 := processCPU()
 	began := time.Now()
 	stopAt := began.Add(r.cfg.Duration)
 	for g := range r.cfg.Pool {
@@ -73,6 +74,7 @@ func (r *benchRun) rawCeiling() error {
 		all = append(all, res.err)
 	}
 	elapsed := time.Since(began)
+	r.res.RawCPUPerRowUS, r.res.RawCPUCores = cpuUse(processCPU()-cpu0, rows, elapsed)
 	if err := errors.Join(all...); err != nil {
 		return fmt.Errorf("bench ingest: raw insert: %w", err)
 	}
