@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/linepulse/linepulse/bus"
 	"github.com/linepulse/linepulse/ingest/sim"
@@ -19,6 +20,17 @@ import (
 )
 
 var benchLineRe = regexp.MustCompile(`^ingest: [0-9]+ detections/s end-to-end, raw insert [0-9]+ rows/s, ratio [0-9]+\.[0-9]{2}, p99 commit latency [0-9]+ ms$`)
+
+// newTestRun is a bench run of cfg whose state is cleaned up when the test ends.
+func newTestRun(t *testing.T, cfg Config) *benchRun {
+	r := &benchRun{ctx: context.Background(), log: cfg.Logger, cfg: cfg}
+	t.Cleanup(func() {
+		if err := r.cleanup(); err != nil {
+			t.Error(err)
+		}
+	})
+	return r
+}
 
 // tinyConfig is a bench of a second per phase on two lines.
 func tinyConfig(t *testing.T, dir string) Config {
@@ -89,12 +101,7 @@ func TestRawPhaseCountsBatchesPastItsBudget(t *testing.T) {
 		if e.Name == "mysql" {
 			cfg.MySQL = e.Config(t).MySQLDSN
 		}
-		r := &benchRun{ctx: context.Background(), log: cfg.Logger, cfg: cfg}
-		t.Cleanup(func() {
-			if err := r.cleanup(); err != nil {
-				t.Error(err)
-			}
-		})
+		r := newTestRun(t, cfg)
 		if err := r.setupStore(); err != nil {
 			t.Fatal(err)
 		}
@@ -159,12 +166,7 @@ func TestShareSpreadsEveryRow(t *testing.T) {
 // none of which could be stored is refused with an error reply.
 func TestBenchEdgeAdmitsAsServeDoes(t *testing.T) {
 	cfg := tinyConfig(t, t.TempDir())
-	r := &benchRun{ctx: context.Background(), log: cfg.Logger, cfg: cfg}
-	t.Cleanup(func() {
-		if err := r.cleanup(); err != nil {
-			t.Error(err)
-		}
-	})
+	r := newTestRun(t, cfg)
 	if err := r.setup(); err != nil {
 		t.Fatal(err)
 	}
@@ -182,9 +184,7 @@ func TestBenchEdgeAdmitsAsServeDoes(t *testing.T) {
 		t.Fatal(err)
 	}
 	var ack struct {
-		Error *struct {
-			Code int `json:"code"`
-		} `json:"error"`
+		Error *jetstream.APIError `json:"error"`
 	}
 	if err := json.Unmarshal(msg.Data, &ack); err != nil || ack.Error == nil || ack.Error.Code != 400 {
 		t.Fatalf("a malformed message was answered %q, want a 400 refusal", msg.Data)
