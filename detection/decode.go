@@ -37,6 +37,29 @@ type limits struct {
 
 var contractLimits = limits{maxBytes: MaxBytes, maxElements: MaxElements}
 
+// Admit reports whether Decode would keep at least one detection of msg at w (ok),
+// and when it would keep none, Decode's first rejection (a whole-message one, or the
+// first element's). It decodes elements only until the first valid one and then only
+// checks the syntax and the count of the rest, so admitting a good message costs a
+// fraction of Decode and allocates nothing but its first camera string; a message it
+// refuses is decoded in full, so its rejection is exactly Decode's.
+func Admit(msg []byte, w Window) (first Rejected, ok bool) {
+	return admit(msg, w, contractLimits)
+}
+
+func admit(msg []byte, w Window, lim limits) (Rejected, bool) {
+	var one [1]Detection
+	if dets, _ := decodeMode(one[:0], msg, w, lim, true); len(dets) > 0 {
+		return Rejected{}, true
+	}
+	// Refused (rare): Decode's own verdict, with its exact detail.
+	dets, rej := decode(nil, msg, w, lim)
+	if len(dets) > 0 || len(rej) == 0 {
+		return Rejected{}, true
+	}
+	return rej[0], false
+}
+
 func (l limits) withDefaults() limits {
 	if l.maxBytes <= 0 {
 		l.maxBytes = MaxBytes
@@ -48,11 +71,17 @@ func (l limits) withDefaults() limits {
 }
 
 func decode(dst []Detection, msg []byte, w Window, lim limits) ([]Detection, []Rejected) {
+	return decodeMode(dst, msg, w, lim, false)
+}
+
+// decodeMode is decode; with firstOnly it stops decoding an array's elements after
+// the first valid one and only checks the syntax of the rest (Admit).
+func decodeMode(dst []Detection, msg []byte, w Window, lim limits, firstOnly bool) ([]Detection, []Rejected) {
 	lim = lim.withDefaults()
 	if len(msg) > lim.maxBytes {
 		return dst, whole(ReasonTooLarge, "message is "+strconv.Itoa(len(msg))+" bytes, limit is "+strconv.Itoa(lim.maxBytes), msg)
 	}
-	d := decoder{msg: msg, window: w}
+	d := decoder{msg: msg, window: w, firstOnly: firstOnly}
 	i := 0
 	if len(msg) >= 3 && msg[0] == 0xEF && msg[1] == 0xBB && msg[2] == 0xBF {
 		i = 3 // UTF-8 byte-order mark
@@ -98,6 +127,8 @@ type decoder struct {
 	window Window
 	cams   [4]string // camera strings already copied in this message
 	ncam   int
+	// firstOnly: after the first valid element, array only checks the syntax of the rest.
+	firstOnly bool
 }
 
 func (d *decoder) fail(i int, what string) int {
@@ -165,13 +196,16 @@ func (d *decoder) array(dst []Detection, i, maxElements int) ([]Detection, []Rej
 			r      Reason
 			detail string
 		)
-		if msg[j] == '{' {
+		switch {
+		case d.firstOnly && len(dst) > base:
+			end = d.value(j)
+		case msg[j] == '{':
 			dst = append(dst, Detection{})
 			end, r, detail = d.object(j, &dst[len(dst)-1])
 			if r != "" {
 				dst = dst[:len(dst)-1]
 			}
-		} else {
+		default:
 			end = d.value(j)
 			r, detail = ReasonNotObject, "element is not an object"
 		}

@@ -33,6 +33,9 @@ func FuzzDecode(f *testing.F) {
 		"[" + strings.Repeat("[", 50) + strings.Repeat("]", 50) + "]",
 		"[" + strings.Repeat(good()+",", 20) + good() + "]",
 		string(benchMessage(3)),
+		"[" + good() + ",{", "[" + good() + `,{"id":01}]`, "[" + good() + `,{"a":"\x"}]`, "[" + good() + ",7 8]",
+		"[" + good() + "," + strings.Repeat("[", 70) + strings.Repeat("]", 70) + "]",
+		`[{"id":0},` + good() + `,{"id":1,}]`, `[1,{},` + good() + "]",
 	} {
 		f.Add([]byte(s))
 	}
@@ -50,6 +53,13 @@ func FuzzDecode(f *testing.F) {
 			t.Fatal("Decode clobbered dst")
 		}
 		valid := slices.Clone(out[1:])
+
+		// Admit keeps the message exactly when Decode stores some of it, and otherwise
+		// reports Decode's first rejection.
+		first, ok := admit(msg, w, fuzzLimits)
+		if ok != (len(valid) > 0) || !ok && first != rej[0] {
+			t.Fatalf("Admit says %v %+v, Decode %d valid and %+v", ok, first, len(valid), rej)
+		}
 
 		// Determinism, and reuse of dst.
 		again, rej2 := decode(out[:0], msg, w, fuzzLimits)

@@ -557,6 +557,19 @@ func BenchmarkDecode50(b *testing.B) {
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*50), "ns/detection")
 }
 
+// BenchmarkAdmit50 is the edge's judgement of the message BenchmarkDecode50 decodes.
+func BenchmarkAdmit50(b *testing.B) {
+	msg := benchMessage(50)
+	b.SetBytes(int64(len(msg)))
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, ok := Admit(msg, testWindow); !ok {
+			b.Fatal("refused")
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*50), "ns/detection")
+}
+
 func BenchmarkDecodeSingle(b *testing.B) {
 	msg := []byte(`{"id":123456789,"at":"2026-03-01T12:59:58.987+01:00","area":3,"product":12,"conf":0.93}`)
 	dst := make([]Detection, 0, 1)
@@ -599,6 +612,51 @@ func TestDecodeAllocs(t *testing.T) {
 	})
 	if allocs > 2 {
 		t.Errorf("%v allocations per message, want at most 2 (the camera strings)", allocs)
+	}
+}
+
+func TestAdmit(t *testing.T) {
+	tooOld := without(fat, `"at":"2025-01-01T00:00:00Z"`)
+	for _, c := range []struct {
+		name, msg string
+		ok        bool
+		want      Reason // the first rejection when refused
+		index     int
+	}{
+		{"one good object", good(), true, "", 0},
+		{"good array", "[" + good() + "," + good() + "]", true, "", 0},
+		{"a bad element before a good one", "[" + tooOld + "," + good() + "]", true, "", 0},
+		{"every element too old", "[" + tooOld + "," + tooOld + "]", false, ReasonTooOld, 0},
+		{"not objects", "[1,2]", false, ReasonNotObject, 0},
+		{"malformed after a good element", "[" + good() + ",{", false, ReasonMalformed, -1},
+		{"bad number after a good element", "[" + good() + `,{"id":01}]`, false, ReasonMalformed, -1},
+		{"garbage after the array", "[" + good() + "] x", false, ReasonMalformed, -1},
+		{"too many after a good element", "[" + strings.Repeat(good()+",", MaxElements) + good() + "]", false, ReasonTooMany, -1},
+		{"empty", " ", false, ReasonEmpty, -1},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			first, ok := Admit([]byte(c.msg), testWindow)
+			if ok != c.ok || first.Reason != c.want || !ok && first.Index != c.index {
+				t.Fatalf("Admit = %v %+v, want %v %s at %d", ok, first, c.ok, c.want, c.index)
+			}
+			_, rej := Decode(nil, []byte(c.msg), testWindow)
+			if !ok && first != rej[0] {
+				t.Fatalf("Admit's rejection %+v, Decode's first %+v", first, rej[0])
+			}
+		})
+	}
+}
+
+// Admitting a good message allocates nothing but its first element's camera string.
+func TestAdmitAllocs(t *testing.T) {
+	msg := benchMessage(50)
+	allocs := testing.AllocsPerRun(20, func() {
+		if _, ok := Admit(msg, testWindow); !ok {
+			t.Fatal("refused")
+		}
+	})
+	if allocs > 1 {
+		t.Errorf("%v allocations per message, want at most 1", allocs)
 	}
 }
 

@@ -11,7 +11,8 @@ import (
 )
 
 // Admission is the ingest edge's verdict on a whole device message (bus.Config.Admit):
-// it decodes the message with detection.Decode and judges it with detection.WindowAt at
+// it judges the message with detection.Admit (Decode's verdict, decoding only up to the
+// first valid element) and detection.WindowAt at
 // the time the edge received it and the tenant's retention, the rule the writer and the
 // KPI engine apply with the message's stream time (a few milliseconds later). A message
 // is refused only when none of it would be stored: malformed, too large, empty, or every
@@ -44,11 +45,10 @@ func NewAdmission(st *store.Store, clk clock.Clock) *Admission {
 
 // Admit implements bus.Admit.
 func (a *Admission) Admit(tenant, _ string, _ int64, body []byte, at time.Time) *detection.Rejected {
-	dets, rej := detection.Decode(nil, body, detection.WindowAt(at, a.retention(tenant)))
-	if len(dets) > 0 || len(rej) == 0 {
+	r, ok := detection.Admit(body, detection.WindowAt(at, a.retention(tenant)))
+	if ok {
 		return nil
 	}
-	r := rej[0]
 	if r.Index >= 0 {
 		r = detection.RejectMessage(r.Reason, "every detection refused, the first: "+r.Detail, body)
 	}

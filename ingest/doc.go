@@ -6,7 +6,8 @@
 // # Admission
 //
 // Admission (bus.Config.Admit) is the ingest edge's verdict on a whole device message
-// before it is stored: the same detection.Decode and detection.WindowAt, at the moment
+// before it is stored: detection.Admit (Decode's verdict, which decodes only up to the
+// first valid element and checks the rest's syntax) and detection.WindowAt, at the moment
 // of receipt, with the tenant's retention (cached, looked up off the edge's path). A
 // message none of which would be stored is refused: the device gets an error reply and
 // the refusal is a dead letter. Everything else is stored and judged again, element by

@@ -253,7 +253,16 @@ func (s *Simulator) runLine(ctx, drainCtx context.Context, pub *publisher, line 
 		}
 		return nil
 	}
-	until := func(t time.Time) error { return s.cfg.Sleep(ctx, t.Sub(s.cfg.Now())) }
+	// now is the clock's last reading: a detection due by then needs no new one (flat
+	// out, reading the clock for every detection was 1.5 % of bench ingest's CPU).
+	var now time.Time
+	until := func(t time.Time) error {
+		if !t.After(now) {
+			return ctx.Err()
+		}
+		now = s.cfg.Now()
+		return s.cfg.Sleep(ctx, t.Sub(now))
+	}
 
 	for n := 0; s.cfg.Count == 0 || n < s.cfg.Count; n++ {
 		d, gap := g.Next()
