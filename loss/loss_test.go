@@ -120,3 +120,77 @@ func rnd(r *rand.Rand, limit time.Duration) time.Duration {
 }
 
 func close(a, b float64) bool { return math.Abs(a-b) <= 1e-9*math.Max(1, math.Abs(b)) }
+
+// TestWaterfallBars checks the drawn waterfall: planned time, each loss with time stepping
+// down from what is left, a total before the first loss of each OEE factor, fully
+// productive time, all on a box scaled to the highest level, in each step's colour.
+func TestWaterfallBars(t *testing.T) {
+	w := loss.Compute(loss.Input{
+		Planned:        8 * time.Hour,
+		PlannedStops:   []loss.Part{{Key: "CLEAN", Label: "Cleaning", Duration: 48 * time.Minute}},
+		UnplannedStops: []loss.Part{{Key: "JAM", Label: "Jam", Duration: 24 * time.Minute}},
+		MicroStops:     12 * time.Minute,
+		IdealTotal:     6 * time.Hour,
+		IdealProcess:   36 * time.Minute,
+	})
+	type bar struct {
+		kind     string
+		x, width float64
+		color    string
+	}
+	// 480 min planned: 48 cleaning, 24 jam, 12 micro, 36 reduced speed, 36 rejects, 324 fully.
+	want := []bar{
+		{loss.TotalPlanned, 0, 100, loss.ColorTotal},
+		{loss.KindPlannedStop, 90, 10, loss.ColorOutside},
+		{loss.TotalLoading, 0, 90, loss.ColorTotal},
+		{loss.KindUnplannedStop, 85, 5, loss.ColorAvailability},
+		{loss.TotalRun, 0, 85, loss.ColorTotal},
+		{loss.KindMicroStop, 82.5, 2.5, loss.ColorPerformance},
+		{loss.KindReducedSpeed, 75, 7.5, loss.ColorPerformance},
+		{loss.TotalNetRun, 0, 75, loss.ColorTotal},
+		{loss.KindProcessReject, 67.5, 7.5, loss.ColorQuality},
+		{loss.KindFullyProd, 0, 67.5, loss.ColorFully},
+	}
+	got := w.Bars
+	if len(got) != len(want) {
+		t.Fatalf("%d bars, want %d: %+v", len(got), len(want), got)
+	}
+	for i, g := range got {
+		if g.Kind != want[i].kind || g.X != want[i].x || g.Width != want[i].width || g.Color != want[i].color || g.Total != (want[i].color == loss.ColorTotal || g.Kind == loss.KindFullyProd) {
+			t.Errorf("bar %d: %+v, want %+v", i, g, want[i])
+		}
+		if math.Abs(g.Share-g.Seconds/w.PlannedS) > 1e-12 {
+			t.Errorf("bar %d share %v of %v s", i, g.Share, g.Seconds)
+		}
+	}
+	if got[1].Key != "CLEAN" || got[1].Label != "Cleaning" || got[3].Key != "JAM" {
+		t.Errorf("stop bars lost their reason: %+v %+v", got[1], got[3])
+	}
+
+	// Faster than the ideal cycle: reduced speed is negative, the time left rises above
+	// planned time and the box is scaled to it.
+	fast := loss.Compute(loss.Input{Planned: time.Hour, IdealTotal: 75 * time.Minute})
+	var run, reduced, net loss.Bar
+	for _, b := range fast.Bars {
+		switch b.Kind {
+		case loss.TotalRun:
+			run = b
+		case loss.KindReducedSpeed:
+			reduced = b
+		case loss.TotalNetRun:
+			net = b
+		}
+	}
+	if net.Width != 100 || run.Width != 80 || reduced.X != 80 || reduced.Width != 20 {
+		t.Errorf("negative reduced speed drawn as run %+v, reduced %+v, net run %+v", run, reduced, net)
+	}
+
+	// A loss too small to see keeps a visible width; no planned time, no bars.
+	tiny := loss.Compute(loss.Input{Planned: 8 * time.Hour, UnplannedStops: []loss.Part{{Duration: time.Second}}, IdealTotal: 7 * time.Hour})
+	if b := tiny.Bars[2]; b.Kind != loss.KindUnplannedStop || b.Width != 0.2 {
+		t.Errorf("a one-second stop drawn as %+v", b)
+	}
+	if b := loss.Compute(loss.Input{}).Bars; b == nil || len(b) != 0 {
+		t.Errorf("bars without planned time: %+v", b)
+	}
+}

@@ -61,6 +61,7 @@ type Waterfall struct {
 	Quality      float64  `json:"quality"`
 	OEE          float64  `json:"oee"`
 	Buckets      []Bucket `json:"buckets"`
+	Bars         []Bar    `json:"bars"` // the waterfall as drawn (Bar)
 }
 
 // Compute lays out the waterfall. Inputs are made consistent the way stream/oee does it
@@ -109,6 +110,7 @@ func Compute(in Input) Waterfall {
 	w.Performance = ratio(ideal, run)
 	w.Quality = ratio(fully, ideal)
 	w.OEE = w.Availability * w.Performance * w.Quality // = fully / loading whenever something ran
+	w.Bars = bars(w)
 	return w
 }
 

@@ -73,8 +73,7 @@ type paretoRow struct {
 	Width                                    float64 // share in percent, for the bar
 }
 
-// waterfallRow is one bar of the loss waterfall on a 0..100 box (assets/waterfall.js
-// draws the line page's the same way).
+// waterfallRow is one bar of the loss waterfall (loss.Bar) with its words.
 type waterfallRow struct {
 	Kind, Label, Value, Color string
 	Total                     bool // planned time, a subtotal or fully productive time: from 0
@@ -242,83 +241,23 @@ func isPlanned(w loss.Waterfall, code string) bool {
 
 // bucketKeys name the waterfall's bucket kinds and the subtotals between them.
 var bucketKeys = map[string]string{
-	"planned": "losses.bucket.planned", loss.KindUnmonitored: "losses.bucket.unmonitored", loss.KindPlannedStop: "losses.bucket.planned_stop",
-	"loading": "losses.bucket.loading", loss.KindUnplannedStop: "losses.bucket.unplanned_stop", loss.KindChangeover: "losses.bucket.changeover",
-	"run": "losses.bucket.run", loss.KindMicroStop: "losses.bucket.micro_stop", loss.KindReducedSpeed: "losses.bucket.reduced_speed",
-	"net_run": "losses.bucket.net_run", loss.KindStartupReject: "losses.bucket.startup_reject", loss.KindProcessReject: "losses.bucket.process_reject",
+	loss.TotalPlanned: "losses.bucket.planned", loss.KindUnmonitored: "losses.bucket.unmonitored", loss.KindPlannedStop: "losses.bucket.planned_stop",
+	loss.TotalLoading: "losses.bucket.loading", loss.KindUnplannedStop: "losses.bucket.unplanned_stop", loss.KindChangeover: "losses.bucket.changeover",
+	loss.TotalRun: "losses.bucket.run", loss.KindMicroStop: "losses.bucket.micro_stop", loss.KindReducedSpeed: "losses.bucket.reduced_speed",
+	loss.TotalNetRun: "losses.bucket.net_run", loss.KindStartupReject: "losses.bucket.startup_reject", loss.KindProcessReject: "losses.bucket.process_reject",
 	loss.KindFullyProd: "losses.bucket.fully_productive",
 }
 
-// waterfallStep is each bucket kind's place: the OEE factor its loss counts against (0
-// outside OEE, 1 availability, 2 performance, 3 quality, 4 fully productive time).
-var waterfallStep = map[string]int{
-	loss.KindUnmonitored: 0, loss.KindPlannedStop: 0, loss.KindUnplannedStop: 1, loss.KindChangeover: 1,
-	loss.KindMicroStop: 2, loss.KindReducedSpeed: 2, loss.KindStartupReject: 3, loss.KindProcessReject: 3, loss.KindFullyProd: 4,
-}
-
-// waterfallColors are the bars of each step (partials/waterfall.html's legend); totalColor
-// the time left.
-var waterfallColors = [...]string{"#64748b", "#ef4444", "#f59e0b", "#a855f7", "#10b981"}
-
-const totalColor = "#0ea5e9"
-
-// waterfallView lays the waterfall w out as bars on a 0..100 box: planned time, then each
-// loss from the time left after it to the time left before it, a subtotal at the end of
-// each step (loading, run and net run time: A, P and Q are their ratios), and fully
-// productive time. Buckets without time are left out, but fully productive time; no rows
-// without planned time.
+// waterfallView words the drawn waterfall w.Bars in the page's language.
 func (q *req) waterfallView(w loss.Waterfall) []waterfallRow {
-	if w.PlannedS <= 0 {
-		return nil
-	}
-	type bar struct {
-		kind, label string
-		seconds, lo float64 // lo: where a loss ends (from 0 for a total)
-		total       bool
-		color       string
-	}
-	bars := []bar{{kind: "planned", seconds: w.PlannedS, total: true, color: totalColor}}
-	subtotals := []struct {
-		kind string
-		s    float64
-	}{{"loading", w.LoadingS}, {"run", w.RunS}, {"net_run", w.NetRunS}}
-	level, top, step := w.PlannedS, w.PlannedS, 0
-	for _, b := range w.Buckets {
-		next, ok := waterfallStep[b.Kind]
-		if !ok {
-			next = step
+	rows := make([]waterfallRow, 0, len(w.Bars))
+	for _, b := range w.Bars {
+		label := q.t(bucketKeys[b.Kind])
+		if b.Kind == loss.KindPlannedStop || b.Kind == loss.KindUnplannedStop {
+			label += ": " + q.reasonText(b.Key, b.Label)
 		}
-		for ; step < next && step < len(subtotals); step++ {
-			level = subtotals[step].s
-			top = max(top, level)
-			bars = append(bars, bar{kind: subtotals[step].kind, seconds: level, total: true, color: totalColor})
-		}
-		switch {
-		case b.Kind == loss.KindFullyProd:
-			bars = append(bars, bar{kind: b.Kind, seconds: b.Seconds, total: true, color: waterfallColors[4]})
-		case b.Seconds != 0:
-			label := ""
-			if b.Kind == loss.KindPlannedStop || b.Kind == loss.KindUnplannedStop {
-				label = q.t(bucketKeys[b.Kind]) + ": " + q.reasonText(b.Key, b.Label)
-			}
-			bars = append(bars, bar{kind: b.Kind, label: label, seconds: b.Seconds, lo: min(level, level-b.Seconds), color: waterfallColors[min(next, 4)]})
-			level -= b.Seconds
-			top = max(top, level)
-		}
-	}
-	box := func(s float64) float64 { return round2(max(s, 0) / top * 100) }
-	rows := make([]waterfallRow, 0, len(bars))
-	for _, b := range bars {
-		if b.label == "" {
-			b.label = q.t(bucketKeys[b.kind])
-		}
-		lo := box(b.lo)
-		width := box(b.lo+math.Abs(b.seconds)) - lo
-		if b.seconds != 0 {
-			width = max(width, 0.2)
-		}
-		rows = append(rows, waterfallRow{Kind: b.kind, Label: b.label, Total: b.total, Color: b.color, X: lo, Width: round2(width),
-			Value: q.t("losses.waterfall.value", "minutes", q.minutes(b.seconds), "share", q.percent(b.seconds/w.PlannedS))})
+		rows = append(rows, waterfallRow{Kind: b.Kind, Label: label, Total: b.Total, Color: b.Color, X: b.X, Width: b.Width,
+			Value: q.t("losses.waterfall.value", "minutes", q.minutes(b.Seconds), "share", q.percent(b.Share))})
 	}
 	return rows
 }

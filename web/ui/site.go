@@ -13,6 +13,7 @@ import (
 	"path"
 	"strings"
 
+	"github.com/linepulse/linepulse/loss"
 	"github.com/linepulse/linepulse/web/ui/i18n"
 )
 
@@ -52,6 +53,12 @@ const (
 // the layout and the partials.
 var pageNames = []string{"login", "dashboard", "tv", "line", "error", "setup", "board", "dashboards", "boardedit", "map", "notifications", "ack", "losses", "nodes", "report", "plant"}
 
+// lossColors name the colours of loss.Bar for the templates.
+var lossColors = map[string]string{
+	"total": loss.ColorTotal, "outside": loss.ColorOutside, "availability": loss.ColorAvailability,
+	"performance": loss.ColorPerformance, "quality": loss.ColorQuality, "fully": loss.ColorFully,
+}
+
 // load parses the templates of fsys with the catalogues of cat.
 func load(fsys fs.FS, cat *i18n.Catalog) (*site, error) {
 	s := &site{assets: map[string]*asset{}, i18n: cat}
@@ -63,6 +70,14 @@ func load(fsys fs.FS, cat *i18n.Catalog) (*site, error) {
 				return "", fmt.Errorf("ui: no built asset %q (run make assets)", name)
 			}
 			return "/static/" + a.hash + "/" + a.name, nil
+		},
+		// lossColor is a colour of the drawn loss waterfall (its legend).
+		"lossColor": func(name string) (string, error) {
+			c, ok := lossColors[name]
+			if !ok {
+				return "", fmt.Errorf("ui: no loss colour %q", name)
+			}
+			return c, nil
 		},
 		// weekdays are the ISO weekdays, 1 = Monday.
 		"weekdays": func() []int { return []int{1, 2, 3, 4, 5, 6, 7} },
