@@ -42,7 +42,7 @@ type Bar struct {
 	Total   bool    `json:"total"` // drawn from 0: planned time, a subtotal, fully productive time
 	Color   string  `json:"color"`
 	X       float64 `json:"x"`     // where the bar starts, 0..100
-	Width   float64 `json:"width"` // at least 0.2 when it has time, so it stays visible
+	Width   float64 `json:"width"` // at least 0.2 when it has time, so it stays visible (X+Width ≤ 100)
 }
 
 // bars lays w out: planned time, then each loss from the time left after it to the time
@@ -92,6 +92,7 @@ func bars(w Waterfall) []Bar {
 		b.Width = round2(box(s.lo+math.Abs(b.Seconds)) - b.X)
 		if b.Seconds != 0 {
 			b.Width = max(b.Width, 0.2)
+			b.X = min(b.X, round2(100-b.Width)) // a sliver at the top stays inside the box
 		}
 		out[i] = b
 	}

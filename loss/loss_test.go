@@ -187,8 +187,8 @@ func TestWaterfallBars(t *testing.T) {
 
 	// A loss too small to see keeps a visible width; no planned time, no bars.
 	tiny := loss.Compute(loss.Input{Planned: 8 * time.Hour, UnplannedStops: []loss.Part{{Duration: time.Second}}, IdealTotal: 7 * time.Hour})
-	if b := tiny.Bars[2]; b.Kind != loss.KindUnplannedStop || b.Width != 0.2 {
-		t.Errorf("a one-second stop drawn as %+v", b)
+	if b := tiny.Bars[2]; b.Kind != loss.KindUnplannedStop || b.Width != 0.2 || b.X != 99.8 {
+		t.Errorf("a one-second stop drawn as %+v, want the box's last 0.2", b)
 	}
 	if b := loss.Compute(loss.Input{}).Bars; b == nil || len(b) != 0 {
 		t.Errorf("bars without planned time: %+v", b)

@@ -137,7 +137,8 @@ func checkWaterfall(t *testing.T, where string, got []shownBar, w loss.Waterfall
 			level = wb.seconds
 		} else {
 			level -= wb.seconds
-			x, width = level/w.PlannedS*100, max(width, 0.2)
+			width = max(width, 0.2)
+			x = min(level/w.PlannedS*100, 100-width) // a sliver at the top stays inside the box
 		}
 		if !near(g.X, x, 0.02) || !near(g.Width, width, 0.03) {
 			t.Errorf("%s: bar %d %s drawn at x %v width %v, want %.2f, %.2f", where, i, wb.kind, g.X, g.Width, x, width)
