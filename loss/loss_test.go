@@ -194,3 +194,47 @@ func TestWaterfallBars(t *testing.T) {
 		t.Errorf("bars without planned time: %+v", b)
 	}
 }
+
+// TestSum checks the waterfall of several lines: every bucket is the sum of the lines'
+// own (parts of the same key merged), and its OEE is Σ fully productive / Σ loading.
+func TestSum(t *testing.T) {
+	a := loss.Input{Planned: 8 * time.Hour, Unmonitored: 10 * time.Minute,
+		UnplannedStops: []loss.Part{{Key: "JAM", Label: "Jam", Duration: 20 * time.Minute}, {Duration: 5 * time.Minute}},
+		MicroStops:     3 * time.Minute, IdealTotal: 6 * time.Hour, IdealProcess: 4 * time.Minute}
+	b := loss.Input{Planned: 4 * time.Hour, PlannedStops: []loss.Part{{Key: "CLEAN", Label: "Cleaning", Duration: 15 * time.Minute}},
+		UnplannedStops: []loss.Part{{Key: "AIR", Label: "Air", Duration: 7 * time.Minute}, {Key: "JAM", Label: "Jam", Duration: 9 * time.Minute}},
+		Changeover:     11 * time.Minute, IdealTotal: 3 * time.Hour, IdealStartup: 2 * time.Minute}
+	wa, wb, sum := loss.Compute(a), loss.Compute(b), loss.Compute(loss.Sum(a, b))
+	byKey := func(w loss.Waterfall) map[string]float64 {
+		m := map[string]float64{}
+		for _, x := range w.Buckets {
+			m[x.Kind+"/"+x.Key] += x.Seconds
+		}
+		return m
+	}
+	ma, mb, ms := byKey(wa), byKey(wb), byKey(sum)
+	for k, s := range ms {
+		if math.Abs(s-(ma[k]+mb[k])) > 1e-9 {
+			t.Errorf("bucket %s: %v s, the lines have %v + %v", k, s, ma[k], mb[k])
+		}
+	}
+	if len(ms) != len(byKey(loss.Compute(loss.Sum(b, a)))) || sum.PlannedS != wa.PlannedS+wb.PlannedS {
+		t.Errorf("sum %+v", sum)
+	}
+	var keys []string
+	for _, x := range sum.Buckets {
+		if x.Kind == loss.KindUnplannedStop {
+			keys = append(keys, x.Key)
+		}
+	}
+	if len(keys) != 3 || keys[0] != "JAM" || keys[1] != "" || keys[2] != "AIR" {
+		t.Errorf("unplanned parts %v, want JAM, uncoded, AIR (first appearance)", keys)
+	}
+	want := (wa.FullyS + wb.FullyS) / (wa.LoadingS + wb.LoadingS)
+	if math.Abs(sum.OEE-want) > 1e-12 {
+		t.Errorf("plant OEE %v, want Σ fully / Σ loading = %v", sum.OEE, want)
+	}
+	if s := loss.Sum(); s.Planned != 0 || s.PlannedStops != nil {
+		t.Errorf("empty sum %+v", s)
+	}
+}

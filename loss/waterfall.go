@@ -120,3 +120,36 @@ func ratio(a, b time.Duration) float64 {
 	}
 	return float64(a) / float64(b)
 }
+
+// Sum is the input of one waterfall over several lines: their times added, stop parts of
+// the same key merged (in the order they first appear, each with its first label).
+// Computed from it, the waterfall weighs each line by its planned time, so its OEE is
+// Σ fully productive / Σ loading, and each bucket is the sum of the lines' own.
+func Sum(ins ...Input) Input {
+	var out Input
+	planned, unplanned := map[string]int{}, map[string]int{}
+	merge := func(dst []Part, idx map[string]int, parts []Part) []Part {
+		for _, p := range parts {
+			i, ok := idx[p.Key]
+			if !ok {
+				i = len(dst)
+				idx[p.Key] = i
+				dst = append(dst, Part{Key: p.Key, Label: p.Label})
+			}
+			dst[i].Duration += p.Duration
+		}
+		return dst
+	}
+	for _, in := range ins {
+		out.Planned += in.Planned
+		out.Unmonitored += in.Unmonitored
+		out.PlannedStops = merge(out.PlannedStops, planned, in.PlannedStops)
+		out.UnplannedStops = merge(out.UnplannedStops, unplanned, in.UnplannedStops)
+		out.Changeover += in.Changeover
+		out.MicroStops += in.MicroStops
+		out.IdealTotal += in.IdealTotal
+		out.IdealStartup += in.IdealStartup
+		out.IdealProcess += in.IdealProcess
+	}
+	return out
+}

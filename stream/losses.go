@@ -252,7 +252,7 @@ func (h *History) Shift(ctx context.Context, tenantID, lineID int64, id string) 
 	}
 	now := h.now()
 	to := instanceEnd(in, now)
-	rep, w, err := h.oeeAndLosses(ctx, lc, in.Start, to)
+	rep, lin, err := h.oeeAndLosses(ctx, lc, in.Start, to)
 	if err != nil {
 		return ShiftDetail{}, err
 	}
@@ -264,7 +264,7 @@ func (h *History) Shift(ctx context.Context, tenantID, lineID int64, id string) 
 	if stops == nil {
 		stops = []store.DowntimeEvent{}
 	}
-	return ShiftDetail{ShiftSummary: lc.summaryOf(in, rep, now), Stops: stops, Losses: w}, nil
+	return ShiftDetail{ShiftSummary: lc.summaryOf(in, rep, now), Stops: stops, Losses: loss.Compute(lin)}, nil
 }
 
 // LossReport is the loss waterfall of a line over a range with the OEE it reconciles with.
@@ -283,22 +283,55 @@ func (h *History) Losses(ctx context.Context, tenantID, lineID int64, from, to t
 	if err != nil {
 		return LossReport{}, err
 	}
-	rep, w, err := h.oeeAndLosses(ctx, lc, from, untilNow(from, to, h.now()))
+	rep, in, err := h.oeeAndLosses(ctx, lc, from, untilNow(from, to, h.now()))
 	if err != nil {
 		return LossReport{}, err
 	}
 	rep.Shift = lc.instanceAt(from, to)
-	return LossReport{LineID: lineID, OEE: rep, Losses: w}, nil
+	return LossReport{LineID: lineID, OEE: rep, Losses: loss.Compute(in)}, nil
 }
 
-// oeeAndLosses reads the range once for both the OEE and its waterfall.
-func (h *History) oeeAndLosses(ctx context.Context, lc lineCtx, from, to time.Time) (OEEReport, loss.Waterfall, error) {
+// PlantLossReport is the loss waterfall of several lines over a range: their times added
+// (loss.Sum), so each line weighs by its planned time.
+type PlantLossReport struct {
+	Lines  []int64        `json:"lines"`
+	From   time.Time      `json:"from"`
+	To     time.Time      `json:"to"`
+	Losses loss.Waterfall `json:"losses"`
+}
+
+// PlantLosses is the six-big-losses waterfall of lines over [from, to), up to now.
+func (h *History) PlantLosses(ctx context.Context, tenantID int64, lines []int64, from, to time.Time) (PlantLossReport, error) {
+	if err := checkRange(from, to); err != nil {
+		return PlantLossReport{}, err
+	}
+	if len(lines) > MaxParetoLines {
+		return PlantLossReport{}, invalid("losses_query", "lines", fmt.Sprintf("at most %d lines", MaxParetoLines))
+	}
+	until := untilNow(from, to, h.now())
+	ins := make([]loss.Input, 0, len(lines))
+	for _, id := range lines {
+		lc, err := h.lineCtx(ctx, tenantID, id)
+		if err != nil {
+			return PlantLossReport{}, err
+		}
+		_, in, err := h.oeeAndLosses(ctx, lc, from, until)
+		if err != nil {
+			return PlantLossReport{}, err
+		}
+		ins = append(ins, in)
+	}
+	return PlantLossReport{Lines: lines, From: from, To: to, Losses: loss.Compute(loss.Sum(ins...))}, nil
+}
+
+// oeeAndLosses reads the range once for both the OEE and its waterfall's input.
+func (h *History) oeeAndLosses(ctx context.Context, lc lineCtx, from, to time.Time) (OEEReport, loss.Input, error) {
 	sp, err := h.stopsIn(ctx, lc, from, to)
 	if err != nil {
-		return OEEReport{}, loss.Waterfall{}, err
+		return OEEReport{}, loss.Input{}, err
 	}
 	if err := h.classify(ctx, lc, &sp); err != nil {
-		return OEEReport{}, loss.Waterfall{}, err
+		return OEEReport{}, loss.Input{}, err
 	}
 	// The counts and the start-up rejects are two independent scans of the rollups: run
 	// them side by side.
@@ -312,18 +345,18 @@ func (h *History) oeeAndLosses(ctx context.Context, lc lineCtx, from, to time.Ti
 	m, err := h.counts(ctx, lc, from, to)
 	<-done
 	if err != nil {
-		return OEEReport{}, loss.Waterfall{}, err
+		return OEEReport{}, loss.Input{}, err
 	}
 	if serr != nil {
-		return OEEReport{}, loss.Waterfall{}, serr
+		return OEEReport{}, loss.Input{}, serr
 	}
 	ms, err := h.microIn(ctx, lc, from, to)
 	if err != nil {
-		return OEEReport{}, loss.Waterfall{}, err
+		return OEEReport{}, loss.Input{}, err
 	}
 	rep := lc.report(sp, m, from, to)
 	ms.set(&rep)
-	return rep, lc.losses(sp, m, startup, ms.d), nil
+	return rep, lc.lossInput(sp, m, startup, ms.d), nil
 }
 
 // startsOf is where start-up windows open: shift starts and the ends of stops.
@@ -428,9 +461,9 @@ func (sp *stopSet) setUnmonitored(from, first, now time.Time) {
 // start-up rejects (whole minutes of the rollups starting inside it).
 const StartupWindow = 5 * time.Minute
 
-// losses computes the waterfall from what oee reads, the start-up rejects (by product) and
+// lossInput is the waterfall's input from what oee reads, the start-up rejects (by product) and
 // the time lost to micro-stops.
-func (lc lineCtx) losses(sp stopSet, m made, startup map[int64]int64, micro time.Duration) loss.Waterfall {
+func (lc lineCtx) lossInput(sp stopSet, m made, startup map[int64]int64, micro time.Duration) loss.Input {
 	in := loss.Input{Planned: sp.plannedTime, Unmonitored: sp.unmonitored, MicroStops: micro}
 	var plannedParts, unplannedParts partSet
 	for _, st := range sp.stops {
@@ -451,7 +484,7 @@ func (lc lineCtx) losses(sp stopSet, m made, startup map[int64]int64, micro time
 		in.IdealStartup += oee.NetRun(lc.ideal(p), n)
 	}
 	in.IdealProcess = m.rejectIdeal - in.IdealStartup
-	return loss.Compute(in)
+	return in
 }
 
 // counts is the production of the whole minutes overlapping [from, to), by product. The
@@ -550,7 +583,7 @@ const (
 	GroupShift    = "shift"
 )
 
-// MaxParetoLines bounds the lines of one Pareto.
+// MaxParetoLines bounds the lines of one Pareto or plant waterfall.
 const MaxParetoLines = 200
 
 // Pareto groups the stops of lines over [from, to) by reason, category (the root of the

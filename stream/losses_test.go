@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"math"
+	"reflect"
 	"strconv"
 	"testing"
 	"time"
@@ -192,6 +193,31 @@ func TestLossScenario(t *testing.T) {
 					t.Errorf("%s group %d = %q, want %q", group, i, p.Groups[i].Key, k)
 				}
 			}
+		}
+		// The plant waterfall of the line alone is the line's; of the line twice, every
+		// bucket doubled and the same OEE; an unknown line or too many lines are refused.
+		lr, err := sc.h.Losses(ctx, sc.tenant, sc.line.ID, sc.day, sc.night)
+		if err != nil {
+			t.Fatal(err)
+		}
+		one, err := sc.h.PlantLosses(ctx, sc.tenant, []int64{sc.line.ID}, sc.day, sc.night)
+		if err != nil || !reflect.DeepEqual(one.Losses, lr.Losses) {
+			t.Fatalf("plant losses of one line %+v %v\nline %+v", one.Losses, err, lr.Losses)
+		}
+		two, err := sc.h.PlantLosses(ctx, sc.tenant, []int64{sc.line.ID, sc.line.ID}, sc.day, sc.night)
+		if err != nil || len(two.Losses.Buckets) != len(lr.Losses.Buckets) || math.Abs(two.Losses.OEE-lr.Losses.OEE) > 1e-12 {
+			t.Fatalf("plant losses of the line twice %+v %v", two.Losses, err)
+		}
+		for i, b := range two.Losses.Buckets {
+			if b.Kind != lr.Losses.Buckets[i].Kind || b.Key != lr.Losses.Buckets[i].Key || b.Seconds != 2*lr.Losses.Buckets[i].Seconds {
+				t.Errorf("plant bucket %d = %+v, the line's %+v", i, b, lr.Losses.Buckets[i])
+			}
+		}
+		if _, err := sc.h.PlantLosses(ctx, sc.tenant, []int64{sc.line.ID, sc.line.ID + 1000}, sc.day, sc.night); !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("unknown line: %v", err)
+		}
+		if _, err := sc.h.PlantLosses(ctx, sc.tenant, make([]int64, MaxParetoLines+1), sc.day, sc.night); !errors.Is(err, store.ErrInvalid) {
+			t.Errorf("too many lines: %v", err)
 		}
 		if _, err := sc.h.Pareto(ctx, sc.tenant, []int64{sc.line.ID}, sc.day, sc.night, "nope"); !errors.Is(err, store.ErrInvalid) {
 			t.Errorf("bad group: %v", err)

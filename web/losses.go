@@ -20,6 +20,7 @@ type LossAnalytics interface {
 	Shift(ctx context.Context, tenantID, lineID int64, id string) (stream.ShiftDetail, error)
 	Pareto(ctx context.Context, tenantID int64, lines []int64, from, to time.Time, group string) (loss.Pareto, error)
 	Losses(ctx context.Context, tenantID, lineID int64, from, to time.Time) (stream.LossReport, error)
+	PlantLosses(ctx context.Context, tenantID int64, lines []int64, from, to time.Time) (stream.PlantLossReport, error)
 	Stops(ctx context.Context, tenantID, lineID int64, from, to time.Time) ([]stream.Stop, error)
 }
 
@@ -53,6 +54,9 @@ func (a *API) lossRoutes() []*Route {
 			Action: ActDataRead, Resource: "lines", Resp: stream.ShiftDetail{}, handle: a.handleShift},
 		{Method: "GET", Path: line + "/losses", Summary: "Six big losses: the waterfall from planned time to fully productive time over from..to", Tag: "data",
 			Action: ActDataRead, Resource: "lines", Resp: stream.LossReport{}, handle: a.handleLosses, Query: rangeParams},
+		{Method: "GET", Path: "/api/v1/losses", Summary: "Six big losses of several lines over from..to: their times added, each line weighed by its planned time", Tag: "data",
+			Action: ActDataRead, Resource: "lines", Resp: stream.PlantLossReport{}, handle: a.handlePlantLosses,
+			Query: slices.Concat(rangeParams, []Param{{Name: "lines", Type: "string", Desc: "comma-separated line ids; default every line the caller may see"}})},
 		{Method: "GET", Path: "/api/v1/downtime/pareto", Summary: "Pareto of stops over from..to by reason, category, line or shift", Tag: "data",
 			Action: ActDataRead, Resource: "lines", Resp: ParetoResponse{}, handle: a.handlePareto,
 			Query: slices.Concat(rangeParams, []Param{
@@ -132,12 +136,27 @@ func (a *API) handleLosses(c *call) error {
 	})
 }
 
+func (a *API) handlePlantLosses(c *call) error {
+	return a.plantRange(c, map[string]any{"kind": "plant_losses"}, func(la LossAnalytics, lines []int64, from, to time.Time) (any, error) {
+		return la.PlantLosses(c.r.Context(), c.p.TenantID, lines, from, to)
+	})
+}
+
 func (a *API) handlePareto(c *call) error {
-	la, err := a.lossAnalytics()
+	group, err := c.q.oneOf("group", stream.GroupReason, stream.GroupReason, stream.GroupCategory, stream.GroupLine, stream.GroupShift)
 	if err != nil {
 		return err
 	}
-	group, err := c.q.oneOf("group", stream.GroupReason, stream.GroupReason, stream.GroupCategory, stream.GroupLine, stream.GroupShift)
+	return a.plantRange(c, map[string]any{"kind": "pareto", "group": group}, func(la LossAnalytics, lines []int64, from, to time.Time) (any, error) {
+		p, err := la.Pareto(c.r.Context(), c.p.TenantID, lines, from, to, group)
+		return ParetoResponse{From: from, To: to, Lines: lines, Group: group, Pareto: p}, err
+	})
+}
+
+// plantRange answers a query over several lines: it reads from, to and ?lines
+// (linesParam), records the query with details and the lines, and replies with fn's answer.
+func (a *API) plantRange(c *call, details map[string]any, fn func(la LossAnalytics, lines []int64, from, to time.Time) (any, error)) error {
+	la, err := a.lossAnalytics()
 	if err != nil {
 		return err
 	}
@@ -145,21 +164,22 @@ func (a *API) handlePareto(c *call) error {
 	if err != nil {
 		return err
 	}
-	lines, err := c.paretoLines()
+	lines, err := c.linesParam()
 	if err != nil {
 		return err
 	}
-	c.recordQuery(0, &from, &to, "", map[string]any{"kind": "pareto", "group": group, "lines": lines})
-	p, err := la.Pareto(c.r.Context(), c.p.TenantID, lines, from, to, group)
+	details["lines"] = lines
+	c.recordQuery(0, &from, &to, "", details)
+	r, err := fn(la, lines, from, to)
 	if err != nil {
 		return err
 	}
-	return c.reply(ParetoResponse{From: from, To: to, Lines: lines, Group: group, Pareto: p})
+	return c.reply(r)
 }
 
-// paretoLines reads ?lines (each must exist and be visible: else 404 as for one line), or
-// every line of the tenant the caller may see.
-func (c *call) paretoLines() ([]int64, error) {
+// linesParam reads ?lines of the Pareto and the plant waterfall (each must exist and be
+// visible: else 404 as for one line), or every line of the tenant the caller may see.
+func (c *call) linesParam() ([]int64, error) {
 	t, err := c.tenant()
 	if err != nil {
 		return nil, err

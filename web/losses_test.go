@@ -6,6 +6,7 @@ import (
 	"encoding/csv"
 	"net/http"
 	"net/url"
+	"reflect"
 	"slices"
 	"strconv"
 	"strings"
@@ -51,8 +52,14 @@ func TestLossEndpoints(t *testing.T) {
 		}
 		var lr stream.LossReport
 		ev.must(http.StatusOK, req{method: "GET", path: lp + "/losses?from=" + url.QueryEscape(d.Start.Format(time.RFC3339)) + "&to=" + url.QueryEscape(d.End.Format(time.RFC3339)), token: viewer}, &lr)
-		if lr.OEE.Shift == nil || lr.Losses.OEE != d.Losses.OEE || sum(lr.Losses) != 27900 {
+		if lr.OEE.Shift == nil || lr.Losses.OEE != d.Losses.OEE || sum(lr.Losses) != 27900 || len(lr.Losses.Bars) == 0 {
 			t.Fatalf("losses %+v", lr)
+		}
+		// The plant waterfall of this line alone is the line's.
+		var pl stream.PlantLossReport
+		ev.must(http.StatusOK, req{method: "GET", path: "/api/v1/losses?lines=" + itoa(f.line) + "&from=" + url.QueryEscape(d.Start.Format(time.RFC3339)) + "&to=" + url.QueryEscape(d.End.Format(time.RFC3339)), token: viewer}, &pl)
+		if !slices.Equal(pl.Lines, []int64{f.line}) || !reflect.DeepEqual(pl.Losses, lr.Losses) {
+			t.Fatalf("plant losses %+v\nline %+v", pl, lr.Losses)
 		}
 
 		// The reason tree: a category, a reason under it, depth at most 3, a planned kind.
@@ -156,6 +163,18 @@ func TestLossEndpoints(t *testing.T) {
 			if got.code != code {
 				t.Errorf("pareto %s: %d %s", q, got.code, got.body)
 			}
+		}
+		for q, code := range map[string]int{"&lines=1,abc": 400, "&lines=999": 404, "&lines=": 400, "&lines=" + itoa(f.line): 200} {
+			if got := ev.do(req{method: "GET", path: "/api/v1/losses?" + rng.Encode() + q, token: viewer}); got.code != code {
+				t.Errorf("plant losses %s: %d %s", q, got.code, got.body)
+			}
+		}
+		ev.must(http.StatusNotFound, req{method: "GET", path: "/api/v1/losses?lines=" + itoa(f.line), token: narrow}, nil)
+		ev.must(http.StatusNotFound, req{method: "GET", path: "/api/v1/losses?lines=" + itoa(f.line), token: ev.token("beta", store.RoleTenantAdmin)}, nil)
+		var none stream.PlantLossReport
+		ev.must(http.StatusOK, req{method: "GET", path: "/api/v1/losses?" + rng.Encode(), token: narrow}, &none)
+		if len(none.Lines) != 0 || none.Losses.PlannedS != 0 || none.Losses.Bars == nil || len(none.Losses.Bars) != 0 {
+			t.Fatalf("plant losses of a viewer of other lines %+v", none)
 		}
 		var p web.ParetoResponse
 		ev.must(http.StatusOK, req{method: "GET", path: "/api/v1/downtime/pareto?" + rng.Encode(), token: narrow}, &p)
@@ -267,6 +286,19 @@ func TestQueryHistory(t *testing.T) {
 			t.Fatalf("pareto again %+v", p)
 		}
 		ev.must(http.StatusNotFound, req{method: "POST", path: "/api/v1/queries/" + itoa(hist.Items[0].ID) + "/run", token: admin}, nil)
+
+		// The plant waterfall is recorded as its own kind and runs again over the same lines.
+		ev.must(http.StatusOK, req{method: "GET", path: "/api/v1/losses?lines=" + itoa(f.line), token: viewer}, nil)
+		ev.must(http.StatusOK, req{method: "GET", path: "/api/v1/queries", token: viewer}, &hist)
+		plant := slices.IndexFunc(hist.Items, func(q store.UserQuery) bool { return strings.Contains(string(q.Filters), `"plant_losses"`) })
+		if plant < 0 {
+			t.Fatalf("no plant_losses query in %+v", hist.Items)
+		}
+		var pl stream.PlantLossReport
+		ev.must(http.StatusOK, req{method: "POST", path: "/api/v1/queries/" + itoa(hist.Items[plant].ID) + "/run", token: viewer}, &pl)
+		if !slices.Equal(pl.Lines, []int64{f.line}) {
+			t.Fatalf("plant losses again %+v", pl)
+		}
 		var mine web.Page[store.UserQuery]
 		ev.must(http.StatusOK, req{method: "GET", path: "/api/v1/queries", token: admin}, &mine)
 		for _, it := range mine.Items {

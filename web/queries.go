@@ -61,6 +61,8 @@ func (a *API) rerunnable(kind string) (func(*call) error, []string) {
 		return a.handleShifts, nil
 	case "losses":
 		return a.handleLosses, nil
+	case "plant_losses":
+		return a.handlePlantLosses, []string{"lines"}
 	case "pareto":
 		return a.handlePareto, []string{"group", "lines"}
 	}

@@ -583,6 +583,9 @@ func (a *stubAPI) register(mux *http.ServeMux) {
 		id, _ := strconv.ParseInt(r.PathValue("id"), 10, 64)
 		writeJSON(w, 200, stream.LossReport{LineID: id, Losses: stubWaterfall()})
 	}))
+	mux.HandleFunc("GET /api/v1/losses", authed(func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, 200, stream.PlantLossReport{Lines: []int64{1, 2}, Losses: stubWaterfall()})
+	}))
 	mux.HandleFunc("GET /api/v1/failures", authed(func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, 200, map[string]any{"items": []map[string]any{
 			{"id": 1, "code": "F01", "name": "Jam at the filler", "parent_id": 3}, {"id": 2, "code": "F02", "name": "Material shortage"},
@@ -1028,6 +1031,8 @@ func TestBrowser(t *testing.T) {
 		must(t, "open losses", chromedp.Navigate(srv.URL+"/losses"))
 		waitJS(t, "pareto page", `document.querySelectorAll('tr.lp-pareto-row').length === 2 && document.querySelector('#pareto-chart').width > 100`)
 		waitJS(t, "uncoded first", `document.querySelector('tr.lp-pareto-row').textContent.includes('Not coded') && document.querySelector('#pareto-uncoded').textContent.includes('81.6%')`)
+		waitJS(t, "plant waterfall drawn", fmt.Sprintf(`document.querySelectorAll('#plant-waterfall > li').length === %d`, len(wantBars(stubWaterfall()))))
+		checkWaterfall(t, "plant losses page", readWaterfall(t, ctx, "#plant-waterfall"), stubWaterfall(), "en", "Not coded")
 		eval(t, `(() => { const s = document.querySelector('#pareto-group'); s.value = 'line'; s.dispatchEvent(new Event('change', {bubbles: true})); })()`)
 		testkit.CheckFor(t, 10*time.Second, 50*time.Millisecond, func() error {
 			api.mu.Lock()

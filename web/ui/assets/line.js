@@ -10,7 +10,7 @@ import { LiveClient } from './live.js';
 import { drawPareto, uncodedNote } from './pareto.js';
 import { dateTime, duration, monitored, newTile, num, pct, shortDateTime, unmonitoredText } from './tile.js';
 import { handleLive, tileHelpers } from './tiles.js';
-import { waterfallRows } from './waterfall.js';
+import { loadWaterfall } from './waterfall.js';
 
 const RANGES = {
   '24h': { hours: 24, interval: 'hour', span: 'js.range.24h.span', label: 'js.range.24h.label' },
@@ -264,18 +264,9 @@ export function lineDetail() {
     },
 
     // loadLosses reads the loss waterfall of the range (like the Pareto, not cut to a shift).
-    async loadLosses() {
+    loadLosses() {
       const w = this.window();
-      const q = new URLSearchParams({ from: w.from, to: w.to });
-      try {
-        const r = await api(`/api/v1/lines/${this.lineId}/losses?${q}`);
-        this.waterfall = waterfallRows(r && r.losses);
-        this.lossError = '';
-      } catch (e) {
-        this.waterfall = [];
-        this.lossError = t('js.losses.waterfall.load_failed', { message: errorText(e) });
-      }
-      this.lossEmpty = this.waterfall.length === 0;
+      return loadWaterfall(this, `/api/v1/lines/${this.lineId}/losses?${new URLSearchParams({ from: w.from, to: w.to })}`);
     },
 
     exportCSV() {

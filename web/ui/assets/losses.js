@@ -1,9 +1,11 @@
 // plantPareto is the Alpine component of /losses: the plant-wide Pareto of stops over
-// every line the viewer may see, grouped by reason, category, line or shift.
+// every line the viewer may see, grouped by reason, category, line or shift, and the loss
+// waterfall of those lines over the same period.
 import { api, errorText } from './api.js';
 import { t } from './i18n.js';
 import { drawPareto, paretoLabel, uncodedNote } from './pareto.js';
 import { num, pct } from './tile.js';
+import { loadWaterfall } from './waterfall.js';
 
 const HOURS = { '24h': 24, '7d': 24 * 7, '30d': 24 * 30 };
 
@@ -15,9 +17,13 @@ export function plantPareto() {
     rows: [],
     uncoded: '',
     error: '',
+    waterfall: [],
+    lossError: '',
+    lossEmpty: false,
 
     init() {
       this.load();
+      this.loadLosses();
     },
 
     destroy() {
@@ -33,12 +39,23 @@ export function plantPareto() {
       if (!HOURS[r]) return;
       this.range = r;
       this.load();
+      this.loadLosses();
+    },
+
+    // span is the chosen period, from now back.
+    span() {
+      const to = new Date();
+      const from = new Date(to.getTime() - HOURS[this.range] * 3600 * 1000);
+      return { from: from.toISOString(), to: to.toISOString() };
+    },
+
+    // loadLosses reads the waterfall of every line the viewer may see over the period.
+    loadLosses() {
+      return loadWaterfall(this, `/api/v1/losses?${new URLSearchParams(this.span())}`);
     },
 
     async load() {
-      const to = new Date();
-      const from = new Date(to.getTime() - HOURS[this.range] * 3600 * 1000);
-      const q = new URLSearchParams({ from: from.toISOString(), to: to.toISOString(), group: this.group });
+      const q = new URLSearchParams({ ...this.span(), group: this.group });
       let p = null;
       try {
         p = await api(`/api/v1/downtime/pareto?${q}`);

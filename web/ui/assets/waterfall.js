@@ -2,6 +2,7 @@
 // out (loss.Bar: planned time, each loss stepping down from what is left, the totals
 // between the OEE factors, fully productive time, on a 0..100 box, in their colours), as
 // it does for the printable report; this only words each bar.
+import { api, errorText } from './api.js';
 import { fixed, percent, t } from './i18n.js';
 import { paretoLabel } from './pareto.js';
 
@@ -39,4 +40,18 @@ export function waterfallRows(w) {
       color: b.color,
     };
   });
+}
+
+// loadWaterfall reads the waterfall at url (an answer with losses) into the Alpine
+// component c: its waterfall, lossError and lossEmpty, which partials/waterfall.html shows.
+export async function loadWaterfall(c, url) {
+  try {
+    const r = await api(url);
+    c.waterfall = waterfallRows(r && r.losses);
+    c.lossError = '';
+  } catch (e) {
+    c.waterfall = [];
+    c.lossError = t('js.losses.waterfall.load_failed', { message: errorText(e) });
+  }
+  c.lossEmpty = c.waterfall.length === 0;
 }
