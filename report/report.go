@@ -9,7 +9,9 @@
 // one instance that claims it (a conditional update with a lease time), and marked sent.
 // A restart re-reads the rows: nothing sent is sent again, and an occurrence that fell due
 // while nobody ran is still recorded and sent when it is at most Lookback old (and not
-// older than the schedule). A failed send is retried with backoff up to MaxAttempts.
+// older than the schedule); older ones, up to 31 days back, are recorded as skipped (never
+// sent) with a warning in the log, so an outage leaves a trace of the reports it cost. A
+// failed send is retried with backoff up to MaxAttempts.
 //
 // The package does not know how a report looks: Config.Render (the API) builds the
 // message; mail goes out through notify/email with the SMTP server and sender of the
@@ -22,6 +24,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/linepulse/linepulse/internal/clock"
@@ -74,6 +77,9 @@ type Sender struct {
 	cfg Config
 	clk clock.Clock
 	log *slog.Logger
+	// gapsChecked holds the [tenant, schedule] ids skipMissed has looked at: a gap in the
+	// recorded occurrences only opens while no instance runs, so once per schedule suffices.
+	gapsChecked sync.Map
 }
 
 // New checks cfg and fills its defaults.
@@ -161,6 +167,30 @@ func (s *Sender) record(ctx context.Context, tdb *store.TenantDB) error {
 	}
 	var cal *shiftcal.Calendar
 	var lines []store.Line
+	// due are the occurrences of sc that fell due in (from, to].
+	due := func(sc store.ReportSchedule, from, to time.Time) ([]store.ReportDelivery, error) {
+		switch sc.Kind {
+		case store.ReportDaily:
+			return morningsDue(sc, loc, from, to, 1), nil
+		case store.ReportWeekly:
+			return morningsDue(sc, loc, from, to, 7), nil
+		case store.ReportShiftEnd:
+			if cal == nil {
+				shifts, err := tdb.Shifts.All(ctx)
+				if err != nil {
+					return nil, err
+				}
+				if cal, err = s.cfg.Calendar(ten.Config.Timezone, shifts); err != nil {
+					return nil, fmt.Errorf("cannot read the shift calendar: %w", err)
+				}
+				if lines, err = tdb.ListLines(ctx, store.Page{Limit: store.MaxPageSize}); err != nil {
+					return nil, err
+				}
+			}
+			return shiftEndsDue(sc, cal, lines, from, to), nil
+		}
+		return nil, nil
+	}
 	for _, sc := range scheds {
 		if !sc.Active {
 			continue
@@ -169,32 +199,71 @@ func (s *Sender) record(ctx context.Context, tdb *store.TenantDB) error {
 		if sc.CreatedAt.After(from) {
 			from = sc.CreatedAt
 		}
-		var occ []store.ReportDelivery
-		switch sc.Kind {
-		case store.ReportDaily:
-			occ = morningsDue(sc, loc, from, now, 1)
-		case store.ReportWeekly:
-			occ = morningsDue(sc, loc, from, now, 7)
-		case store.ReportShiftEnd:
-			if cal == nil {
-				shifts, err := tdb.Shifts.All(ctx)
-				if err != nil {
-					return err
-				}
-				if cal, err = s.cfg.Calendar(ten.Config.Timezone, shifts); err != nil {
-					return fmt.Errorf("cannot read the shift calendar: %w", err)
-				}
-				if lines, err = tdb.ListLines(ctx, store.Page{Limit: store.MaxPageSize}); err != nil {
-					return err
-				}
+		if key := [2]int64{ten.ID, sc.ID}; !s.gapChecked(key) {
+			if err := s.skipMissed(ctx, tdb, sc, from, due); err != nil {
+				return err
 			}
-			occ = shiftEndsDue(sc, cal, lines, from, now)
+			s.gapsChecked.Store(key, true)
+		}
+		occ, err := due(sc, from, now)
+		if err != nil {
+			return err
 		}
 		for i := range occ {
 			if _, err := tdb.AddReportDelivery(ctx, &occ[i]); err != nil {
 				return err
 			}
 		}
+	}
+	return nil
+}
+
+func (s *Sender) gapChecked(key [2]int64) bool {
+	_, ok := s.gapsChecked.Load(key)
+	return ok
+}
+
+// maxSkipped bounds how far back skipMissed records occurrences nobody sent.
+const maxSkipped = 31 * 24 * time.Hour
+
+// skipMissed records as skipped, with a warning, the occurrences of sc that fell due
+// after its last recorded one (or its creation) but before from: no instance ran then,
+// and a report that late is not mailed. At most maxSkipped back.
+func (s *Sender) skipMissed(ctx context.Context, tdb *store.TenantDB, sc store.ReportSchedule, from time.Time,
+	due func(sc store.ReportSchedule, from, to time.Time) ([]store.ReportDelivery, error)) error {
+	since := from.Add(-maxSkipped)
+	if sc.CreatedAt.After(since) {
+		since = sc.CreatedAt
+	}
+	last, ok, err := tdb.LastReportDue(ctx, sc.ID)
+	if err != nil {
+		return err
+	}
+	if ok && last.After(since) {
+		since = last
+	}
+	if !since.Before(from) {
+		return nil
+	}
+	missed, err := due(sc, since, from)
+	if err != nil {
+		return err
+	}
+	skipped := 0
+	for i := range missed {
+		missed[i].State = store.ReportSkipped
+		missed[i].LastError = "not sent: found more than " + s.cfg.Lookback.String() + " after it fell due (no instance ran, or the schedule was inactive)"
+		created, err := tdb.AddReportDelivery(ctx, &missed[i])
+		if err != nil {
+			return err
+		}
+		if created {
+			skipped++
+		}
+	}
+	if skipped > 0 {
+		s.log.Warn("report: reports that fell due while no instance ran are not sent", "tenant", tdb.Tenant().Slug,
+			"schedule", sc.ID, "name", sc.Name, "skipped", skipped, "first", missed[0].Subject, "last", missed[len(missed)-1].Subject, "lookback", s.cfg.Lookback)
 	}
 	return nil
 }

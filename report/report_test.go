@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -146,6 +147,39 @@ func TestOneMailPerOccurrence(t *testing.T) {
 		advanceTo(time.Date(2026, 3, 4, 6, 10, 0, 0, loc))
 		expect("retried morning", day1, "daily 2026-03-02 es → plant@plant.test", day2, "daily 2026-03-03 es → plant@plant.test")
 		stopC()
+
+		// Nobody runs for two days: what fell due more than the lookback (6 h) before the
+		// next start is recorded as skipped and not mailed; the next shift end is.
+		clk.AdvanceTo(time.Date(2026, 3, 6, 12, 0, 0, 0, loc))
+		stopD := start("d")
+		day6 := fmt.Sprintf("shift_end 2026-03-06.%d en → boss@plant.test", sh.ID)
+		advanceTo(time.Date(2026, 3, 6, 14, 3, 0, 0, loc))
+		expect("after two days down", day1, "daily 2026-03-02 es → plant@plant.test", day2, "daily 2026-03-03 es → plant@plant.test", day6)
+		stopD()
+		scheds, err := tdb.ReportSchedules.All(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var skipped []string
+		for _, sc := range scheds {
+			ds, err := tdb.ReportDeliveries(ctx, sc.ID, 100)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, d := range ds {
+				if d.State == store.ReportSkipped {
+					skipped = append(skipped, sc.Kind+" "+d.Subject)
+					if d.SentAt != nil || !strings.Contains(d.LastError, "6h0m0s") {
+						t.Errorf("skipped delivery %+v", d)
+					}
+				}
+			}
+		}
+		slices.Sort(skipped)
+		want := []string{"daily 2026-03-04", "daily 2026-03-05", fmt.Sprintf("shift_end 2026-03-04.%d", sh.ID), fmt.Sprintf("shift_end 2026-03-05.%d", sh.ID)}
+		if !slices.Equal(skipped, want) {
+			t.Errorf("skipped %q, want %q", skipped, want)
+		}
 	})
 }
 

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"net/mail"
@@ -26,6 +27,9 @@ const (
 	ReportPending = "pending"
 	ReportSent    = "sent"
 	ReportFailed  = "failed"
+	// ReportSkipped: it fell due while no instance ran and was found more than the
+	// sender's lookback later; recorded, never sent.
+	ReportSkipped = "skipped"
 )
 
 // ReportSchedule says which report to mail to whom and when. The SMTP server and sender
@@ -104,12 +108,16 @@ func newReportTables(t *TenantDB) {
 		})
 }
 
-// AddReportDelivery records an occurrence to send, due at d.DueAt. An occurrence already
+// AddReportDelivery records an occurrence to send, due at d.DueAt (or, with d.State
+// ReportSkipped, one that will not be sent, d.LastError saying why). An occurrence already
 // recorded (by this or another instance) is left as it is: created is false.
 func (t *TenantDB) AddReportDelivery(ctx context.Context, d *ReportDelivery) (created bool, err error) {
 	now := t.s.now().UTC()
 	d.DueAt = d.DueAt.UTC() // stored times are UTC: SQLite compares them as text
-	d.State, d.NextAt, d.CreatedAt = ReportPending, d.DueAt, now
+	if d.State != ReportSkipped {
+		d.State, d.LastError = ReportPending, ""
+	}
+	d.NextAt, d.CreatedAt = d.DueAt, now
 	err = t.reportDeliveries.insert(ctx, t.db, d)
 	switch {
 	case err == nil:
@@ -161,6 +169,19 @@ func (t *TenantDB) FinishReportDelivery(ctx context.Context, d ReportDelivery, h
 		return fmt.Errorf("store: report delivery %d is no longer claimed by %s: %w", d.ID, holder, ErrConflict)
 	}
 	return nil
+}
+
+// LastReportDue is when the latest recorded occurrence of a schedule fell due (ok false:
+// none recorded yet).
+func (t *TenantDB) LastReportDue(ctx context.Context, scheduleID int64) (due time.Time, ok bool, err error) {
+	err = t.db.QueryRowContext(ctx, "SELECT `due_at` FROM `report_delivery` WHERE `schedule_id` = ? ORDER BY `due_at` DESC LIMIT 1", scheduleID).Scan(&due)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return time.Time{}, false, nil
+	case err != nil:
+		return time.Time{}, false, fmt.Errorf("store: cannot read the last report of schedule %d: %w", scheduleID, err)
+	}
+	return due, true, nil
 }
 
 // ReportDeliveries lists a schedule's deliveries, newest first (at most limit).

@@ -30,8 +30,17 @@ func TestReportDeliveriesOncePerOccurrence(t *testing.T) {
 		if got, err := tdb.ReportSchedules.Get(ctx, sc.ID); err != nil || got.Language != "en" || len(got.Lines) != 0 || got.Recipients[0] != "boss@acme.test" || !got.Covers(7) {
 			t.Fatalf("schedule %+v %v", got, err)
 		}
+		if _, ok, err := tdb.LastReportDue(ctx, sc.ID); ok || err != nil {
+			t.Fatalf("a last report before any: %v %v", ok, err)
+		}
 		// A due time in the plant's zone (a shift's end), compared with UTC clocks.
 		due := time.Date(2026, 3, 1, 15, 0, 0, 0, time.FixedZone("CET", 3600))
+		// A skipped occurrence, a day earlier: recorded, never due.
+		old := store.ReportDelivery{ScheduleID: sc.ID, Occurrence: "1/2026-02-28.1", LineID: 1, Subject: "2026-02-28.1", DueAt: due.Add(-24 * time.Hour),
+			State: store.ReportSkipped, LastError: "not sent: late"}
+		if created, err := tdb.AddReportDelivery(ctx, &old); err != nil || !created {
+			t.Fatalf("add skipped: %v %v", created, err)
+		}
 		for i, want := range []bool{true, false} {
 			d := store.ReportDelivery{ScheduleID: sc.ID, Occurrence: "1/2026-03-01.1", LineID: 1, Subject: "2026-03-01.1", DueAt: due}
 			if created, err := tdb.AddReportDelivery(ctx, &d); err != nil || created != want {
@@ -40,6 +49,12 @@ func TestReportDeliveriesOncePerOccurrence(t *testing.T) {
 		}
 		if list, err := tdb.DueReportDeliveries(ctx, due.Add(-time.Minute).UTC(), 10); err != nil || len(list) != 0 {
 			t.Fatalf("due a minute early: %+v %v", list, err)
+		}
+		if last, ok, err := tdb.LastReportDue(ctx, sc.ID); !ok || err != nil || !last.Equal(due) {
+			t.Fatalf("last report due %v %v %v, want %v", last, ok, err, due)
+		}
+		if all, err := tdb.ReportDeliveries(ctx, sc.ID, 10); err != nil || len(all) != 2 || all[1].State != store.ReportSkipped || all[1].LastError != "not sent: late" || all[0].State != store.ReportPending {
+			t.Fatalf("deliveries %+v %v", all, err)
 		}
 		now := due.Add(time.Minute).UTC()
 		list, err := tdb.DueReportDeliveries(ctx, now, 10)
@@ -61,7 +76,7 @@ func TestReportDeliveriesOncePerOccurrence(t *testing.T) {
 			t.Fatalf("due after sending %+v %v", list, err)
 		}
 		got, err := tdb.ReportDeliveries(ctx, sc.ID, 10)
-		if err != nil || len(got) != 1 || got[0].State != store.ReportSent || got[0].Attempts != 1 || got[0].SentAt == nil {
+		if err != nil || len(got) != 2 || got[0].State != store.ReportSent || got[0].Attempts != 1 || got[0].SentAt == nil || got[1].State != store.ReportSkipped {
 			t.Fatalf("deliveries %+v %v", got, err)
 		}
 	})
