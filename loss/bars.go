@@ -11,8 +11,8 @@ const (
 	TotalNetRun  = "net_run"
 )
 
-// Colours of the drawn waterfall: the time left, and each step's losses (Steps). The
-// line page, the printable report and their legend all take them from here.
+// Colours of the drawn waterfall: the time left, and the losses of each step (step). The
+// line page, the Losses page, the printable report and their legend all take them from here.
 const (
 	ColorTotal        = "#0ea5e9"
 	ColorOutside      = "#64748b" // unmonitored time and planned stops: outside OEE

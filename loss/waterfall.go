@@ -121,35 +121,51 @@ func ratio(a, b time.Duration) float64 {
 	return float64(a) / float64(b)
 }
 
+// PartSet sums durations by key, in first-seen order; a part keeps its first label.
+type PartSet struct {
+	idx   map[string]int
+	parts []Part
+}
+
+// Add adds d to the part of key.
+func (p *PartSet) Add(key, label string, d time.Duration) {
+	if p.idx == nil {
+		p.idx = map[string]int{}
+	}
+	i, ok := p.idx[key]
+	if !ok {
+		i = len(p.parts)
+		p.idx[key] = i
+		p.parts = append(p.parts, Part{Key: key, Label: label})
+	}
+	p.parts[i].Duration += d
+}
+
+// Parts are the sums, in the order their keys were first added (nil when none).
+func (p *PartSet) Parts() []Part { return p.parts }
+
 // Sum is the input of one waterfall over several lines: their times added, stop parts of
-// the same key merged (in the order they first appear, each with its first label).
-// Computed from it, the waterfall weighs each line by its planned time, so its OEE is
-// Σ fully productive / Σ loading, and each bucket is the sum of the lines' own.
+// the same key merged (PartSet). Computed from it, the waterfall weighs each line by its
+// planned time, so its OEE is Σ fully productive / Σ loading, and each bucket is the sum
+// of the lines' own.
 func Sum(ins ...Input) Input {
 	var out Input
-	planned, unplanned := map[string]int{}, map[string]int{}
-	merge := func(dst []Part, idx map[string]int, parts []Part) []Part {
-		for _, p := range parts {
-			i, ok := idx[p.Key]
-			if !ok {
-				i = len(dst)
-				idx[p.Key] = i
-				dst = append(dst, Part{Key: p.Key, Label: p.Label})
-			}
-			dst[i].Duration += p.Duration
-		}
-		return dst
-	}
+	var planned, unplanned PartSet
 	for _, in := range ins {
 		out.Planned += in.Planned
 		out.Unmonitored += in.Unmonitored
-		out.PlannedStops = merge(out.PlannedStops, planned, in.PlannedStops)
-		out.UnplannedStops = merge(out.UnplannedStops, unplanned, in.UnplannedStops)
+		for _, p := range in.PlannedStops {
+			planned.Add(p.Key, p.Label, p.Duration)
+		}
+		for _, p := range in.UnplannedStops {
+			unplanned.Add(p.Key, p.Label, p.Duration)
+		}
 		out.Changeover += in.Changeover
 		out.MicroStops += in.MicroStops
 		out.IdealTotal += in.IdealTotal
 		out.IdealStartup += in.IdealStartup
 		out.IdealProcess += in.IdealProcess
 	}
+	out.PlannedStops, out.UnplannedStops = planned.Parts(), unplanned.Parts()
 	return out
 }

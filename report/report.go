@@ -199,11 +199,11 @@ func (s *Sender) record(ctx context.Context, tdb *store.TenantDB) error {
 		if sc.CreatedAt.After(from) {
 			from = sc.CreatedAt
 		}
-		if key := [2]int64{ten.ID, sc.ID}; !s.gapChecked(key) {
+		if _, checked := s.gapsChecked.Load([2]int64{ten.ID, sc.ID}); !checked {
 			if err := s.skipMissed(ctx, tdb, sc, from, due); err != nil {
 				return err
 			}
-			s.gapsChecked.Store(key, true)
+			s.gapsChecked.Store([2]int64{ten.ID, sc.ID}, true)
 		}
 		occ, err := due(sc, from, now)
 		if err != nil {
@@ -216,11 +216,6 @@ func (s *Sender) record(ctx context.Context, tdb *store.TenantDB) error {
 		}
 	}
 	return nil
-}
-
-func (s *Sender) gapChecked(key [2]int64) bool {
-	_, ok := s.gapsChecked.Load(key)
-	return ok
 }
 
 // maxSkipped bounds how far back skipMissed records occurrences nobody sent.

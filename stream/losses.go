@@ -465,20 +465,20 @@ const StartupWindow = 5 * time.Minute
 // the time lost to micro-stops.
 func (lc lineCtx) lossInput(sp stopSet, m made, startup map[int64]int64, micro time.Duration) loss.Input {
 	in := loss.Input{Planned: sp.plannedTime, Unmonitored: sp.unmonitored, MicroStops: micro}
-	var plannedParts, unplannedParts partSet
+	var plannedParts, unplannedParts loss.PartSet
 	for _, st := range sp.stops {
 		f := lc.failures[st.ev.ReasonCode]
 		switch lc.stopKind(sp, st.ev) {
 		case store.ReasonPlanned:
-			plannedParts.add(f.Code, f.Name, st.d)
+			plannedParts.Add(f.Code, f.Name, st.d)
 		case KindChangeover:
 			in.Changeover += st.d
 		default:
 			cat := category(lc.failures, st.ev.ReasonCode)
-			unplannedParts.add(cat.Code, cat.Name, st.d)
+			unplannedParts.Add(cat.Code, cat.Name, st.d)
 		}
 	}
-	in.PlannedStops, in.UnplannedStops = plannedParts.parts, unplannedParts.parts
+	in.PlannedStops, in.UnplannedStops = plannedParts.Parts(), unplannedParts.Parts()
 	in.IdealTotal = m.net
 	for p, n := range startup {
 		in.IdealStartup += oee.NetRun(lc.ideal(p), n)
@@ -529,25 +529,6 @@ func (h *History) rejectsIn(ctx context.Context, lc lineCtx, ranges []store.Minu
 		return lc.tdb.RejectsInRaw(ctx, lc.line.ID, ranges)
 	}
 	return lc.tdb.RejectsInRollup(ctx, lc.line.ID, ranges)
-}
-
-// partSet sums durations by key, in first-seen order.
-type partSet struct {
-	idx   map[string]int
-	parts []loss.Part
-}
-
-func (p *partSet) add(key, label string, d time.Duration) {
-	if p.idx == nil {
-		p.idx = map[string]int{}
-	}
-	i, ok := p.idx[key]
-	if !ok {
-		i = len(p.parts)
-		p.idx[key] = i
-		p.parts = append(p.parts, loss.Part{Key: key, Label: label})
-	}
-	p.parts[i].Duration += d
 }
 
 // category is the root of a reason's tree (the reason itself when it has no parent); an

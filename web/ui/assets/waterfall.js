@@ -1,5 +1,5 @@
-// The loss waterfall (six big losses) of GET /api/v1/lines/{id}/losses: the API lays it
-// out (loss.Bar: planned time, each loss stepping down from what is left, the totals
+// The loss waterfall (six big losses) of GET /api/v1/lines/{id}/losses and of the plant's
+// GET /api/v1/losses: the API lays it out (loss.Bar: planned time, each loss stepping down from what is left, the totals
 // between the OEE factors, fully productive time, on a 0..100 box, in their colours), as
 // it does for the printable report; this only words each bar.
 import { api, errorText } from './api.js';
